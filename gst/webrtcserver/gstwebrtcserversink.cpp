@@ -1,0 +1,1930 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+/**
+ * SECTION:element-webrtcserversink
+ * @title: webrtcserversink
+ *
+ * Ends a pipeline by serving it to any number of web browsers over WebRTC.
+ * The element runs a small HTTP server (WHEP at `/whep`, a plain `POST
+ * /offer`, `/config`, `/stats`) and serves a viewer page at `/`. Raw video is
+ * encoded once (H.264 with x264enc tuned for zero latency, VP8 or VP9) and
+ * fanned out to one webrtcbin per viewer; already encoded H.264, VP8 or VP9
+ * is passed through.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 videotestsrc is-live=true ! video/x-raw,width=1280,height=720,framerate=30/1 ! webrtcserversink port=8080
+ * ]| Then open http://127.0.0.1:8080/ in a browser.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstwebrtcserversink.h"
+
+#ifndef GST_USE_UNSTABLE_API
+#define GST_USE_UNSTABLE_API
+#endif
+#include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
+#include <gst/webrtc/webrtc.h>
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gstrefptr.h"
+#include "httpapi.h"
+#include "httpserver.h"
+#include "sdpoffer.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_webrtc_server_sink_debug);
+#define GST_CAT_DEFAULT gst_webrtc_server_sink_debug
+
+using namespace livecast;
+
+namespace {
+
+constexpr int kDefaultPort = 8080;
+constexpr guint kDefaultBitrate = 2000; /* kbit/s */
+constexpr guint kDefaultKeyIntMax = 60;
+constexpr guint kDefaultMaxViewers = 16;
+constexpr VideoCodec kDefaultCodec = VideoCodec::H264;
+/* How long the answer waits for ICE gathering before it is sent as is. */
+constexpr guint kGatheringTimeoutMs = 3000;
+/* A viewer whose ICE never connects is dropped after this. */
+constexpr gint64 kConnectTimeoutUs = 20 * G_USEC_PER_SEC;
+/* A connected viewer from which nothing (RTCP, DTLS) arrived for this long
+ * has vanished. Browsers send RTCP about every second; GStreamer receivers
+ * every ~5 s (randomised up to 7.5 s). */
+constexpr gint64 kSilenceTimeoutUs = 8 * G_USEC_PER_SEC;
+/* Key frame requests from viewers (PLI/FIR) are honoured at most this often. */
+constexpr gint64 kKeyUnitMinIntervalUs = 500 * 1000;
+constexpr guint kHousekeepingMs = 1000;
+
+enum {
+  PROP_0,
+  PROP_VIDEO_CODEC,
+  PROP_BITRATE,
+  PROP_KEY_INT_MAX,
+  PROP_BIND_ADDRESS,
+  PROP_PORT,
+  PROP_BOUND_PORT,
+  PROP_STUN_SERVER,
+  PROP_TURN_SERVERS,
+  PROP_ICE_TRANSPORT_POLICY,
+  PROP_ICE_ADDRESSES,
+  PROP_TOKEN,
+  PROP_CORS_ORIGIN,
+  PROP_MAX_VIEWERS,
+  PROP_WEB_ROOT,
+  PROP_SYNC,
+  PROP_VIEWERS,
+  PROP_STATS,
+};
+
+enum {
+  SIGNAL_VIEWER_ADDED,
+  SIGNAL_VIEWER_REMOVED,
+  N_SIGNALS,
+};
+guint signals[N_SIGNALS];
+
+struct Settings {
+  VideoCodec codec = kDefaultCodec;
+  guint bitrate = kDefaultBitrate;
+  guint key_int_max = kDefaultKeyIntMax;
+  std::string bind_address = "127.0.0.1";
+  int port = kDefaultPort;
+  std::string stun_server;
+  std::vector<std::string> turn_servers;
+  IceTransportPolicy ice_transport_policy = IceTransportPolicy::All;
+  std::vector<std::string> ice_addresses;
+  std::string token;
+  std::string cors_origin = "*";
+  guint max_viewers = kDefaultMaxViewers;
+  std::string web_root;
+  bool sync = true;
+};
+
+/* Timestamp of the last packet a viewer sent us, shared with a pad probe. */
+using Timestamp = std::shared_ptr<std::atomic<gint64>>;
+
+struct Viewer {
+  std::string id;
+  std::string etag;
+  OfferedVideo video;
+  GstElement *branch = nullptr;    /* queue ! payloader ! webrtcbin; child of the sink */
+  GstElement *webrtcbin = nullptr; /* inside branch */
+  GstElement *payloader = nullptr; /* inside branch */
+  Ref<GstPad> tee_pad;             /* request pad on the tee feeding the branch */
+  std::function<void(SessionResult)> pending_answer;
+  bool gathering_done = false;
+  bool answer_ready = false;
+  bool announced = false; /* viewer-added was emitted */
+  bool connected = false;
+  gint64 created_us = 0;
+  gint64 connected_us = 0;
+  Timestamp last_rx = std::make_shared<std::atomic<gint64>>(0);
+  std::string ice_state = "new";
+  /* Last statistics read from webrtcbin. */
+  guint64 bytes_sent = 0;
+  gint64 bytes_sent_at = 0;
+  double bitrate = 0;
+  gint64 packets_lost = 0;
+  double rtt = -1;
+  guint64 pli_count = 0;
+};
+
+}  // namespace
+
+struct GstWebRTCServerSinkPrivate;
+
+struct _GstWebRTCServerSink {
+  GstBin parent;
+  GstWebRTCServerSinkPrivate *priv;
+};
+
+class SinkBackend;
+
+/* C++ state of the element. GObject does not run C++ constructors on the
+ * instance struct, so this is created in _init and deleted in finalize. */
+struct GstWebRTCServerSinkPrivate {
+  std::mutex lock; /* settings, viewers, media elements */
+  Settings settings;
+
+  /* Media chain, built when the first caps arrive; all owned by the bin. */
+  GstPad *video_pad = nullptr; /* the ghost pad, owned by the element */
+  bool chain_built = false;
+  bool chain_encodes = false;  /* raw input, encoded inside */
+  VideoCodec active_codec = kDefaultCodec;
+  GstElement *clocksync = nullptr;
+  GstElement *valve = nullptr;
+  GstElement *encoder = nullptr;
+  GstElement *tee = nullptr;
+  int width = 0;
+  int height = 0;
+
+  /* Encoder output counters, updated by a pad probe. */
+  std::atomic<guint64> out_bytes{0};
+  std::atomic<guint64> out_frames{0};
+  guint64 last_bytes = 0, last_frames = 0;
+  gint64 last_rate_time = 0;
+  double fps = 0;
+  double bitrate_bps = 0;
+  std::atomic<gint64> last_key_unit_us{0};
+
+  /* Viewers by id; only the server thread adds or removes them. */
+  std::map<std::string, std::unique_ptr<Viewer>> viewers;
+  bool streaming = false; /* PAUSED or PLAYING: sessions can start */
+
+  HttpServer server;
+  std::unique_ptr<SinkBackend> backend;
+  std::unique_ptr<HttpApi> api;
+  std::random_device random;
+};
+
+#define gst_webrtc_server_sink_parent_class parent_class
+G_DEFINE_TYPE(GstWebRTCServerSink, gst_webrtc_server_sink, GST_TYPE_BIN);
+GST_ELEMENT_REGISTER_DEFINE(webrtcserversink, "webrtcserversink", GST_RANK_NONE,
+                            GST_TYPE_WEBRTC_SERVER_SINK);
+
+static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE(
+    "video_%u", GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS("video/x-raw; "
+                    "video/x-h264, stream-format=(string){ avc, byte-stream }, "
+                    "alignment=(string)au; "
+                    "video/x-vp8; video/x-vp9"));
+
+GType gst_webrtc_server_sink_video_codec_get_type(void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {static_cast<gint>(VideoCodec::H264), "H.264 (constrained baseline, x264enc)", "h264"},
+      {static_cast<gint>(VideoCodec::VP8), "VP8 (vp8enc)", "vp8"},
+      {static_cast<gint>(VideoCodec::VP9), "VP9 (vp9enc)", "vp9"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstWebRTCServerSinkVideoCodec", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
+static GType ice_transport_policy_get_type(void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {static_cast<gint>(IceTransportPolicy::All), "Use every kind of ICE candidate", "all"},
+      {static_cast<gint>(IceTransportPolicy::Relay), "Only relay (TURN) candidates", "relay"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstWebRTCServerSinkIceTransportPolicy", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Helpers                                                                */
+
+static GstElement *make_element(GstWebRTCServerSink *self, const char *factory, const char *name)
+{
+  GstElement *e = gst_element_factory_make(factory, name);
+  if (!e) {
+    GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN,
+                      ("The GStreamer element \"%s\" is missing; install the plugin that "
+                       "provides it (see the livecast README).",
+                       factory),
+                      (nullptr));
+  }
+  return e;
+}
+
+static std::string random_hex(std::random_device &random, int bytes)
+{
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < bytes; i++) {
+    const unsigned v = random() & 0xff;
+    out += digits[v >> 4];
+    out += digits[v & 0xf];
+  }
+  return out;
+}
+
+static gint64 now_us()
+{
+  return g_get_monotonic_time();
+}
+
+/* Asks the encoder (ours, or upstream's for encoded input) for a key frame. */
+static void request_key_unit(GstWebRTCServerSink *self, const char *why)
+{
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  GstElement *tee;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    tee = priv->tee ? GST_ELEMENT(gst_object_ref(priv->tee)) : nullptr;
+  }
+  if (!tee)
+    return;
+  Ref<GstElement> tee_ref = Ref<GstElement>::adopt(tee);
+  Ref<GstPad> sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(tee, "sink"));
+  GST_DEBUG_OBJECT(self, "requesting a key frame: %s", why);
+  /* Marked so the PLI rate limit on the tee lets it through. */
+  GstStructure *s = gst_structure_new("GstForceKeyUnit", "all-headers", G_TYPE_BOOLEAN, TRUE,
+                                      "running-time", G_TYPE_UINT64, GST_CLOCK_TIME_NONE,
+                                      "count", G_TYPE_UINT, 0, "livecast-forced", G_TYPE_BOOLEAN,
+                                      TRUE, nullptr);
+  priv->last_key_unit_us = now_us();
+  gst_pad_push_event(sinkpad.get(), gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM, s));
+}
+
+/* Rate-limits key frame requests coming from viewers (PLI/FIR), which all
+ * reach the single encoder through the tee. */
+static GstPadProbeReturn key_unit_rate_limit(GstPad *, GstPadProbeInfo *info, gpointer user_data)
+{
+  auto *self = static_cast<GstWebRTCServerSink *>(user_data);
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (!gst_video_event_is_force_key_unit(event))
+    return GST_PAD_PROBE_OK;
+  const GstStructure *s = gst_event_get_structure(event);
+  gboolean forced = FALSE;
+  if (gst_structure_get_boolean(s, "livecast-forced", &forced) && forced)
+    return GST_PAD_PROBE_OK;
+  const gint64 now = now_us();
+  const gint64 last = self->priv->last_key_unit_us;
+  if (last != 0 && now - last < kKeyUnitMinIntervalUs) {
+    GST_LOG_OBJECT(self, "dropping a viewer's key frame request (rate limit)");
+    return GST_PAD_PROBE_DROP;
+  }
+  self->priv->last_key_unit_us = now;
+  GST_DEBUG_OBJECT(self, "a viewer asked for a key frame");
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn count_output(GstPad *, GstPadProbeInfo *info, gpointer user_data)
+{
+  auto *priv = static_cast<GstWebRTCServerSinkPrivate *>(user_data);
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  priv->out_bytes += gst_buffer_get_size(buf);
+  priv->out_frames++;
+  return GST_PAD_PROBE_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Media chain                                                            */
+
+static GstElement *make_encoder(GstWebRTCServerSink *self, VideoCodec codec, guint bitrate,
+                                guint key_int_max)
+{
+  GstElement *enc = nullptr;
+  switch (codec) {
+    case VideoCodec::H264:
+      enc = make_element(self, "x264enc", "encoder");
+      if (enc) {
+        gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
+        gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
+        g_object_set(enc, "bitrate", bitrate, "key-int-max", key_int_max, nullptr);
+      }
+      break;
+    case VideoCodec::VP8:
+    case VideoCodec::VP9:
+      enc = make_element(self, codec == VideoCodec::VP8 ? "vp8enc" : "vp9enc", "encoder");
+      if (enc) {
+        gst_util_set_object_arg(G_OBJECT(enc), "end-usage", "cbr");
+        g_object_set(enc, "deadline", G_GINT64_CONSTANT(1), "cpu-used", 8, "lag-in-frames", 0,
+                     "target-bitrate", static_cast<gint>(bitrate * 1000), "keyframe-max-dist",
+                     static_cast<gint>(key_int_max), "threads", 2, nullptr);
+        gst_util_set_object_arg(G_OBJECT(enc), "error-resilient", "default");
+      }
+      break;
+  }
+  return enc;
+}
+
+/* Builds clocksync ! valve ! queue ! [videoconvert ! encoder ! capsfilter] !
+ * [parser] ! tee, with a fakesink on the tee so the bin is a real sink
+ * (EOS, and a tee branch even with no viewer). Called from the streaming
+ * thread on the first caps. */
+static bool build_chain(GstWebRTCServerSink *self, const GstCaps *caps)
+{
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  const GstStructure *s = gst_caps_get_structure(caps, 0);
+  const char *name = gst_structure_get_name(s);
+  bool raw = g_str_equal(name, "video/x-raw");
+  VideoCodec codec;
+  Settings settings;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    settings = priv->settings;
+    if (priv->chain_built) {
+      if (priv->chain_encodes != raw) {
+        GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                          ("The input changed between raw and encoded video, which is not "
+                           "supported."),
+                          ("new caps %" GST_PTR_FORMAT, caps));
+        return false;
+      }
+      gst_structure_get_int(s, "width", &priv->width);
+      gst_structure_get_int(s, "height", &priv->height);
+      return true;
+    }
+  }
+  if (raw)
+    codec = settings.codec;
+  else if (g_str_equal(name, "video/x-h264"))
+    codec = VideoCodec::H264;
+  else if (g_str_equal(name, "video/x-vp8"))
+    codec = VideoCodec::VP8;
+  else
+    codec = VideoCodec::VP9;
+
+  std::vector<GstElement *> chain;
+  auto add = [&chain](GstElement *e) {
+    chain.push_back(e);
+    return e != nullptr;
+  };
+  bool ok = add(make_element(self, "clocksync", "sync")) && add(make_element(self, "valve", "valve"));
+  GstElement *queue = ok ? make_element(self, "queue", "encoder-queue") : nullptr;
+  ok = ok && add(queue);
+  GstElement *encoder = nullptr;
+  if (ok && raw) {
+    /* Leaky: a slow encoder drops old raw frames instead of stalling a live source. */
+    g_object_set(queue, "max-size-buffers", 2, "max-size-bytes", 0, "max-size-time",
+                 G_GUINT64_CONSTANT(0), nullptr);
+    gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
+    ok = add(make_element(self, "videoconvert", "convert"));
+    encoder = ok ? make_encoder(self, codec, settings.bitrate, settings.key_int_max) : nullptr;
+    ok = ok && add(encoder);
+    if (ok && codec == VideoCodec::H264) {
+      GstElement *filter = make_element(self, "capsfilter", "encoder-caps");
+      ok = add(filter);
+      if (ok) {
+        Ref<GstCaps> fcaps = Ref<GstCaps>::adopt(gst_caps_from_string(
+            "video/x-h264, profile=(string)constrained-baseline, stream-format=(string)byte-stream"));
+        g_object_set(filter, "caps", fcaps.get(), nullptr);
+      }
+    }
+  } else if (ok) {
+    g_object_set(queue, "max-size-buffers", 30, "max-size-bytes", 0, "max-size-time",
+                 G_GUINT64_CONSTANT(0), nullptr);
+  }
+  if (ok && codec == VideoCodec::H264) {
+    GstElement *parse = make_element(self, "h264parse", "parser");
+    ok = add(parse);
+    if (ok)
+      g_object_set(parse, "config-interval", -1, nullptr);
+  }
+  GstElement *tee = ok ? make_element(self, "tee", "tee") : nullptr;
+  ok = ok && add(tee);
+  GstElement *fakesink = ok ? make_element(self, "fakesink", "eos-sink") : nullptr;
+  ok = ok && add(fakesink);
+  if (!ok) {
+    for (GstElement *e : chain) {
+      if (e)
+        gst_object_unref(gst_object_ref_sink(e));
+    }
+    return false;
+  }
+
+  g_object_set(chain[0], "sync", settings.sync ? TRUE : FALSE, nullptr);
+  /* Drop until the first viewer: no encoding work while nobody watches. */
+  gst_util_set_object_arg(G_OBJECT(chain[1]), "drop-mode", "forward-sticky-events");
+  g_object_set(chain[1], "drop", TRUE, nullptr);
+  g_object_set(tee, "allow-not-linked", TRUE, nullptr);
+  g_object_set(fakesink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
+
+  for (GstElement *e : chain)
+    gst_bin_add(GST_BIN(self), e);
+  for (std::size_t i = 0; i + 2 < chain.size(); i++) {
+    if (!gst_element_link(chain[i], chain[i + 1])) {
+      GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Could not link the encoding chain."),
+                        ("%s -> %s", GST_ELEMENT_NAME(chain[i]), GST_ELEMENT_NAME(chain[i + 1])));
+      return false;
+    }
+  }
+  gst_element_link(tee, fakesink);
+
+  {
+    Ref<GstPad> teesink = Ref<GstPad>::adopt(gst_element_get_static_pad(tee, "sink"));
+    gst_pad_add_probe(teesink.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, key_unit_rate_limit, self,
+                      nullptr);
+    gst_pad_add_probe(teesink.get(), GST_PAD_PROBE_TYPE_BUFFER, count_output, priv, nullptr);
+  }
+
+  /* Downstream first, so nothing is pushed into an element still in NULL. */
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+    gst_element_sync_state_with_parent(*it);
+
+  Ref<GstPad> target = Ref<GstPad>::adopt(gst_element_get_static_pad(chain[0], "sink"));
+  gst_ghost_pad_set_target(GST_GHOST_PAD(priv->video_pad), target.get());
+
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    priv->clocksync = chain[0];
+    priv->valve = chain[1];
+    priv->encoder = encoder;
+    priv->tee = tee;
+    priv->active_codec = codec;
+    priv->chain_encodes = raw;
+    priv->chain_built = true;
+    gst_structure_get_int(s, "width", &priv->width);
+    gst_structure_get_int(s, "height", &priv->height);
+    /* A viewer may have joined before the first caps arrived. */
+    if (!priv->viewers.empty())
+      g_object_set(priv->valve, "drop", FALSE, nullptr);
+  }
+  GST_INFO_OBJECT(self, "streaming %s, %s", video_codec_encoding_name(codec),
+                  raw ? "encoded here" : "passed through");
+  return true;
+}
+
+static gboolean video_pad_event(GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  auto *self = GST_WEBRTC_SERVER_SINK(parent);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+    GstCaps *caps;
+    gst_event_parse_caps(event, &caps);
+    if (!build_chain(self, caps)) {
+      gst_event_unref(event);
+      return FALSE;
+    }
+  }
+  return gst_pad_event_default(pad, parent, event);
+}
+
+static gboolean video_pad_query(GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  /* Before the first caps the ghost pad has no target: answer from the template. */
+  Ref<GstPad> target = Ref<GstPad>::adopt(gst_ghost_pad_get_target(GST_GHOST_PAD(pad)));
+  if (!target) {
+    switch (GST_QUERY_TYPE(query)) {
+      case GST_QUERY_CAPS: {
+        GstCaps *filter;
+        gst_query_parse_caps(query, &filter);
+        Ref<GstCaps> templ = Ref<GstCaps>::adopt(gst_pad_get_pad_template_caps(pad));
+        Ref<GstCaps> result = filter ? Ref<GstCaps>::adopt(gst_caps_intersect_full(
+                                           filter, templ.get(), GST_CAPS_INTERSECT_FIRST))
+                                     : templ;
+        gst_query_set_caps_result(query, result.get());
+        return TRUE;
+      }
+      case GST_QUERY_ACCEPT_CAPS: {
+        GstCaps *caps;
+        gst_query_parse_accept_caps(query, &caps);
+        Ref<GstCaps> templ = Ref<GstCaps>::adopt(gst_pad_get_pad_template_caps(pad));
+        gst_query_set_accept_caps_result(query, gst_caps_is_subset(caps, templ.get()));
+        return TRUE;
+      }
+      default:
+        break;
+    }
+  }
+  return gst_pad_query_default(pad, parent, query);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Viewers                                                                */
+
+static void end_viewer(GstWebRTCServerSink *self, const std::string &id, const char *reason);
+static void finish_answer(GstWebRTCServerSink *self, const std::string &id);
+
+/* Runs @fn on the server thread with the viewer @id, if it still exists.
+ * Used by every webrtcbin callback, which arrive on webrtcbin's threads. */
+static void with_viewer(GstWebRTCServerSink *self, const std::string &id,
+                        std::function<void(GstWebRTCServerSink *, Viewer &)> fn)
+{
+  Ref<GstWebRTCServerSink> ref = Ref<GstWebRTCServerSink>::ref(self);
+  self->priv->server.invoke([ref, id, fn]() {
+    GstWebRTCServerSink *sink = ref.get();
+    Viewer *viewer = nullptr;
+    {
+      std::lock_guard<std::mutex> guard(sink->priv->lock);
+      auto it = sink->priv->viewers.find(id);
+      if (it != sink->priv->viewers.end())
+        viewer = it->second.get();
+    }
+    /* Only the server thread removes viewers, so the pointer stays valid. */
+    if (viewer)
+      fn(sink, *viewer);
+  });
+}
+
+/* Data handed to webrtcbin signal handlers and promises. */
+struct ViewerHandle {
+  GWeakRef sink;
+  std::string id;
+
+  ViewerHandle(GstWebRTCServerSink *self, std::string viewer_id) : id(std::move(viewer_id))
+  {
+    g_weak_ref_init(&sink, self);
+  }
+  ~ViewerHandle() { g_weak_ref_clear(&sink); }
+
+  /* Calls @fn on the server thread if the element and the viewer still exist. */
+  void dispatch(std::function<void(GstWebRTCServerSink *, Viewer &)> fn)
+  {
+    auto *self = static_cast<GstWebRTCServerSink *>(g_weak_ref_get(&sink));
+    if (!self)
+      return;
+    with_viewer(self, id, std::move(fn));
+    gst_object_unref(self);
+  }
+  static void destroy(gpointer data, GClosure *) { delete static_cast<ViewerHandle *>(data); }
+  static void destroy_notify(gpointer data) { delete static_cast<ViewerHandle *>(data); }
+};
+
+static void fail_viewer(GstWebRTCServerSink *self, Viewer &viewer, int status,
+                        const std::string &message)
+{
+  GST_WARNING_OBJECT(self, "viewer %s: %s", viewer.id.c_str(), message.c_str());
+  if (viewer.pending_answer) {
+    SessionResult r;
+    r.status = status;
+    r.message = message;
+    auto done = std::move(viewer.pending_answer);
+    viewer.pending_answer = nullptr;
+    done(r);
+  }
+  end_viewer(self, viewer.id, "negotiation failed");
+}
+
+/* The error text of a webrtcbin promise reply, "" on success. */
+static std::string promise_error(GstPromise *promise)
+{
+  if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED)
+    return "webrtcbin did not reply";
+  const GstStructure *reply = gst_promise_get_reply(promise);
+  if (!reply)
+    return {};
+  if (gst_structure_has_field(reply, "error")) {
+    GError *err = nullptr;
+    gst_structure_get(reply, "error", G_TYPE_ERROR, &err, nullptr);
+    std::string text = err ? err->message : "unknown error";
+    if (err)
+      g_error_free(err);
+    return text;
+  }
+  return {};
+}
+
+static GstPromise *promise_for(GstWebRTCServerSink *self, const std::string &id,
+                               void (*step)(GstWebRTCServerSink *, Viewer &, GstPromise *))
+{
+  auto *handle = new ViewerHandle(self, id);
+  struct Data {
+    ViewerHandle *handle;
+    void (*step)(GstWebRTCServerSink *, Viewer &, GstPromise *);
+  };
+  auto *data = new Data{handle, step};
+  return gst_promise_new_with_change_func(
+      [](GstPromise *promise, gpointer user_data) {
+        auto *d = static_cast<Data *>(user_data);
+        Ref<GstPromise> p = Ref<GstPromise>::ref(promise);
+        auto step = d->step;
+        d->handle->dispatch([p, step](GstWebRTCServerSink *sink, Viewer &viewer) {
+          step(sink, viewer, p.get());
+        });
+      },
+      data,
+      [](gpointer user_data) {
+        auto *d = static_cast<Data *>(user_data);
+        delete d->handle;
+        delete d;
+      });
+}
+
+static void on_local_description_set(GstWebRTCServerSink *self, Viewer &viewer, GstPromise *p)
+{
+  const std::string error = promise_error(p);
+  if (!error.empty())
+    return fail_viewer(self, viewer, 500, "The answer could not be applied: " + error + ".");
+  viewer.answer_ready = true;
+  GstWebRTCICEGatheringState state;
+  g_object_get(viewer.webrtcbin, "ice-gathering-state", &state, nullptr);
+  if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    viewer.gathering_done = true;
+  if (viewer.gathering_done) {
+    finish_answer(self, viewer.id);
+    return;
+  }
+  /* Do not wait forever for slow STUN/TURN servers. */
+  Ref<GstWebRTCServerSink> ref = Ref<GstWebRTCServerSink>::ref(self);
+  std::string id = viewer.id;
+  self->priv->server.add_timeout(kGatheringTimeoutMs, [ref, id]() {
+    with_viewer(ref.get(), id, [](GstWebRTCServerSink *sink, Viewer &v) {
+      if (v.pending_answer)
+        GST_INFO_OBJECT(sink, "viewer %s: ICE gathering still running, answering now",
+                        v.id.c_str());
+      finish_answer(sink, v.id);
+    });
+  });
+}
+
+static void on_answer_created(GstWebRTCServerSink *self, Viewer &viewer, GstPromise *p)
+{
+  const std::string error = promise_error(p);
+  if (!error.empty())
+    return fail_viewer(self, viewer, 500, "webrtcbin could not create an answer: " + error + ".");
+  GstWebRTCSessionDescription *answer = nullptr;
+  gst_structure_get(gst_promise_get_reply(p), "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
+                    &answer, nullptr);
+  if (!answer)
+    return fail_viewer(self, viewer, 500, "webrtcbin created no answer.");
+  GstPromise *promise = promise_for(self, viewer.id, on_local_description_set);
+  g_signal_emit_by_name(viewer.webrtcbin, "set-local-description", answer, promise);
+  gst_promise_unref(promise);
+  gst_webrtc_session_description_free(answer);
+}
+
+static GstPadProbeReturn note_received(GstPad *, GstPadProbeInfo *, gpointer user_data)
+{
+  auto *last_rx = static_cast<Timestamp *>(user_data);
+  (*last_rx)->store(now_us());
+  return GST_PAD_PROBE_OK;
+}
+
+/* Watches every packet the viewer sends (RTCP, DTLS) to notice when it has
+ * vanished without a word: ICE consent would take 30 s to fail. */
+static void watch_received_packets(Viewer &viewer)
+{
+  GstIterator *it = gst_bin_iterate_recurse(GST_BIN(viewer.webrtcbin));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    GstElement *e = GST_ELEMENT(g_value_get_object(&item));
+    GstElementFactory *f = gst_element_get_factory(e);
+    if (f && g_str_equal(GST_OBJECT_NAME(f), "nicesrc")) {
+      Ref<GstPad> src = Ref<GstPad>::adopt(gst_element_get_static_pad(e, "src"));
+      if (src)
+        gst_pad_add_probe(src.get(),
+                          static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
+                                                       GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                          note_received, new Timestamp(viewer.last_rx),
+                          [](gpointer d) { delete static_cast<Timestamp *>(d); });
+    }
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+}
+
+static void on_ice_connection_state(GstWebRTCServerSink *self, Viewer &viewer)
+{
+  GstWebRTCICEConnectionState state;
+  g_object_get(viewer.webrtcbin, "ice-connection-state", &state, nullptr);
+  GEnumValue *v = g_enum_get_value(
+      G_ENUM_CLASS(g_type_class_peek(GST_TYPE_WEBRTC_ICE_CONNECTION_STATE)), state);
+  viewer.ice_state = v ? v->value_nick : "unknown";
+  GST_DEBUG_OBJECT(self, "viewer %s: ICE %s", viewer.id.c_str(), viewer.ice_state.c_str());
+  switch (state) {
+    case GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED:
+    case GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED:
+      if (!viewer.connected) {
+        viewer.connected = true;
+        viewer.connected_us = now_us();
+        viewer.last_rx->store(now_us());
+        watch_received_packets(viewer);
+        GST_INFO_OBJECT(self, "viewer %s connected", viewer.id.c_str());
+      }
+      break;
+    case GST_WEBRTC_ICE_CONNECTION_STATE_FAILED:
+    case GST_WEBRTC_ICE_CONNECTION_STATE_CLOSED:
+      end_viewer(self, viewer.id, state == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED
+                                      ? "ICE failed"
+                                      : "ICE closed");
+      break;
+    default:
+      break;
+  }
+}
+
+static void on_peer_connection_state(GstWebRTCServerSink *self, Viewer &viewer)
+{
+  GstWebRTCPeerConnectionState state;
+  g_object_get(viewer.webrtcbin, "connection-state", &state, nullptr);
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
+    /* DTLS is up: the first packets it can decrypt must start a picture. */
+    request_key_unit(self, "viewer connected");
+  } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
+    end_viewer(self, viewer.id, "connection failed");
+  }
+}
+
+static void on_remote_description_set(GstWebRTCServerSink *self, Viewer &viewer, GstPromise *p)
+{
+  const std::string error = promise_error(p);
+  if (!error.empty())
+    return fail_viewer(self, viewer, 400, "The offer was refused by webrtcbin: " + error + ".");
+  GstPromise *promise = promise_for(self, viewer.id, on_answer_created);
+  g_signal_emit_by_name(viewer.webrtcbin, "create-answer", nullptr, promise);
+  gst_promise_unref(promise);
+}
+
+/* Gives webrtcbin a send-only video pad whose codec preferences are the
+ * offer's own payload type, and feeds it from the tee. webrtcbin (1.22)
+ * matches the offer's video section to this transceiver when answering. */
+static bool link_viewer_media(GstWebRTCServerSink *self, Viewer &viewer, std::string &error)
+{
+  GstPadTemplate *templ =
+      gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(viewer.webrtcbin), "sink_%u");
+  Ref<GstPad> sinkpad = Ref<GstPad>::adopt(
+      gst_element_request_pad(viewer.webrtcbin, templ, nullptr, viewer.video.caps.get()));
+  if (!sinkpad) {
+    error = "webrtcbin gave no video pad";
+    return false;
+  }
+  GstWebRTCRTPTransceiver *trans = nullptr;
+  g_object_get(sinkpad.get(), "transceiver", &trans, nullptr);
+  if (!trans) {
+    error = "webrtcbin's video pad has no transceiver";
+    return false;
+  }
+  g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
+               "codec-preferences", viewer.video.caps.get(), nullptr);
+  gst_object_unref(trans);
+  Ref<GstPad> paysrc = Ref<GstPad>::adopt(gst_element_get_static_pad(viewer.payloader, "src"));
+  if (gst_pad_link(paysrc.get(), sinkpad.get()) != GST_PAD_LINK_OK) {
+    error = "could not link the payloader to webrtcbin";
+    return false;
+  }
+
+  GstElement *tee;
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    tee = self->priv->tee;
+    if (tee)
+      gst_object_ref(tee);
+    if (self->priv->valve)
+      g_object_set(self->priv->valve, "drop", FALSE, nullptr);
+  }
+  if (!tee) {
+    error = "the stream has stopped";
+    return false;
+  }
+  viewer.tee_pad = Ref<GstPad>::adopt(gst_element_request_pad_simple(tee, "src_%u"));
+  gst_object_unref(tee);
+  Ref<GstPad> branch_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(viewer.branch, "sink"));
+  if (gst_pad_link(viewer.tee_pad.get(), branch_sink.get()) != GST_PAD_LINK_OK) {
+    error = "could not link the viewer to the stream";
+    return false;
+  }
+  return true;
+}
+
+static void finish_answer(GstWebRTCServerSink *self, const std::string &id)
+{
+  with_viewer(self, id, [](GstWebRTCServerSink *sink, Viewer &viewer) {
+    if (!viewer.pending_answer || !viewer.answer_ready)
+      return;
+    GstWebRTCSessionDescription *desc = nullptr;
+    g_object_get(viewer.webrtcbin, "local-description", &desc, nullptr);
+    if (!desc)
+      return fail_viewer(sink, viewer, 500, "webrtcbin has no local description.");
+    SessionResult r;
+    r.ok = true;
+    r.id = viewer.id;
+    r.etag = viewer.etag;
+    r.answer_sdp = take_string(gst_sdp_message_as_text(desc->sdp));
+    gst_webrtc_session_description_free(desc);
+    auto done = std::move(viewer.pending_answer);
+    viewer.pending_answer = nullptr;
+    GST_INFO_OBJECT(sink, "viewer %s: answer sent", viewer.id.c_str());
+    done(r);
+    viewer.announced = true;
+    g_signal_emit(sink, signals[SIGNAL_VIEWER_ADDED], 0, viewer.id.c_str(), viewer.webrtcbin);
+    g_object_notify(G_OBJECT(sink), "viewers");
+  });
+}
+
+/* The addresses ICE gathers on. libnice skips loopback interfaces, so a
+ * server bound to loopback (only local viewers can reach it) gathers on
+ * 127.0.0.1; otherwise libnice discovers the interfaces itself. */
+static std::vector<std::string> ice_addresses_for(const Settings &settings)
+{
+  if (!settings.ice_addresses.empty())
+    return settings.ice_addresses;
+  GInetAddress *bind = g_inet_address_new_from_string(settings.bind_address.c_str());
+  std::vector<std::string> out;
+  if (bind && g_inet_address_get_is_loopback(bind))
+    out.push_back(settings.bind_address);
+  if (bind)
+    g_object_unref(bind);
+  return out;
+}
+
+static void configure_ice(GstWebRTCServerSink *self, GstElement *webrtcbin, const Settings &settings)
+{
+  GObject *ice = nullptr;
+  g_object_get(webrtcbin, "ice-agent", &ice, nullptr);
+  if (ice) {
+    GObject *agent = nullptr;
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent"))
+      g_object_get(ice, "agent", &agent, nullptr);
+    if (agent) {
+      /* UPnP would send SSDP multicast on every interface: never wanted. */
+      g_object_set(agent, "upnp", FALSE, nullptr);
+      g_object_unref(agent);
+    } else {
+      GST_WARNING_OBJECT(self, "could not reach the ICE agent to turn UPnP off");
+    }
+    for (const auto &address : ice_addresses_for(settings)) {
+      gboolean added = FALSE;
+      g_signal_emit_by_name(ice, "add-local-ip-address", address.c_str(), &added);
+      if (!added)
+        GST_WARNING_OBJECT(self, "ICE refused local address %s", address.c_str());
+    }
+    g_object_unref(ice);
+  }
+  if (!settings.stun_server.empty())
+    g_object_set(webrtcbin, "stun-server", settings.stun_server.c_str(), nullptr);
+  for (const auto &turn : settings.turn_servers) {
+    gboolean added = FALSE;
+    g_signal_emit_by_name(webrtcbin, "add-turn-server", turn.c_str(), &added);
+    if (!added)
+      GST_WARNING_OBJECT(self, "webrtcbin refused TURN server %s", turn.c_str());
+  }
+  g_object_set(webrtcbin, "ice-transport-policy",
+               settings.ice_transport_policy == IceTransportPolicy::Relay
+                   ? GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY
+                   : GST_WEBRTC_ICE_TRANSPORT_POLICY_ALL,
+               nullptr);
+}
+
+static GstElement *make_payloader(GstWebRTCServerSink *self, VideoCodec codec, int pt)
+{
+  GstElement *pay = nullptr;
+  switch (codec) {
+    case VideoCodec::H264:
+      pay = make_element(self, "rtph264pay", "pay");
+      if (pay) {
+        g_object_set(pay, "config-interval", -1, nullptr);
+        gst_util_set_object_arg(G_OBJECT(pay), "aggregate-mode", "zero-latency");
+      }
+      break;
+    case VideoCodec::VP8:
+      pay = make_element(self, "rtpvp8pay", "pay");
+      if (pay)
+        gst_util_set_object_arg(G_OBJECT(pay), "picture-id-mode", "15-bit");
+      break;
+    case VideoCodec::VP9:
+      pay = make_element(self, "rtpvp9pay", "pay");
+      if (pay)
+        gst_util_set_object_arg(G_OBJECT(pay), "picture-id-mode", "15-bit");
+      break;
+  }
+  if (pay)
+    g_object_set(pay, "pt", static_cast<guint>(pt), "mtu", 1200u, nullptr);
+  return pay;
+}
+
+template <typename F>
+static void connect_viewer_signal(GstWebRTCServerSink *self, Viewer &viewer, const char *signal,
+                                  F callback)
+{
+  g_signal_connect_data(viewer.webrtcbin, signal, G_CALLBACK(+callback),
+                        new ViewerHandle(self, viewer.id), ViewerHandle::destroy,
+                        static_cast<GConnectFlags>(0));
+}
+
+/* Creates the viewer's branch and starts answering its offer. */
+static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sdp,
+                          const OfferedVideo &video, std::function<void(SessionResult)> done)
+{
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  auto refuse = [&done](int status, std::string message, int retry_after = 0) {
+    SessionResult r;
+    r.status = status;
+    r.message = std::move(message);
+    r.retry_after = retry_after;
+    done(r);
+  };
+
+  GstSDPMessage *sdp = nullptr;
+  gst_sdp_message_new_from_text(offer_sdp.c_str(), &sdp);
+  if (!sdp)
+    return refuse(400, "The SDP offer could not be parsed.");
+  GstWebRTCSessionDescription *offer =
+      gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+
+  Settings settings;
+  VideoCodec codec;
+  auto viewer = std::make_unique<Viewer>();
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    settings = priv->settings;
+    codec = priv->active_codec;
+    if (!priv->streaming || !priv->chain_built) {
+      gst_webrtc_session_description_free(offer);
+      return refuse(503, "The stream is not running; try again shortly.", 2);
+    }
+    if (settings.max_viewers > 0 && priv->viewers.size() >= settings.max_viewers) {
+      gst_webrtc_session_description_free(offer);
+      return refuse(503,
+                    "This stream already has " + std::to_string(priv->viewers.size()) +
+                        " viewers, its limit (max-viewers); try again later.",
+                    10);
+    }
+    do {
+      viewer->id = random_hex(priv->random, 16);
+    } while (priv->viewers.count(viewer->id));
+    viewer->etag = random_hex(priv->random, 8);
+  }
+  viewer->video = video;
+  viewer->created_us = now_us();
+  viewer->pending_answer = std::move(done);
+
+  const std::string branch_name = "viewer-" + viewer->id.substr(0, 12);
+  GstElement *branch = gst_bin_new(branch_name.c_str());
+  GstElement *queue = make_element(self, "queue", "queue");
+  GstElement *pay = make_payloader(self, codec, video.payload_type);
+  GstElement *webrtcbin = make_element(self, "webrtcbin", "webrtcbin");
+  if (!queue || !pay || !webrtcbin) {
+    for (GstElement *e : {queue, pay, webrtcbin, branch}) {
+      if (e)
+        gst_object_unref(gst_object_ref_sink(e));
+    }
+    gst_webrtc_session_description_free(offer);
+    auto cb = std::move(viewer->pending_answer);
+    SessionResult r;
+    r.status = 500;
+    r.message = "A GStreamer element this stream needs is missing on the server.";
+    cb(r);
+    return;
+  }
+  /* Small and leaky: a viewer that cannot keep up loses frames (and asks for
+   * a key frame) instead of slowing everyone down. */
+  g_object_set(queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
+               static_cast<guint64>(500 * GST_MSECOND), nullptr);
+  gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
+  gst_util_set_object_arg(G_OBJECT(webrtcbin), "bundle-policy", "max-bundle");
+  configure_ice(self, webrtcbin, settings);
+
+  gst_bin_add_many(GST_BIN(branch), queue, pay, webrtcbin, nullptr);
+  gst_element_link(queue, pay);
+  Ref<GstPad> qsink = Ref<GstPad>::adopt(gst_element_get_static_pad(queue, "sink"));
+  gst_element_add_pad(branch, gst_ghost_pad_new("sink", qsink.get()));
+
+  viewer->branch = branch;
+  viewer->webrtcbin = webrtcbin;
+  viewer->payloader = pay;
+  Viewer &v = *viewer;
+  const std::string id = viewer->id;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    priv->viewers[id] = std::move(viewer);
+  }
+
+  connect_viewer_signal(self, v, "notify::ice-gathering-state",
+                        [](GstElement *, GParamSpec *, gpointer data) {
+                          static_cast<ViewerHandle *>(data)->dispatch(
+                              [](GstWebRTCServerSink *sink, Viewer &viewer) {
+                                GstWebRTCICEGatheringState state;
+                                g_object_get(viewer.webrtcbin, "ice-gathering-state", &state,
+                                             nullptr);
+                                if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) {
+                                  viewer.gathering_done = true;
+                                  finish_answer(sink, viewer.id);
+                                }
+                              });
+                        });
+  connect_viewer_signal(self, v, "notify::ice-connection-state",
+                        [](GstElement *, GParamSpec *, gpointer data) {
+                          static_cast<ViewerHandle *>(data)->dispatch(on_ice_connection_state);
+                        });
+  connect_viewer_signal(self, v, "notify::connection-state",
+                        [](GstElement *, GParamSpec *, gpointer data) {
+                          static_cast<ViewerHandle *>(data)->dispatch(on_peer_connection_state);
+                        });
+
+  gst_bin_add(GST_BIN(self), branch);
+  gst_element_sync_state_with_parent(branch);
+
+  std::string error;
+  if (!link_viewer_media(self, v, error)) {
+    gst_webrtc_session_description_free(offer);
+    return fail_viewer(self, v, 500, "Could not set up the viewer: " + error + ".");
+  }
+  request_key_unit(self, "viewer joined");
+
+  GST_INFO_OBJECT(self, "viewer %s: answering its offer (m-line %u, payload type %d)", id.c_str(),
+                  video.mline, video.payload_type);
+  GstPromise *promise = promise_for(self, id, on_remote_description_set);
+  g_signal_emit_by_name(webrtcbin, "set-remote-description", offer, promise);
+  gst_promise_unref(promise);
+  gst_webrtc_session_description_free(offer);
+}
+
+/* Frees a removed viewer's branch; on the server thread. */
+static void dispose_branch(GstWebRTCServerSink *self, GstElement *branch, GstPad *tee_pad)
+{
+  if (tee_pad) {
+    GstElement *tee = GST_ELEMENT(gst_pad_get_parent(tee_pad));
+    if (tee) {
+      gst_element_release_request_pad(tee, tee_pad);
+      gst_object_unref(tee);
+    }
+  }
+  gst_element_set_state(branch, GST_STATE_NULL);
+  gst_bin_remove(GST_BIN(self), branch);
+}
+
+static void end_viewer(GstWebRTCServerSink *self, const std::string &id, const char *reason)
+{
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  std::unique_ptr<Viewer> viewer;
+  bool last;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    auto it = priv->viewers.find(id);
+    if (it == priv->viewers.end())
+      return;
+    viewer = std::move(it->second);
+    priv->viewers.erase(it);
+    last = priv->viewers.empty();
+    if (last && priv->valve)
+      g_object_set(priv->valve, "drop", TRUE, nullptr);
+  }
+  GST_INFO_OBJECT(self, "viewer %s ended: %s", id.c_str(), reason);
+  if (viewer->pending_answer) {
+    SessionResult r;
+    r.status = 503;
+    r.message = std::string("The viewer session ended before it was answered: ") + reason + ".";
+    viewer->pending_answer(r);
+  }
+
+  GstElement *branch = viewer->branch;
+  Ref<GstPad> tee_pad = viewer->tee_pad;
+  if (tee_pad) {
+    /* Unlink once the tee is between two buffers, so the others see no glitch. */
+    Ref<GstWebRTCServerSink> ref = Ref<GstWebRTCServerSink>::ref(self);
+    struct Unlink {
+      Ref<GstWebRTCServerSink> sink;
+      GstElement *branch;
+      Ref<GstPad> tee_pad;
+    };
+    auto *data = new Unlink{ref, branch, tee_pad};
+    gst_pad_add_probe(
+        tee_pad.get(), GST_PAD_PROBE_TYPE_IDLE,
+        [](GstPad *pad, GstPadProbeInfo *, gpointer user_data) -> GstPadProbeReturn {
+          auto *d = static_cast<Unlink *>(user_data);
+          if (!d->branch)
+            return GST_PAD_PROBE_REMOVE;
+          Ref<GstPad> peer = Ref<GstPad>::adopt(gst_pad_get_peer(pad));
+          if (peer)
+            gst_pad_unlink(pad, peer.get());
+          GstElement *branch = std::exchange(d->branch, nullptr);
+          Ref<GstWebRTCServerSink> sink = d->sink;
+          Ref<GstPad> tee_pad = d->tee_pad;
+          sink->priv->server.invoke([sink, branch, tee_pad]() {
+            dispose_branch(sink.get(), branch, tee_pad.get());
+          });
+          return GST_PAD_PROBE_REMOVE;
+        },
+        data, [](gpointer d) { delete static_cast<Unlink *>(d); });
+  } else {
+    dispose_branch(self, branch, nullptr);
+  }
+  if (viewer->announced) {
+    g_signal_emit(self, signals[SIGNAL_VIEWER_REMOVED], 0, id.c_str());
+    g_object_notify(G_OBJECT(self), "viewers");
+  }
+}
+
+/* Ends every viewer and frees every branch; called with the server stopped
+ * or from the server thread. Streaming must not be running on the branches
+ * any more when called from outside the server thread. */
+static void end_all_viewers(GstWebRTCServerSink *self)
+{
+  std::vector<std::string> ids;
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    for (const auto &v : self->priv->viewers)
+      ids.push_back(v.first);
+  }
+  for (const auto &id : ids)
+    end_viewer(self, id, "the stream stopped");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Statistics                                                             */
+
+static void read_viewer_stats(GstWebRTCServerSink *self, Viewer &viewer)
+{
+  auto *handle = new ViewerHandle(self, viewer.id);
+  GstPromise *promise = gst_promise_new_with_change_func(
+      [](GstPromise *p, gpointer data) {
+        auto *h = static_cast<ViewerHandle *>(data);
+        if (gst_promise_wait(p) != GST_PROMISE_RESULT_REPLIED)
+          return;
+        const GstStructure *reply = gst_promise_get_reply(p);
+        if (!reply)
+          return;
+        guint64 bytes = 0;
+        gint64 lost = 0;
+        double rtt = -1;
+        guint pli = 0;
+        const guint n = gst_structure_n_fields(reply);
+        for (guint i = 0; i < n; i++) {
+          const GValue *val = gst_structure_get_value(reply, gst_structure_nth_field_name(reply, i));
+          if (!GST_VALUE_HOLDS_STRUCTURE(val))
+            continue;
+          const GstStructure *s = gst_value_get_structure(val);
+          GstWebRTCStatsType type;
+          if (!gst_structure_get(s, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, nullptr))
+            continue;
+          if (type == GST_WEBRTC_STATS_OUTBOUND_RTP) {
+            guint64 b = 0;
+            if (gst_structure_get_uint64(s, "bytes-sent", &b))
+              bytes += b;
+            guint count = 0;
+            if (gst_structure_get_uint(s, "pli-count", &count))
+              pli += count;
+          } else if (type == GST_WEBRTC_STATS_REMOTE_INBOUND_RTP) {
+            gint64 l = 0;
+            gint li = 0;
+            if (gst_structure_get_int64(s, "packets-lost", &l))
+              lost += l;
+            else if (gst_structure_get_int(s, "packets-lost", &li))
+              lost += li;
+            double r = -1;
+            if (gst_structure_get_double(s, "round-trip-time", &r) && r >= 0)
+              rtt = r;
+          }
+        }
+        h->dispatch([bytes, lost, rtt, pli](GstWebRTCServerSink *, Viewer &v) {
+          const gint64 now = now_us();
+          if (v.bytes_sent_at > 0 && now > v.bytes_sent_at && bytes >= v.bytes_sent)
+            v.bitrate = (bytes - v.bytes_sent) * 8.0 * G_USEC_PER_SEC / (now - v.bytes_sent_at);
+          v.bytes_sent = bytes;
+          v.bytes_sent_at = now;
+          v.packets_lost = lost;
+          v.pli_count = pli;
+          if (rtt >= 0)
+            v.rtt = rtt;
+        });
+      },
+      handle, ViewerHandle::destroy_notify);
+  g_signal_emit_by_name(viewer.webrtcbin, "get-stats", nullptr, promise);
+  gst_promise_unref(promise);
+}
+
+/* Once a second on the server thread: rates, stats, vanished viewers. */
+static void housekeeping(GstWebRTCServerSink *self)
+{
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  const gint64 now = now_us();
+  {
+    const guint64 bytes = priv->out_bytes, frames = priv->out_frames;
+    if (priv->last_rate_time > 0 && now > priv->last_rate_time) {
+      const double secs = (now - priv->last_rate_time) / double(G_USEC_PER_SEC);
+      priv->fps = (frames - priv->last_frames) / secs;
+      priv->bitrate_bps = (bytes - priv->last_bytes) * 8.0 / secs;
+    }
+    priv->last_bytes = bytes;
+    priv->last_frames = frames;
+    priv->last_rate_time = now;
+  }
+
+  std::vector<std::pair<std::string, const char *>> expired;
+  std::vector<Viewer *> live;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    for (auto &entry : priv->viewers) {
+      Viewer &v = *entry.second;
+      GST_LOG_OBJECT(self, "viewer %s: %s, last packet %.1f s ago", v.id.c_str(),
+                     v.ice_state.c_str(), (now - v.last_rx->load()) / 1e6);
+      if (!v.connected && now - v.created_us > kConnectTimeoutUs)
+        expired.emplace_back(v.id, "ICE did not connect in time");
+      else if (v.connected && now - v.last_rx->load() > kSilenceTimeoutUs)
+        expired.emplace_back(v.id, "nothing received from the viewer (it vanished)");
+      else if (v.connected)
+        live.push_back(&v);
+    }
+  }
+  for (Viewer *v : live)
+    read_viewer_stats(self, *v);
+  for (const auto &e : expired)
+    end_viewer(self, e.first, e.second);
+}
+
+static std::string stats_json(GstWebRTCServerSink *self)
+{
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  JsonBuilder *b = json_builder_new();
+  std::lock_guard<std::mutex> guard(priv->lock);
+  const gint64 now = now_us();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "viewers");
+  json_builder_add_int_value(b, static_cast<gint64>(priv->viewers.size()));
+  json_builder_set_member_name(b, "encoder");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "codec");
+  json_builder_add_string_value(b, priv->chain_built ? video_codec_encoding_name(priv->active_codec)
+                                                     : "");
+  json_builder_set_member_name(b, "encodes");
+  json_builder_add_boolean_value(b, priv->chain_encodes);
+  json_builder_set_member_name(b, "width");
+  json_builder_add_int_value(b, priv->width);
+  json_builder_set_member_name(b, "height");
+  json_builder_add_int_value(b, priv->height);
+  json_builder_set_member_name(b, "fps");
+  json_builder_add_double_value(b, priv->fps);
+  json_builder_set_member_name(b, "bitrate");
+  json_builder_add_int_value(b, static_cast<gint64>(priv->bitrate_bps));
+  json_builder_set_member_name(b, "frames");
+  json_builder_add_int_value(b, static_cast<gint64>(priv->out_frames.load()));
+  json_builder_end_object(b);
+  json_builder_set_member_name(b, "sessions");
+  json_builder_begin_array(b);
+  for (const auto &entry : priv->viewers) {
+    const Viewer &v = *entry.second;
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "id");
+    json_builder_add_string_value(b, v.id.c_str());
+    json_builder_set_member_name(b, "state");
+    json_builder_add_string_value(b, v.connected ? "connected" : "connecting");
+    json_builder_set_member_name(b, "ice");
+    json_builder_add_string_value(b, v.ice_state.c_str());
+    json_builder_set_member_name(b, "age");
+    json_builder_add_double_value(b, (now - v.created_us) / double(G_USEC_PER_SEC));
+    json_builder_set_member_name(b, "bitrate");
+    json_builder_add_int_value(b, static_cast<gint64>(v.bitrate));
+    json_builder_set_member_name(b, "packetsLost");
+    json_builder_add_int_value(b, v.packets_lost);
+    json_builder_set_member_name(b, "pliCount");
+    json_builder_add_int_value(b, static_cast<gint64>(v.pli_count));
+    json_builder_set_member_name(b, "rtt");
+    if (v.rtt >= 0)
+      json_builder_add_double_value(b, v.rtt);
+    else
+      json_builder_add_null_value(b);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  JsonNode *root = json_builder_get_root(b);
+  JsonGenerator *gen = json_generator_new();
+  json_generator_set_root(gen, root);
+  std::string out = take_string(json_generator_to_data(gen, nullptr));
+  g_object_unref(gen);
+  json_node_unref(root);
+  g_object_unref(b);
+  return out;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The SessionBackend the HTTP API talks to                               */
+
+class SinkBackend : public SessionBackend {
+ public:
+  explicit SinkBackend(GstWebRTCServerSink *self) : self_(self) {}
+
+  bool current_codec(VideoCodec &codec) override
+  {
+    std::lock_guard<std::mutex> guard(self_->priv->lock);
+    if (!self_->priv->chain_built || !self_->priv->streaming)
+      return false;
+    codec = self_->priv->active_codec;
+    return true;
+  }
+  void create_session(const std::string &offer_sdp, const OfferedVideo &video,
+                      std::function<void(SessionResult)> done) override
+  {
+    create_viewer(self_, offer_sdp, video, std::move(done));
+  }
+  int add_remote_candidates(const std::string &id, const SdpFragment &frag,
+                            std::string &message) override
+  {
+    GstElement *webrtcbin = nullptr;
+    OfferedVideo video;
+    {
+      std::lock_guard<std::mutex> guard(self_->priv->lock);
+      auto it = self_->priv->viewers.find(id);
+      if (it == self_->priv->viewers.end()) {
+        message = "There is no viewer session \"" + id + "\".";
+        return 404;
+      }
+      webrtcbin = GST_ELEMENT(gst_object_ref(it->second->webrtcbin));
+      video = it->second->video;
+    }
+    Ref<GstElement> owner = Ref<GstElement>::adopt(webrtcbin);
+    if ((!frag.ice_ufrag.empty() && frag.ice_ufrag != video.ice_ufrag) ||
+        (!frag.ice_pwd.empty() && frag.ice_pwd != video.ice_pwd)) {
+      message = "ICE restarts are not supported; start a new session instead.";
+      return 422;
+    }
+    for (const auto &c : frag.candidates) {
+      int mline = c.mline;
+      if (!c.mid.empty()) {
+        for (std::size_t i = 0; i < video.mids.size(); i++) {
+          if (video.mids[i] == c.mid)
+            mline = static_cast<int>(i);
+        }
+      }
+      if (mline < 0)
+        mline = static_cast<int>(video.mline);
+      g_signal_emit_by_name(webrtcbin, "add-ice-candidate", static_cast<guint>(mline),
+                            ("a=" + c.candidate).c_str());
+    }
+    return 0;
+  }
+  std::string session_etag(const std::string &id) override
+  {
+    std::lock_guard<std::mutex> guard(self_->priv->lock);
+    auto it = self_->priv->viewers.find(id);
+    return it == self_->priv->viewers.end() ? std::string() : it->second->etag;
+  }
+  bool end_session(const std::string &id) override
+  {
+    {
+      std::lock_guard<std::mutex> guard(self_->priv->lock);
+      if (!self_->priv->viewers.count(id))
+        return false;
+    }
+    end_viewer(self_, id, "the viewer said goodbye (DELETE)");
+    return true;
+  }
+  std::string stats_json() override { return ::stats_json(self_); }
+
+ private:
+  GstWebRTCServerSink *self_;
+};
+
+/* ---------------------------------------------------------------------- */
+/* Server start/stop                                                      */
+
+static bool start_server(GstWebRTCServerSink *self)
+{
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  Settings settings;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    settings = priv->settings;
+  }
+  HttpApiConfig config;
+  config.token = settings.token;
+  config.cors_origin = settings.cors_origin;
+  config.web_root = settings.web_root;
+  config.ice_transport_policy = settings.ice_transport_policy;
+  std::vector<std::string> urls;
+  if (!settings.stun_server.empty())
+    urls.push_back(settings.stun_server);
+  urls.insert(urls.end(), settings.turn_servers.begin(), settings.turn_servers.end());
+  for (const auto &url : urls) {
+    IceServer server;
+    std::string error;
+    if (!parse_ice_server(url, server, error)) {
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.c_str()), (nullptr));
+      return false;
+    }
+    config.ice_servers.push_back(server);
+  }
+  if (!settings.web_root.empty() && !g_file_test(settings.web_root.c_str(), G_FILE_TEST_IS_DIR)) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
+                      ("web-root \"%s\" is not a directory.", settings.web_root.c_str()),
+                      (nullptr));
+    return false;
+  }
+
+  priv->backend = std::make_unique<SinkBackend>(self);
+  priv->api = std::make_unique<HttpApi>(*priv->backend, config);
+  HttpApi *api = priv->api.get();
+  std::string error;
+  if (!priv->server.start(settings.bind_address, settings.port, config.max_body_size,
+                          [api](const HttpRequest &request, HttpReply reply) {
+                            api->handle(request, std::move(reply));
+                          },
+                          error)) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
+                      ("The WebRTC server %s.", error.c_str()),
+                      ("bind-address=%s port=%d", settings.bind_address.c_str(), settings.port));
+    return false;
+  }
+  priv->server.add_periodic(kHousekeepingMs, [self]() { housekeeping(self); });
+  GST_INFO_OBJECT(self, "serving on http://%s:%d/", settings.bind_address.c_str(),
+                  priv->server.bound_port());
+  g_object_notify(G_OBJECT(self), "bound-port");
+  return true;
+}
+
+/* Ends all viewers on the server thread and waits for it (bounded). */
+static void end_all_viewers_on_server(GstWebRTCServerSink *self)
+{
+  if (!self->priv->server.running()) {
+    end_all_viewers(self);
+    return;
+  }
+  auto state = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
+  auto done = std::make_shared<bool>(false);
+  self->priv->server.invoke([self, state, done]() {
+    end_all_viewers(self);
+    std::lock_guard<std::mutex> guard(state->first);
+    *done = true;
+    state->second.notify_all();
+  });
+  std::unique_lock<std::mutex> guard(state->first);
+  if (!state->second.wait_for(guard, std::chrono::seconds(5), [&done] { return *done; }))
+    GST_WARNING_OBJECT(self, "timed out ending the viewers");
+}
+
+static void stop_server(GstWebRTCServerSink *self)
+{
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  priv->server.stop();
+  /* Branches whose unlink was still queued on the server: free them here. */
+  std::vector<GstElement *> leftovers;
+  GstIterator *it = gst_bin_iterate_elements(GST_BIN(self));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    GstElement *e = GST_ELEMENT(g_value_get_object(&item));
+    if (g_str_has_prefix(GST_ELEMENT_NAME(e), "viewer-"))
+      leftovers.push_back(GST_ELEMENT(gst_object_ref(e)));
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  for (GstElement *e : leftovers) {
+    gst_element_set_state(e, GST_STATE_NULL);
+    gst_bin_remove(GST_BIN(self), e);
+    gst_object_unref(e);
+  }
+  priv->api.reset();
+  priv->backend.reset();
+}
+
+/* ---------------------------------------------------------------------- */
+/* GObject / GstElement                                                   */
+
+static GstPad *gst_webrtc_server_sink_request_new_pad(GstElement *element, GstPadTemplate *templ,
+                                                      const gchar *, const GstCaps *)
+{
+  auto *self = GST_WEBRTC_SERVER_SINK(element);
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  std::lock_guard<std::mutex> guard(priv->lock);
+  if (priv->video_pad) {
+    GST_WARNING_OBJECT(self, "webrtcserversink takes one video input; video_0 exists already");
+    return nullptr;
+  }
+  GstPad *pad = gst_ghost_pad_new_no_target_from_template("video_0", templ);
+  gst_pad_set_event_function(pad, video_pad_event);
+  gst_pad_set_query_function(pad, video_pad_query);
+  gst_pad_set_active(pad, TRUE);
+  priv->video_pad = pad;
+  gst_element_add_pad(element, pad);
+  return pad;
+}
+
+static void gst_webrtc_server_sink_release_pad(GstElement *element, GstPad *pad)
+{
+  auto *self = GST_WEBRTC_SERVER_SINK(element);
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    if (pad != self->priv->video_pad)
+      return;
+    self->priv->video_pad = nullptr;
+  }
+  gst_ghost_pad_set_target(GST_GHOST_PAD(pad), nullptr);
+  gst_element_remove_pad(element, pad);
+}
+
+static GstStateChangeReturn gst_webrtc_server_sink_change_state(GstElement *element,
+                                                                GstStateChange transition)
+{
+  auto *self = GST_WEBRTC_SERVER_SINK(element);
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+
+  switch (transition) {
+    case GST_STATE_CHANGE_NULL_TO_READY:
+      if (!start_server(self))
+        return GST_STATE_CHANGE_FAILURE;
+      break;
+    case GST_STATE_CHANGE_READY_TO_PAUSED: {
+      std::lock_guard<std::mutex> guard(priv->lock);
+      priv->streaming = true;
+      break;
+    }
+    case GST_STATE_CHANGE_PAUSED_TO_READY:
+      {
+        std::lock_guard<std::mutex> guard(priv->lock);
+        priv->streaming = false;
+      }
+      /* Viewers end while data may still flow, so their unlink is clean. */
+      end_all_viewers_on_server(self);
+      break;
+    default:
+      break;
+  }
+
+  GstStateChangeReturn ret = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+  if (ret == GST_STATE_CHANGE_FAILURE) {
+    if (transition == GST_STATE_CHANGE_NULL_TO_READY)
+      stop_server(self);
+    return ret;
+  }
+
+  switch (transition) {
+    case GST_STATE_CHANGE_READY_TO_NULL:
+      stop_server(self);
+      break;
+    default:
+      break;
+  }
+  return ret;
+}
+
+static void apply_bitrate(GstWebRTCServerSink *self, guint bitrate)
+{
+  GstElement *encoder = self->priv->encoder;
+  if (!encoder)
+    return;
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(encoder), "target-bitrate"))
+    g_object_set(encoder, "target-bitrate", static_cast<gint>(bitrate * 1000), nullptr);
+  else
+    g_object_set(encoder, "bitrate", bitrate, nullptr);
+}
+
+static std::vector<std::string> strings_from_array(const GValue *value)
+{
+  std::vector<std::string> out;
+  const guint n = gst_value_array_get_size(value);
+  for (guint i = 0; i < n; i++) {
+    const GValue *v = gst_value_array_get_value(value, i);
+    if (G_VALUE_HOLDS_STRING(v) && g_value_get_string(v) && *g_value_get_string(v))
+      out.emplace_back(g_value_get_string(v));
+  }
+  return out;
+}
+
+static void gst_webrtc_server_sink_set_property(GObject *object, guint prop_id,
+                                                const GValue *value, GParamSpec *pspec)
+{
+  auto *self = GST_WEBRTC_SERVER_SINK(object);
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  std::lock_guard<std::mutex> guard(priv->lock);
+  Settings &s = priv->settings;
+  auto str = [value]() {
+    const char *v = g_value_get_string(value);
+    return std::string(v ? v : "");
+  };
+  switch (prop_id) {
+    case PROP_VIDEO_CODEC:
+      s.codec = static_cast<VideoCodec>(g_value_get_enum(value));
+      break;
+    case PROP_BITRATE:
+      s.bitrate = g_value_get_uint(value);
+      apply_bitrate(self, s.bitrate);
+      break;
+    case PROP_KEY_INT_MAX:
+      s.key_int_max = g_value_get_uint(value);
+      break;
+    case PROP_BIND_ADDRESS:
+      s.bind_address = str();
+      break;
+    case PROP_PORT:
+      s.port = g_value_get_int(value);
+      break;
+    case PROP_STUN_SERVER:
+      s.stun_server = str();
+      break;
+    case PROP_TURN_SERVERS:
+      s.turn_servers = strings_from_array(value);
+      break;
+    case PROP_ICE_TRANSPORT_POLICY:
+      s.ice_transport_policy = static_cast<IceTransportPolicy>(g_value_get_enum(value));
+      break;
+    case PROP_ICE_ADDRESSES:
+      s.ice_addresses = strings_from_array(value);
+      break;
+    case PROP_TOKEN:
+      s.token = str();
+      break;
+    case PROP_CORS_ORIGIN:
+      s.cors_origin = str();
+      break;
+    case PROP_MAX_VIEWERS:
+      s.max_viewers = g_value_get_uint(value);
+      break;
+    case PROP_WEB_ROOT:
+      s.web_root = str();
+      break;
+    case PROP_SYNC:
+      s.sync = g_value_get_boolean(value);
+      if (priv->clocksync)
+        g_object_set(priv->clocksync, "sync", s.sync ? TRUE : FALSE, nullptr);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+static void gst_webrtc_server_sink_get_property(GObject *object, guint prop_id, GValue *value,
+                                                GParamSpec *pspec)
+{
+  auto *self = GST_WEBRTC_SERVER_SINK(object);
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  std::lock_guard<std::mutex> guard(priv->lock);
+  const Settings &s = priv->settings;
+  switch (prop_id) {
+    case PROP_VIDEO_CODEC:
+      g_value_set_enum(value, static_cast<gint>(s.codec));
+      break;
+    case PROP_BITRATE:
+      g_value_set_uint(value, s.bitrate);
+      break;
+    case PROP_KEY_INT_MAX:
+      g_value_set_uint(value, s.key_int_max);
+      break;
+    case PROP_BIND_ADDRESS:
+      g_value_set_string(value, s.bind_address.c_str());
+      break;
+    case PROP_PORT:
+      g_value_set_int(value, s.port);
+      break;
+    case PROP_BOUND_PORT:
+      g_value_set_int(value, priv->server.bound_port());
+      break;
+    case PROP_STUN_SERVER:
+      g_value_set_string(value, s.stun_server.empty() ? nullptr : s.stun_server.c_str());
+      break;
+    case PROP_TURN_SERVERS:
+      for (const auto &t : s.turn_servers) {
+        GValue v = G_VALUE_INIT;
+        g_value_init(&v, G_TYPE_STRING);
+        g_value_set_string(&v, t.c_str());
+        gst_value_array_append_and_take_value(value, &v);
+      }
+      break;
+    case PROP_ICE_TRANSPORT_POLICY:
+      g_value_set_enum(value, static_cast<gint>(s.ice_transport_policy));
+      break;
+    case PROP_ICE_ADDRESSES:
+      for (const auto &a : s.ice_addresses) {
+        GValue v = G_VALUE_INIT;
+        g_value_init(&v, G_TYPE_STRING);
+        g_value_set_string(&v, a.c_str());
+        gst_value_array_append_and_take_value(value, &v);
+      }
+      break;
+    case PROP_TOKEN:
+      g_value_set_string(value, s.token.empty() ? nullptr : s.token.c_str());
+      break;
+    case PROP_CORS_ORIGIN:
+      g_value_set_string(value, s.cors_origin.c_str());
+      break;
+    case PROP_MAX_VIEWERS:
+      g_value_set_uint(value, s.max_viewers);
+      break;
+    case PROP_WEB_ROOT:
+      g_value_set_string(value, s.web_root.empty() ? nullptr : s.web_root.c_str());
+      break;
+    case PROP_SYNC:
+      g_value_set_boolean(value, s.sync);
+      break;
+    case PROP_VIEWERS:
+      g_value_set_uint(value, static_cast<guint>(priv->viewers.size()));
+      break;
+    case PROP_STATS:
+      g_value_take_boxed(
+          value, gst_structure_new("application/x-webrtcserversink-stats", "viewers", G_TYPE_UINT,
+                                   static_cast<guint>(priv->viewers.size()), "encoded-fps",
+                                   G_TYPE_DOUBLE, priv->fps, "encoded-bitrate", G_TYPE_UINT64,
+                                   static_cast<guint64>(priv->bitrate_bps), "width", G_TYPE_INT,
+                                   priv->width, "height", G_TYPE_INT, priv->height, nullptr));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+static void gst_webrtc_server_sink_finalize(GObject *object)
+{
+  auto *self = GST_WEBRTC_SERVER_SINK(object);
+  delete self->priv;
+  self->priv = nullptr;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_webrtc_server_sink_init(GstWebRTCServerSink *self)
+{
+  self->priv = new GstWebRTCServerSinkPrivate();
+  /* A sink: the pipeline waits for its EOS and counts it among its sinks. */
+  GST_OBJECT_FLAG_SET(self, GST_ELEMENT_FLAG_SINK);
+}
+
+static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+
+  GST_DEBUG_CATEGORY_INIT(gst_webrtc_server_sink_debug, "webrtcserversink", 0,
+                          "WebRTC server sink");
+
+  gobject_class->set_property = gst_webrtc_server_sink_set_property;
+  gobject_class->get_property = gst_webrtc_server_sink_get_property;
+  gobject_class->finalize = gst_webrtc_server_sink_finalize;
+
+  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  const auto rw_ready = static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_READY);
+  const auto ro = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_property(
+      gobject_class, PROP_VIDEO_CODEC,
+      g_param_spec_enum("video-codec", "Video codec",
+                        "Codec raw video is encoded to. Ignored when the input is already "
+                        "encoded.",
+                        GST_TYPE_WEBRTC_SERVER_SINK_VIDEO_CODEC, static_cast<gint>(kDefaultCodec),
+                        rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_BITRATE,
+      g_param_spec_uint("bitrate", "Bitrate",
+                        "Target bitrate of the encoder in kbit/s; can be changed while playing.",
+                        16, 100000, kDefaultBitrate,
+                        static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_KEY_INT_MAX,
+      g_param_spec_uint("key-int-max", "Maximum key frame interval",
+                        "Largest number of frames between two key frames of the encoder "
+                        "(viewers joining or losing packets get one at once anyway).",
+                        1, 3000, kDefaultKeyIntMax, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_BIND_ADDRESS,
+      g_param_spec_string("bind-address", "Bind address",
+                          "IP address the HTTP server listens on; 0.0.0.0 for every interface.",
+                          "127.0.0.1", rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_PORT,
+      g_param_spec_int("port", "Port",
+                       "TCP port the HTTP server listens on; 0 picks a free port (see "
+                       "bound-port).",
+                       0, 65535, kDefaultPort, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_BOUND_PORT,
+      g_param_spec_int("bound-port", "Bound port",
+                       "TCP port the HTTP server really listens on (READY and above), or 0.", 0,
+                       65535, 0, ro));
+  g_object_class_install_property(
+      gobject_class, PROP_STUN_SERVER,
+      g_param_spec_string("stun-server", "STUN server",
+                          "STUN server as stun://host:port, used by the server and given to the "
+                          "viewers.",
+                          nullptr, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_TURN_SERVERS,
+      gst_param_spec_array("turn-servers", "TURN servers",
+                           "TURN servers as turn://user:password@host:port (or turns://), used "
+                           "by the server and given to the viewers.",
+                           g_param_spec_string("turn-server", "TURN server",
+                                               "A TURN server URL.", nullptr,
+                                               static_cast<GParamFlags>(G_PARAM_READWRITE |
+                                                                        G_PARAM_STATIC_STRINGS)),
+                           rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_ICE_TRANSPORT_POLICY,
+      g_param_spec_enum("ice-transport-policy", "ICE transport policy",
+                        "Which ICE candidates the server and the viewers use: all, or relay "
+                        "(TURN) only.",
+                        ice_transport_policy_get_type(),
+                        static_cast<gint>(IceTransportPolicy::All), rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_ICE_ADDRESSES,
+      gst_param_spec_array("ice-addresses", "ICE addresses",
+                           "Local IP addresses ICE gathers candidates on. Empty: 127.0.0.1 when "
+                           "bind-address is a loopback address (local viewers only), else every "
+                           "interface libnice finds.",
+                           g_param_spec_string("ice-address", "ICE address",
+                                               "A local IP address.", nullptr,
+                                               static_cast<GParamFlags>(G_PARAM_READWRITE |
+                                                                        G_PARAM_STATIC_STRINGS)),
+                           rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_TOKEN,
+      g_param_spec_string("token", "Token",
+                          "Secret viewers must send as \"Authorization: Bearer <token>\"; unset "
+                          "lets anyone who reaches the port watch.",
+                          nullptr, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_CORS_ORIGIN,
+      g_param_spec_string("cors-origin", "CORS origin",
+                          "Web origins allowed to use the API from their pages: \"*\" for any, "
+                          "a comma-separated list, or empty for same-origin only.",
+                          "*", rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_VIEWERS,
+      g_param_spec_uint("max-viewers", "Maximum viewers",
+                        "Largest number of viewers at once (0 = no limit); more get 503.", 0,
+                        G_MAXUINT, kDefaultMaxViewers,
+                        static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_WEB_ROOT,
+      g_param_spec_string("web-root", "Web root",
+                          "Directory to serve the viewer page from instead of the copy built "
+                          "into the plugin.",
+                          nullptr, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_SYNC,
+      g_param_spec_boolean("sync", "Sync",
+                           "Send frames at their time on the pipeline clock (needed for files; "
+                           "live sources are on time anyway).",
+                           TRUE, static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_VIEWERS,
+      g_param_spec_uint("viewers", "Viewers", "Number of viewer sessions right now.", 0,
+                        G_MAXUINT, 0, ro));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "Current figures: viewers, encoded-fps, encoded-bitrate (bit/s), width "
+                         "and height.",
+                         GST_TYPE_STRUCTURE, ro));
+
+  /**
+   * GstWebRTCServerSink::viewer-added:
+   * @sink: the element
+   * @id: the viewer's session id
+   * @webrtcbin: the viewer's webrtcbin
+   *
+   * A viewer's offer was answered. Emitted from the server thread.
+   */
+  signals[SIGNAL_VIEWER_ADDED] =
+      g_signal_new("viewer-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr,
+                   nullptr, nullptr, G_TYPE_NONE, 2, G_TYPE_STRING, GST_TYPE_ELEMENT);
+  /**
+   * GstWebRTCServerSink::viewer-removed:
+   * @sink: the element
+   * @id: the viewer's session id
+   *
+   * A viewer left (DELETE, ICE failure, timeout, or the element stopped).
+   */
+  signals[SIGNAL_VIEWER_REMOVED] =
+      g_signal_new("viewer-removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr,
+                   nullptr, nullptr, G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  element_class->request_new_pad = gst_webrtc_server_sink_request_new_pad;
+  element_class->release_pad = gst_webrtc_server_sink_release_pad;
+  element_class->change_state = gst_webrtc_server_sink_change_state;
+
+  gst_element_class_add_static_pad_template(element_class, &video_template);
+  gst_element_class_set_static_metadata(
+      element_class, "WebRTC server sink", "Sink/Network/Video",
+      "Serves the stream to web browsers over WebRTC: encodes once, one webrtcbin per viewer, "
+      "WHEP and a viewer page on its own HTTP server",
+      "livecast developers");
+
+  gst_type_mark_as_plugin_api(GST_TYPE_WEBRTC_SERVER_SINK_VIDEO_CODEC,
+                              static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(ice_transport_policy_get_type(), static_cast<GstPluginAPIFlags>(0));
+}

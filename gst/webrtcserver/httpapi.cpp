@@ -1,0 +1,602 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "httpapi.h"
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace livecast {
+
+namespace {
+
+const std::string kEmpty;
+const char kWebResourcePrefix[] = "/org/livecast/web/";
+
+struct JsonBuilderRef {
+  JsonBuilder *b = json_builder_new();
+  ~JsonBuilderRef() { g_object_unref(b); }
+};
+
+std::string json_to_string(JsonNode *root)
+{
+  JsonGenerator *gen = json_generator_new();
+  json_generator_set_root(gen, root);
+  std::string out = take_string(json_generator_to_data(gen, nullptr));
+  g_object_unref(gen);
+  json_node_unref(root);
+  return out;
+}
+
+std::string lower(std::string s)
+{
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(g_ascii_tolower(c)); });
+  return s;
+}
+
+std::string percent_decode(const std::string &s)
+{
+  GCharPtr out(g_uri_unescape_string(s.c_str(), nullptr));
+  return out ? std::string(out.get()) : s;
+}
+
+const char *content_type_for(const std::string &path)
+{
+  struct {
+    const char *ext;
+    const char *type;
+  } const types[] = {
+      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
+      {".ico", "image/x-icon"}, {".txt", "text/plain; charset=utf-8"},
+  };
+  for (const auto &t : types) {
+    if (g_str_has_suffix(path.c_str(), t.ext))
+      return t.type;
+  }
+  return "application/octet-stream";
+}
+
+HttpResponse json_response(int status, std::string body)
+{
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = std::move(body);
+  r.add_header("Cache-Control", "no-store");
+  return r;
+}
+
+/* Quoted-string for a Link header parameter. */
+std::string quoted(const std::string &s)
+{
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+const std::string &HttpRequest::header(const std::string &name) const
+{
+  auto it = headers.find(name);
+  return it == headers.end() ? kEmpty : it->second;
+}
+
+std::string HttpResponse::header(const std::string &name) const
+{
+  for (const auto &h : headers) {
+    if (g_ascii_strcasecmp(h.first.c_str(), name.c_str()) == 0)
+      return h.second;
+  }
+  return {};
+}
+
+HttpResponse HttpResponse::error(int status, std::string message)
+{
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::move(message);
+  if (r.body.empty() || r.body.back() != '\n')
+    r.body += '\n';
+  return r;
+}
+
+std::string IceServer::browser_url() const
+{
+  std::string out = scheme + ":" + host;
+  if (port > 0)
+    out += ":" + std::to_string(port);
+  if (!transport.empty())
+    out += "?transport=" + transport;
+  return out;
+}
+
+bool parse_ice_server(const std::string &url, IceServer &out, std::string &error)
+{
+  out = IceServer();
+  out.url = url;
+  auto colon = url.find(':');
+  if (colon == std::string::npos) {
+    error = "ICE server \"" + url + "\" has no scheme; use stun://host:port or turn://user:pass@host:port.";
+    return false;
+  }
+  out.scheme = lower(url.substr(0, colon));
+  if (out.scheme != "stun" && out.scheme != "turn" && out.scheme != "turns") {
+    error = "ICE server \"" + url + "\" must start with stun://, turn:// or turns://.";
+    return false;
+  }
+  std::string rest = url.substr(colon + 1);
+  if (rest.rfind("//", 0) == 0)
+    rest = rest.substr(2);
+  auto q = rest.find('?');
+  if (q != std::string::npos) {
+    std::string query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+    if (query.rfind("transport=", 0) == 0)
+      out.transport = lower(query.substr(10));
+  }
+  auto at = rest.rfind('@');
+  if (at != std::string::npos) {
+    std::string userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    auto sep = userinfo.find(':');
+    out.username = percent_decode(userinfo.substr(0, sep));
+    if (sep != std::string::npos)
+      out.credential = percent_decode(userinfo.substr(sep + 1));
+  }
+  std::string hostport = rest;
+  if (!hostport.empty() && hostport.back() == '/')
+    hostport.pop_back();
+  std::string portstr;
+  if (!hostport.empty() && hostport[0] == '[') {
+    auto close = hostport.find(']');
+    if (close == std::string::npos) {
+      error = "ICE server \"" + url + "\" has a malformed IPv6 address.";
+      return false;
+    }
+    out.host = hostport.substr(0, close + 1);
+    if (close + 1 < hostport.size() && hostport[close + 1] == ':')
+      portstr = hostport.substr(close + 2);
+  } else {
+    auto pc = hostport.rfind(':');
+    out.host = hostport.substr(0, pc);
+    if (pc != std::string::npos)
+      portstr = hostport.substr(pc + 1);
+  }
+  if (out.host.empty()) {
+    error = "ICE server \"" + url + "\" has no host.";
+    return false;
+  }
+  if (!portstr.empty()) {
+    char *end = nullptr;
+    long port = std::strtol(portstr.c_str(), &end, 10);
+    if (*end != '\0' || port <= 0 || port > 65535) {
+      error = "ICE server \"" + url + "\" has an invalid port.";
+      return false;
+    }
+    out.port = static_cast<int>(port);
+  } else {
+    out.port = out.scheme == "turns" ? 5349 : 3478;
+  }
+  if (out.scheme != "stun" && (out.username.empty() || out.credential.empty())) {
+    error = "TURN server \"" + url + "\" needs credentials: turn://user:password@host:port.";
+    return false;
+  }
+  return true;
+}
+
+bool secrets_equal(const std::string &a, const std::string &b)
+{
+  /* Time depends only on the length of @b (the secret we hold). */
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < b.size(); i++) {
+    const unsigned char ca = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    diff |= ca ^ static_cast<unsigned char>(b[i]);
+  }
+  return diff == 0;
+}
+
+std::string media_type(const std::string &content_type)
+{
+  std::string t = content_type.substr(0, content_type.find(';'));
+  auto end = t.find_last_not_of(" \t");
+  t = end == std::string::npos ? std::string() : t.substr(0, end + 1);
+  auto start = t.find_first_not_of(" \t");
+  return start == std::string::npos ? std::string() : lower(t.substr(start));
+}
+
+HttpApi::HttpApi(SessionBackend &backend, HttpApiConfig config)
+    : backend_(backend), config_(std::move(config))
+{
+}
+
+bool HttpApi::authorized(const HttpRequest &request) const
+{
+  if (config_.token.empty())
+    return true;
+  const std::string &auth = request.header("authorization");
+  static const char prefix[] = "bearer ";
+  if (auth.size() <= sizeof(prefix) - 1 ||
+      g_ascii_strncasecmp(auth.c_str(), prefix, sizeof(prefix) - 1) != 0)
+    return false;
+  return secrets_equal(auth.substr(sizeof(prefix) - 1), config_.token);
+}
+
+void HttpApi::add_cors_headers(const HttpRequest &request, HttpResponse &response) const
+{
+  if (config_.cors_origin.empty())
+    return;
+  std::string allow;
+  if (config_.cors_origin == "*") {
+    allow = "*";
+  } else {
+    /* A comma-separated list: echo the request's origin when it is listed. */
+    const std::string &origin = request.header("origin");
+    std::string list = config_.cors_origin;
+    std::size_t pos = 0;
+    while (pos <= list.size()) {
+      auto comma = list.find(',', pos);
+      std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      item.erase(0, item.find_first_not_of(' '));
+      item.erase(item.find_last_not_of(' ') + 1);
+      if (!origin.empty() && item == origin)
+        allow = origin;
+      if (comma == std::string::npos)
+        break;
+      pos = comma + 1;
+    }
+    response.add_header("Vary", "Origin");
+    if (allow.empty())
+      return;
+  }
+  response.add_header("Access-Control-Allow-Origin", allow);
+  response.add_header("Access-Control-Expose-Headers",
+                      "Location, Link, ETag, Accept-Patch, Accept-Post, Retry-After");
+}
+
+std::string HttpApi::config_json() const
+{
+  JsonBuilderRef jb;
+  JsonBuilder *b = jb.b;
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "iceServers");
+  json_builder_begin_array(b);
+  for (const auto &s : config_.ice_servers) {
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "urls");
+    json_builder_begin_array(b);
+    json_builder_add_string_value(b, s.browser_url().c_str());
+    json_builder_end_array(b);
+    if (!s.username.empty()) {
+      json_builder_set_member_name(b, "username");
+      json_builder_add_string_value(b, s.username.c_str());
+      json_builder_set_member_name(b, "credential");
+      json_builder_add_string_value(b, s.credential.c_str());
+    }
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "iceTransportPolicy");
+  json_builder_add_string_value(
+      b, config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");
+  json_builder_set_member_name(b, "auth");
+  json_builder_add_boolean_value(b, !config_.token.empty());
+  json_builder_set_member_name(b, "whep");
+  json_builder_add_string_value(b, "/whep");
+  json_builder_end_object(b);
+  return json_to_string(json_builder_get_root(b));
+}
+
+bool HttpApi::check_offer_request(const HttpRequest &request,
+                                  const std::vector<std::string> &types,
+                                  HttpResponse &error) const
+{
+  if (!authorized(request)) {
+    error = HttpResponse::error(401, config_.token.empty() ? "" :
+        "This stream needs a token: send \"Authorization: Bearer <token>\".");
+    error.add_header("WWW-Authenticate", "Bearer");
+    return false;
+  }
+  const std::string type = media_type(request.header("content-type"));
+  if (std::find(types.begin(), types.end(), type) == types.end()) {
+    std::string list;
+    for (const auto &t : types)
+      list += (list.empty() ? "" : " or ") + t;
+    error = HttpResponse::error(415, "Content-Type must be " + list + ", not \"" +
+                                     (type.empty() ? "(none)" : type) + "\".");
+    error.add_header("Accept-Post", types.front());
+    return false;
+  }
+  if (request.body.size() > config_.max_body_size) {
+    error = HttpResponse::error(413, "The request body is larger than " +
+                                     std::to_string(config_.max_body_size) + " bytes.");
+    return false;
+  }
+  return true;
+}
+
+void HttpApi::handle(const HttpRequest &request, HttpReply reply)
+{
+  /* Every answer carries the CORS headers, so a page on another origin (or
+   * file://) can read errors too. */
+  auto finish = [this, request, reply](HttpResponse response) {
+    add_cors_headers(request, response);
+    reply(std::move(response));
+  };
+
+  const std::string &path = request.path;
+  const std::string &method = request.method;
+
+  if (method == "OPTIONS") {
+    HttpResponse r;
+    r.status = 204;
+    r.add_header("Access-Control-Allow-Methods", "GET, HEAD, POST, PATCH, DELETE, OPTIONS");
+    r.add_header("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match");
+    r.add_header("Access-Control-Max-Age", "600");
+    if (path == "/whep" || path == "/offer")
+      r.add_header("Accept-Post", "application/sdp");
+    if (path.rfind("/whep/", 0) == 0)
+      r.add_header("Accept-Patch", "application/trickle-ice-sdpfrag");
+    finish(std::move(r));
+    return;
+  }
+
+  auto method_not_allowed = [&](const char *allow) {
+    HttpResponse r = HttpResponse::error(405, "Method " + method + " is not allowed on " + path +
+                                                  "; allowed: " + allow + ".");
+    r.add_header("Allow", allow);
+    finish(std::move(r));
+  };
+  auto unauthorized = [&]() {
+    HttpResponse r = HttpResponse::error(
+        401, "This stream needs a token: send \"Authorization: Bearer <token>\".");
+    r.add_header("WWW-Authenticate", "Bearer");
+    finish(std::move(r));
+  };
+
+  if (path == "/whep") {
+    if (method != "POST")
+      return method_not_allowed("POST, OPTIONS");
+    handle_whep_post(request, finish);
+    return;
+  }
+  if (path.rfind("/whep/", 0) == 0) {
+    const std::string id = path.substr(6);
+    if (method != "PATCH" && method != "DELETE")
+      return method_not_allowed("PATCH, DELETE, OPTIONS");
+    if (!authorized(request))
+      return unauthorized();
+    finish(method == "PATCH" ? handle_whep_patch(request, id) : handle_whep_delete(id));
+    return;
+  }
+  if (path == "/offer") {
+    if (method != "POST")
+      return method_not_allowed("POST, OPTIONS");
+    handle_offer_post(request, finish);
+    return;
+  }
+  if (path == "/config" || path == "/stats") {
+    if (method != "GET" && method != "HEAD")
+      return method_not_allowed("GET, HEAD");
+    if (!authorized(request))
+      return unauthorized();
+    finish(json_response(200, path == "/config" ? config_json() : backend_.stats_json()));
+    return;
+  }
+  if (method != "GET" && method != "HEAD")
+    return method_not_allowed("GET, HEAD");
+  finish(handle_static(request));
+}
+
+void HttpApi::handle_whep_post(const HttpRequest &request, HttpReply reply)
+{
+  HttpResponse error;
+  if (!check_offer_request(request, {"application/sdp"}, error))
+    return reply(std::move(error));
+
+  VideoCodec codec;
+  if (!backend_.current_codec(codec)) {
+    HttpResponse r = HttpResponse::error(503, "The stream has not started yet; try again shortly.");
+    r.add_header("Retry-After", "1");
+    return reply(std::move(r));
+  }
+  OfferCheck check = check_offer(request.body, codec);
+  if (!check.ok)
+    return reply(HttpResponse::error(check.status, check.message));
+
+  std::vector<IceServer> servers = config_.ice_servers;
+  backend_.create_session(request.body, check.video, [reply, servers](SessionResult result) {
+    if (!result.ok) {
+      HttpResponse r = HttpResponse::error(result.status, result.message);
+      if (result.retry_after > 0)
+        r.add_header("Retry-After", std::to_string(result.retry_after));
+      return reply(std::move(r));
+    }
+    HttpResponse r;
+    r.status = 201;
+    r.content_type = "application/sdp";
+    r.body = result.answer_sdp;
+    r.add_header("Location", "/whep/" + result.id);
+    r.add_header("ETag", "\"" + result.etag + "\"");
+    r.add_header("Accept-Patch", "application/trickle-ice-sdpfrag");
+    for (const auto &s : servers) {
+      std::string link = "<" + s.browser_url() + ">; rel=\"ice-server\"";
+      if (!s.username.empty())
+        link += "; username=" + quoted(s.username) + "; credential=" + quoted(s.credential) +
+                "; credential-type=\"password\"";
+      r.add_header("Link", link);
+    }
+    reply(std::move(r));
+  });
+}
+
+void HttpApi::handle_offer_post(const HttpRequest &request, HttpReply reply)
+{
+  HttpResponse error;
+  if (!check_offer_request(request, {"application/sdp", "application/json"}, error))
+    return reply(std::move(error));
+
+  const bool json = media_type(request.header("content-type")) == "application/json";
+  std::string sdp = request.body;
+  if (json) {
+    JsonParser *parser = json_parser_new();
+    GError *err = nullptr;
+    bool parsed = json_parser_load_from_data(parser, request.body.data(),
+                                             static_cast<gssize>(request.body.size()), &err);
+    GErrorPtr err_owner(err);
+    JsonNode *root = parsed ? json_parser_get_root(parser) : nullptr;
+    std::string problem;
+    if (!parsed) {
+      problem = std::string("The body is not valid JSON: ") + (err ? err->message : "?") + ".";
+    } else if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+      problem = "The JSON body must be an object {\"type\":\"offer\",\"sdp\":\"...\"}.";
+    } else {
+      JsonObject *obj = json_node_get_object(root);
+      JsonNode *type = json_object_get_member(obj, "type");
+      JsonNode *sdp_node = json_object_get_member(obj, "sdp");
+      if (!type || json_node_get_value_type(type) != G_TYPE_STRING ||
+          g_strcmp0(json_node_get_string(type), "offer") != 0)
+        problem = "The JSON body needs \"type\": \"offer\".";
+      else if (!sdp_node || json_node_get_value_type(sdp_node) != G_TYPE_STRING)
+        problem = "The JSON body needs \"sdp\" as a string.";
+      else
+        sdp = json_node_get_string(sdp_node);
+    }
+    g_object_unref(parser);
+    if (!problem.empty())
+      return reply(HttpResponse::error(400, problem));
+  }
+
+  VideoCodec codec;
+  if (!backend_.current_codec(codec)) {
+    HttpResponse r = HttpResponse::error(503, "The stream has not started yet; try again shortly.");
+    r.add_header("Retry-After", "1");
+    return reply(std::move(r));
+  }
+  OfferCheck check = check_offer(sdp, codec);
+  if (!check.ok)
+    return reply(HttpResponse::error(check.status, check.message));
+
+  backend_.create_session(sdp, check.video, [reply, json](SessionResult result) {
+    if (!result.ok) {
+      HttpResponse r = HttpResponse::error(result.status, result.message);
+      if (result.retry_after > 0)
+        r.add_header("Retry-After", std::to_string(result.retry_after));
+      return reply(std::move(r));
+    }
+    HttpResponse r;
+    r.status = 200;
+    r.add_header("Location", "/whep/" + result.id);
+    if (!json) {
+      r.content_type = "application/sdp";
+      r.body = result.answer_sdp;
+      return reply(std::move(r));
+    }
+    JsonBuilderRef jb;
+    json_builder_begin_object(jb.b);
+    json_builder_set_member_name(jb.b, "type");
+    json_builder_add_string_value(jb.b, "answer");
+    json_builder_set_member_name(jb.b, "sdp");
+    json_builder_add_string_value(jb.b, result.answer_sdp.c_str());
+    json_builder_set_member_name(jb.b, "id");
+    json_builder_add_string_value(jb.b, result.id.c_str());
+    json_builder_end_object(jb.b);
+    r.content_type = "application/json";
+    r.body = json_to_string(json_builder_get_root(jb.b));
+    reply(std::move(r));
+  });
+}
+
+HttpResponse HttpApi::handle_whep_patch(const HttpRequest &request, const std::string &id)
+{
+  const std::string etag = backend_.session_etag(id);
+  if (etag.empty())
+    return HttpResponse::error(404, "There is no viewer session \"" + id + "\".");
+  const std::string type = media_type(request.header("content-type"));
+  if (type != "application/trickle-ice-sdpfrag") {
+    HttpResponse r = HttpResponse::error(
+        415, "Content-Type must be application/trickle-ice-sdpfrag, not \"" +
+                 (type.empty() ? "(none)" : type) + "\".");
+    r.add_header("Accept-Patch", "application/trickle-ice-sdpfrag");
+    return r;
+  }
+  if (request.body.size() > config_.max_body_size)
+    return HttpResponse::error(413, "The request body is larger than " +
+                                        std::to_string(config_.max_body_size) + " bytes.");
+  const std::string &if_match = request.header("if-match");
+  if (!if_match.empty() && if_match != "*" && if_match != "\"" + etag + "\"")
+    return HttpResponse::error(412, "If-Match does not match this session's ETag.");
+  SdpFragment frag = parse_sdp_fragment(request.body);
+  if (!frag.ok)
+    return HttpResponse::error(400, frag.error);
+  std::string message;
+  const int status = backend_.add_remote_candidates(id, frag, message);
+  if (status != 0)
+    return HttpResponse::error(status, message);
+  HttpResponse r;
+  r.status = 204;
+  r.add_header("ETag", "\"" + etag + "\"");
+  return r;
+}
+
+HttpResponse HttpApi::handle_whep_delete(const std::string &id)
+{
+  if (!backend_.end_session(id))
+    return HttpResponse::error(404, "There is no viewer session \"" + id + "\".");
+  HttpResponse r = HttpResponse::error(200, "Viewer session ended.");
+  return r;
+}
+
+HttpResponse HttpApi::handle_static(const HttpRequest &request)
+{
+  std::string path = request.path;
+  if (path.empty() || path == "/")
+    path = "/index.html";
+  /* Only plain file names below the web root: no traversal, no hidden files. */
+  const std::string name = path.substr(1);
+  const bool safe = !name.empty() && name.find("..") == std::string::npos &&
+                    name.find('\\') == std::string::npos && name[0] != '.' &&
+                    name.find("/.") == std::string::npos;
+  if (!safe)
+    return HttpResponse::error(404, "No such resource: " + request.path);
+
+  HttpResponse r;
+  if (!config_.web_root.empty()) {
+    GCharPtr file(g_build_filename(config_.web_root.c_str(), name.c_str(), nullptr));
+    gchar *contents = nullptr;
+    gsize length = 0;
+    if (!g_file_test(file.get(), G_FILE_TEST_IS_REGULAR) ||
+        !g_file_get_contents(file.get(), &contents, &length, nullptr))
+      return HttpResponse::error(404, "No such resource: " + request.path);
+    r.body.assign(contents, length);
+    g_free(contents);
+  } else {
+    const std::string resource = kWebResourcePrefix + name;
+    GBytes *bytes = g_resources_lookup_data(resource.c_str(), G_RESOURCE_LOOKUP_FLAGS_NONE,
+                                            nullptr);
+    if (!bytes)
+      return HttpResponse::error(404, "No such resource: " + request.path);
+    gsize length = 0;
+    const char *data = static_cast<const char *>(g_bytes_get_data(bytes, &length));
+    r.body.assign(data ? data : "", length);
+    g_bytes_unref(bytes);
+  }
+  r.status = 200;
+  r.content_type = content_type_for(name);
+  r.add_header("Cache-Control", "no-cache");
+  r.add_header("X-Content-Type-Options", "nosniff");
+  return r;
+}
+
+}  // namespace livecast

@@ -1,0 +1,320 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "httpserver.h"
+
+#include <gio/gio.h>
+#include <libsoup/soup.h>
+
+#include <memory>
+
+namespace livecast {
+
+namespace {
+
+/* One request waiting for its reply: the message is paused until then.
+ * Lives on the server thread only. */
+struct PendingReply {
+  SoupServerMessage *msg = nullptr; /* owned reference */
+  gulong finished_id = 0;
+  bool paused = false;
+  bool replied = false;
+  bool finished = false; /* the client went away or the server stopped */
+
+  ~PendingReply()
+  {
+    if (finished_id)
+      g_signal_handler_disconnect(msg, finished_id);
+    g_object_unref(msg);
+  }
+};
+
+void on_message_finished(SoupServerMessage *, gpointer user_data)
+{
+  static_cast<PendingReply *>(user_data)->finished = true;
+}
+
+void send_response(SoupServerMessage *msg, const HttpResponse &response)
+{
+  soup_server_message_set_status(msg, static_cast<guint>(response.status), nullptr);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+  for (const auto &h : response.headers)
+    soup_message_headers_append(headers, h.first.c_str(), h.second.c_str());
+  if (!response.body.empty() || !response.content_type.empty()) {
+    soup_server_message_set_response(
+        msg, response.content_type.empty() ? nullptr : response.content_type.c_str(),
+        SOUP_MEMORY_COPY, response.body.data(), response.body.size());
+  }
+}
+
+/* Refuses oversized bodies from the headers alone, before reading them. */
+void early_handler(SoupServer *, SoupServerMessage *msg, const char *, GHashTable *,
+                   gpointer user_data)
+{
+  const std::size_t max = *static_cast<const std::size_t *>(user_data);
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
+  if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length(headers) > static_cast<goffset>(max)) {
+    HttpResponse r = HttpResponse::error(
+        413, "The request body is larger than " + std::to_string(max) + " bytes.");
+    r.add_header("Access-Control-Allow-Origin", "*");
+    r.add_header("Connection", "close");
+    send_response(msg, r);
+  }
+}
+
+struct HandlerContext {
+  HttpServer::Handler *handler;
+};
+
+void request_handler(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *query,
+                     gpointer user_data)
+{
+  /* Already answered by the early handler (413). */
+  if (soup_server_message_get_status(msg) != 0)
+    return;
+  auto *handler = static_cast<HttpServer::Handler *>(user_data);
+
+  HttpRequest request;
+  request.method = soup_server_message_get_method(msg);
+  {
+    GCharPtr decoded(g_uri_unescape_string(path, nullptr));
+    request.path = decoded ? decoded.get() : path;
+  }
+  if (query) {
+    GHashTableIter iter;
+    gpointer key, value;
+    g_hash_table_iter_init(&iter, query);
+    while (g_hash_table_iter_next(&iter, &key, &value))
+      request.query[static_cast<const char *>(key)] = value ? static_cast<const char *>(value) : "";
+  }
+  soup_message_headers_foreach(
+      soup_server_message_get_request_headers(msg),
+      [](const char *name, const char *value, gpointer data) {
+        auto *headers = static_cast<std::map<std::string, std::string> *>(data);
+        GCharPtr lower(g_ascii_strdown(name, -1));
+        auto &slot = (*headers)[lower.get()];
+        slot = slot.empty() ? value : slot + ", " + value;
+      },
+      &request.headers);
+  SoupMessageBody *body = soup_server_message_get_request_body(msg);
+  if (body && body->length > 0)
+    request.body.assign(body->data, static_cast<std::size_t>(body->length));
+
+  auto pending = std::make_shared<PendingReply>();
+  pending->msg = SOUP_SERVER_MESSAGE(g_object_ref(msg));
+  pending->finished_id =
+      g_signal_connect(msg, "finished", G_CALLBACK(on_message_finished), pending.get());
+
+  (*handler)(request, [pending](HttpResponse response) {
+    if (pending->replied)
+      return;
+    pending->replied = true;
+    if (pending->finished)
+      return;
+    send_response(pending->msg, response);
+    if (pending->paused)
+      soup_server_message_unpause(pending->msg);
+  });
+  if (!pending->replied) {
+    pending->paused = true;
+    soup_server_message_pause(msg);
+  }
+}
+
+}  // namespace
+
+HttpServer::HttpServer() = default;
+
+HttpServer::~HttpServer()
+{
+  stop();
+}
+
+bool HttpServer::start(const std::string &address, int port, std::size_t max_body_size,
+                       Handler handler, std::string &error)
+{
+  stop();
+  handler_ = std::move(handler);
+  max_body_size_ = max_body_size;
+  context_ = g_main_context_new();
+  loop_ = g_main_loop_new(context_, FALSE);
+  {
+    std::lock_guard<std::mutex> guard(start_lock_);
+    start_done_ = false;
+    start_error_.clear();
+  }
+  accepting_ = true;
+  thread_ = std::thread(&HttpServer::thread_main, this, address, port);
+  std::unique_lock<std::mutex> guard(start_lock_);
+  start_cond_.wait(guard, [this] { return start_done_; });
+  if (!start_error_.empty()) {
+    error = start_error_;
+    guard.unlock();
+    stop();
+    return false;
+  }
+  return true;
+}
+
+void HttpServer::thread_main(std::string address, int port)
+{
+  g_main_context_push_thread_default(context_);
+  server_ = soup_server_new("server-header", "livecast ", nullptr);
+  soup_server_add_early_handler(server_, nullptr, early_handler, &max_body_size_, nullptr);
+  soup_server_add_handler(server_, nullptr, request_handler, &handler_, nullptr);
+
+  std::string error;
+  GInetAddress *inet = g_inet_address_new_from_string(address.c_str());
+  if (!inet) {
+    error = "\"" + address + "\" is not an IP address to bind to";
+  } else {
+    GSocketAddress *sockaddr = g_inet_socket_address_new(inet, static_cast<guint16>(port));
+    GError *err = nullptr;
+    if (!soup_server_listen(server_, sockaddr, static_cast<SoupServerListenOptions>(0), &err)) {
+      error = "could not listen on " + address + ":" + std::to_string(port) + ": " +
+              (err ? err->message : "unknown error");
+      g_clear_error(&err);
+    }
+    g_object_unref(sockaddr);
+    g_object_unref(inet);
+  }
+  if (error.empty()) {
+    GSList *listeners = soup_server_get_listeners(server_);
+    for (GSList *l = listeners; l; l = l->next) {
+      GSocketAddress *local = g_socket_get_local_address(G_SOCKET(l->data), nullptr);
+      if (local && G_IS_INET_SOCKET_ADDRESS(local))
+        bound_port_ = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local));
+      if (local)
+        g_object_unref(local);
+    }
+    g_slist_free(listeners);
+    running_ = true;
+  }
+  {
+    std::lock_guard<std::mutex> guard(start_lock_);
+    start_error_ = error;
+    start_done_ = true;
+  }
+  start_cond_.notify_all();
+
+  if (error.empty())
+    g_main_loop_run(loop_);
+
+  running_ = false;
+  soup_server_disconnect(server_);
+  g_object_unref(server_);
+  server_ = nullptr;
+  /* Let finalizers of closed connections run before the context goes. */
+  while (g_main_context_iteration(context_, FALSE)) {
+  }
+  g_main_context_pop_thread_default(context_);
+}
+
+void HttpServer::stop()
+{
+  {
+    std::lock_guard<std::mutex> guard(context_lock_);
+    accepting_ = false;
+  }
+  if (!thread_.joinable()) {
+    if (loop_) {
+      g_main_loop_unref(loop_);
+      loop_ = nullptr;
+    }
+    std::lock_guard<std::mutex> guard(context_lock_);
+    if (context_) {
+      g_main_context_unref(context_);
+      context_ = nullptr;
+    }
+    return;
+  }
+  g_main_context_invoke(
+      context_, [](gpointer loop) -> gboolean {
+        g_main_loop_quit(static_cast<GMainLoop *>(loop));
+        return G_SOURCE_REMOVE;
+      },
+      loop_);
+  thread_.join();
+  g_main_loop_unref(loop_);
+  loop_ = nullptr;
+  GMainContext *context;
+  {
+    std::lock_guard<std::mutex> guard(context_lock_);
+    context = context_;
+    context_ = nullptr;
+  }
+  g_main_context_unref(context);
+  bound_port_ = 0;
+}
+
+bool HttpServer::in_server_thread() const
+{
+  return context_ && g_main_context_is_owner(context_);
+}
+
+namespace {
+using Callback = std::function<void()>;
+
+gboolean run_once(gpointer data)
+{
+  (*static_cast<Callback *>(data))();
+  return G_SOURCE_REMOVE;
+}
+gboolean run_repeat(gpointer data)
+{
+  (*static_cast<Callback *>(data))();
+  return G_SOURCE_CONTINUE;
+}
+void delete_callback(gpointer data)
+{
+  delete static_cast<Callback *>(data);
+}
+}  // namespace
+
+void HttpServer::invoke(std::function<void()> fn)
+{
+  GMainContext *context;
+  {
+    std::lock_guard<std::mutex> guard(context_lock_);
+    if (!context_ || !accepting_)
+      return;
+    context = g_main_context_ref(context_);
+  }
+  /* Already on the server thread: run now, outside the lock (fn may invoke again). */
+  if (g_main_context_is_owner(context)) {
+    g_main_context_unref(context);
+    fn();
+    return;
+  }
+  GSource *source = g_idle_source_new();
+  g_source_set_priority(source, G_PRIORITY_DEFAULT);
+  g_source_set_callback(source, run_once, new Callback(std::move(fn)), delete_callback);
+  g_source_attach(source, context);
+  g_source_unref(source);
+  g_main_context_unref(context);
+}
+
+void HttpServer::add_periodic(guint interval_ms, std::function<void()> fn)
+{
+  std::lock_guard<std::mutex> guard(context_lock_);
+  if (!context_ || !accepting_)
+    return;
+  GSource *source = g_timeout_source_new(interval_ms);
+  g_source_set_callback(source, run_repeat, new Callback(std::move(fn)), delete_callback);
+  g_source_attach(source, context_);
+  g_source_unref(source);
+}
+
+void HttpServer::add_timeout(guint delay_ms, std::function<void()> fn)
+{
+  std::lock_guard<std::mutex> guard(context_lock_);
+  if (!context_ || !accepting_)
+    return;
+  GSource *source = g_timeout_source_new(delay_ms);
+  g_source_set_callback(source, run_once, new Callback(std::move(fn)), delete_callback);
+  g_source_attach(source, context_);
+  g_source_unref(source);
+}
+
+}  // namespace livecast

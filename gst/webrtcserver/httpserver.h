@@ -1,0 +1,78 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A libsoup 3 HTTP server running in its own thread with its own
+ * GMainContext (as webrtcbin runs its own), so network I/O never touches a
+ * streaming thread or the application's main loop. Requests are handed to a
+ * handler as plain HttpRequest values; replies may come later (the message
+ * is paused meanwhile).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "httpapi.h"
+
+typedef struct _SoupServer SoupServer;
+
+namespace livecast {
+
+class HttpServer {
+ public:
+  using Handler = std::function<void(const HttpRequest &, HttpReply)>;
+
+  HttpServer();
+  ~HttpServer();
+  HttpServer(const HttpServer &) = delete;
+  HttpServer &operator=(const HttpServer &) = delete;
+
+  /* Starts the server thread and listens on @address:@port (0: any free
+   * port). Returns once listening, or false with @error set. Bodies larger
+   * than @max_body_size are refused with 413 before they are read. */
+  bool start(const std::string &address, int port, std::size_t max_body_size, Handler handler,
+             std::string &error);
+  /* Stops listening, closes connections and joins the thread. Idempotent. */
+  void stop();
+
+  bool running() const { return running_; }
+  int bound_port() const { return bound_port_; }
+
+  /* Runs @fn on the server thread (at once if called from it). */
+  void invoke(std::function<void()> fn);
+  /* Calls @fn on the server thread every @interval_ms until stop(). */
+  void add_periodic(guint interval_ms, std::function<void()> fn);
+  /* Calls @fn once on the server thread after @delay_ms (not after stop()). */
+  void add_timeout(guint delay_ms, std::function<void()> fn);
+  bool in_server_thread() const;
+
+ private:
+  void thread_main(std::string address, int port);
+
+  /* Guards context_ and accepting_ against invoke() from other threads
+   * (webrtcbin's) racing with stop(). */
+  std::mutex context_lock_;
+  bool accepting_ = false;
+  GMainContext *context_ = nullptr;
+  GMainLoop *loop_ = nullptr;
+  SoupServer *server_ = nullptr;
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+  std::atomic<int> bound_port_{0};
+  std::size_t max_body_size_ = 0;
+  Handler handler_;
+
+  /* start() waits on this for the thread to report listening or failure. */
+  std::mutex start_lock_;
+  std::condition_variable start_cond_;
+  bool start_done_ = false;
+  std::string start_error_;
+};
+
+}  // namespace livecast

@@ -1,0 +1,323 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "sdpoffer.h"
+
+#include <gst/sdp/sdp.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <sstream>
+
+namespace livecast {
+
+namespace {
+
+struct SdpMessageDeleter {
+  void operator()(GstSDPMessage *m) const { gst_sdp_message_free(m); }
+};
+using SdpMessagePtr = std::unique_ptr<GstSDPMessage, SdpMessageDeleter>;
+
+bool ascii_iequals(const char *a, const char *b)
+{
+  return a && b && g_ascii_strcasecmp(a, b) == 0;
+}
+
+/* Value of @key in an fmtp parameter string such as
+ * "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f". */
+std::string fmtp_value(const std::string &params, const char *key)
+{
+  std::istringstream in(params);
+  std::string item;
+  while (std::getline(in, item, ';')) {
+    auto start = item.find_first_not_of(' ');
+    if (start == std::string::npos)
+      continue;
+    item = item.substr(start);
+    auto eq = item.find('=');
+    if (eq == std::string::npos)
+      continue;
+    if (g_ascii_strcasecmp(item.substr(0, eq).c_str(), key) == 0)
+      return item.substr(eq + 1);
+  }
+  return {};
+}
+
+/* The fmtp parameter string for payload type @pt in @media ("" if none). */
+std::string fmtp_for(const GstSDPMedia *media, int pt)
+{
+  const std::string prefix = std::to_string(pt) + " ";
+  for (guint i = 0; i < gst_sdp_media_attributes_len(media); i++) {
+    const GstSDPAttribute *attr = gst_sdp_media_get_attribute(media, i);
+    if (g_strcmp0(attr->key, "fmtp") == 0 && attr->value &&
+        g_str_has_prefix(attr->value, prefix.c_str()))
+      return std::string(attr->value + prefix.size());
+  }
+  return {};
+}
+
+/* Encoding name and clock rate from "a=rtpmap:<pt> <name>/<rate>[/<channels>]". */
+bool rtpmap_for(const GstSDPMedia *media, int pt, std::string &name, int &clock_rate)
+{
+  const std::string prefix = std::to_string(pt) + " ";
+  for (guint i = 0; i < gst_sdp_media_attributes_len(media); i++) {
+    const GstSDPAttribute *attr = gst_sdp_media_get_attribute(media, i);
+    if (g_strcmp0(attr->key, "rtpmap") != 0 || !attr->value ||
+        !g_str_has_prefix(attr->value, prefix.c_str()))
+      continue;
+    std::string rest(attr->value + prefix.size());
+    auto slash = rest.find('/');
+    name = rest.substr(0, slash);
+    clock_rate = slash == std::string::npos ? 0 : std::atoi(rest.c_str() + slash + 1);
+    return true;
+  }
+  return false;
+}
+
+const char *attribute_value(const GstSDPMessage *msg, const GstSDPMedia *media, const char *key)
+{
+  const char *v = gst_sdp_media_get_attribute_val(media, key);
+  return v ? v : gst_sdp_message_get_attribute_val(msg, key);
+}
+
+/* The direction attribute of a media section (sendrecv when absent). */
+std::string media_direction(const GstSDPMessage *msg, const GstSDPMedia *media)
+{
+  for (const char *dir : {"sendrecv", "sendonly", "recvonly", "inactive"}) {
+    if (gst_sdp_media_get_attribute_val(media, dir))
+      return dir;
+  }
+  for (const char *dir : {"sendrecv", "sendonly", "recvonly", "inactive"}) {
+    if (gst_sdp_message_get_attribute_val(msg, dir))
+      return dir;
+  }
+  return "sendrecv";
+}
+
+/* How well an offered H.264 payload fits what we send (constrained baseline,
+ * packetization-mode 1). Higher is better, < 0 unusable. A decoder for
+ * baseline, main or high also decodes constrained baseline. */
+int h264_score(const std::string &fmtp)
+{
+  if (fmtp_value(fmtp, "packetization-mode") != "1")
+    return -1;
+  std::string plid = fmtp_value(fmtp, "profile-level-id");
+  if (plid.empty())
+    plid = "42000a"; /* RFC 6184 default: baseline, level 1.0 */
+  if (plid.size() != 6)
+    return -1;
+  const unsigned long value = std::strtoul(plid.c_str(), nullptr, 16);
+  const unsigned profile_idc = (value >> 16) & 0xff;
+  const unsigned profile_iop = (value >> 8) & 0xff;
+  switch (profile_idc) {
+    case 0x42:
+      return (profile_iop & 0x40) ? 40 : 30; /* constrained baseline, baseline */
+    case 0x4d:
+      return 20; /* main */
+    case 0x64:
+      return 10; /* high */
+    default:
+      return -1;
+  }
+}
+
+int codec_score(VideoCodec codec, const std::string &name, int clock_rate, const std::string &fmtp)
+{
+  if (!ascii_iequals(name.c_str(), video_codec_encoding_name(codec)) || clock_rate != 90000)
+    return -1;
+  switch (codec) {
+    case VideoCodec::H264:
+      return h264_score(fmtp);
+    case VideoCodec::VP8:
+      return 10;
+    case VideoCodec::VP9: {
+      const std::string profile = fmtp_value(fmtp, "profile-id");
+      return (profile.empty() || profile == "0") ? 10 : -1;
+    }
+  }
+  return -1;
+}
+
+/* Caps for one payload type, limited to what describes the codec and its
+ * feedback, so webrtcbin's answer mirrors the offer's payload type. */
+Ref<GstCaps> caps_for_payload(const GstSDPMedia *media, int pt)
+{
+  Ref<GstCaps> caps = Ref<GstCaps>::adopt(gst_sdp_media_get_caps_from_media(media, pt));
+  if (!caps)
+    return caps;
+  caps = Ref<GstCaps>::adopt(gst_caps_make_writable(caps.release()));
+  GstStructure *s = gst_caps_get_structure(caps.get(), 0);
+  gst_structure_set_name(s, "application/x-rtp");
+  return caps;
+}
+
+}  // namespace
+
+const char *video_codec_encoding_name(VideoCodec codec)
+{
+  switch (codec) {
+    case VideoCodec::H264:
+      return "H264";
+    case VideoCodec::VP8:
+      return "VP8";
+    case VideoCodec::VP9:
+      return "VP9";
+  }
+  return "";
+}
+
+OfferCheck check_offer(const std::string &sdp_text, VideoCodec codec)
+{
+  OfferCheck result;
+  auto refuse = [&result](int status, std::string message) {
+    result.ok = false;
+    result.status = status;
+    result.message = std::move(message);
+    return result;
+  };
+
+  if (sdp_text.empty())
+    return refuse(400, "The request body is empty; send an SDP offer.");
+  if (sdp_text.compare(0, 2, "v=") != 0)
+    return refuse(400, "The body is not an SDP offer: it must start with \"v=0\".");
+
+  GstSDPMessage *raw = nullptr;
+  gst_sdp_message_new(&raw);
+  SdpMessagePtr msg(raw);
+  if (gst_sdp_message_parse_buffer(reinterpret_cast<const guint8 *>(sdp_text.data()),
+                                   sdp_text.size(), msg.get()) != GST_SDP_OK)
+    return refuse(400, "The SDP offer could not be parsed.");
+
+  const guint n_media = gst_sdp_message_medias_len(msg.get());
+  if (n_media == 0)
+    return refuse(400, "The SDP offer has no media section (m= line).");
+
+  int best_score = -1;
+  bool saw_video = false;
+  for (guint i = 0; i < n_media; i++) {
+    const GstSDPMedia *media = gst_sdp_message_get_media(msg.get(), i);
+    const char *mid = gst_sdp_media_get_attribute_val(media, "mid");
+    result.video.mids.emplace_back(mid ? mid : "");
+
+    const char *ufrag = attribute_value(msg.get(), media, "ice-ufrag");
+    const char *pwd = attribute_value(msg.get(), media, "ice-pwd");
+    const char *fingerprint = attribute_value(msg.get(), media, "fingerprint");
+    if (!gst_sdp_media_get_media(media) || !gst_sdp_media_get_proto(media))
+      return refuse(400, "An m= line of the SDP offer is incomplete.");
+    if (gst_sdp_media_get_port(media) == 0)
+      continue; /* rejected or bundled-only section */
+    if (!ufrag || !pwd)
+      return refuse(400, "The SDP offer has no ICE credentials (a=ice-ufrag and a=ice-pwd).");
+    if (!fingerprint)
+      return refuse(400, "The SDP offer has no DTLS fingerprint (a=fingerprint).");
+    if (g_strcmp0(gst_sdp_media_get_media(media), "video") != 0)
+      continue;
+    saw_video = true;
+    const std::string direction = media_direction(msg.get(), media);
+    if (direction == "sendonly" || direction == "inactive")
+      continue;
+
+    for (guint f = 0; f < gst_sdp_media_formats_len(media); f++) {
+      const int pt = std::atoi(gst_sdp_media_get_format(media, f));
+      std::string name;
+      int clock_rate = 0;
+      if (!rtpmap_for(media, pt, name, clock_rate))
+        continue;
+      const int score = codec_score(codec, name, clock_rate, fmtp_for(media, pt));
+      if (score > best_score) {
+        best_score = score;
+        result.video.mline = i;
+        result.video.mid = mid ? mid : "";
+        result.video.payload_type = pt;
+        result.video.ice_ufrag = ufrag;
+        result.video.ice_pwd = pwd;
+      }
+    }
+    if (best_score >= 0)
+      break; /* first usable video section wins, as in a normal answer */
+  }
+
+  if (!saw_video)
+    return refuse(400, "The SDP offer has no video section; add a recvonly video transceiver.");
+  if (best_score < 0) {
+    std::string message = std::string("The offer has no video codec this stream sends: it needs ") +
+                          video_codec_encoding_name(codec);
+    if (codec == VideoCodec::H264)
+      message += " (packetization-mode=1, baseline, main or high profile)";
+    message += " in a recvonly or sendrecv video section.";
+    return refuse(406, message);
+  }
+
+  const GstSDPMedia *media = gst_sdp_message_get_media(msg.get(), result.video.mline);
+  result.video.caps = caps_for_payload(media, result.video.payload_type);
+  if (!result.video.caps)
+    return refuse(400, "The chosen video payload type of the offer could not be read.");
+  result.ok = true;
+  result.status = 0;
+  return result;
+}
+
+SdpFragment parse_sdp_fragment(const std::string &text)
+{
+  SdpFragment frag;
+  std::istringstream in(text);
+  std::string line;
+  std::string current_mid;
+  int current_mline = -1;
+  int mline_counter = -1;
+  bool any_line = false;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    if (line.empty())
+      continue;
+    any_line = true;
+    if (line.size() < 2 || line[1] != '=') {
+      frag.error = "Line \"" + line.substr(0, 40) + "\" is not an SDP line.";
+      return frag;
+    }
+    if (line[0] == 'm') {
+      mline_counter++;
+      current_mline = mline_counter;
+      current_mid.clear();
+      continue;
+    }
+    if (line[0] != 'a')
+      continue;
+    const std::string attr = line.substr(2);
+    if (attr.rfind("ice-ufrag:", 0) == 0) {
+      frag.ice_ufrag = attr.substr(10);
+    } else if (attr.rfind("ice-pwd:", 0) == 0) {
+      frag.ice_pwd = attr.substr(8);
+    } else if (attr.rfind("mid:", 0) == 0) {
+      current_mid = attr.substr(4);
+    } else if (attr == "end-of-candidates") {
+      frag.end_of_candidates = true;
+    } else if (attr.rfind("candidate:", 0) == 0) {
+      /* foundation component transport priority address port "typ" type */
+      std::istringstream fields(attr.substr(10));
+      std::vector<std::string> parts;
+      std::string part;
+      while (fields >> part)
+        parts.push_back(part);
+      if (parts.size() < 8 || parts[6] != "typ") {
+        frag.error = "Candidate \"" + attr.substr(0, 60) + "\" is malformed.";
+        return frag;
+      }
+      TrickleCandidate c;
+      c.mid = current_mid;
+      c.mline = current_mline;
+      c.candidate = attr;
+      frag.candidates.push_back(std::move(c));
+    }
+  }
+  if (!any_line) {
+    frag.error = "The trickle-ICE fragment is empty.";
+    return frag;
+  }
+  frag.ok = true;
+  return frag;
+}
+
+}  // namespace livecast

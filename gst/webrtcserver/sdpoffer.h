@@ -1,0 +1,71 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Reading a viewer's SDP offer: is it a valid offer, and which of its
+ * payload types carries the codec we send? Pure functions on top of GstSdp,
+ * no network and no GStreamer pipeline, so they are unit-tested directly.
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+#include <string>
+#include <vector>
+
+#include "gstrefptr.h"
+
+namespace livecast {
+
+enum class VideoCodec { H264, VP8, VP9 };
+
+/* "H264", "VP8", "VP9": the RTP encoding name. */
+const char *video_codec_encoding_name(VideoCodec codec);
+
+/* What the answer will send: the offer's m-line and payload type for our codec. */
+struct OfferedVideo {
+  guint mline = 0;
+  std::string mid;
+  int payload_type = -1;
+  /* application/x-rtp caps describing the chosen payload type exactly as the
+   * offer declares it (fmtp and rtcp-fb included): used as the transceiver's
+   * codec preferences so the answer mirrors the viewer's payload type. */
+  Ref<GstCaps> caps;
+  /* ICE credentials of the offer, to recognise an ICE restart in a trickle PATCH. */
+  std::string ice_ufrag;
+  std::string ice_pwd;
+  /* mid of every m-line, in order, to map trickled candidates to m-line indexes. */
+  std::vector<std::string> mids;
+};
+
+struct OfferCheck {
+  bool ok = false;
+  /* HTTP status for a refused offer: 400 malformed, 406 no common codec. */
+  int status = 0;
+  /* One sentence telling the viewer what was wrong. */
+  std::string message;
+  OfferedVideo video;
+};
+
+/* Checks an SDP offer text and picks the payload type of @codec. */
+OfferCheck check_offer(const std::string &sdp_text, VideoCodec codec);
+
+/* One candidate from a trickle-ICE SDP fragment (RFC 8840). */
+struct TrickleCandidate {
+  std::string mid;         /* may be empty: then mline applies */
+  int mline = -1;          /* index of the m-line, or -1 if unknown */
+  std::string candidate;   /* "candidate:..." without the "a=" prefix */
+};
+
+struct SdpFragment {
+  bool ok = false;
+  std::string error;
+  std::string ice_ufrag;
+  std::string ice_pwd;
+  bool end_of_candidates = false;
+  std::vector<TrickleCandidate> candidates;
+};
+
+/* Parses an application/trickle-ice-sdpfrag body. */
+SdpFragment parse_sdp_fragment(const std::string &text);
+
+}  // namespace livecast

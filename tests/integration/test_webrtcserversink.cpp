@@ -1,0 +1,226 @@
+/* livecast tests
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * webrtcserversink end to end with real WebRTC peers (GStreamer webrtcbin
+ * receivers in this process) over real HTTP on loopback. Runs inside a
+ * private network namespace (tests/netns-run.sh).
+ */
+#include <gst/gst.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "whepreceiver.h"
+
+namespace {
+
+struct Sender {
+  GstElement *pipeline = nullptr;
+  GstElement *sink = nullptr;
+  std::string url;
+  std::vector<std::string> added, removed;
+
+  explicit Sender(const std::string &sink_props, const char *size = "320x240")
+  {
+    std::string w(size, std::strchr(size, 'x')), h(std::strchr(size, 'x') + 1);
+    const std::string desc = "videotestsrc is-live=true pattern=ball ! video/x-raw,width=" + w +
+                             ",height=" + h + ",framerate=30/1 ! webrtcserversink name=sink port=0 " +
+                             sink_props;
+    GError *err = nullptr;
+    pipeline = gst_parse_launch(desc.c_str(), &err);
+    g_assert_no_error(err);
+    sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+    g_signal_connect(sink, "viewer-added",
+                     G_CALLBACK(+[](GstElement *, const char *id, GstElement *, Sender *s) {
+                       s->added.emplace_back(id);
+                     }),
+                     this);
+    g_signal_connect(sink, "viewer-removed",
+                     G_CALLBACK(+[](GstElement *, const char *id, Sender *s) {
+                       s->removed.emplace_back(id);
+                     }),
+                     this);
+    g_assert_cmpint(gst_element_set_state(pipeline, GST_STATE_PLAYING), !=,
+                    GST_STATE_CHANGE_FAILURE);
+    gint port = 0;
+    g_object_get(sink, "bound-port", &port, nullptr);
+    g_assert_cmpint(port, >, 0);
+    url = "http://127.0.0.1:" + std::to_string(port);
+    /* The first caps must have reached the sink before offers are accepted. */
+    for (int i = 0; i < 200 && http_request("GET", url + "/stats").body.find("\"codec\":\"\"") !=
+                                   std::string::npos;
+         i++)
+      g_usleep(10000);
+  }
+  ~Sender()
+  {
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(sink);
+    gst_object_unref(pipeline);
+  }
+  guint viewers() const
+  {
+    guint n = 0;
+    g_object_get(sink, "viewers", &n, nullptr);
+    return n;
+  }
+  bool wait_viewers(guint n, guint timeout_ms) const
+  {
+    for (guint i = 0; i < timeout_ms / 20; i++) {
+      if (viewers() == n)
+        return true;
+      g_usleep(20000);
+    }
+    return viewers() == n;
+  }
+  /* Elements of @factory anywhere inside the sink. */
+  int count_elements(const char *factory) const
+  {
+    int n = 0;
+    GstIterator *it = gst_bin_iterate_recurse(GST_BIN(sink));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+      GstElementFactory *f = gst_element_get_factory(GST_ELEMENT(g_value_get_object(&item)));
+      if (f && g_str_equal(GST_OBJECT_NAME(f), factory))
+        n++;
+      g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    return n;
+  }
+};
+
+void check_whep_viewer(const char *codec_prop, const char *codec)
+{
+  Sender sender(std::string("video-codec=") + codec_prop);
+  WhepReceiver rx(sender.url, codec);
+  std::string error;
+  g_assert_true(rx.start(error) || (g_printerr("%s\n", error.c_str()), false));
+
+  /* WHEP headers: Location to the session, ETag, trickle accepted. */
+  g_assert_true(g_str_has_prefix(rx.location().c_str(), "/whep/"));
+  g_assert_cmpuint(rx.location().size(), >=, 6 + 32); /* 128-bit id */
+  g_assert_false(rx.post_result().header("ETag").empty());
+  g_assert_cmpstr(rx.post_result().header("Content-Type").c_str(), ==, "application/sdp");
+  /* The answer mirrors the offer's payload type. */
+  const std::string pt = g_str_equal(codec, "H264") ? "102" : "98";
+  g_assert_true(rx.answer().find("a=rtpmap:" + pt + " " + codec + "/90000") != std::string::npos);
+  g_assert_true(rx.answer().find("a=sendonly") != std::string::npos);
+  g_assert_true(rx.answer().find("a=candidate:") != std::string::npos);
+
+  g_assert_true(rx.wait_frames(30, 10000) ||
+                (g_printerr("only %u frames decoded\n", rx.frames()), false));
+  g_print("# %s: 30 frames decoded, first after %.0f ms\n", codec, rx.first_frame_ms());
+  g_assert_cmpuint(sender.viewers(), ==, 1);
+  g_assert_cmpuint(sender.added.size(), ==, 1);
+
+  /* Trickle PATCH is accepted. */
+  g_assert_cmpint(rx.trickle(), ==, 204);
+
+  /* /stats sees the viewer. */
+  HttpResult stats = http_request("GET", sender.url + "/stats");
+  g_assert_cmpint(stats.status, ==, 200);
+  g_assert_true(stats.body.find("\"viewers\":1") != std::string::npos);
+
+  /* DELETE ends it and frees the branch. */
+  g_assert_cmpint(rx.stop_session(), ==, 200);
+  g_assert_true(sender.wait_viewers(0, 2000));
+  for (int i = 0; i < 100 && sender.count_elements("webrtcbin") != 0; i++)
+    g_usleep(20000);
+  g_assert_cmpint(sender.count_elements("webrtcbin"), ==, 0);
+  g_assert_cmpuint(sender.removed.size(), ==, 1);
+  g_assert_cmpint(rx.stop_session(), ==, 404);
+}
+
+void test_whep_h264()
+{
+  check_whep_viewer("h264", "H264");
+}
+
+void test_whep_vp8()
+{
+  check_whep_viewer("vp8", "VP8");
+}
+
+void test_offer_json()
+{
+  Sender sender("");
+  WhepReceiver rx(sender.url, "H264");
+  std::string error;
+  g_assert_true(rx.start(error, true) || (g_printerr("%s\n", error.c_str()), false));
+  g_assert_true(rx.wait_frames(30, 10000));
+}
+
+/* Several viewers share one encoder; one leaving does not disturb the others. */
+void test_fan_out()
+{
+  Sender sender("");
+  std::vector<std::unique_ptr<WhepReceiver>> rxs;
+  for (int i = 0; i < 4; i++) {
+    rxs.push_back(std::make_unique<WhepReceiver>(sender.url, i % 2 ? "H264" : "H264"));
+    std::string error;
+    g_assert_true(rxs.back()->start(error, i == 3) || (g_printerr("%s\n", error.c_str()), false));
+  }
+  for (auto &rx : rxs)
+    g_assert_true(rx->wait_frames(30, 10000));
+  g_assert_cmpint(sender.count_elements("x264enc"), ==, 1);
+  g_assert_cmpint(sender.count_elements("webrtcbin"), ==, 4);
+
+  g_assert_cmpint(rxs[0]->stop_session(), ==, 200);
+  g_assert_true(sender.wait_viewers(3, 2000));
+  guint before[4];
+  for (int i = 1; i < 4; i++)
+    before[i] = rxs[i]->frames();
+  for (int i = 1; i < 4; i++)
+    g_assert_true(rxs[i]->wait_frames(before[i] + 30, 5000));
+}
+
+/* A viewer that vanishes without DELETE is reaped within 10 s. */
+void test_vanished_viewer()
+{
+  Sender sender("");
+  WhepReceiver rx(sender.url, "H264");
+  std::string error;
+  g_assert_true(rx.start(error));
+  g_assert_true(rx.wait_frames(10, 10000));
+  const gint64 start = g_get_monotonic_time();
+  rx.vanish();
+  g_assert_true(sender.wait_viewers(0, 12000));
+  const double secs = (g_get_monotonic_time() - start) / 1e6;
+  g_print("# vanished viewer reaped after %.1f s\n", secs);
+  g_assert_cmpfloat(secs, <=, 10.0);
+}
+
+/* Stopping the pipeline ends every viewer and announces it. */
+void test_stop_with_viewers()
+{
+  auto sender = std::make_unique<Sender>("");
+  WhepReceiver a(sender->url, "H264"), b(sender->url, "H264");
+  std::string error;
+  g_assert_true(a.start(error));
+  g_assert_true(b.start(error));
+  g_assert_true(a.wait_frames(5, 10000));
+  g_assert_true(b.wait_frames(5, 10000));
+  gst_element_set_state(sender->pipeline, GST_STATE_NULL);
+  g_assert_cmpuint(sender->removed.size(), ==, 2);
+  g_assert_cmpint(sender->count_elements("webrtcbin"), ==, 0);
+  g_assert_cmpuint(sender->viewers(), ==, 0);
+}
+
+}  // namespace
+
+int main(int argc, char **argv)
+{
+  gst_init(&argc, &argv);
+  g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/webrtcserversink/whep-h264", test_whep_h264);
+  g_test_add_func("/webrtcserversink/whep-vp8", test_whep_vp8);
+  g_test_add_func("/webrtcserversink/offer-json", test_offer_json);
+  g_test_add_func("/webrtcserversink/fan-out", test_fan_out);
+  g_test_add_func("/webrtcserversink/vanished-viewer", test_vanished_viewer);
+  g_test_add_func("/webrtcserversink/stop-with-viewers", test_stop_with_viewers);
+  return g_test_run();
+}
