@@ -683,6 +683,7 @@ static void on_answer_created(GstWebRTCServerSink *self, Viewer &viewer, GstProm
                     &answer, nullptr);
   if (!answer)
     return fail_viewer(self, viewer, 500, "webrtcbin created no answer.");
+  complete_answer_fmtp(answer->sdp, viewer.video);
   GstPromise *promise = promise_for(self, viewer.id, on_local_description_set);
   g_signal_emit_by_name(viewer.webrtcbin, "set-local-description", answer, promise);
   gst_promise_unref(promise);
@@ -972,8 +973,8 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
     if (settings.max_viewers > 0 && priv->viewers.size() >= settings.max_viewers) {
       gst_webrtc_session_description_free(offer);
       return refuse(503,
-                    "This stream already has " + std::to_string(priv->viewers.size()) +
-                        " viewers, its limit (max-viewers); try again later.",
+                    "This stream is at its limit of " + std::to_string(priv->viewers.size()) +
+                        " viewer(s) (max-viewers); try again later.",
                     10);
     }
     do {

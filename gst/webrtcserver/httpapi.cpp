@@ -569,7 +569,7 @@ HttpResponse HttpApi::handle_static(const HttpRequest &request)
                     name.find('\\') == std::string::npos && name[0] != '.' &&
                     name.find("/.") == std::string::npos;
   if (!safe)
-    return HttpResponse::error(404, "No such resource: " + request.path);
+    return HttpResponse::error(404, "There is nothing at " + request.path + ".");
 
   HttpResponse r;
   if (!config_.web_root.empty()) {
@@ -578,7 +578,7 @@ HttpResponse HttpApi::handle_static(const HttpRequest &request)
     gsize length = 0;
     if (!g_file_test(file.get(), G_FILE_TEST_IS_REGULAR) ||
         !g_file_get_contents(file.get(), &contents, &length, nullptr))
-      return HttpResponse::error(404, "No such resource: " + request.path);
+      return HttpResponse::error(404, "There is nothing at " + request.path + ".");
     r.body.assign(contents, length);
     g_free(contents);
   } else {
@@ -586,7 +586,7 @@ HttpResponse HttpApi::handle_static(const HttpRequest &request)
     GBytes *bytes = g_resources_lookup_data(resource.c_str(), G_RESOURCE_LOOKUP_FLAGS_NONE,
                                             nullptr);
     if (!bytes)
-      return HttpResponse::error(404, "No such resource: " + request.path);
+      return HttpResponse::error(404, "There is nothing at " + request.path + ".");
     gsize length = 0;
     const char *data = static_cast<const char *>(g_bytes_get_data(bytes, &length));
     r.body.assign(data ? data : "", length);

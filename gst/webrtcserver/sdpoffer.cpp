@@ -251,11 +251,39 @@ OfferCheck check_offer(const std::string &sdp_text, VideoCodec codec)
 
   const GstSDPMedia *media = gst_sdp_message_get_media(msg.get(), result.video.mline);
   result.video.caps = caps_for_payload(media, result.video.payload_type);
+  if (codec == VideoCodec::H264)
+    result.video.profile_level_id =
+        fmtp_value(fmtp_for(media, result.video.payload_type), "profile-level-id");
   if (!result.video.caps)
     return refuse(400, "The chosen video payload type of the offer could not be read.");
   result.ok = true;
   result.status = 0;
   return result;
+}
+
+void complete_answer_fmtp(GstSDPMessage *answer, const OfferedVideo &video)
+{
+  if (video.profile_level_id.empty() || video.mline >= gst_sdp_message_medias_len(answer))
+    return;
+  GstSDPMedia *media = const_cast<GstSDPMedia *>(gst_sdp_message_get_media(answer, video.mline));
+  const std::string prefix = std::to_string(video.payload_type) + " ";
+  for (guint i = 0; i < gst_sdp_media_attributes_len(media); i++) {
+    const GstSDPAttribute *attr = gst_sdp_media_get_attribute(media, i);
+    if (g_strcmp0(attr->key, "fmtp") != 0 || !attr->value ||
+        !g_str_has_prefix(attr->value, prefix.c_str()))
+      continue;
+    const std::string params(attr->value + prefix.size());
+    if (!fmtp_value(params, "profile-level-id").empty())
+      return;
+    GstSDPAttribute replacement; /* its strings are taken over by the media */
+    const std::string value = std::string(attr->value) + (params.empty() ? "" : ";") +
+                              "profile-level-id=" + video.profile_level_id;
+    gst_sdp_attribute_set(&replacement, "fmtp", value.c_str());
+    gst_sdp_media_replace_attribute(media, i, &replacement);
+    return;
+  }
+  const std::string value = prefix + "profile-level-id=" + video.profile_level_id;
+  gst_sdp_media_add_attribute(media, "fmtp", value.c_str());
 }
 
 SdpFragment parse_sdp_fragment(const std::string &text)

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <gst/gst.h>
+#include <gst/sdp/sdp.h>
 
 #include <string>
 #include <vector>
@@ -30,6 +31,8 @@ struct OfferedVideo {
    * offer declares it (fmtp and rtcp-fb included): used as the transceiver's
    * codec preferences so the answer mirrors the viewer's payload type. */
   Ref<GstCaps> caps;
+  /* H.264: the offer's profile-level-id, echoed in the answer. */
+  std::string profile_level_id;
   /* ICE credentials of the offer, to recognise an ICE restart in a trickle PATCH. */
   std::string ice_ufrag;
   std::string ice_pwd;
@@ -48,6 +51,11 @@ struct OfferCheck {
 
 /* Checks an SDP offer text and picks the payload type of @codec. */
 OfferCheck check_offer(const std::string &sdp_text, VideoCodec codec);
+
+/* GstSdp turns profile-level-id into a "profile" caps field and loses the
+ * level, so webrtcbin's answer has none and browsers would read the default
+ * (baseline, level 1.0). Puts the offer's own value back into @answer. */
+void complete_answer_fmtp(GstSDPMessage *answer, const OfferedVideo &video);
 
 /* One candidate from a trickle-ICE SDP fragment (RFC 8840). */
 struct TrickleCandidate {

@@ -109,6 +109,7 @@ void check_whep_viewer(const char *codec_prop, const char *codec)
   const std::string pt = g_str_equal(codec, "H264") ? "102" : "98";
   g_assert_true(rx.answer().find("a=rtpmap:" + pt + " " + codec + "/90000") != std::string::npos);
   g_assert_true(rx.answer().find("a=sendonly") != std::string::npos);
+  if (g_getenv("SHOW_ANSWER")) g_print("%s\n", rx.answer().c_str());
   g_assert_true(rx.answer().find("a=candidate:") != std::string::npos);
 
   g_assert_true(rx.wait_frames(30, 10000) ||
@@ -210,6 +211,77 @@ void test_stop_with_viewers()
   g_assert_cmpuint(sender->viewers(), ==, 0);
 }
 
+/* Offer of a receiver that wants @codec only, for the no-common-codec case. */
+std::string offer_for(const std::string &url, const char *codec)
+{
+  WhepReceiver rx(url, codec);
+  std::string error;
+  rx.start(error); /* fails at the POST, which is fine: we only want its offer */
+  return rx.offer();
+}
+
+struct BadCase {
+  const char *what;
+  const char *method;
+  std::string path;
+  std::string type;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  int status;
+};
+
+/* Every bad request gets its status and a one-sentence reason, and the
+ * server keeps serving a good viewer afterwards. */
+void test_bad_input()
+{
+  Sender sender("token=s3cret max-viewers=1");
+  const std::vector<std::pair<std::string, std::string>> auth = {
+      {"Authorization", "Bearer s3cret"}};
+  WhepReceiver probe(sender.url, "H264");
+  std::string error;
+  /* A real offer, refused for lack of token: used as the base of the table. */
+  g_assert_false(probe.start(error));
+  g_assert_cmpint(probe.post_result().status, ==, 401);
+  const std::string offer = probe.offer();
+  const std::string vp8_offer = offer_for(sender.url, "VP8");
+
+  const std::vector<BadCase> cases = {
+      {"missing token", "POST", "/whep", "application/sdp", offer, {}, 401},
+      {"wrong token", "POST", "/whep", "application/sdp", offer, {{"Authorization", "Bearer nope"}}, 401},
+      {"wrong content type", "POST", "/whep", "text/plain", offer, auth, 415},
+      {"malformed SDP", "POST", "/whep", "application/sdp", "v=0\r\nthis is not sdp", auth, 400},
+      {"not SDP at all", "POST", "/whep", "application/sdp", "hello", auth, 400},
+      {"oversized body", "POST", "/whep", "application/sdp", std::string(200 * 1024, 'a'), auth, 413},
+      {"no common codec", "POST", "/whep", "application/sdp", vp8_offer, auth, 406},
+      {"malformed JSON", "POST", "/offer", "application/json", "{\"sdp\":", auth, 400},
+      {"unknown session PATCH", "PATCH", "/whep/0123456789abcdef", "application/trickle-ice-sdpfrag",
+       "a=candidate:1 1 udp 1 127.0.0.1 9 typ host\r\n", auth, 404},
+      {"unknown session DELETE", "DELETE", "/whep/0123456789abcdef", "", "", auth, 404},
+      {"unknown path", "GET", "/no/such/page", "", "", {}, 404},
+      {"wrong method", "PUT", "/whep", "application/sdp", offer, auth, 405},
+  };
+  for (const auto &c : cases) {
+    HttpResult r = http_request(c.method, sender.url + c.path, c.type, c.body, c.headers);
+    g_print("# %-24s -> %d %s", c.what, r.status, r.body.c_str());
+    if (r.status != c.status)
+      g_error("%s: expected %d, got %d", c.what, c.status, r.status);
+    g_assert_true(r.body.size() > 10 && r.body.find('.') != std::string::npos);
+  }
+
+  /* One viewer is the limit here: the next one gets 503 with Retry-After. */
+  WhepReceiver good(sender.url, "H264");
+  g_assert_true(good.start(error, false, "s3cret") || (g_printerr("%s\n", error.c_str()), false));
+  WhepReceiver extra(sender.url, "H264");
+  g_assert_false(extra.start(error, false, "s3cret"));
+  g_print("# %-24s -> %d %s", "over max-viewers", extra.post_result().status,
+          extra.post_result().body.c_str());
+  g_assert_cmpint(extra.post_result().status, ==, 503);
+  g_assert_false(extra.post_result().header("Retry-After").empty());
+
+  /* After all that, the good viewer plays. */
+  g_assert_true(good.wait_frames(30, 10000));
+}
+
 }  // namespace
 
 int main(int argc, char **argv)
@@ -219,6 +291,7 @@ int main(int argc, char **argv)
   g_test_add_func("/webrtcserversink/whep-h264", test_whep_h264);
   g_test_add_func("/webrtcserversink/whep-vp8", test_whep_vp8);
   g_test_add_func("/webrtcserversink/offer-json", test_offer_json);
+  g_test_add_func("/webrtcserversink/bad-input", test_bad_input);
   g_test_add_func("/webrtcserversink/fan-out", test_fan_out);
   g_test_add_func("/webrtcserversink/vanished-viewer", test_vanished_viewer);
   g_test_add_func("/webrtcserversink/stop-with-viewers", test_stop_with_viewers);

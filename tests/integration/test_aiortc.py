@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""webrtcserversink seen by aiortc (a Python WebRTC stack) through POST /offer
+with a JSON body: frames must arrive and decode at the sent size.
+
+Runs inside the private network namespace (tests/netns-run.sh).
+Usage: test_aiortc.py [h264|vp8]
+"""
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import aioice.ice
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+# aioice skips loopback addresses; on loopback-only test hosts use 127.0.0.1.
+aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+
+PORT = 18090
+URL = f"http://127.0.0.1:{PORT}"
+WIDTH, HEIGHT = 320, 240
+
+
+def start_sender(codec):
+    pipeline = (
+        f"videotestsrc is-live=true pattern=ball ! video/x-raw,width={WIDTH},height={HEIGHT},"
+        f"framerate=30/1 ! webrtcserversink port={PORT} video-codec={codec}"
+    )
+    proc = subprocess.Popen(["gst-launch-1.0", "-q"] + pipeline.split())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            stats = json.load(urllib.request.urlopen(URL + "/stats", timeout=1))
+            if stats["encoder"]["codec"]:
+                return proc
+        except OSError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("webrtcserversink did not start serving within 10 s")
+
+
+async def watch(codec):
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver("video", direction="recvonly")
+    got_track = asyncio.get_running_loop().create_future()
+    pc.on("track", lambda track: got_track.set_result(track))
+    await pc.setLocalDescription(await pc.createOffer())
+
+    body = json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}).encode()
+    request = urllib.request.Request(URL + "/offer", data=body,
+                                     headers={"Content-Type": "application/json"})
+    started = time.monotonic()
+    reply = await asyncio.to_thread(lambda: json.load(urllib.request.urlopen(request, timeout=10)))
+    assert reply["type"] == "answer", reply
+    assert codec.upper() in reply["sdp"], "answer lacks the codec"
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
+
+    track = await asyncio.wait_for(got_track, 10)
+    frames, size, first = 0, None, None
+    while frames < 30:
+        frame = await asyncio.wait_for(track.recv(), 10)
+        frames += 1
+        size = (frame.width, frame.height)
+        if first is None:
+            first = time.monotonic() - started
+    await pc.close()
+    return frames, size, first
+
+
+def main():
+    codec = sys.argv[1] if len(sys.argv) > 1 else "h264"
+    sender = start_sender(codec)
+    try:
+        frames, size, first = asyncio.run(asyncio.wait_for(watch(codec), 40))
+    finally:
+        sender.terminate()
+        try:
+            sender.wait(5)
+        except subprocess.TimeoutExpired:
+            sender.kill()
+    print(f"# aiortc {codec}: {frames} frames of {size[0]}x{size[1]}, first after {first*1000:.0f} ms")
+    if size != (WIDTH, HEIGHT):
+        print(f"FAIL: frames are {size}, expected {(WIDTH, HEIGHT)}")
+        return 1
+    print("1 passed, 0 failed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+/* livecast tests
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Offer checking, trickle fragments and ICE server URLs: no network.
+ */
+#include <gst/gst.h>
+
+#include <string>
+
+#include "testutil.h"
+
+#include "httpapi.h"
+#include "offers.h"
+#include "sdpoffer.h"
+
+using namespace livecast;
+
+static std::string replace_all(std::string s, const std::string &from, const std::string &to)
+{
+  for (std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
+    s.replace(pos, from.size(), to);
+  return s;
+}
+
+static void test_chromium_h264_picks_constrained_baseline()
+{
+  OfferCheck c = check_offer(kChromiumOffer, VideoCodec::H264);
+  g_assert_true(c.ok);
+  /* 102: constrained baseline, packetization-mode 1 (not 105, mode 0; not 108, high). */
+  g_assert_cmpint(c.video.payload_type, ==, 102);
+  g_assert_cmpuint(c.video.mline, ==, 0);
+  ASSERT_STR_EQ(c.video.mid, "0");
+  ASSERT_STR_EQ(c.video.ice_ufrag, "Kx3d");
+  const GstStructure *s = gst_caps_get_structure(c.video.caps.get(), 0);
+  ASSERT_STR_EQ(gst_structure_get_string(s, "encoding-name"), "H264");
+  ASSERT_STR_EQ(c.video.profile_level_id, "42e01f");
+  ASSERT_STR_EQ(gst_structure_get_string(s, "packetization-mode"), "1");
+  gint pt = 0;
+  g_assert_true(gst_structure_get_int(s, "payload", &pt));
+  g_assert_cmpint(pt, ==, 102);
+}
+
+static void test_answer_gets_profile_level_id()
+{
+  OfferCheck c = check_offer(kChromiumOffer, VideoCodec::H264);
+  GstSDPMessage *answer = nullptr;
+  gst_sdp_message_new_from_text("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+                                "m=video 9 UDP/TLS/RTP/SAVPF 102\r\na=rtpmap:102 H264/90000\r\n"
+                                "a=fmtp:102 packetization-mode=1;level-asymmetry-allowed=1\r\n",
+                                &answer);
+  complete_answer_fmtp(answer, c.video);
+  ASSERT_STR_EQ(gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(answer, 0), "fmtp"), "102 packetization-mode=1;level-asymmetry-allowed=1;profile-level-id=42e01f");
+  /* Already there: left alone. */
+  complete_answer_fmtp(answer, c.video);
+  g_assert_cmpuint(gst_sdp_media_attributes_len(gst_sdp_message_get_media(answer, 0)), ==, 2);
+  gst_sdp_message_free(answer);
+}
+
+static void test_chromium_vp8_and_vp9()
+{
+  OfferCheck vp8 = check_offer(kChromiumOffer, VideoCodec::VP8);
+  g_assert_true(vp8.ok);
+  g_assert_cmpint(vp8.video.payload_type, ==, 96);
+  OfferCheck vp9 = check_offer(kChromiumOffer, VideoCodec::VP9);
+  g_assert_true(vp9.ok);
+  g_assert_cmpint(vp9.video.payload_type, ==, 98); /* profile 0, not 100 (profile 2) */
+}
+
+static void test_h264_falls_back_to_higher_profiles()
+{
+  /* Without the constrained baseline payloads, baseline (103) is next best. */
+  std::string offer = replace_all(kChromiumOffer, "packetization-mode=1;profile-level-id=42e01f",
+                                  "packetization-mode=0;profile-level-id=42e01f");
+  OfferCheck c = check_offer(offer, VideoCodec::H264);
+  g_assert_true(c.ok);
+  g_assert_cmpint(c.video.payload_type, ==, 103);
+}
+
+static void test_second_section_and_session_credentials()
+{
+  OfferCheck c = check_offer(kVp8OnlyOffer, VideoCodec::VP8);
+  g_assert_true(c.ok);
+  g_assert_cmpuint(c.video.mline, ==, 1);
+  ASSERT_STR_EQ(c.video.mid, "v");
+  g_assert_cmpint(c.video.payload_type, ==, 120);
+  g_assert_cmpuint(c.video.mids.size(), ==, 2);
+  ASSERT_STR_EQ(c.video.ice_pwd, "0123456789abcdefghijklmn");
+}
+
+static void test_no_common_codec_is_406()
+{
+  OfferCheck c = check_offer(kVp8OnlyOffer, VideoCodec::H264);
+  g_assert_false(c.ok);
+  g_assert_cmpint(c.status, ==, 406);
+  g_assert_true(c.message.find("H264") != std::string::npos);
+}
+
+static void test_refused_offers_are_400()
+{
+  struct {
+    std::string sdp;
+    const char *expect;
+  } const cases[] = {
+      {"", "empty"},
+      {"hello world", "v=0"},
+      {"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", "no media"},
+      {replace_all(kChromiumOffer, "a=ice-ufrag:Kx3d\r\n", ""), "ICE credentials"},
+      {replace_all(kChromiumOffer, "a=fingerprint:", "a=xfingerprint:"), "fingerprint"},
+      {replace_all(kVp8OnlyOffer, "m=video 9 UDP/TLS/RTP/SAVPF 120", "m=text 9 UDP/TLS/RTP/SAVPF 120"),
+       "no video"},
+  };
+  for (const auto &c : cases) {
+    OfferCheck r = check_offer(c.sdp, VideoCodec::VP8);
+    g_assert_false(r.ok);
+    g_assert_cmpint(r.status, ==, 400);
+    if (r.message.find(c.expect) == std::string::npos)
+      g_error("message \"%s\" lacks \"%s\"", r.message.c_str(), c.expect);
+  }
+}
+
+static void test_sendonly_video_cannot_receive()
+{
+  std::string offer = replace_all(kChromiumOffer, "a=recvonly", "a=sendonly");
+  OfferCheck r = check_offer(offer, VideoCodec::H264);
+  g_assert_false(r.ok);
+  g_assert_cmpint(r.status, ==, 406);
+}
+
+static void test_sdp_fragment()
+{
+  SdpFragment f = parse_sdp_fragment(
+      "a=ice-ufrag:Kx3d\r\na=ice-pwd:5l6Fj1sPq7gWwqPuY7lqAW3z\r\nm=video 9 RTP/AVP 0\r\na=mid:0\r\n"
+      "a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n"
+      "a=candidate:2 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active\r\n"
+      "a=end-of-candidates\r\n");
+  g_assert_true(f.ok);
+  ASSERT_STR_EQ(f.ice_ufrag, "Kx3d");
+  g_assert_cmpuint(f.candidates.size(), ==, 2);
+  ASSERT_STR_EQ(f.candidates[0].mid, "0");
+  g_assert_cmpint(f.candidates[0].mline, ==, 0);
+  ASSERT_STR_EQ(f.candidates[1].candidate, "candidate:2 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active");
+  g_assert_true(f.end_of_candidates);
+
+  g_assert_false(parse_sdp_fragment("").ok);
+  g_assert_false(parse_sdp_fragment("not sdp at all").ok);
+  g_assert_false(parse_sdp_fragment("a=candidate:1 1 udp\r\n").ok);
+}
+
+static void test_ice_server_urls()
+{
+  IceServer s;
+  std::string error;
+  g_assert_true(parse_ice_server("stun://stun.example.org:19302", s, error));
+  ASSERT_STR_EQ(s.browser_url(), "stun:stun.example.org:19302");
+  g_assert_true(parse_ice_server("turn://user:p%40ss@127.0.0.1:3478?transport=udp", s, error));
+  ASSERT_STR_EQ(s.username, "user");
+  ASSERT_STR_EQ(s.credential, "p@ss");
+  ASSERT_STR_EQ(s.browser_url(), "turn:127.0.0.1:3478?transport=udp");
+  g_assert_true(parse_ice_server("turns://u:p@turn.example.org", s, error));
+  g_assert_cmpint(s.port, ==, 5349);
+  g_assert_false(parse_ice_server("turn://127.0.0.1:3478", s, error));
+  g_assert_true(error.find("credentials") != std::string::npos);
+  g_assert_false(parse_ice_server("http://example.org", s, error));
+  g_assert_false(parse_ice_server("stun://host:99999", s, error));
+}
+
+static void test_secrets_and_media_types()
+{
+  g_assert_true(secrets_equal("s3cret", "s3cret"));
+  g_assert_false(secrets_equal("s3cre", "s3cret"));
+  g_assert_false(secrets_equal("s3cretx", "s3cret"));
+  g_assert_false(secrets_equal("", "s3cret"));
+  ASSERT_STR_EQ(media_type("Application/SDP; charset=utf-8"), "application/sdp");
+  ASSERT_STR_EQ(media_type(""), "");
+}
+
+int main(int argc, char **argv)
+{
+  gst_init(&argc, &argv);
+  g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/sdpoffer/chromium-h264", test_chromium_h264_picks_constrained_baseline);
+  g_test_add_func("/sdpoffer/answer-profile-level-id", test_answer_gets_profile_level_id);
+  g_test_add_func("/sdpoffer/chromium-vp8-vp9", test_chromium_vp8_and_vp9);
+  g_test_add_func("/sdpoffer/h264-fallback", test_h264_falls_back_to_higher_profiles);
+  g_test_add_func("/sdpoffer/second-section", test_second_section_and_session_credentials);
+  g_test_add_func("/sdpoffer/no-common-codec", test_no_common_codec_is_406);
+  g_test_add_func("/sdpoffer/refused", test_refused_offers_are_400);
+  g_test_add_func("/sdpoffer/sendonly", test_sendonly_video_cannot_receive);
+  g_test_add_func("/sdpoffer/fragment", test_sdp_fragment);
+  g_test_add_func("/sdpoffer/ice-servers", test_ice_server_urls);
+  g_test_add_func("/sdpoffer/secrets", test_secrets_and_media_types);
+  return g_test_run();
+}
