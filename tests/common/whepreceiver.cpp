@@ -63,8 +63,8 @@ HttpResult http_request(const std::string &method, const std::string &url,
   return result;
 }
 
-WhepReceiver::WhepReceiver(std::string base_url, std::string codec)
-    : base_url_(std::move(base_url)), codec_(std::move(codec))
+WhepReceiver::WhepReceiver(std::string base_url, std::string codec, bool decode)
+    : base_url_(std::move(base_url)), codec_(std::move(codec)), decode_(decode)
 {
   g_mutex_init(&lock_);
 }
@@ -95,11 +95,12 @@ void WhepReceiver::on_pad_added(GstElement *, GstPad *pad, WhepReceiver *self)
 {
   if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
     return;
+  const bool h264 = self->codec_ == "H264", vp8 = self->codec_ == "VP8";
+  std::string chain = h264 ? "rtph264depay ! h264parse" : vp8 ? "rtpvp8depay" : "rtpvp9depay";
+  if (self->decode_)
+    chain += h264 ? " ! avdec_h264" : vp8 ? " ! vp8dec" : " ! vp9dec";
   const std::string desc =
-      std::string("queue ! ") +
-      (self->codec_ == "H264" ? "rtph264depay ! h264parse ! avdec_h264"
-                              : self->codec_ == "VP8" ? "rtpvp8depay ! vp8dec" : "rtpvp9depay ! vp9dec") +
-      " ! fakesink name=frames signal-handoffs=true sync=false";
+      "queue ! " + chain + " ! fakesink name=frames signal-handoffs=true sync=false";
   GstElement *depay_decode = gst_parse_bin_from_description(desc.c_str(), TRUE, nullptr);
   GstElement *sink = gst_bin_get_by_name(GST_BIN(depay_decode), "frames");
   g_signal_connect(sink, "handoff", G_CALLBACK(on_handoff), self);
@@ -132,6 +133,8 @@ bool WhepReceiver::start(std::string &error, bool json_offer, const std::string 
   pipeline_ = gst_pipeline_new("receiver");
   webrtcbin_ = gst_element_factory_make("webrtcbin", "recv");
   gst_util_set_object_arg(G_OBJECT(webrtcbin_), "bundle-policy", "max-bundle");
+  /* No receive jitter buffer delay: on loopback it only hides the sender's latency. */
+  g_object_set(webrtcbin_, "latency", 0u, nullptr);
   gst_bin_add(GST_BIN(pipeline_), webrtcbin_);
   {
     GObject *ice = nullptr, *agent = nullptr;

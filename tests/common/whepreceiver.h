@@ -28,8 +28,10 @@ HttpResult http_request(const std::string &method, const std::string &url,
 
 class WhepReceiver {
  public:
-  /* @codec: "H264" or "VP8" (what the offer asks for). */
-  WhepReceiver(std::string base_url, std::string codec);
+  /* @codec: "H264" or "VP8" (what the offer asks for). With @decode false
+   * frames are counted after depayloading, without decoding (cheap, for
+   * load benchmarks). */
+  WhepReceiver(std::string base_url, std::string codec, bool decode = true);
   ~WhepReceiver();
 
   /* Builds the receiver, creates and POSTs the offer (to /whep, or to /offer
@@ -55,6 +57,7 @@ class WhepReceiver {
  private:
   std::string base_url_;
   std::string codec_;
+  bool decode_ = true;
   std::string location_;
   std::string offer_;
   std::string answer_;

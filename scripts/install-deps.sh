@@ -1,0 +1,48 @@
+#!/bin/sh
+# Installs what livecast needs on Debian 12 (or Ubuntu 22.04+), only what is
+# missing. With --tests it also installs what the test suite drives: Chromium,
+# aiortc, Node.js and the npm packages of tests/browser.
+set -eu
+cd "$(dirname "$0")/.."
+
+want_tests=0
+for arg in "$@"; do
+  case "$arg" in
+    --tests) want_tests=1 ;;
+    *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
+  esac
+done
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "install-deps: run as root or install sudo" >&2; exit 1
+  fi
+fi
+
+packages="meson ninja-build pkg-config g++ libglib2.0-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  libsoup-3.0-dev libjson-glib-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav"
+if [ "$want_tests" = 1 ]; then
+  packages="$packages chromium python3 python3-aiortc python3-gi gir1.2-gstreamer-1.0
+    iproute2 util-linux ca-certificates"
+  command -v node >/dev/null 2>&1 || packages="$packages nodejs"
+  command -v npm >/dev/null 2>&1 || packages="$packages npm"
+fi
+
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "install-deps: installing$missing"
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+fi
+
+if [ "$want_tests" = 1 ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
+  echo "install-deps: npm packages for the browser tests"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
