@@ -5,6 +5,7 @@
 
 #define GST_USE_UNSTABLE_API
 #include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
@@ -75,6 +76,18 @@ WhepReceiver::~WhepReceiver()
   g_mutex_clear(&lock_);
 }
 
+void WhepReceiver::request_key_frame()
+{
+  g_mutex_lock(&lock_);
+  GstPad *pad = video_src_ ? GST_PAD(gst_object_ref(video_src_)) : nullptr;
+  g_mutex_unlock(&lock_);
+  if (!pad)
+    return;
+  /* webrtcbin's RTP session turns this upstream event into an RTCP PLI. */
+  gst_pad_send_event(pad, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+  gst_object_unref(pad);
+}
+
 void WhepReceiver::vanish()
 {
   if (pipeline_) {
@@ -83,6 +96,11 @@ void WhepReceiver::vanish()
     pipeline_ = nullptr;
     webrtcbin_ = nullptr;
   }
+  g_mutex_lock(&lock_);
+  if (video_src_)
+    gst_object_unref(video_src_);
+  video_src_ = nullptr;
+  g_mutex_unlock(&lock_);
 }
 
 void WhepReceiver::on_handoff(GstElement *, GstBuffer *, GstPad *, WhepReceiver *self)
@@ -96,12 +114,29 @@ void WhepReceiver::on_pad_added(GstElement *, GstPad *pad, WhepReceiver *self)
   if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
     return;
   const bool h264 = self->codec_ == "H264", vp8 = self->codec_ == "VP8";
-  std::string chain = h264 ? "rtph264depay ! h264parse" : vp8 ? "rtpvp8depay" : "rtpvp9depay";
+  std::string chain = h264 ? "rtph264depay name=depay ! h264parse"
+                     : vp8 ? "rtpvp8depay name=depay" : "rtpvp9depay name=depay";
   if (self->decode_)
     chain += h264 ? " ! avdec_h264" : vp8 ? " ! vp8dec" : " ! vp9dec";
   const std::string desc =
       "queue ! " + chain + " ! fakesink name=frames signal-handoffs=true sync=false";
   GstElement *depay_decode = gst_parse_bin_from_description(desc.c_str(), TRUE, nullptr);
+  GstElement *depay = gst_bin_get_by_name(GST_BIN(depay_decode), "depay");
+  GstPad *depay_src = gst_element_get_static_pad(depay, "src");
+  gst_pad_add_probe(depay_src, GST_PAD_PROBE_TYPE_BUFFER,
+                    [](GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
+                      if (!GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info),
+                                                  GST_BUFFER_FLAG_DELTA_UNIT))
+                        static_cast<WhepReceiver *>(data)->key_frames_++;
+                      return GST_PAD_PROBE_OK;
+                    },
+                    self, nullptr);
+  gst_object_unref(depay_src);
+  gst_object_unref(depay);
+  g_mutex_lock(&self->lock_);
+  if (!self->video_src_)
+    self->video_src_ = GST_PAD(gst_object_ref(pad));
+  g_mutex_unlock(&self->lock_);
   GstElement *sink = gst_bin_get_by_name(GST_BIN(depay_decode), "frames");
   g_signal_connect(sink, "handoff", G_CALLBACK(on_handoff), self);
   gst_object_unref(sink);

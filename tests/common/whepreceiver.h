@@ -46,6 +46,10 @@ class WhepReceiver {
   int trickle();
   /* DELETE the session; the HTTP status. */
   int stop_session();
+  /* Asks the sender for a key frame the way a browser does (RTCP PLI). */
+  void request_key_frame();
+  /* Key frames received so far (counted after depayloading). */
+  guint key_frames() const { return key_frames_; }
   /* Tears the receiver down without telling the server (a vanished viewer). */
   void vanish();
 
@@ -66,6 +70,8 @@ class WhepReceiver {
   GstElement *pipeline_ = nullptr;
   GstElement *webrtcbin_ = nullptr;
   std::atomic<guint> frames_{0};
+  std::atomic<guint> key_frames_{0};
+  GstPad *video_src_ = nullptr; /* webrtcbin's video output pad */
   std::atomic<gint64> post_time_us_{0};
   std::atomic<gint64> first_frame_us_{0};
   std::vector<std::pair<guint, std::string>> candidates_;

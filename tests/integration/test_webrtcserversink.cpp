@@ -179,6 +179,35 @@ void test_fan_out()
     g_assert_true(rxs[i]->wait_frames(before[i] + 30, 5000));
 }
 
+/* A viewer's PLI makes the encoder send a key frame at once; a burst of
+ * PLIs makes at most a couple (rate limit). */
+void test_key_frame_on_pli()
+{
+  Sender sender("key-int-max=3000");
+  WhepReceiver rx(sender.url, "H264");
+  std::string error;
+  g_assert_true(rx.start(error));
+  g_assert_true(rx.wait_frames(30, 10000));
+  g_usleep(G_USEC_PER_SEC); /* past the join/connect key frames and the rate limit window */
+  const guint before = rx.key_frames();
+  g_assert_cmpuint(before, >=, 1);
+  rx.request_key_frame();
+  for (int i = 0; i < 50 && rx.key_frames() == before; i++)
+    g_usleep(20000);
+  g_assert_cmpuint(rx.key_frames(), ==, before + 1);
+  g_usleep(G_USEC_PER_SEC);
+  const guint after_one = rx.key_frames();
+  for (int i = 0; i < 10; i++) {
+    rx.request_key_frame();
+    g_usleep(10000);
+  }
+  g_usleep(G_USEC_PER_SEC);
+  const guint burst = rx.key_frames() - after_one;
+  g_print("# PLI: one key frame per request; a burst of 10 PLIs in 100 ms gave %u\n", burst);
+  g_assert_cmpuint(burst, >=, 1);
+  g_assert_cmpuint(burst, <=, 2);
+}
+
 /* A viewer that vanishes without DELETE is reaped within 10 s. */
 void test_vanished_viewer()
 {
@@ -293,6 +322,7 @@ int main(int argc, char **argv)
   g_test_add_func("/webrtcserversink/offer-json", test_offer_json);
   g_test_add_func("/webrtcserversink/bad-input", test_bad_input);
   g_test_add_func("/webrtcserversink/fan-out", test_fan_out);
+  g_test_add_func("/webrtcserversink/key-frame-on-pli", test_key_frame_on_pli);
   g_test_add_func("/webrtcserversink/vanished-viewer", test_vanished_viewer);
   g_test_add_func("/webrtcserversink/stop-with-viewers", test_stop_with_viewers);
   return g_test_run();
