@@ -4,6 +4,8 @@ with a JSON body: frames must arrive and decode at the sent size.
 
 Runs inside the private network namespace (tests/netns-run.sh).
 Usage: test_aiortc.py [h264|vp8]
+       test_aiortc.py --url URL --seconds S   (a viewer for other tests: prints
+       "frames N" every half second)
 """
 import asyncio
 import json
@@ -71,7 +73,40 @@ async def watch(codec):
     return frames, size, first
 
 
+async def view(url, seconds):
+    """Watches @url for @seconds, printing the decoded frame count."""
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver("video", direction="recvonly")
+    got_track = asyncio.get_running_loop().create_future()
+    pc.on("track", lambda track: got_track.set_result(track))
+    await pc.setLocalDescription(await pc.createOffer())
+    body = json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}).encode()
+    request = urllib.request.Request(url + "/offer", data=body,
+                                     headers={"Content-Type": "application/json"})
+    reply = await asyncio.to_thread(lambda: json.load(urllib.request.urlopen(request, timeout=10)))
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
+    track = await asyncio.wait_for(got_track, 10)
+    frames = 0
+    end = time.monotonic() + seconds
+    next_report = time.monotonic()
+    while time.monotonic() < end:
+        try:
+            await asyncio.wait_for(track.recv(), 1)
+            frames += 1
+        except asyncio.TimeoutError:
+            pass
+        if time.monotonic() >= next_report:
+            print(f"frames {frames}", flush=True)
+            next_report += 0.5
+    print(f"frames {frames}", flush=True)
+    await pc.close()
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--url":
+        url, seconds = sys.argv[2], float(sys.argv[4])
+        asyncio.run(asyncio.wait_for(view(url, seconds), seconds + 30))
+        return 0
     codec = sys.argv[1] if len(sys.argv) > 1 else "h264"
     sender = start_sender(codec)
     try:

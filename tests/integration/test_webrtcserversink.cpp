@@ -5,7 +5,11 @@
  * receivers in this process) over real HTTP on loopback. Runs inside a
  * private network namespace (tests/netns-run.sh).
  */
+#include <gio/gio.h>
 #include <gst/gst.h>
+
+#include <atomic>
+#include <thread>
 
 #include <cstring>
 #include <memory>
@@ -208,6 +212,90 @@ void test_key_frame_on_pli()
   g_assert_cmpuint(burst, <=, 2);
 }
 
+/* A viewer in another process (aiortc, Chromium) printing "frames N" lines. */
+struct ExternalViewer {
+  GSubprocess *process = nullptr;
+  std::thread reader;
+  std::atomic<guint> frames{0};
+
+  ExternalViewer(const std::vector<std::string> &argv)
+  {
+    std::vector<const char *> args;
+    for (const auto &a : argv)
+      args.push_back(a.c_str());
+    args.push_back(nullptr);
+    GError *err = nullptr;
+    process = g_subprocess_newv(args.data(), G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err);
+    g_assert_no_error(err);
+    reader = std::thread([this]() {
+      GDataInputStream *in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(process));
+      while (gchar *line = g_data_input_stream_read_line(in, nullptr, nullptr, nullptr)) {
+        if (g_str_has_prefix(line, "frames "))
+          frames = static_cast<guint>(g_ascii_strtoull(line + 7, nullptr, 10));
+        g_free(line);
+      }
+      g_object_unref(in);
+    });
+  }
+  bool wait_frames(guint n, guint timeout_ms)
+  {
+    for (guint i = 0; i < timeout_ms / 50 && frames < n; i++)
+      g_usleep(50000);
+    return frames >= n;
+  }
+  ~ExternalViewer()
+  {
+    g_subprocess_force_exit(process);
+    g_subprocess_wait(process, nullptr, nullptr);
+    reader.join();
+    g_object_unref(process);
+  }
+};
+
+/* Four viewers of different kinds (webrtcbin over WHEP, webrtcbin over
+ * JSON /offer, aiortc, Chromium playing the served page) share one encoder;
+ * one leaving does not stop the others. */
+void test_mixed_viewers()
+{
+  const char *root = g_getenv("LIVECAST_SOURCE_ROOT");
+  const std::string chromium_script = std::string(root ? root : "..") +
+                                      "/tests/integration/chromium_viewer.mjs";
+  const std::string aiortc_script = std::string(root ? root : "..") +
+                                    "/tests/integration/test_aiortc.py";
+  const std::string modules = std::string(root ? root : "..") +
+                              "/tests/browser/node_modules/playwright-core";
+  if (!g_file_test(modules.c_str(), G_FILE_TEST_IS_DIR) ||
+      !g_file_test("/usr/lib/chromium/chromium", G_FILE_TEST_IS_EXECUTABLE) ||
+      !g_file_test("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE)) {
+    g_test_skip("Chromium, playwright-core or aiortc missing (scripts/install-deps.sh --tests)");
+    return;
+  }
+  Sender sender("", "640x480");
+  WhepReceiver whep(sender.url, "H264"), json_offer(sender.url, "H264");
+  std::string error;
+  g_assert_true(whep.start(error));
+  g_assert_true(json_offer.start(error, true));
+  ExternalViewer aiortc({"/usr/bin/python3", aiortc_script, "--url", sender.url, "--seconds", "25"});
+  ExternalViewer browser({"node", chromium_script, "--url", sender.url + "/", "--seconds", "25"});
+
+  g_assert_true(whep.wait_frames(30, 10000));
+  g_assert_true(json_offer.wait_frames(30, 10000));
+  g_assert_true(aiortc.wait_frames(30, 15000) || (g_printerr("aiortc: %u\n", aiortc.frames.load()), false));
+  g_assert_true(browser.wait_frames(30, 20000) || (g_printerr("chromium: %u\n", browser.frames.load()), false));
+  g_assert_cmpuint(sender.viewers(), ==, 4);
+  g_assert_cmpint(sender.count_elements("x264enc"), ==, 1);
+  g_assert_cmpint(sender.count_elements("webrtcbin"), ==, 4);
+
+  g_assert_cmpint(whep.stop_session(), ==, 200);
+  g_assert_true(sender.wait_viewers(3, 2000));
+  const guint j = json_offer.frames(), a = aiortc.frames, b = browser.frames;
+  g_assert_true(json_offer.wait_frames(j + 30, 5000));
+  g_assert_true(aiortc.wait_frames(a + 30, 5000));
+  g_assert_true(browser.wait_frames(b + 30, 5000));
+  g_print("# mixed: webrtcbin, aiortc and Chromium kept playing after a viewer left "
+          "(%u, %u, %u frames)\n", json_offer.frames(), aiortc.frames.load(), browser.frames.load());
+}
+
 /* A viewer that vanishes without DELETE is reaped within 10 s. */
 void test_vanished_viewer()
 {
@@ -322,6 +410,7 @@ int main(int argc, char **argv)
   g_test_add_func("/webrtcserversink/offer-json", test_offer_json);
   g_test_add_func("/webrtcserversink/bad-input", test_bad_input);
   g_test_add_func("/webrtcserversink/fan-out", test_fan_out);
+  g_test_add_func("/webrtcserversink/mixed-viewers", test_mixed_viewers);
   g_test_add_func("/webrtcserversink/key-frame-on-pli", test_key_frame_on_pli);
   g_test_add_func("/webrtcserversink/vanished-viewer", test_vanished_viewer);
   g_test_add_func("/webrtcserversink/stop-with-viewers", test_stop_with_viewers);
