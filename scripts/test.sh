@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh --tests
 [ -f build/build.ninja ] || meson setup build
 ninja -C build
+# Here everything was installed: a missing browser is a failure, not a skip.
+export LIVECAST_REQUIRE_BROWSER=1
 status=0
 meson test -C build --print-errorlogs "$@" || status=$?
 # One closing line any reader understands.

@@ -491,10 +491,13 @@ static bool build_chain(GstWebRTCServerSink *self, const GstCaps *caps)
   return true;
 }
 
+static void end_all_viewers(GstWebRTCServerSink *self);
+
 static gboolean video_pad_event(GstPad *pad, GstObject *parent, GstEvent *event)
 {
   auto *self = GST_WEBRTC_SERVER_SINK(parent);
-  if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+  const GstEventType type = GST_EVENT_TYPE(event);
+  if (type == GST_EVENT_CAPS) {
     GstCaps *caps;
     gst_event_parse_caps(event, &caps);
     if (!build_chain(self, caps)) {
@@ -502,7 +505,15 @@ static gboolean video_pad_event(GstPad *pad, GstObject *parent, GstEvent *event)
       return FALSE;
     }
   }
-  return gst_pad_event_default(pad, parent, event);
+  const gboolean ret = gst_pad_event_default(pad, parent, event);
+  if (type == GST_EVENT_EOS) {
+    /* The stream is over: every viewer ends, and once their branches (whose
+     * webrtcbin sinks never see EOS) are gone, the bin's EOS completes. */
+    GST_INFO_OBJECT(self, "end of stream: ending every viewer");
+    Ref<GstWebRTCServerSink> ref = Ref<GstWebRTCServerSink>::ref(self);
+    self->priv->server.invoke([ref]() { end_all_viewers(ref.get()); });
+  }
+  return ret;
 }
 
 static gboolean video_pad_query(GstPad *pad, GstObject *parent, GstQuery *query)
@@ -975,7 +986,7 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
       return refuse(503,
                     "This stream is at its limit of " + std::to_string(priv->viewers.size()) +
                         " viewer(s) (max-viewers); try again later.",
-                    10);
+                    3);
     }
     do {
       viewer->id = random_hex(priv->random, 16);

@@ -233,6 +233,16 @@ bool HttpApi::authorized(const HttpRequest &request) const
   return secrets_equal(auth.substr(sizeof(prefix) - 1), config_.token);
 }
 
+HttpResponse HttpApi::unauthorized_response(const HttpRequest &request) const
+{
+  HttpResponse r = HttpResponse::error(
+      401, request.header("authorization").empty()
+               ? "This stream needs a token: send \"Authorization: Bearer <token>\"."
+               : "The token is wrong; ask whoever runs the stream for the right one.");
+  r.add_header("WWW-Authenticate", "Bearer");
+  return r;
+}
+
 void HttpApi::add_cors_headers(const HttpRequest &request, HttpResponse &response) const
 {
   if (config_.cors_origin.empty())
@@ -303,9 +313,7 @@ bool HttpApi::check_offer_request(const HttpRequest &request,
                                   HttpResponse &error) const
 {
   if (!authorized(request)) {
-    error = HttpResponse::error(401, config_.token.empty() ? "" :
-        "This stream needs a token: send \"Authorization: Bearer <token>\".");
-    error.add_header("WWW-Authenticate", "Bearer");
+    error = unauthorized_response(request);
     return false;
   }
   const std::string type = media_type(request.header("content-type"));
@@ -358,12 +366,7 @@ void HttpApi::handle(const HttpRequest &request, HttpReply reply)
     r.add_header("Allow", allow);
     finish(std::move(r));
   };
-  auto unauthorized = [&]() {
-    HttpResponse r = HttpResponse::error(
-        401, "This stream needs a token: send \"Authorization: Bearer <token>\".");
-    r.add_header("WWW-Authenticate", "Bearer");
-    finish(std::move(r));
-  };
+  auto unauthorized = [&]() { finish(unauthorized_response(request)); };
 
   if (path == "/whep") {
     if (method != "POST")

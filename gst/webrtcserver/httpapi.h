@@ -127,6 +127,7 @@ class HttpApi {
   HttpResponse handle_whep_delete(const std::string &id);
   HttpResponse handle_static(const HttpRequest &request);
   bool authorized(const HttpRequest &request) const;
+  HttpResponse unauthorized_response(const HttpRequest &request) const;
   void add_cors_headers(const HttpRequest &request, HttpResponse &response) const;
   /* Validates token, content type and size of an offer; fills @error when refused. */
   bool check_offer_request(const HttpRequest &request, const std::vector<std::string> &types,

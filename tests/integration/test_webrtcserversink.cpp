@@ -24,7 +24,8 @@ struct Sender {
   GstElement *pipeline = nullptr;
   GstElement *sink = nullptr;
   std::string url;
-  std::vector<std::string> added, removed;
+  /* Counted from the server thread, read from the test's. */
+  std::atomic<guint> added{0}, removed{0};
 
   explicit Sender(const std::string &sink_props, const char *size = "320x240")
   {
@@ -37,13 +38,13 @@ struct Sender {
     g_assert_no_error(err);
     sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
     g_signal_connect(sink, "viewer-added",
-                     G_CALLBACK(+[](GstElement *, const char *id, GstElement *, Sender *s) {
-                       s->added.emplace_back(id);
+                     G_CALLBACK(+[](GstElement *, const char *, GstElement *, Sender *s) {
+                       s->added++;
                      }),
                      this);
     g_signal_connect(sink, "viewer-removed",
-                     G_CALLBACK(+[](GstElement *, const char *id, Sender *s) {
-                       s->removed.emplace_back(id);
+                     G_CALLBACK(+[](GstElement *, const char *, Sender *s) {
+                       s->removed++;
                      }),
                      this);
     g_assert_cmpint(gst_element_set_state(pipeline, GST_STATE_PLAYING), !=,
@@ -120,7 +121,7 @@ void check_whep_viewer(const char *codec_prop, const char *codec)
                 (g_printerr("only %u frames decoded\n", rx.frames()), false));
   g_print("# %s: 30 frames decoded, first after %.0f ms\n", codec, rx.first_frame_ms());
   g_assert_cmpuint(sender.viewers(), ==, 1);
-  g_assert_cmpuint(sender.added.size(), ==, 1);
+  g_assert_cmpuint(sender.added.load(), ==, 1);
 
   /* Trickle PATCH is accepted. */
   g_assert_cmpint(rx.trickle(), ==, 204);
@@ -133,10 +134,10 @@ void check_whep_viewer(const char *codec_prop, const char *codec)
   /* DELETE ends it and frees the branch. */
   g_assert_cmpint(rx.stop_session(), ==, 200);
   g_assert_true(sender.wait_viewers(0, 2000));
-  for (int i = 0; i < 100 && sender.count_elements("webrtcbin") != 0; i++)
+  for (int i = 0; i < 100 && (sender.count_elements("webrtcbin") != 0 || sender.removed < 1); i++)
     g_usleep(20000);
   g_assert_cmpint(sender.count_elements("webrtcbin"), ==, 0);
-  g_assert_cmpuint(sender.removed.size(), ==, 1);
+  g_assert_cmpuint(sender.removed.load(), ==, 1);
   g_assert_cmpint(rx.stop_session(), ==, 404);
 }
 
@@ -267,6 +268,8 @@ void test_mixed_viewers()
   if (!g_file_test(modules.c_str(), G_FILE_TEST_IS_DIR) ||
       !g_file_test("/usr/lib/chromium/chromium", G_FILE_TEST_IS_EXECUTABLE) ||
       !g_file_test("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE)) {
+    if (g_getenv("LIVECAST_REQUIRE_BROWSER"))
+      g_error("Chromium, playwright-core or aiortc missing: run scripts/install-deps.sh --tests");
     g_test_skip("Chromium, playwright-core or aiortc missing (scripts/install-deps.sh --tests)");
     return;
   }
@@ -312,6 +315,35 @@ void test_vanished_viewer()
   g_assert_cmpfloat(secs, <=, 10.0);
 }
 
+/* End of stream ends every viewer, and the pipeline's EOS arrives promptly
+ * (gst-launch-1.0 -e and the launcher wait for it). */
+void test_eos_ends_viewers()
+{
+  Sender sender("");
+  WhepReceiver a(sender.url, "H264"), b(sender.url, "H264");
+  std::string error;
+  g_assert_true(a.start(error));
+  g_assert_true(b.start(error));
+  g_assert_true(a.wait_frames(5, 10000));
+  g_assert_true(b.wait_frames(5, 10000));
+  const gint64 start = g_get_monotonic_time();
+  gst_element_send_event(sender.pipeline, gst_event_new_eos());
+  GstBus *bus = gst_element_get_bus(sender.pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 5 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  const double secs = (g_get_monotonic_time() - start) / 1e6;
+  g_assert_nonnull(msg);
+  g_assert_cmpint(GST_MESSAGE_TYPE(msg), ==, GST_MESSAGE_EOS);
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+  g_print("# EOS message %.2f s after EOS was sent\n", secs);
+  g_assert_cmpfloat(secs, <, 2.0);
+  g_assert_true(sender.wait_viewers(0, 2000));
+  for (int i = 0; i < 100 && sender.removed < 2; i++)
+    g_usleep(10000);
+  g_assert_cmpuint(sender.removed.load(), ==, 2);
+}
+
 /* Stopping the pipeline ends every viewer and announces it. */
 void test_stop_with_viewers()
 {
@@ -323,7 +355,7 @@ void test_stop_with_viewers()
   g_assert_true(a.wait_frames(5, 10000));
   g_assert_true(b.wait_frames(5, 10000));
   gst_element_set_state(sender->pipeline, GST_STATE_NULL);
-  g_assert_cmpuint(sender->removed.size(), ==, 2);
+  g_assert_cmpuint(sender->removed.load(), ==, 2);
   g_assert_cmpint(sender->count_elements("webrtcbin"), ==, 0);
   g_assert_cmpuint(sender->viewers(), ==, 0);
 }
@@ -414,5 +446,6 @@ int main(int argc, char **argv)
   g_test_add_func("/webrtcserversink/key-frame-on-pli", test_key_frame_on_pli);
   g_test_add_func("/webrtcserversink/vanished-viewer", test_vanished_viewer);
   g_test_add_func("/webrtcserversink/stop-with-viewers", test_stop_with_viewers);
+  g_test_add_func("/webrtcserversink/eos-ends-viewers", test_eos_ends_viewers);
   return g_test_run();
 }

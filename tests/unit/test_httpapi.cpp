@@ -198,7 +198,7 @@ void test_token()
   ASSERT_STR_EQ(r.header("WWW-Authenticate"), "Bearer");
   assert_error(call(api, request("POST", "/whep", "application/sdp", kChromiumOffer,
                                  {{"authorization", "Bearer wrong"}})),
-               401);
+               401, "wrong");
   assert_error(call(api, request("POST", "/offer", "application/sdp", kChromiumOffer,
                                  {{"authorization", "Basic s3cret"}})),
                401);

@@ -1,0 +1,551 @@
+#!/usr/bin/python3
+# Tests of the livecast launcher, end to end: options, presets, the printed
+# pipeline, and real runs (URL, HTTP, status line, signals, files, --loop).
+#
+#   test_launcher.py PATH/TO/livecast [unittest options]
+#
+# Starting livecast opens sockets: run the whole file inside the private network
+# namespace (tests/netns-run.sh does that; meson test uses it).
+import http.client
+import os
+import pty
+import queue
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import unittest
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.environ.get('LIVECAST_SOURCE_ROOT', os.path.join(HERE, '..', '..'))
+LIVECAST = None  # set from argv in main
+URL_RE = re.compile(r'http://\S+')
+STATUS_RE = re.compile(r'^viewers (\d+) \u00b7 (\d+\.\d) fps \u00b7 (\d+(?:\.\d+)? [kM]bit/s)$')
+
+# Small pictures keep the encoders cheap on a 2-core machine.
+SMALL = ['--size', '320x240', '--fps', '15']
+
+
+def have_gst_launch():
+    return shutil.which('gst-launch-1.0') is not None
+
+
+class Run:
+    """A running livecast: collects stdout/stderr lines as they come."""
+
+    def __init__(self, args, env, stdout=None):
+        self.lines = queue.Queue()
+        self.out = []
+        self.err = []
+        self.proc = subprocess.Popen([LIVECAST] + args, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, encoding='utf-8', errors='replace')
+        self._threads = [threading.Thread(target=self._pump, args=(self.proc.stderr, self.err),
+                                          daemon=True)]
+        if stdout is None:
+            self._threads.append(threading.Thread(target=self._pump,
+                                                  args=(self.proc.stdout, self.out, self.lines),
+                                                  daemon=True))
+        for t in self._threads:
+            t.start()
+
+    @staticmethod
+    def _pump(stream, store, q=None):
+        for line in stream:
+            line = line.rstrip('\n')
+            store.append(line)
+            if q is not None:
+                q.put(line)
+
+    def wait_line(self, regex, timeout):
+        """Returns the first new stdout line matching regex, or None after timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or (self.proc.poll() is not None and self.lines.empty()):
+                return None
+            try:
+                line = self.lines.get(timeout=min(left, 0.2))
+            except queue.Empty:
+                continue
+            m = re.search(regex, line)
+            if m:
+                return m
+
+    def url(self, timeout=20):
+        m = self.wait_line(URL_RE, timeout)
+        return m.group(0) if m else None
+
+    def stop(self, sig=signal.SIGINT, timeout=5):
+        """Sends sig; returns (exit code, seconds it took)."""
+        t0 = time.monotonic()
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = None
+        return rc, time.monotonic() - t0
+
+    def finish(self, timeout):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for t in self._threads:
+            t.join(2)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream:
+                stream.close()
+
+    def transcript(self):
+        return 'stdout:\n' + '\n'.join(self.out) + '\nstderr:\n' + '\n'.join(self.err)
+
+
+class LauncherTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix='livecast-launcher-test-')
+        cls.xdg = os.path.join(cls.tmp, 'xdg')
+        os.makedirs(cls.xdg)
+        env = dict(os.environ)
+        # A fixed picture of the world: our presets, no user presets, no screen.
+        env['LIVECAST_PRESETS'] = os.path.join(SOURCE_ROOT, 'launcher', 'presets.ini')
+        env['XDG_CONFIG_HOME'] = cls.xdg
+        for var in ('DISPLAY', 'WAYLAND_DISPLAY'):
+            env.pop(var, None)
+        cls.env = env
+        # For checks of "exactly one line": no GStreamer debug log on stderr.
+        cls.quiet_env = dict(env)
+        cls.quiet_env.pop('GST_DEBUG', None)
+
+        # (Not --exists: it also wants the plugin's version >= GStreamer's.)
+        cls.has_sink = have_gst_launch() and subprocess.run(
+            ['gst-inspect-1.0', 'webrtcserversink'], env=env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL).returncode == 0
+
+        # A 2-second H.264 MP4 (15 fps), and the same under a name that needs
+        # quoting everywhere (space, quote, exclamation mark).
+        cls.media = os.path.join(cls.tmp, 'short.mp4')
+        cls.odd_media = os.path.join(cls.tmp, "odd name's clip!.mp4")
+        cls.media_seconds = 2.0
+        if have_gst_launch():
+            subprocess.run(['gst-launch-1.0', '-q', 'videotestsrc', 'num-buffers=30', 'pattern=ball',
+                            '!', 'video/x-raw,format=I420,width=320,height=240,framerate=15/1',
+                            '!', 'x264enc', 'speed-preset=ultrafast', '!', 'mp4mux',
+                            '!', 'filesink', 'location=' + cls.media],
+                           env=env, check=True, timeout=60)
+            shutil.copy(cls.media, cls.odd_media)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.runs = []
+
+    def tearDown(self):
+        for r in self.runs:
+            r.close()
+
+    # ---- helpers ----
+
+    def livecast(self, *args, env=None, timeout=30):
+        return subprocess.run([LIVECAST] + list(args), env=env or self.env, capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def start(self, *args, env=None, stdout=None):
+        r = Run(list(args), env or self.env, stdout=stdout)
+        self.runs.append(r)
+        return r
+
+    def need_sink(self):
+        if not self.has_sink:
+            self.skipTest('webrtcserversink is not available (plugin not built?)')
+
+    def need_media(self):
+        if not have_gst_launch():
+            self.skipTest('gst-launch-1.0 is not installed')
+        self.need_sink()
+
+    def assert_usage_error(self, args, *needles, env=None):
+        res = self.livecast(*args, env=env or self.quiet_env)
+        self.assertEqual(res.returncode, 2, f'{args}: {res.stdout}{res.stderr}')
+        lines = res.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, f'{args}: want one line, got: {res.stderr!r}')
+        self.assertTrue(lines[0].startswith('livecast: '), lines[0])
+        for n in needles:
+            self.assertIn(n, lines[0])
+        self.assertEqual(res.stdout, '')
+        return lines[0]
+
+    def write_user_presets(self, text):
+        d = os.path.join(self.xdg, 'livecast')
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, 'presets.ini')
+        with open(path, 'w') as f:
+            f.write(textwrap.dedent(text))
+        self.addCleanup(os.remove, path)
+        return path
+
+    # ---- help, version, presets ----
+
+    def test_help(self):
+        res = self.livecast('--help')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        for n in ('--preset', '--list-presets', '--print-pipeline', '--port', '--bind', '--codec',
+                  '--bitrate', '--fps', '--size', '--token', '--file', '--loop', '--version',
+                  'Examples:', 'presets.ini', os.path.join(self.xdg, 'livecast', 'presets.ini')):
+            self.assertIn(n, res.stdout)
+
+    def test_version(self):
+        res = self.livecast('--version')
+        self.assertEqual(res.returncode, 0)
+        self.assertRegex(res.stdout, r'^livecast \d+\.\d+\.\d+ \(GStreamer \d+\.\d+')
+
+    def test_list_presets(self):
+        res = self.livecast('--list-presets')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        rows, columns = {}, set()
+        for line in res.stdout.splitlines():
+            m = re.match(r'^  (\S+)\s{2,}(\S.*)$', line)
+            if m:
+                rows[m.group(1)] = m.group(2)
+                columns.add(m.start(2))
+        self.assertIn('test', rows)
+        self.assertIn('file', rows)
+        self.assertIn('(default)', rows['test'])
+        self.assertGreater(len(rows['file']), 10)  # a real description
+        self.assertEqual(len(columns), 1, 'descriptions not aligned:\n' + res.stdout)
+
+    def test_user_preset_adds_and_overrides(self):
+        self.write_user_presets('''
+            [mine]
+            description=My own pattern
+            source=videotestsrc is-live=true pattern=snow ! {caps}
+            width=320
+            height=240
+            fps=10
+
+            [test]
+            description=Overridden test pattern
+            source=videotestsrc is-live=true pattern=ball ! {caps}
+            width=640
+            height=480
+            ''')
+        res = self.livecast('--list-presets')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertRegex(res.stdout, r'(?m)^  mine\s+My own pattern')
+        self.assertRegex(res.stdout, r'(?m)^  test\s+Overridden test pattern')
+        self.assertRegex(res.stdout, r'(?m)^  file\s+')  # the others stay
+
+        res = self.livecast('--print-pipeline', '--preset', 'test')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        # The whole preset is replaced: its source, its size, no fps of the old one.
+        self.assertIn('pattern=ball', res.stdout)
+        self.assertIn('width=640,height=480', res.stdout)
+        self.assertNotIn('timeoverlay', res.stdout)
+        self.assertNotIn('framerate', res.stdout)
+
+        res = self.livecast('--print-pipeline', '--preset', 'mine')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn('pattern=snow', res.stdout)
+        self.assertIn('framerate=10/1', res.stdout)
+
+    def test_broken_user_presets_file(self):
+        path = self.write_user_presets('[oops]\nthis is not a key file line\n')
+        self.assert_usage_error(['--list-presets'], path)
+
+    # ---- the printed pipeline ----
+
+    def test_print_pipeline_has_the_values(self):
+        res = self.livecast('--print-pipeline', '--preset', 'test', '--size', '640x360',
+                            '--fps', '15', '--codec', 'vp8', '--bitrate', '800', '--port', '0')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        p = res.stdout.strip()
+        self.assertEqual(len(res.stdout.strip().splitlines()), 1)
+        for n in ('width=640', 'height=360', 'framerate=15/1', 'video-codec=vp8', 'bitrate=800',
+                  'port=0', 'webrtcserversink name=sink'):
+            self.assertIn(n, p)
+
+        try:
+            import gi
+            gi.require_version('Gst', '1.0')
+            from gi.repository import Gst
+        except (ImportError, ValueError) as e:
+            self.skipTest(f'no GStreamer Python bindings: {e}')
+        self.need_sink()
+        Gst.init(None)
+        pipeline = Gst.parse_launch(p)
+        sink = pipeline.get_by_name('sink')
+        self.assertIsNotNone(sink)
+        self.assertEqual(sink.get_property('port'), 0)
+        self.assertEqual(sink.get_property('bitrate'), 800)
+
+    def test_printed_pipeline_runs_in_gst_launch(self):
+        """Pasted after gst-launch-1.0 in a shell, the printed pipeline runs."""
+        self.need_media()
+        res = self.livecast('--print-pipeline', '--port', '0', '--token', 'abc', *SMALL)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        argv = ['gst-launch-1.0'] + shlex.split(res.stdout)  # what a shell would pass
+        proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        try:
+            time.sleep(2.5)
+            if proc.poll() is not None:
+                self.fail('gst-launch-1.0 stopped early: ' + proc.communicate()[0])
+            proc.send_signal(signal.SIGINT)
+            out = proc.communicate(timeout=10)[0]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertIn('Setting pipeline to PLAYING', out)
+        self.assertNotIn('ERROR', out)
+
+    def test_printed_file_pipeline_runs_with_an_odd_file_name(self):
+        self.need_media()
+        res = self.livecast('--print-pipeline', '--port', '0', '--file', self.odd_media)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertNotIn("'", res.stdout)  # the name is percent-encoded in the URI
+        argv = ['gst-launch-1.0'] + shlex.split(res.stdout)
+        proc = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn('Got EOS', proc.stdout)
+
+    # ---- usage errors: exit 2, one line ----
+
+    def test_bad_values(self):
+        cases = [
+            (['--size', '640'], '--size', 'WIDTHxHEIGHT'),
+            (['--size', '0x0'], '--size'),
+            (['--size', '641x361'], 'even'),
+            (['--fps', '0'], '--fps'),
+            (['--fps', 'fast'], '--fps'),
+            (['--port', '70000'], '--port', '65535'),
+            (['--port', '-1'], '--port'),
+            (['--codec', 'av1'], 'h264'),
+            (['--bitrate', '1'], '--bitrate', 'kbit/s'),
+            (['--bind', 'example'], '--bind'),
+            (['--token', 'a b'], '--token'),
+            (['--token', ''], '--token'),
+            (['--stun', 'not a server'], '--stun'),
+            (['--loop'], '--loop'),
+            (['--preset', 'test', '--file', self.media], 'test'),
+            (['--preset', 'file'], '--file'),
+            (['--nonsense'], '--nonsense'),
+            (['stray'], 'stray'),
+        ]
+        for args, *needles in cases:
+            with self.subTest(args=args):
+                self.assert_usage_error(['--print-pipeline'] + args, *needles)
+                # The same without --print-pipeline: nothing starts.
+                self.assert_usage_error(args, *needles)
+
+    def test_missing_file(self):
+        path = os.path.join(self.tmp, 'no such dir', 'missing.mp4')
+        line = self.assert_usage_error(['--file', path], path, 'No such file or directory')
+        self.assertIn(path, line)
+
+    def test_file_is_a_directory(self):
+        self.assert_usage_error(['--preset', 'file', '--file', self.tmp], self.tmp, 'directory')
+
+    def test_unreadable_file(self):
+        if os.geteuid() == 0:
+            self.skipTest('root reads every file')
+        path = os.path.join(self.tmp, 'secret.mp4')
+        with open(path, 'w') as f:
+            f.write('x')
+        os.chmod(path, 0)
+        self.assert_usage_error(['--file', path], path, 'Permission denied')
+
+    def test_unknown_preset(self):
+        line = self.assert_usage_error(['--preset', 'nope'], "'nope'")
+        self.assertIn('test', line)
+        self.assertIn('file', line)
+
+    # ---- running ----
+
+    def test_runs_serves_and_stops_on_sigint(self):
+        self.need_sink()
+        r = self.start('--preset', 'test', '--port', '0', *SMALL)
+        url = r.url()
+        self.assertIsNotNone(url, r.transcript())
+        self.assertRegex(url, r'^http://127\.0\.0\.1:\d+/$')
+        self.assertNotEqual(url, 'http://127.0.0.1:0/')  # the bound port, not 0
+
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            self.assertEqual(resp.status, 200)
+            self.assertIn('html', resp.headers.get('Content-Type', ''))
+
+        # Not a TTY: a plain status line comes early, then every 10 s.
+        m = r.wait_line(STATUS_RE, 6)
+        self.assertIsNotNone(m, r.transcript())
+
+        rc, took = r.stop(signal.SIGINT)
+        self.assertEqual(rc, 0, r.transcript())
+        self.assertLess(took, 5)
+        self.assertEqual([l for l in r.err if l.startswith('livecast:')], [], r.transcript())
+
+    def test_sigterm_stops_cleanly(self):
+        self.need_sink()
+        r = self.start('--port', '0', *SMALL)
+        self.assertIsNotNone(r.url(), r.transcript())
+        rc, took = r.stop(signal.SIGTERM)
+        self.assertEqual(rc, 0, r.transcript())
+        self.assertLess(took, 5)
+
+    def test_token_is_in_the_url(self):
+        self.need_sink()
+        r = self.start('--port', '0', '--token', 's3cret-T0ken', *SMALL)
+        url = r.url()
+        self.assertRegex(url or '', r'^http://127\.0\.0\.1:\d+/\?token=s3cret-T0ken$', r.transcript())
+        self.assertEqual(r.stop()[0], 0)
+
+    def test_wildcard_bind_prints_loopback_url_and_a_note(self):
+        self.need_sink()
+        r = self.start('--port', '0', '--bind', '0.0.0.0', *SMALL)
+        url = r.url()
+        self.assertRegex(url or '', r'^http://127\.0\.0\.1:\d+/$', r.transcript())
+        self.assertIsNotNone(r.wait_line(r'every interface', 5), r.transcript())
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            self.assertEqual(resp.status, 200)
+        self.assertEqual(r.stop()[0], 0)
+
+    def test_port_in_use_fails_with_one_line(self):
+        self.need_sink()
+        with socket.socket() as s:
+            s.bind(('127.0.0.1', 0))
+            s.listen()
+            port = s.getsockname()[1]
+            res = self.livecast('--port', str(port), *SMALL, env=self.quiet_env)
+        self.assertEqual(res.returncode, 1, res.stdout + res.stderr)
+        lines = res.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, res.stderr)
+        self.assertTrue(lines[0].startswith('livecast: error: '), lines[0])
+        self.assertNotIn('http://', res.stdout)  # no URL for a server that is not there
+
+    def test_missing_plugin_fails_with_one_line(self):
+        self.write_user_presets('''
+            [broken]
+            description=Uses an element that does not exist
+            source=nosuchelementsrc ! {caps}
+            ''')
+        res = self.livecast('--preset', 'broken', '--port', '0', env=self.quiet_env)
+        self.assertEqual(res.returncode, 1, res.stdout + res.stderr)
+        lines = res.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, res.stderr)
+        self.assertIn('nosuchelementsrc', lines[0])
+
+    def test_status_line_rewrites_in_place_on_a_tty(self):
+        self.need_sink()
+        master, slave = pty.openpty()
+        try:
+            r = self.start('--port', '0', *SMALL, stdout=slave)
+            os.close(slave)
+            slave = None
+            data = b''
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and data.count(b'\x1b[K') < 2:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+            rc, _ = r.stop()
+            self.assertEqual(rc, 0)
+        finally:
+            if slave is not None:
+                os.close(slave)
+            os.close(master)
+        text = data.decode('utf-8', 'replace')
+        self.assertIn('http://127.0.0.1:', text)
+        # Two status updates on the same line: "\r" + status + "clear to end of line".
+        self.assertGreaterEqual(len(re.findall(r'\rviewers \d+ \u00b7 [\d.]+ fps \u00b7 [^\r\n]*\x1b\[K',
+                                               text)), 2, repr(text))
+
+    def test_file_ends_by_itself_at_eos(self):
+        self.need_media()
+        t0 = time.monotonic()
+        r = self.start('--file', self.media, '--port', '0')
+        self.assertIsNotNone(r.url(), r.transcript())
+        rc = r.finish(self.media_seconds + 10)
+        self.assertEqual(rc, 0, r.transcript())
+        self.assertGreaterEqual(time.monotonic() - t0, self.media_seconds * 0.8)  # real-time pace
+        self.assertTrue(any('End of short.mp4' in l for l in r.out), r.transcript())
+
+    def test_file_with_odd_name_plays(self):
+        self.need_media()
+        r = self.start('--preset', 'file', '--file', self.odd_media, '--port', '0')
+        self.assertEqual(r.finish(self.media_seconds + 10), 0, r.transcript())
+
+    def test_loop_keeps_running_past_the_end(self):
+        self.need_media()
+        r = self.start('--file', self.media, '--loop', '--port', '0', '--verbose')
+        self.assertIsNotNone(r.url(), r.transcript())
+        # Two restarts, at about 2 s and 4 s.
+        self.assertIsNotNone(r.wait_line(r'looping \(pass 2\)', self.media_seconds + 8),
+                             r.transcript())
+        self.assertIsNotNone(r.wait_line(r'looping \(pass 3\)', self.media_seconds + 8),
+                             r.transcript())
+        self.assertIsNone(r.proc.poll(), r.transcript())
+        rc, took = r.stop()
+        self.assertEqual(rc, 0, r.transcript())
+        self.assertLess(took, 5)
+        self.assertFalse(any('End of' in l for l in r.out), r.transcript())
+
+    def test_not_a_media_file(self):
+        self.need_sink()
+        path = os.path.join(self.tmp, 'notes.txt')
+        with open(path, 'w') as f:
+            f.write('hello\n' * 100)
+        res = self.livecast('--file', path, '--port', '0', env=self.quiet_env)
+        self.assertEqual(res.returncode, 1, res.stdout + res.stderr)
+        lines = res.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, res.stderr)
+        self.assertIn('notes.txt', lines[0])
+
+    def test_viewer_shows_in_the_status(self):
+        """A WHEP viewer joins: a line names it and the status counts it."""
+        self.need_sink()
+        r = self.start('--port', '0', '--codec', 'vp8', *SMALL)
+        url = r.url()
+        self.assertIsNotNone(url, r.transcript())
+        viewer = subprocess.run([sys.executable, os.path.join(HERE, 'whep_viewer.py'), url, '3',
+                                 'VP8'], env=self.env, capture_output=True, text=True, timeout=40)
+        self.assertEqual(viewer.returncode, 0, viewer.stdout + viewer.stderr + r.transcript())
+        self.assertIsNotNone(r.wait_line(r'^viewer \S+ joined$', 5), r.transcript())
+        time.sleep(1.5)  # the count falls back after the DELETE
+        rc, _ = r.stop()
+        self.assertEqual(rc, 0, r.transcript())
+        counts = [int(STATUS_RE.match(l).group(1)) for l in r.out if STATUS_RE.match(l)]
+        self.assertIn(1, counts, r.transcript())
+        self.assertTrue(any(re.match(r'^viewer \S+ left$', l) for l in r.out), r.transcript())
+
+
+def main():
+    global LIVECAST
+    if len(sys.argv) < 2:
+        sys.exit(f'usage: {sys.argv[0]} PATH/TO/livecast [unittest options]')
+    LIVECAST = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
+
+
+if __name__ == '__main__':
+    main()
