@@ -111,7 +111,7 @@ void check_whep_viewer(const char *codec_prop, const char *codec)
   g_assert_false(rx.post_result().header("ETag").empty());
   g_assert_cmpstr(rx.post_result().header("Content-Type").c_str(), ==, "application/sdp");
   /* The answer mirrors the offer's payload type. */
-  const std::string pt = g_str_equal(codec, "H264") ? "102" : "98";
+  const std::string pt = g_str_equal(codec, "H264") ? "102" : "98"; /* as the receiver offers */
   g_assert_true(rx.answer().find("a=rtpmap:" + pt + " " + codec + "/90000") != std::string::npos);
   g_assert_true(rx.answer().find("a=sendonly") != std::string::npos);
   if (g_getenv("SHOW_ANSWER")) g_print("%s\n", rx.answer().c_str());
@@ -149,6 +149,11 @@ void test_whep_h264()
 void test_whep_vp8()
 {
   check_whep_viewer("vp8", "VP8");
+}
+
+void test_whep_vp9()
+{
+  check_whep_viewer("vp9", "VP9");
 }
 
 void test_offer_json()
@@ -439,6 +444,7 @@ int main(int argc, char **argv)
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/webrtcserversink/whep-h264", test_whep_h264);
   g_test_add_func("/webrtcserversink/whep-vp8", test_whep_vp8);
+  g_test_add_func("/webrtcserversink/whep-vp9", test_whep_vp9);
   g_test_add_func("/webrtcserversink/offer-json", test_offer_json);
   g_test_add_func("/webrtcserversink/bad-input", test_bad_input);
   g_test_add_func("/webrtcserversink/fan-out", test_fan_out);
