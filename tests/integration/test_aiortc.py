@@ -45,23 +45,28 @@ def start_sender(codec):
     raise SystemExit("webrtcserversink did not start serving within 10 s")
 
 
-async def watch(codec):
+async def connect(url):
+    """Offers recvonly video to @url's POST /offer (JSON form); returns the
+    peer connection, its video track, the answer SDP and when the POST began."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTransceiver("video", direction="recvonly")
     got_track = asyncio.get_running_loop().create_future()
     pc.on("track", lambda track: got_track.set_result(track))
     await pc.setLocalDescription(await pc.createOffer())
-
     body = json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}).encode()
-    request = urllib.request.Request(URL + "/offer", data=body,
+    request = urllib.request.Request(url + "/offer", data=body,
                                      headers={"Content-Type": "application/json"})
     started = time.monotonic()
     reply = await asyncio.to_thread(lambda: json.load(urllib.request.urlopen(request, timeout=10)))
     assert reply["type"] == "answer", reply
-    assert codec.upper() in reply["sdp"], "answer lacks the codec"
     await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
-
     track = await asyncio.wait_for(got_track, 10)
+    return pc, track, reply["sdp"], started
+
+
+async def watch(codec):
+    pc, track, answer, started = await connect(URL)
+    assert codec.upper() in answer, "answer lacks the codec"
     frames, size, first = 0, None, None
     while frames < 30:
         frame = await asyncio.wait_for(track.recv(), 10)
@@ -75,17 +80,7 @@ async def watch(codec):
 
 async def view(url, seconds):
     """Watches @url for @seconds, printing the decoded frame count."""
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    pc.addTransceiver("video", direction="recvonly")
-    got_track = asyncio.get_running_loop().create_future()
-    pc.on("track", lambda track: got_track.set_result(track))
-    await pc.setLocalDescription(await pc.createOffer())
-    body = json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}).encode()
-    request = urllib.request.Request(url + "/offer", data=body,
-                                     headers={"Content-Type": "application/json"})
-    reply = await asyncio.to_thread(lambda: json.load(urllib.request.urlopen(request, timeout=10)))
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
-    track = await asyncio.wait_for(got_track, 10)
+    pc, track, _, _ = await connect(url)
     frames = 0
     end = time.monotonic() + seconds
     next_report = time.monotonic()
