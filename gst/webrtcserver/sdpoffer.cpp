@@ -149,6 +149,11 @@ Ref<GstCaps> caps_for_payload(const GstSDPMedia *media, int pt)
   caps = Ref<GstCaps>::adopt(gst_caps_make_writable(caps.release()));
   GstStructure *s = gst_caps_get_structure(caps.get(), 0);
   gst_structure_set_name(s, "application/x-rtp");
+  /* The profile and level are those of our encoder's stream (checked to be
+   * decodable by the viewer when scoring the offer); left in, they would
+   * clash with the payloader's caps taken from the SPS and fail
+   * negotiation. complete_answer_fmtp() echoes the offer's value back. */
+  gst_structure_remove_fields(s, "profile-level-id", "profile", "level", nullptr);
   return caps;
 }
 

@@ -189,9 +189,10 @@ bool WhepReceiver::start(std::string &error, bool json_offer, const std::string 
   /* Payload types as Chromium uses them, not 96, to prove the answer mirrors them. */
   std::string caps_str =
       codec_ == "H264"
-          ? "application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
-            "packetization-mode=(string)1,profile-level-id=(string)42e01f,"
-            "level-asymmetry-allowed=(string)1,rtcp-fb-nack-pli=(boolean)true"
+          ? std::string("application/x-rtp,media=video,encoding-name=H264,payload=102,"
+                        "clock-rate=90000,packetization-mode=(string)1,"
+                        "profile-level-id=(string)42e01f,rtcp-fb-nack-pli=(boolean)true") +
+                (level_asymmetry ? ",level-asymmetry-allowed=(string)1" : "")
           : "application/x-rtp,media=video,encoding-name=" + codec_ +
                 ",payload=98,clock-rate=90000,rtcp-fb-nack-pli=(boolean)true";
   GstCaps *caps = gst_caps_from_string(caps_str.c_str());

@@ -37,6 +37,8 @@ class WhepReceiver {
   /* Builds the receiver, creates and POSTs the offer (to /whep, or to /offer
    * as JSON when @json_offer), applies the answer. false + @error on failure. */
   bool start(std::string &error, bool json_offer = false, const std::string &token = "");
+  /* H.264 offers say level-asymmetry-allowed=1 (as browsers do) unless cleared before start(). */
+  bool level_asymmetry = true;
   /* Waits until @n frames were decoded; false on timeout. */
   bool wait_frames(guint n, guint timeout_ms);
   guint frames() const { return frames_; }

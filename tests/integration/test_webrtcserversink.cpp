@@ -98,10 +98,11 @@ struct Sender {
   }
 };
 
-void check_whep_viewer(const char *codec_prop, const char *codec)
+void check_whep_viewer(const char *codec_prop, const char *codec, bool level_asymmetry = true)
 {
   Sender sender(std::string("video-codec=") + codec_prop);
   WhepReceiver rx(sender.url, codec);
+  rx.level_asymmetry = level_asymmetry;
   std::string error;
   g_assert_true(rx.start(error) || (g_printerr("%s\n", error.c_str()), false));
 
@@ -114,6 +115,8 @@ void check_whep_viewer(const char *codec_prop, const char *codec)
   const std::string pt = g_str_equal(codec, "H264") ? "102" : "98"; /* as the receiver offers */
   g_assert_true(rx.answer().find("a=rtpmap:" + pt + " " + codec + "/90000") != std::string::npos);
   g_assert_true(rx.answer().find("a=sendonly") != std::string::npos);
+  if (g_str_equal(codec, "H264"))
+    g_assert_true(rx.answer().find("profile-level-id=42e01f") != std::string::npos);
   if (g_getenv("SHOW_ANSWER")) g_print("%s\n", rx.answer().c_str());
   g_assert_true(rx.answer().find("a=candidate:") != std::string::npos);
 
@@ -144,6 +147,13 @@ void check_whep_viewer(const char *codec_prop, const char *codec)
 void test_whep_h264()
 {
   check_whep_viewer("h264", "H264");
+}
+
+/* An offer without level-asymmetry-allowed (GstSdp then keeps the exact
+ * profile-level-id, which differs from x264's) still plays. */
+void test_whep_h264_strict_level()
+{
+  check_whep_viewer("h264", "H264", false);
 }
 
 void test_whep_vp8()
@@ -443,6 +453,7 @@ int main(int argc, char **argv)
   gst_init(&argc, &argv);
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/webrtcserversink/whep-h264", test_whep_h264);
+  g_test_add_func("/webrtcserversink/whep-h264-strict-level", test_whep_h264_strict_level);
   g_test_add_func("/webrtcserversink/whep-vp8", test_whep_vp8);
   g_test_add_func("/webrtcserversink/whep-vp9", test_whep_vp9);
   g_test_add_func("/webrtcserversink/offer-json", test_offer_json);

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 # A minimal WHEP viewer built on GStreamer's webrtcbin, for the launcher tests:
 #   whep_viewer.py URL SECONDS [H264|VP8]
-# Posts a receive-only offer to URL's /whep, stays connected for SECONDS,
-# prints "frames N", then ends the session with DELETE. Exits 1 on an HTTP error.
+# Posts a receive-only offer to URL's /whep (with the URL's ?token= as a Bearer
+# token), keeps the session for SECONDS, prints "frames N" (decoded frames, for
+# information: the launcher tests only need the session to exist), then ends it
+# with DELETE. Exits 1 on an HTTP error.
 import sys
 import time
 import urllib.error

@@ -35,6 +35,9 @@ static void test_chromium_h264_picks_constrained_baseline()
   ASSERT_STR_EQ(gst_structure_get_string(s, "encoding-name"), "H264");
   ASSERT_STR_EQ(c.video.profile_level_id, "42e01f");
   ASSERT_STR_EQ(gst_structure_get_string(s, "packetization-mode"), "1");
+  /* Profile and level are the encoder's, not pinned in the caps. */
+  g_assert_false(gst_structure_has_field(s, "profile-level-id"));
+  g_assert_false(gst_structure_has_field(s, "profile"));
   gint pt = 0;
   g_assert_true(gst_structure_get_int(s, "payload", &pt));
   g_assert_cmpint(pt, ==, 102);

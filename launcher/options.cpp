@@ -1,0 +1,149 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "options.h"
+
+#include "util.h"
+
+#include <gst/gst.h>
+
+namespace livecast
+{
+
+namespace
+{
+
+/* GOption fills C strings; they are moved into CommandLine and freed here. */
+struct RawOptions {
+  gchar *preset = nullptr, *port = nullptr, *bind = nullptr, *codec = nullptr;
+  gchar *bitrate = nullptr, *fps = nullptr, *size = nullptr, *token = nullptr;
+  gchar *file = nullptr, *stun = nullptr;
+  gboolean list_presets = FALSE, print_pipeline = FALSE, loop = FALSE, version = FALSE;
+  gboolean verbose = FALSE;
+  gchar **turn = nullptr;
+
+  ~RawOptions()
+  {
+    for (gchar *s : {preset, port, bind, codec, bitrate, fps, size, token, file, stun})
+      g_free(s);
+    g_strfreev(turn);
+  }
+};
+
+std::optional<std::string> take(gchar *s)
+{
+  if (!s)
+    return std::nullopt;
+  return std::string(s);
+}
+
+std::string help_description(const PresetPaths &paths)
+{
+  std::string d;
+  d += "Examples:\n";
+  d +=
+      "  livecast                                  the test pattern (or the screen) on port 8080\n";
+  d += "  livecast --file talk.mp4 --loop           a file, over and over\n";
+  d += "  livecast --size 640x360 --fps 15 --codec vp8 --bitrate 800\n";
+  d += "  livecast --bind 0.0.0.0 --token s3cret    reachable from other machines\n";
+  d += "  livecast --port 0                         any free port (the URL tells which)\n";
+  d += "  gst-launch-1.0 $(livecast --print-pipeline)\n";
+  d += "                                            the same pipeline, by hand\n";
+  d += "\n";
+  d += "Presets (sources with default size, rate, codec and bitrate):\n";
+  d += "  installed: " + paths.installed +
+       (paths.installed_from_env ? "  (from LIVECAST_PRESETS)\n"
+                                 : "\n             (set LIVECAST_PRESETS to use another file)\n");
+  d += "  yours:     " + paths.user + "\n";
+  d += "             (same format; a preset there is added, or replaces the installed one)\n";
+  d += "\n";
+  d += "While running, livecast prints the URL to open and a status line (viewers, frame\n";
+  d += "rate, bitrate). Ctrl-C stops it.\n";
+  d += "Exit status: 0 stopped normally (Ctrl-C, SIGTERM, end of file), 1 the pipeline failed,\n";
+  d += "2 wrong usage.";
+  return d;
+}
+
+}  // namespace
+
+bool parse_command_line(int argc, char **argv, const PresetPaths &paths, CommandLine &cl,
+                        std::string &error)
+{
+  RawOptions raw;
+  /* Numbers are taken as strings so that a bad value gets our own message
+   * saying what range is accepted, not GOption's generic one. */
+  const GOptionEntry entries[] = {
+      {"preset", 0, 0, G_OPTION_ARG_STRING, &raw.preset, "Source preset (see --list-presets)",
+       "NAME"},
+      {"list-presets", 0, 0, G_OPTION_ARG_NONE, &raw.list_presets, "List the presets and exit",
+       nullptr},
+      {"file", 0, 0, G_OPTION_ARG_FILENAME, &raw.file,
+       "Media file to stream (implies --preset file)", "PATH"},
+      {"loop", 0, 0, G_OPTION_ARG_NONE, &raw.loop, "Repeat the file seamlessly instead of ending",
+       nullptr},
+      {"size", 0, 0, G_OPTION_ARG_STRING, &raw.size, "Picture size, e.g. 1280x720", "WxH"},
+      {"fps", 0, 0, G_OPTION_ARG_STRING, &raw.fps, "Frame rate (1-240)", "N"},
+      {"codec", 0, 0, G_OPTION_ARG_STRING, &raw.codec, "Video codec: h264, vp8 or vp9", "CODEC"},
+      {"bitrate", 0, 0, G_OPTION_ARG_STRING, &raw.bitrate, "Video bitrate in kbit/s (16-100000)",
+       "KBPS"},
+      {"port", 0, 0, G_OPTION_ARG_STRING, &raw.port, "Port to serve on (default 8080; 0: any free)",
+       "N"},
+      {"bind", 0, 0, G_OPTION_ARG_STRING, &raw.bind,
+       "Listen address (default 127.0.0.1; 0.0.0.0: all)", "ADDR"},
+      {"token", 0, 0, G_OPTION_ARG_STRING, &raw.token,
+       "Viewers must present this token (in the URL)", "TOKEN"},
+      {"stun", 0, 0, G_OPTION_ARG_STRING, &raw.stun,
+       "STUN server, e.g. stun://stun.example.org:3478", "URL"},
+      {"turn", 0, 0, G_OPTION_ARG_STRING_ARRAY, &raw.turn,
+       "TURN server turn://USER:PASS@HOST:PORT (repeatable)", "URL"},
+      {"print-pipeline", 0, 0, G_OPTION_ARG_NONE, &raw.print_pipeline,
+       "Print the pipeline for gst-launch-1.0 and exit", nullptr},
+      {"verbose", 'v', 0, G_OPTION_ARG_NONE, &raw.verbose,
+       "Details with errors; warnings; loop restarts", nullptr},
+      {"version", 0, 0, G_OPTION_ARG_NONE, &raw.version, "Print the version and exit", nullptr},
+      {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
+  };
+
+  GOptionContextPtr ctx(g_option_context_new("- stream live video to web browsers over WebRTC"));
+  g_option_context_set_summary(
+      ctx.get(),
+      "Serves a viewer page and WebRTC on one port: open the printed URL in a browser.\n"
+      "The picture comes from a preset (see --list-presets). Without --preset, livecast\n"
+      "streams the screen when a display is available and a moving test pattern otherwise.");
+  g_option_context_set_description(ctx.get(), help_description(paths).c_str());
+  g_option_context_add_main_entries(ctx.get(), entries, nullptr);
+  /* Owned by the context once added; also initialises GStreamer after parsing. */
+  g_option_context_add_group(ctx.get(), gst_init_get_option_group());
+
+  GErrorHolder err;
+  if (!g_option_context_parse(ctx.get(), &argc, &argv, err.out())) {
+    error = std::string(err.message()) + " (see livecast --help)";
+    return false;
+  }
+  if (argc > 1) {
+    error = std::string("unexpected argument '") + argv[1] +
+            "' (options start with --, e.g. --preset NAME; see livecast --help)";
+    return false;
+  }
+
+  cl.preset = take(raw.preset);
+  cl.port = take(raw.port);
+  cl.bind = take(raw.bind);
+  cl.codec = take(raw.codec);
+  cl.bitrate = take(raw.bitrate);
+  cl.fps = take(raw.fps);
+  cl.size = take(raw.size);
+  cl.token = take(raw.token);
+  cl.file = take(raw.file);
+  cl.stun = take(raw.stun);
+  for (gchar **t = raw.turn; t && *t; t++)
+    cl.turn.emplace_back(*t);
+  cl.list_presets = raw.list_presets;
+  cl.print_pipeline = raw.print_pipeline;
+  cl.loop = raw.loop;
+  cl.version = raw.version;
+  cl.verbose = raw.verbose;
+  return true;
+}
+
+}  // namespace livecast

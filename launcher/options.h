@@ -1,0 +1,35 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Command-line parsing. Values are kept as typed here and checked in
+ * config.cpp, where the preset's defaults are known too.
+ */
+#pragma once
+
+#include "presets.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace livecast
+{
+
+struct CommandLine {
+  std::optional<std::string> preset; /* unset: screen when a display exists, else test */
+  std::optional<std::string> port, bind, codec, bitrate, fps, size, token, file, stun;
+  std::vector<std::string> turn; /* --turn may be repeated */
+  bool list_presets = false;
+  bool print_pipeline = false;
+  bool loop = false;
+  bool version = false;
+  bool verbose = false;
+};
+
+/* Parses argv (GStreamer's own --gst-* options included, which also
+ * initialises GStreamer). Returns false with a one-line message on a usage
+ * error. `paths` only feeds the --help text. */
+bool parse_command_line(int argc, char **argv, const PresetPaths &paths, CommandLine &cl,
+                        std::string &error);
+
+}  // namespace livecast

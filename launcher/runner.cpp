@@ -1,0 +1,845 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "runner.h"
+
+#include "util.h"
+
+#include <gst/gst.h>
+#include <gst/pbutils/pbutils.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#ifdef G_OS_UNIX
+#include <arpa/inet.h>
+#include <glib-unix.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <unistd.h>
+#else
+#include <io.h>
+#endif
+
+namespace livecast
+{
+
+namespace
+{
+
+constexpr guint kStatusIntervalMs = 1000;
+constexpr guint kPlainStatusEveryTicks = 10; /* non-TTY: one line every 10 s */
+constexpr guint kFirstPlainStatusTick = 2;   /* ...and one early, once fps has settled */
+constexpr guint kEosGraceMs = 2000;          /* wait for the sink to drain after EOS */
+constexpr auto kStopTimeout = std::chrono::seconds(3);
+constexpr GstClockTime kPrerollTimeout = 10 * GST_SECOND;
+constexpr GstClockTime kErrorWait = GST_SECOND;
+
+using GMainLoopPtr = std::unique_ptr<GMainLoop, CFree<g_main_loop_unref>>;
+
+/* Keeps running time strictly increasing across --loop restarts.
+ *
+ * After a non-flushing segment seek the demuxer starts the next pass at the
+ * running time of the previous pass's last frame *start* (its segment position),
+ * so the first new frame would get the same timestamp as the last old one:
+ * encoders and RTP receivers take that as the same picture. This probe, on the
+ * sink's input pad, moves each new segment's base so that the pass starts where
+ * the previous frame ended. Touched only from the streaming thread. */
+struct LoopSeam {
+  GstSegment segment;
+  bool have_segment = false;
+  GstClockTime end = GST_CLOCK_TIME_NONE; /* running time where the last frame ended */
+};
+
+GstPadProbeReturn loop_seam_probe(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  auto *seam = static_cast<LoopSeam *>(data);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (!seam->have_segment || !GST_BUFFER_PTS_IS_VALID(buf))
+      return GST_PAD_PROBE_OK;
+    GstClockTime rt =
+        gst_segment_to_running_time(&seam->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+    if (!GST_CLOCK_TIME_IS_VALID(rt))
+      return GST_PAD_PROBE_OK;
+    if (GST_BUFFER_DURATION_IS_VALID(buf))
+      rt += GST_BUFFER_DURATION(buf);
+    if (!GST_CLOCK_TIME_IS_VALID(seam->end) || rt > seam->end)
+      seam->end = rt;
+    return GST_PAD_PROBE_OK;
+  }
+
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (!event)
+    return GST_PAD_PROBE_OK;
+  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
+    seam->end = GST_CLOCK_TIME_NONE; /* a flushing seek restarts running time */
+  } else if (GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT) {
+    GstSegment seg;
+    gst_event_copy_segment(event, &seg);
+    if (seg.format == GST_FORMAT_TIME && GST_CLOCK_TIME_IS_VALID(seam->end)) {
+      const GstClockTime start = gst_segment_to_running_time(&seg, GST_FORMAT_TIME, seg.start);
+      if (GST_CLOCK_TIME_IS_VALID(start) && start < seam->end) {
+        seg.base += seam->end - start;
+        GstEvent *moved = gst_event_new_segment(&seg);
+        gst_event_set_seqnum(moved, gst_event_get_seqnum(event));
+        gst_event_unref(event);
+        GST_PAD_PROBE_INFO_DATA(info) = moved;
+      }
+    }
+    seam->segment = seg;
+    seam->have_segment = seg.format == GST_FORMAT_TIME;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+struct Stats {
+  guint viewers = 0;
+  double fps = 0.0;
+  guint64 bitrate = 0; /* bits/s */
+};
+
+std::string format_bitrate(guint64 bps)
+{
+  char buf[64];
+  if (bps >= 1000000)
+    g_snprintf(buf, sizeof buf, "%.2f Mbit/s", static_cast<double>(bps) / 1e6);
+  else
+    g_snprintf(buf, sizeof buf, "%.0f kbit/s", static_cast<double>(bps) / 1e3);
+  return buf;
+}
+
+std::string format_status(const Stats &s)
+{
+  char fps[32];
+  g_snprintf(fps, sizeof fps, "%.1f", s.fps);
+  return "viewers " + std::to_string(s.viewers) + " \u00b7 " + fps + " fps \u00b7 " +
+         format_bitrate(s.bitrate);
+}
+
+bool stdout_is_tty()
+{
+#ifdef G_OS_UNIX
+  return isatty(STDOUT_FILENO);
+#else
+  return _isatty(_fileno(stdout));
+#endif
+}
+
+/* The host part of the URL to print: a wildcard bind is reachable on loopback. */
+std::string url_host(const std::string &bind)
+{
+  if (bind == "0.0.0.0")
+    return "127.0.0.1";
+  if (bind == "::")
+    return "[::1]";
+  if (bind.find(':') != std::string::npos)
+    return "[" + bind + "]";
+  return bind;
+}
+
+bool is_wildcard(const std::string &bind)
+{
+  return bind == "0.0.0.0" || bind == "::";
+}
+
+/* Addresses other machines may use to reach a wildcard bind. */
+std::vector<std::string> external_ipv4_addresses()
+{
+  std::vector<std::string> out;
+#ifdef G_OS_UNIX
+  struct ifaddrs *list = nullptr;
+  if (getifaddrs(&list) != 0)
+    return out;
+  for (struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next) {
+    if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != AF_INET)
+      continue;
+    if ((ifa->ifa_flags & IFF_LOOPBACK) || !(ifa->ifa_flags & IFF_UP))
+      continue;
+    char buf[INET_ADDRSTRLEN];
+    auto *sin = reinterpret_cast<struct sockaddr_in *>(ifa->ifa_addr);
+    if (inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf))
+      out.emplace_back(buf);
+  }
+  freeifaddrs(list);
+#endif
+  return out;
+}
+
+bool has_property(GstElement *e, const char *name)
+{
+  return g_object_class_find_property(G_OBJECT_GET_CLASS(e), name) != nullptr;
+}
+
+class Runner
+{
+ public:
+  Runner(const StreamConfig &config, bool verbose)
+      : config_(config),
+        verbose_(verbose || (g_getenv("GST_DEBUG") && *g_getenv("GST_DEBUG"))),
+        tty_(stdout_is_tty())
+  {
+  }
+  ~Runner();
+  Runner(const Runner &) = delete;
+  Runner &operator=(const Runner &) = delete;
+
+  int run();
+
+ private:
+  bool build();
+  bool change_state(GstState state, GstClockTime wait = 0);
+  void print_welcome(int port);
+  void stop_pipeline();
+  void quit(int code);
+  void report_error(GstMessage *msg);
+  void note_missing_plugin(GstMessage *msg);
+  std::string explain_missing_plugin(const char *dbg) const;
+  std::string input_name() const;
+  void handle_message(GstMessage *msg);
+  void tick();
+  void source_reached_eos();
+  void end_of_stream();
+  void loop_seek(bool first);
+  void post_viewer_event(const char *id, bool joined);
+  void viewer_event(const std::string &id, bool joined);
+  void print_line(FILE *stream, const std::string &line);
+  void end_status_line();
+  Stats read_stats() const;
+
+  const StreamConfig &config_;
+  const bool verbose_;
+  const bool tty_;
+
+  GMainLoopPtr loop_{g_main_loop_new(nullptr, FALSE)};
+  GstElementPtr pipeline_;
+  GstElementPtr sink_;
+  GstPadPtr sink_pad_;     /* the sink's video request pad */
+  GstPadPtr upstream_pad_; /* its peer: where loop seeks are sent */
+  gulong eos_probe_ = 0;
+  gulong seam_probe_ = 0;
+  LoopSeam seam_;
+  std::vector<gulong> sink_handlers_;
+  std::vector<guint> sources_; /* GSource ids to remove on the way out */
+  guint eos_timeout_ = 0;
+
+  int exit_code_ = kExitOk;
+  bool quitting_ = false;
+  bool has_stats_ = false;
+  bool status_on_screen_ = false;
+  bool loop_armed_ = false;
+  bool eos_seen_ = false;
+  guint ticks_ = 0;
+  guint loops_ = 0;
+  std::optional<guint> last_viewers_;
+
+  /* Decoders decodebin looked for and did not find, to explain its generic
+   * "missing a plug-in" error. */
+  struct MissingPlugin {
+    std::string description;
+    std::string media_type;
+  };
+  std::vector<MissingPlugin> missing_;
+};
+
+/* C callbacks below are captureless lambdas that only forward to a member;
+ * nothing in them throws (the launcher does not use exceptions). */
+
+struct ViewerEvent {
+  Runner *runner;
+  std::string id;
+  bool joined;
+};
+
+Runner::~Runner()
+{
+  for (guint id : sources_)
+    g_source_remove(id);
+  if (eos_timeout_)
+    g_source_remove(eos_timeout_);
+  if (pipeline_) {
+    GstBusPtr bus(gst_element_get_bus(pipeline_.get()));
+    gst_bus_remove_watch(bus.get());
+  }
+}
+
+bool Runner::build()
+{
+  GErrorHolder err;
+  std::unique_ptr<GstParseContext, CFree<gst_parse_context_free>> ctx(gst_parse_context_new());
+  GstElement *pipeline = gst_parse_launch_full(config_.pipeline.c_str(), ctx.get(),
+                                               GST_PARSE_FLAG_FATAL_ERRORS, err.out());
+  if (!pipeline || err) {
+    if (pipeline)
+      gst_object_unref(pipeline);
+    std::string line = std::string("livecast: error: ") + err.message();
+    std::unique_ptr<gchar *, CFree<g_strfreev>> missing(
+        gst_parse_context_get_missing_elements(ctx.get()));
+    if (missing && missing.get()[0]) {
+      const std::string name = missing.get()[0];
+      if (name == "webrtcserversink")
+        line += " (the livecast GStreamer plugin is not installed or not on GST_PLUGIN_PATH)";
+      else
+        line += " (install the GStreamer plugin that provides " + name + "; gst-inspect-1.0 " +
+                name + " checks for it)";
+    }
+    print_line(stderr, line);
+    return false;
+  }
+  pipeline_.reset(pipeline);
+  if (!GST_IS_PIPELINE(pipeline)) { /* a source and a sink always make one */
+    print_line(stderr, "livecast: error: the preset did not make a pipeline");
+    return false;
+  }
+
+  sink_.reset(gst_bin_get_by_name(GST_BIN(pipeline), kSinkName));
+  if (!sink_) {
+    print_line(stderr, "livecast: error: the pipeline has no element named 'sink'");
+    return false;
+  }
+  has_stats_ = has_property(sink_.get(), "stats");
+
+  GstIterator *it = gst_element_iterate_sink_pads(sink_.get());
+  GValue item = G_VALUE_INIT;
+  if (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    sink_pad_.reset(GST_PAD(g_value_dup_object(&item)));
+    g_value_unset(&item);
+  }
+  gst_iterator_free(it);
+  if (sink_pad_)
+    upstream_pad_.reset(gst_pad_get_peer(sink_pad_.get()));
+
+  /* The sink may not post EOS on the bus when it has no viewers; watch the
+   * EOS event itself so the end of a file always ends the program. */
+  if (sink_pad_) {
+    eos_probe_ = gst_pad_add_probe(
+        sink_pad_.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+        [](GstPad *, GstPadProbeInfo *info, gpointer self) -> GstPadProbeReturn {
+          if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS) {
+            g_idle_add(
+                [](gpointer r) -> gboolean {
+                  static_cast<Runner *>(r)->source_reached_eos();
+                  return G_SOURCE_REMOVE;
+                },
+                self);
+          }
+          return GST_PAD_PROBE_OK;
+        },
+        this, nullptr);
+  }
+
+  if (sink_pad_ && config_.loop) {
+    seam_probe_ =
+        gst_pad_add_probe(sink_pad_.get(),
+                          static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
+                                                       GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM |
+                                                       GST_PAD_PROBE_TYPE_EVENT_FLUSH),
+                          loop_seam_probe, &seam_, nullptr);
+  }
+
+  /* Viewer joins/leaves arrive on the sink's threads; hand them to the main
+   * loop (an idle source never runs the callback in the emitting thread). */
+  if (g_signal_lookup("viewer-added", G_OBJECT_TYPE(sink_.get()))) {
+    sink_handlers_.push_back(g_signal_connect(
+        sink_.get(), "viewer-added",
+        G_CALLBACK(+[](GstElement *, const gchar *id, GstElement *, gpointer self) {
+          static_cast<Runner *>(self)->post_viewer_event(id, true);
+        }),
+        this));
+  }
+  if (g_signal_lookup("viewer-removed", G_OBJECT_TYPE(sink_.get()))) {
+    sink_handlers_.push_back(
+        g_signal_connect(sink_.get(), "viewer-removed",
+                         G_CALLBACK(+[](GstElement *, const gchar *id, gpointer self) {
+                           static_cast<Runner *>(self)->post_viewer_event(id, false);
+                         }),
+                         this));
+  }
+
+  GstBusPtr bus(gst_element_get_bus(pipeline_.get()));
+  gst_bus_add_watch(
+      bus.get(),
+      [](GstBus *, GstMessage *msg, gpointer self) -> gboolean {
+        static_cast<Runner *>(self)->handle_message(msg);
+        return G_SOURCE_CONTINUE;
+      },
+      this);
+  return true;
+}
+
+/* Changes state, waiting up to `wait` for an asynchronous change to finish
+ * (a timeout is not an error); on failure prints the pipeline's own error. */
+bool Runner::change_state(GstState state, GstClockTime wait)
+{
+  GstStateChangeReturn ret = gst_element_set_state(pipeline_.get(), state);
+  if (ret == GST_STATE_CHANGE_ASYNC && wait > 0)
+    ret = gst_element_get_state(pipeline_.get(), nullptr, nullptr, wait);
+  if (ret != GST_STATE_CHANGE_FAILURE)
+    return true;
+  /* The error may be posted a moment after the state change reports failure. */
+  GstBusPtr bus(gst_element_get_bus(pipeline_.get()));
+  while (GstMessagePtr msg{gst_bus_timed_pop_filtered(
+      bus.get(), kErrorWait,
+      static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT))}) {
+    if (GST_MESSAGE_TYPE(msg.get()) == GST_MESSAGE_ELEMENT) {
+      note_missing_plugin(msg.get());
+    } else {
+      report_error(msg.get());
+      return false;
+    }
+  }
+  print_line(stderr, "livecast: error: the pipeline could not start (GST_DEBUG=3 tells more)");
+  return false;
+}
+
+void Runner::print_welcome(int port)
+{
+  std::string about = "Streaming preset '" + config_.preset + "'";
+  if (!config_.file.empty()) {
+    GCharPtr base(g_path_get_basename(config_.file.c_str()));
+    about += std::string(" (") + base.get() + (config_.loop ? ", looping)" : ")");
+  }
+  about += ": " + config_.summary();
+
+  std::string url = "http://" + url_host(config_.bind) + ":" + std::to_string(port) + "/";
+  if (!config_.token.empty())
+    url += "?token=" + config_.token; /* the token is URL-safe by construction */
+
+  std::printf("%s\nOpen in a browser: %s\n", about.c_str(), url.c_str());
+  if (is_wildcard(config_.bind)) {
+    std::string query = config_.token.empty() ? "" : "?token=" + config_.token;
+    auto addrs = external_ipv4_addresses();
+    if (addrs.empty()) {
+      std::printf(
+          "Listening on every interface: other machines use "
+          "http://<this machine's address>:%d/%s\n",
+          port, query.c_str());
+    } else {
+      std::printf("Listening on every interface; from other machines:");
+      for (const auto &a : addrs)
+        std::printf(" http://%s:%d/%s", a.c_str(), port, query.c_str());
+      std::printf("\n");
+    }
+  }
+  std::printf("Press Ctrl-C to stop.\n");
+  std::fflush(stdout);
+}
+
+void Runner::quit(int code)
+{
+  if (quitting_)
+    return;
+  quitting_ = true;
+  exit_code_ = code;
+  g_main_loop_quit(loop_.get());
+}
+
+/* Going to NULL can block (network threads, a stuck encoder); never wait for
+ * it longer than kStopTimeout. */
+void Runner::stop_pipeline()
+{
+  if (!pipeline_)
+    return;
+  /* Nothing from the element's threads may call back into us from here on. */
+  for (gulong h : sink_handlers_)
+    g_signal_handler_disconnect(sink_.get(), h);
+  sink_handlers_.clear();
+  if (eos_probe_) {
+    gst_pad_remove_probe(sink_pad_.get(), eos_probe_);
+    eos_probe_ = 0;
+  }
+  if (seam_probe_) {
+    gst_pad_remove_probe(sink_pad_.get(), seam_probe_);
+    seam_probe_ = 0;
+  }
+
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  const int code = exit_code_;
+  std::thread watchdog([&m, &cv, &done, code] {
+    std::unique_lock<std::mutex> lock(m);
+    if (!cv.wait_for(lock, kStopTimeout, [&done] { return done; })) {
+      std::fprintf(stderr, "livecast: the pipeline did not stop within %lld s; exiting anyway\n",
+                   static_cast<long long>(kStopTimeout.count()));
+      std::fflush(stderr);
+      _exit(code);
+    }
+  });
+  gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+  {
+    std::lock_guard<std::mutex> lock(m);
+    done = true;
+  }
+  cv.notify_one();
+  watchdog.join();
+}
+
+/* decodebin's "missing a plug-in" error is generic: say which decoder, or that
+ * the input simply has no video. It names what it missed in element messages,
+ * or (for streams it was told not to expose) only in the debug text, as
+ * "Missing decoder: NAME (caps)". Returns an empty string when nothing is known. */
+std::string Runner::explain_missing_plugin(const char *dbg) const
+{
+  std::vector<MissingPlugin> missing = missing_;
+  const char *const marker = "Missing decoder: ";
+  for (const char *p = dbg; p && (p = strstr(p, marker)); p++) {
+    /* The name may hold parentheses too ("H.264 (High 4:4:4 Profile)"): the
+     * caps start at the first " (" followed by a media type. */
+    const char *name = p + strlen(marker);
+    const char *line_end = name + strcspn(name, "\n");
+    for (const char *open = strstr(name, " ("); open && open < line_end;
+         open = strstr(open + 2, " (")) {
+      const std::string type(open + 2, strcspn(open + 2, ",) \n"));
+      if (type.find('/') != std::string::npos) {
+        missing.push_back({std::string(name, open) + " decoder", type});
+        break;
+      }
+    }
+  }
+  std::string video, others;
+  for (size_t i = 0; i < missing.size(); i++) {
+    const MissingPlugin &m = missing[i];
+    /* uridecodebin repeats decodebin's list in its own message. */
+    bool seen = false;
+    for (size_t j = 0; j < i; j++)
+      seen = seen || missing[j].description == m.description;
+    if (seen)
+      continue;
+    if (m.media_type.rfind("video/", 0) == 0) {
+      video += (video.empty() ? "" : ", ") + m.description;
+    } else {
+      std::string kind = m.description; /* "MPEG-4 AAC decoder" -> "MPEG-4 AAC" */
+      const std::string suffix = " decoder";
+      if (kind.size() > suffix.size() &&
+          kind.compare(kind.size() - suffix.size(), suffix.size(), suffix) == 0)
+        kind.resize(kind.size() - suffix.size());
+      others += (others.empty() ? "" : ", ") + kind;
+    }
+  }
+  if (!video.empty())
+    return "missing a GStreamer plug-in: " + video;
+  if (!others.empty())
+    return "found no video stream in " + input_name() + " (it has " + others +
+           "); livecast streams video only";
+  return "";
+}
+
+std::string Runner::input_name() const
+{
+  if (config_.file.empty())
+    return "the source";
+  GCharPtr base(g_path_get_basename(config_.file.c_str()));
+  return base.get();
+}
+
+void Runner::report_error(GstMessage *msg)
+{
+  GError *err = nullptr;
+  gchar *dbg = nullptr;
+  gst_message_parse_error(msg, &err, &dbg);
+  GErrorPtr err_holder(err);
+  GCharPtr dbg_holder(dbg);
+
+  std::string text = err ? err->message : "unknown error";
+  if (err && g_error_matches(err, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN)) {
+    std::string explained = explain_missing_plugin(dbg);
+    if (!explained.empty())
+      text = explained;
+  } else if (err && err->domain == GST_STREAM_ERROR && !config_.file.empty() &&
+             !gst_object_has_as_ancestor(GST_MESSAGE_SRC(msg), GST_OBJECT(sink_.get()))) {
+    /* "Could not determine type of stream." says more with the file's name. */
+    text = input_name() + ": " + text;
+  }
+  print_line(stderr, "livecast: error: " + text);
+  if (verbose_ && dbg) {
+    GCharPtr src(gst_object_get_path_string(GST_MESSAGE_SRC(msg)));
+    print_line(stderr, std::string("  from ") + src.get() + ": " + dbg);
+  }
+}
+
+void Runner::note_missing_plugin(GstMessage *msg)
+{
+  if (!gst_is_missing_plugin_message(msg))
+    return;
+  MissingPlugin m;
+  GCharPtr desc(gst_missing_plugin_message_get_description(msg));
+  m.description = desc ? desc.get() : "an unknown plug-in";
+  const GstStructure *s = gst_message_get_structure(msg);
+  const GValue *detail = gst_structure_get_value(s, "detail");
+  if (detail && GST_VALUE_HOLDS_CAPS(detail)) {
+    const GstCaps *caps = gst_value_get_caps(detail);
+    if (caps && !gst_caps_is_empty(caps) && !gst_caps_is_any(caps))
+      m.media_type = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+  }
+  missing_.push_back(std::move(m));
+}
+
+void Runner::handle_message(GstMessage *msg)
+{
+  switch (GST_MESSAGE_TYPE(msg)) {
+    case GST_MESSAGE_ERROR:
+      report_error(msg);
+      quit(kExitFailure);
+      break;
+    case GST_MESSAGE_WARNING:
+      if (verbose_) {
+        GError *err = nullptr;
+        gchar *dbg = nullptr;
+        gst_message_parse_warning(msg, &err, &dbg);
+        GErrorPtr err_holder(err);
+        GCharPtr dbg_holder(dbg);
+        print_line(stderr, std::string("livecast: warning: ") + (err ? err->message : "") +
+                               (dbg ? std::string(" (") + dbg + ")" : ""));
+      }
+      break;
+    case GST_MESSAGE_EOS:
+      end_of_stream();
+      break;
+    case GST_MESSAGE_STATE_CHANGED:
+      if (GST_MESSAGE_SRC(msg) == GST_OBJECT(pipeline_.get())) {
+        GstState old_state, new_state;
+        gst_message_parse_state_changed(msg, &old_state, &new_state, nullptr);
+        /* Prerolled: the demuxer exists and can take the first segment seek. */
+        if (config_.loop && !loop_armed_ && new_state >= GST_STATE_PAUSED) {
+          loop_armed_ = true;
+          loop_seek(true);
+        }
+      }
+      break;
+    case GST_MESSAGE_SEGMENT_DONE:
+      if (config_.loop) {
+        loops_++;
+        if (verbose_)
+          print_line(stdout,
+                     "livecast: end of file, looping (pass " + std::to_string(loops_ + 1) + ")");
+        loop_seek(false);
+      }
+      break;
+    case GST_MESSAGE_ELEMENT:
+      note_missing_plugin(msg);
+      break;
+    case GST_MESSAGE_LATENCY:
+      gst_bin_recalculate_latency(GST_BIN(pipeline_.get()));
+      break;
+    case GST_MESSAGE_CLOCK_LOST:
+      /* As gst-launch does: pick a new clock by going through PAUSED. */
+      gst_element_set_state(pipeline_.get(), GST_STATE_PAUSED);
+      gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING);
+      break;
+    default:
+      break;
+  }
+}
+
+/* Segment seeks make the demuxer post SEGMENT_DONE instead of EOS; the next,
+ * non-flushing, segment seek then continues the running time where the last
+ * pass ended, so timestamps downstream (and RTP's) keep increasing. The seek
+ * goes up the source branch only: sent to the pipeline it would also pass
+ * through every sink inside webrtcserversink and could arrive several times. */
+void Runner::loop_seek(bool first)
+{
+  const auto flags = static_cast<GstSeekFlags>(GST_SEEK_FLAG_SEGMENT |
+                                               (first ? GST_SEEK_FLAG_FLUSH : GST_SEEK_FLAG_NONE));
+  GstEvent *seek = gst_event_new_seek(1.0, GST_FORMAT_TIME, flags, GST_SEEK_TYPE_SET, 0,
+                                      GST_SEEK_TYPE_SET, GST_CLOCK_TIME_NONE);
+  const bool ok = upstream_pad_ && gst_pad_send_event(upstream_pad_.get(), seek);
+  if (!upstream_pad_)
+    gst_event_unref(seek);
+  if (!ok && first)
+    print_line(stderr, "livecast: warning: cannot loop " + config_.file +
+                           ": it is not seekable; it will stop at its end");
+  else if (!ok)
+    print_line(stderr, "livecast: warning: restarting " + config_.file + " failed");
+}
+
+void Runner::source_reached_eos()
+{
+  if (eos_seen_ || quitting_)
+    return;
+  eos_seen_ = true;
+  /* Give the sink a moment to send the last frames, then stop regardless of
+   * whether it posts EOS itself. */
+  eos_timeout_ = g_timeout_add(
+      kEosGraceMs,
+      [](gpointer self) -> gboolean {
+        auto *r = static_cast<Runner *>(self);
+        r->eos_timeout_ = 0;
+        r->end_of_stream();
+        return G_SOURCE_REMOVE;
+      },
+      this);
+}
+
+void Runner::end_of_stream()
+{
+  if (quitting_)
+    return;
+  if (!config_.file.empty()) {
+    GCharPtr base(g_path_get_basename(config_.file.c_str()));
+    print_line(stdout, std::string("End of ") + base.get() +
+                           (config_.loop ? "; stopping." : "; stopping (--loop repeats it)."));
+  } else {
+    print_line(stdout, "The source ended; stopping.");
+  }
+  quit(kExitOk);
+}
+
+Stats Runner::read_stats() const
+{
+  Stats s;
+  if (has_stats_) {
+    GstStructure *st = nullptr;
+    g_object_get(sink_.get(), "stats", &st, nullptr);
+    GstStructurePtr holder(st);
+    if (st) {
+      gst_structure_get_uint(st, "viewers", &s.viewers);
+      gst_structure_get_double(st, "encoded-fps", &s.fps);
+      gst_structure_get_uint64(st, "encoded-bitrate", &s.bitrate);
+      return s;
+    }
+  }
+  if (has_property(sink_.get(), "viewers"))
+    g_object_get(sink_.get(), "viewers", &s.viewers, nullptr);
+  return s;
+}
+
+void Runner::tick()
+{
+  ticks_++;
+  const Stats s = read_stats();
+  const std::string line = format_status(s);
+  const bool viewers_changed = last_viewers_ && *last_viewers_ != s.viewers;
+  last_viewers_ = s.viewers;
+  if (tty_) {
+    /* \033[K clears what a longer previous line left behind. */
+    std::printf("\r%s\033[K", line.c_str());
+    status_on_screen_ = true;
+  } else if (viewers_changed || ticks_ == kFirstPlainStatusTick ||
+             ticks_ % kPlainStatusEveryTicks == 0) {
+    std::printf("%s\n", line.c_str());
+  }
+  std::fflush(stdout);
+}
+
+/* Called on the sink's threads: only queues the event for the main loop. */
+void Runner::post_viewer_event(const char *id, bool joined)
+{
+  g_idle_add_full(
+      G_PRIORITY_DEFAULT,
+      [](gpointer data) -> gboolean {
+        auto *ev = static_cast<ViewerEvent *>(data);
+        ev->runner->viewer_event(ev->id, ev->joined);
+        return G_SOURCE_REMOVE;
+      },
+      new ViewerEvent{this, id ? id : "?", joined},
+      [](gpointer data) { delete static_cast<ViewerEvent *>(data); });
+}
+
+void Runner::viewer_event(const std::string &id, bool joined)
+{
+  if (quitting_)
+    return;
+  print_line(stdout, "viewer " + id + (joined ? " joined" : " left"));
+}
+
+/* Prints a whole line without mixing it into the TTY status line; the status
+ * is redrawn on the next tick. */
+void Runner::print_line(FILE *stream, const std::string &line)
+{
+  end_status_line();
+  std::fprintf(stream, "%s\n", line.c_str());
+  std::fflush(stream);
+}
+
+void Runner::end_status_line()
+{
+  if (status_on_screen_) {
+    std::printf("\r\033[K");
+    std::fflush(stdout);
+    status_on_screen_ = false;
+  }
+}
+
+int Runner::run()
+{
+  if (!build())
+    return kExitFailure;
+
+#ifdef G_OS_UNIX
+  /* Ctrl-C and SIGTERM are how a live stream normally ends: exit 0. Installed
+   * before starting so a signal during startup also stops cleanly. */
+  auto on_signal = [](gpointer self) -> gboolean {
+    static_cast<Runner *>(self)->quit(kExitOk);
+    return G_SOURCE_CONTINUE;
+  };
+  sources_.push_back(g_unix_signal_add(SIGINT, on_signal, this));
+  sources_.push_back(g_unix_signal_add(SIGTERM, on_signal, this));
+#endif
+
+  /* READY starts the sink's server: a taken port fails here, before we
+   * announce a URL. */
+  if (!change_state(GST_STATE_READY)) {
+    stop_pipeline();
+    return kExitFailure;
+  }
+  int port = static_cast<int>(config_.port);
+  if (has_property(sink_.get(), "bound-port"))
+    g_object_get(sink_.get(), "bound-port", &port, nullptr);
+
+  /* PAUSED prerolls a file (live sources skip it): a file that cannot be
+   * decoded fails here, before we announce a URL, and the first loop seek
+   * happens before any frame goes out. */
+  if (!change_state(GST_STATE_PAUSED, kPrerollTimeout)) {
+    stop_pipeline();
+    return kExitFailure;
+  }
+  if (config_.loop && !loop_armed_ &&
+      gst_element_get_state(pipeline_.get(), nullptr, nullptr, 0) == GST_STATE_CHANGE_SUCCESS) {
+    loop_armed_ = true;
+    loop_seek(true);
+  }
+
+  if (!change_state(GST_STATE_PLAYING)) {
+    stop_pipeline();
+    return kExitFailure;
+  }
+  print_welcome(port);
+
+  sources_.push_back(g_timeout_add(
+      kStatusIntervalMs,
+      [](gpointer self) -> gboolean {
+        static_cast<Runner *>(self)->tick();
+        return G_SOURCE_CONTINUE;
+      },
+      this));
+
+  g_main_loop_run(loop_.get());
+
+  /* Keep the last status visible on a terminal: finish its line. */
+  if (status_on_screen_) {
+    std::printf("\n");
+    std::fflush(stdout);
+    status_on_screen_ = false;
+  }
+  stop_pipeline();
+  return exit_code_;
+}
+
+}  // namespace
+
+int run_stream(const StreamConfig &config, bool verbose)
+{
+  gst_pb_utils_init(); /* for the descriptions of missing plug-ins */
+  Runner runner(config, verbose);
+  return runner.run();
+}
+
+}  // namespace livecast

@@ -1,0 +1,380 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "streamconfig.h"
+
+#include "util.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include <cerrno>
+#include <fcntl.h>
+
+namespace livecast
+{
+
+namespace
+{
+
+constexpr guint kMinSide = 16, kMaxSide = 8192;
+constexpr guint kMinFps = 1, kMaxFps = 240;
+constexpr guint kMinBitrate = 16, kMaxBitrate = 100000;
+
+/* Where a value came from, for messages: "--fps" or "preset 'test' (path): fps". */
+struct Origin {
+  std::string what;
+  std::string describe(const std::string &value) const { return what + " '" + value + "'"; }
+};
+
+Origin option_origin(const char *option)
+{
+  return Origin{std::string("--") + option};
+}
+
+Origin preset_origin(const Preset &p, const char *key)
+{
+  return Origin{"preset '" + p.name + "' (" + p.origin + "): " + key};
+}
+
+bool check_number(const std::string &text, const Origin &origin, guint min, guint max,
+                  const char *unit, guint &out, std::string &error)
+{
+  auto v = parse_unsigned(text, min, max);
+  if (!v) {
+    error = origin.describe(text) + " is not a whole number from " + std::to_string(min) + " to " +
+            std::to_string(max) + unit;
+    return false;
+  }
+  out = static_cast<guint>(*v);
+  return true;
+}
+
+bool parse_size(const std::string &text, guint &w, guint &h, std::string &error)
+{
+  const size_t x = text.find_first_of("xX");
+  std::optional<guint64> pw, ph;
+  if (x != std::string::npos) {
+    pw = parse_unsigned(std::string_view(text).substr(0, x), kMinSide, kMaxSide);
+    ph = parse_unsigned(std::string_view(text).substr(x + 1), kMinSide, kMaxSide);
+  }
+  if (!pw || !ph) {
+    error = "--size '" + text + "' is not WIDTHxHEIGHT with each side from " +
+            std::to_string(kMinSide) + " to " + std::to_string(kMaxSide) +
+            "; use e.g. --size 1280x720";
+    return false;
+  }
+  w = static_cast<guint>(*pw);
+  h = static_cast<guint>(*ph);
+  return true;
+}
+
+bool check_codec(const std::string &text, const Origin &origin, std::string &out,
+                 std::string &error)
+{
+  GCharPtr lower(g_ascii_strdown(text.c_str(), -1));
+  const std::string c = lower.get();
+  if (c == "h264" || c == "h.264" || c == "avc") {
+    out = "h264";
+    return true;
+  }
+  if (c == "vp8" || c == "vp9") {
+    out = c;
+    return true;
+  }
+  error = origin.describe(text) + " is not a supported codec; use h264, vp8 or vp9";
+  return false;
+}
+
+bool check_bind(const std::string &text, std::string &out, std::string &error)
+{
+  if (text == "localhost") {
+    out = "127.0.0.1";
+    return true;
+  }
+  GInetAddress *addr = g_inet_address_new_from_string(text.c_str());
+  if (!addr) {
+    error = "--bind '" + text +
+            "' is not an IP address; use 127.0.0.1 (this machine only), 0.0.0.0 (every "
+            "interface) or one of this machine's addresses";
+    return false;
+  }
+  g_object_unref(addr);
+  out = text;
+  return true;
+}
+
+/* Checks the file the way the pipeline will read it, so a typo gets a clear
+ * message naming the file instead of a decoder error later. */
+bool check_file(const std::string &path, std::string &absolute, std::string &error)
+{
+  if (path.empty()) {
+    error = "--file needs a path to a media file";
+    return false;
+  }
+  if (g_file_test(path.c_str(), G_FILE_TEST_IS_DIR)) {
+    error = "cannot read --file '" + path + "': it is a directory, not a media file";
+    return false;
+  }
+  const int fd = g_open(path.c_str(), O_RDONLY, 0);
+  if (fd < 0) {
+    const int saved = errno;
+    error = "cannot read --file '" + path + "': " + g_strerror(saved);
+    return false;
+  }
+  g_close(fd, nullptr);
+  GCharPtr abs(g_canonicalize_filename(path.c_str(), nullptr));
+  absolute = abs.get();
+  return true;
+}
+
+bool check_token(const std::string &token, std::string &error)
+{
+  if (token.empty() || token.size() > 256 || !is_url_safe(token)) {
+    error = "--token must be 1 to 256 characters from A-Z a-z 0-9 . _ ~ - (it goes into the URL)";
+    return false;
+  }
+  return true;
+}
+
+bool check_stun(const std::string &text, std::string &out, std::string &error)
+{
+  std::string url = text;
+  if (url.rfind("stun:", 0) != 0)
+    url = "stun://" + url; /* "host:port" is what people type */
+  const std::string hostport = url.substr(url.rfind("stun://", 0) == 0 ? 7 : 5);
+  bool ok = !hostport.empty() && hostport.size() < 256;
+  for (char c : hostport)
+    ok = ok && (g_ascii_isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']');
+  if (!ok) {
+    error = "--stun '" + text + "' is not a STUN server; use e.g. stun://stun.example.org:3478";
+    return false;
+  }
+  out = url;
+  return true;
+}
+
+bool check_turn(const std::string &url, std::string &error)
+{
+  const bool tls = url.rfind("turns://", 0) == 0;
+  const bool plain = url.rfind("turn://", 0) == 0;
+  const size_t at = url.rfind('@');
+  bool ok = (tls || plain) && at != std::string::npos && at > (tls ? 8u : 7u) &&
+            at + 1 < url.size() && url.size() < 512;
+  /* Characters that would break the array syntax of the turn-servers property. */
+  for (char c : url)
+    ok = ok && !g_ascii_isspace(c) && std::string_view("\"\\,<>").find(c) == std::string_view::npos;
+  if (!ok) {
+    error = "--turn '" + url +
+            "' is not a TURN server; use turn://USER:PASSWORD@HOST:PORT (or turns://)";
+    return false;
+  }
+  return true;
+}
+
+std::string file_uri(const std::string &absolute)
+{
+  /* Percent-encode everything but unreserved characters and '/', so the URI is
+   * safe both in the gst-launch syntax and pasted into a shell. */
+  GCharPtr escaped(g_uri_escape_string(absolute.c_str(), "/", FALSE));
+  return std::string("file://") + escaped.get();
+}
+
+std::string raw_caps(const StreamConfig &c)
+{
+  std::string caps = "video/x-raw";
+  if (c.width && c.height)
+    caps += ",width=" + std::to_string(*c.width) + ",height=" + std::to_string(*c.height);
+  if (c.fps)
+    caps += ",framerate=" + std::to_string(*c.fps) + "/1";
+  return caps;
+}
+
+std::optional<std::string> number_or_none(const std::optional<guint> &v)
+{
+  if (!v)
+    return std::nullopt;
+  return std::to_string(*v);
+}
+
+bool build_pipeline(const Preset &preset, StreamConfig &c, std::string &error)
+{
+  const std::vector<Placeholder> placeholders = {
+      {"width", number_or_none(c.width), "no width is set; pass --size WxH"},
+      {"height", number_or_none(c.height), "no height is set; pass --size WxH"},
+      {"fps", number_or_none(c.fps), "no frame rate is set; pass --fps N"},
+      {"caps", raw_caps(c), ""},
+      {"file", c.file.empty() ? std::nullopt : std::optional(launch_quote(c.file)),
+       "no file is given; pass --file PATH"},
+      {"uri", c.file.empty() ? std::nullopt : std::optional(file_uri(c.file)),
+       "no file is given; pass --file PATH"},
+  };
+  std::string source;
+  if (!expand_placeholders(preset.source, placeholders, source, error)) {
+    error = "preset '" + preset.name + "' (" + preset.origin + "): " + error;
+    return false;
+  }
+
+  std::string sink = std::string("webrtcserversink name=") + kSinkName;
+  sink += " port=" + std::to_string(c.port);
+  sink += " bind-address=" + launch_quote(c.bind);
+  sink += " video-codec=" + c.codec;
+  sink += " bitrate=" + std::to_string(c.bitrate_kbps);
+  if (!c.token.empty())
+    sink += " token=" + launch_quote(c.token);
+  if (!c.stun.empty())
+    sink += " stun-server=" + launch_quote(c.stun);
+  if (!c.turn.empty()) {
+    /* A GstValueArray: <"a","b">, quoted once more so a shell keeps it whole. */
+    std::string array = "<";
+    for (const std::string &t : c.turn)
+      array += (array.size() > 1 ? ",\"" : "\"") + t + "\"";
+    sink += " turn-servers=" + launch_quote(array + ">");
+  }
+
+  c.pipeline = source + " ! " + sink;
+  return true;
+}
+
+}  // namespace
+
+std::string StreamConfig::summary() const
+{
+  std::string s;
+  if (width && height)
+    s += std::to_string(*width) + "x" + std::to_string(*height);
+  else
+    s += "source size";
+  s += fps ? " at " + std::to_string(*fps) + " fps" : " at source rate";
+  s += codec == "h264" ? ", H.264" : codec == "vp8" ? ", VP8" : ", VP9";
+  s += " at " + std::to_string(bitrate_kbps) + " kbit/s";
+  return s;
+}
+
+std::string default_preset_name(const PresetStore &store)
+{
+  /* A screen is what people most often want to share; capture it when there
+   * is one. The screen preset arrives with the screencap plugin. */
+  const char *display = g_getenv("DISPLAY");
+  if (store.find("screen") && display && *display)
+    return "screen";
+  if (store.find("test") || store.all().empty())
+    return "test";
+  return store.all().front().name;
+}
+
+bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfig &c,
+                    std::string &error)
+{
+  /* The preset first: its defaults fill what the options leave open. */
+  std::string name;
+  if (cl.preset)
+    name = *cl.preset;
+  else if (cl.file && store.find("file"))
+    name = "file"; /* `livecast --file x.mp4` means the file preset */
+  else
+    name = default_preset_name(store);
+  const Preset *preset = store.find(name);
+  if (!preset) {
+    error = "unknown preset '" + name + "'; available: " + store.names() +
+            " (see livecast --list-presets)";
+    return false;
+  }
+  c.preset = preset->name;
+
+  guint v = 0;
+  if (preset->width || preset->height) {
+    if (!preset->width || !preset->height) {
+      error = "preset '" + preset->name + "' (" + preset->origin +
+              "): set both width and height, or neither";
+      return false;
+    }
+    if (!check_number(*preset->width, preset_origin(*preset, "width"), kMinSide, kMaxSide, "", v,
+                      error))
+      return false;
+    c.width = v;
+    if (!check_number(*preset->height, preset_origin(*preset, "height"), kMinSide, kMaxSide, "", v,
+                      error))
+      return false;
+    c.height = v;
+  }
+  if (preset->fps) {
+    if (!check_number(*preset->fps, preset_origin(*preset, "fps"), kMinFps, kMaxFps, "", v, error))
+      return false;
+    c.fps = v;
+  }
+  if (preset->codec &&
+      !check_codec(*preset->codec, preset_origin(*preset, "codec"), c.codec, error))
+    return false;
+  if (preset->bitrate && !check_number(*preset->bitrate, preset_origin(*preset, "bitrate"),
+                                       kMinBitrate, kMaxBitrate, " kbit/s", c.bitrate_kbps, error))
+    return false;
+
+  /* Then the options, in the order of --help. */
+  if (cl.file && !preset->needs_file) {
+    error = "preset '" + preset->name + "' does not read a file; use --preset file --file PATH";
+    return false;
+  }
+  if (cl.loop && !preset->needs_file) {
+    error = "--loop repeats a file; use it with --preset file --file PATH";
+    return false;
+  }
+  if (preset->needs_file) {
+    if (!cl.file) {
+      error = "preset '" + preset->name + "' needs --file PATH (the media file to stream)";
+      return false;
+    }
+    if (!check_file(*cl.file, c.file, error))
+      return false;
+  }
+  c.loop = cl.loop;
+
+  if (cl.size) {
+    guint w = 0, h = 0;
+    if (!parse_size(*cl.size, w, h, error))
+      return false;
+    c.width = w;
+    c.height = h;
+  }
+  if (cl.fps) {
+    if (!check_number(*cl.fps, option_origin("fps"), kMinFps, kMaxFps, " frames per second", v,
+                      error))
+      return false;
+    c.fps = v;
+  }
+  if (cl.codec && !check_codec(*cl.codec, option_origin("codec"), c.codec, error))
+    return false;
+  if (cl.bitrate && !check_number(*cl.bitrate, option_origin("bitrate"), kMinBitrate, kMaxBitrate,
+                                  " kbit/s", c.bitrate_kbps, error))
+    return false;
+  if (cl.port && !check_number(*cl.port, option_origin("port"), 0, 65535, " (0 picks a free port)",
+                               c.port, error))
+    return false;
+  if (cl.bind && !check_bind(*cl.bind, c.bind, error))
+    return false;
+  if (cl.token) {
+    if (!check_token(*cl.token, error))
+      return false;
+    c.token = *cl.token;
+  }
+  if (cl.stun && !check_stun(*cl.stun, c.stun, error))
+    return false;
+  for (const std::string &t : cl.turn) {
+    if (!check_turn(t, error))
+      return false;
+    c.turn.push_back(t);
+  }
+
+  /* x264 encodes 4:2:0 only, which needs even sides; say so instead of
+   * letting the encoder fail on the first frame. */
+  if (c.codec == "h264" && c.width && c.height && (*c.width % 2 || *c.height % 2)) {
+    error = "H.264 needs an even width and height, not " + std::to_string(*c.width) + "x" +
+            std::to_string(*c.height) + "; use e.g. --size " + std::to_string(*c.width & ~1u) +
+            "x" + std::to_string(*c.height & ~1u);
+    return false;
+  }
+
+  return build_pipeline(*preset, c, error);
+}
+
+}  // namespace livecast

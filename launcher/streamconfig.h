@@ -1,0 +1,52 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Turns the command line and the chosen preset into checked settings and the
+ * gst-launch pipeline description (the one --print-pipeline shows and the one
+ * that runs).
+ */
+#pragma once
+
+#include "options.h"
+#include "presets.h"
+
+#include <glib.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace livecast
+{
+
+/* Name of the sink element in every pipeline; the runner looks it up. */
+inline constexpr const char *kSinkName = "sink";
+
+struct StreamConfig {
+  std::string preset;
+  std::optional<guint> width, height, fps; /* unset: whatever the source gives */
+  std::string codec = "h264";              /* webrtcserversink video-codec nick */
+  guint bitrate_kbps = 2000;
+  guint port = 8080;
+  std::string bind = "127.0.0.1";
+  std::string token; /* empty: none */
+  std::string stun;  /* empty: none */
+  std::vector<std::string> turn;
+  std::string file; /* absolute path, for presets that need one */
+  bool loop = false;
+  std::string pipeline;
+
+  /* "1280x720 at 30 fps, H.264 at 2000 kbit/s" */
+  std::string summary() const;
+};
+
+/* screen when the preset exists and a display is there; test otherwise. */
+std::string default_preset_name(const PresetStore &store);
+
+/* Picks the preset, merges its defaults with the options, checks every value
+ * (the --file too) and builds the pipeline description. Returns false with a
+ * one-line message for the user on any problem. */
+bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfig &config,
+                    std::string &error);
+
+}  // namespace livecast
