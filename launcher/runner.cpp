@@ -118,6 +118,9 @@ std::string format_bitrate(guint64 bps)
 
 std::string format_status(const Stats &s)
 {
+  /* The sink encodes nothing while nobody watches: say so rather than "0 fps". */
+  if (s.viewers == 0 && s.bitrate == 0)
+    return "viewers 0 \u00b7 waiting for the first viewer (encoder idle)";
   char fps[32];
   g_snprintf(fps, sizeof fps, "%.1f", s.fps);
   return "viewers " + std::to_string(s.viewers) + " \u00b7 " + fps + " fps \u00b7 " +

@@ -28,7 +28,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.environ.get('LIVECAST_SOURCE_ROOT', os.path.join(HERE, '..', '..'))
 LIVECAST = None  # set from argv in main
 URL_RE = re.compile(r'http://\S+')
-STATUS_RE = re.compile(r'^viewers (\d+) \u00b7 (\d+\.\d) fps \u00b7 (\d+(?:\.\d+)? [kM]bit/s)$')
+# "viewers N · F fps · B kbit/s", or with nobody watching (the encoder idles):
+# "viewers 0 · waiting for the first viewer (encoder idle)".
+STATUS_RE = re.compile(r'^viewers (\d+) \u00b7 (?:(\d+\.\d) fps \u00b7 (\d+(?:\.\d+)? [kM]bit/s)'
+                       r'|waiting for the first viewer \(encoder idle\))$')
 
 # Small pictures keep the encoders cheap on a 2-core machine.
 SMALL = ['--size', '320x240', '--fps', '15']
@@ -490,7 +493,7 @@ class LauncherTest(unittest.TestCase):
         text = data.decode('utf-8', 'replace')
         self.assertIn('http://127.0.0.1:', text)
         # Two status updates on the same line: "\r" + status + "clear to end of line".
-        self.assertGreaterEqual(len(re.findall(r'\rviewers \d+ \u00b7 [\d.]+ fps \u00b7 [^\r\n]*\x1b\[K',
+        self.assertGreaterEqual(len(re.findall(r'\rviewers \d+ \u00b7 [^\r\n]*\x1b\[K',
                                                text)), 2, repr(text))
 
     def test_file_ends_by_itself_at_eos(self):
