@@ -166,7 +166,8 @@ struct GstWebRTCServerSinkPrivate {
   bool chain_built = false;
   bool chain_encodes = false;  /* raw input, encoded inside */
   VideoCodec active_codec = kDefaultCodec;
-  GstElement *clocksync = nullptr;
+  GstElement *input_tee = nullptr; /* feeds the end sink and the encoder */
+  GstElement *end_sink = nullptr;  /* prerolls, paces (sync) and posts EOS */
   GstElement *valve = nullptr;
   GstElement *encoder = nullptr;
   GstElement *tee = nullptr;
@@ -354,9 +355,8 @@ static GstElement *make_encoder(GstWebRTCServerSink *self, VideoCodec codec, gui
   return enc;
 }
 
-/* Builds clocksync ! valve ! queue ! [videoconvert ! encoder ! capsfilter] !
- * [parser] ! tee, with a fakesink on the tee so the bin is a real sink
- * (EOS, and a tee branch even with no viewer). Called from the streaming
+/* Builds valve ! queue ! [videoconvert ! encoder ! capsfilter] ! [parser]
+ * between the input tee and the viewers' tee. Called from the streaming
  * thread on the first caps. */
 static bool build_chain(GstWebRTCServerSink *self, const GstCaps *caps)
 {
@@ -396,7 +396,7 @@ static bool build_chain(GstWebRTCServerSink *self, const GstCaps *caps)
     chain.push_back(e);
     return e != nullptr;
   };
-  bool ok = add(make_element(self, "clocksync", "sync")) && add(make_element(self, "valve", "valve"));
+  bool ok = add(make_element(self, "valve", "valve"));
   GstElement *queue = ok ? make_element(self, "queue", "encoder-queue") : nullptr;
   ok = ok && add(queue);
   GstElement *encoder = nullptr;
@@ -427,10 +427,6 @@ static bool build_chain(GstWebRTCServerSink *self, const GstCaps *caps)
     if (ok)
       g_object_set(parse, "config-interval", -1, nullptr);
   }
-  GstElement *tee = ok ? make_element(self, "tee", "tee") : nullptr;
-  ok = ok && add(tee);
-  GstElement *fakesink = ok ? make_element(self, "fakesink", "eos-sink") : nullptr;
-  ok = ok && add(fakesink);
   if (!ok) {
     for (GstElement *e : chain) {
       if (e)
@@ -439,44 +435,37 @@ static bool build_chain(GstWebRTCServerSink *self, const GstCaps *caps)
     return false;
   }
 
-  g_object_set(chain[0], "sync", settings.sync ? TRUE : FALSE, nullptr);
   /* Drop until the first viewer: no encoding work while nobody watches. */
-  gst_util_set_object_arg(G_OBJECT(chain[1]), "drop-mode", "forward-sticky-events");
-  g_object_set(chain[1], "drop", TRUE, nullptr);
-  g_object_set(tee, "allow-not-linked", TRUE, nullptr);
-  g_object_set(fakesink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
+  gst_util_set_object_arg(G_OBJECT(chain[0]), "drop-mode", "forward-sticky-events");
+  g_object_set(chain[0], "drop", TRUE, nullptr);
 
+  GstElement *tee = priv->tee;
   for (GstElement *e : chain)
     gst_bin_add(GST_BIN(self), e);
-  for (std::size_t i = 0; i + 2 < chain.size(); i++) {
+  {
+    Ref<GstPad> input_src =
+        Ref<GstPad>::adopt(gst_element_request_pad_simple(priv->input_tee, "src_%u"));
+    Ref<GstPad> valve_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(chain[0], "sink"));
+    gst_pad_link(input_src.get(), valve_sink.get());
+  }
+  chain.push_back(tee);
+  for (std::size_t i = 0; i + 1 < chain.size(); i++) {
     if (!gst_element_link(chain[i], chain[i + 1])) {
       GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Could not link the encoding chain."),
                         ("%s -> %s", GST_ELEMENT_NAME(chain[i]), GST_ELEMENT_NAME(chain[i + 1])));
       return false;
     }
   }
-  gst_element_link(tee, fakesink);
-
-  {
-    Ref<GstPad> teesink = Ref<GstPad>::adopt(gst_element_get_static_pad(tee, "sink"));
-    gst_pad_add_probe(teesink.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, key_unit_rate_limit, self,
-                      nullptr);
-    gst_pad_add_probe(teesink.get(), GST_PAD_PROBE_TYPE_BUFFER, count_output, priv, nullptr);
-  }
+  chain.pop_back();
 
   /* Downstream first, so nothing is pushed into an element still in NULL. */
   for (auto it = chain.rbegin(); it != chain.rend(); ++it)
     gst_element_sync_state_with_parent(*it);
 
-  Ref<GstPad> target = Ref<GstPad>::adopt(gst_element_get_static_pad(chain[0], "sink"));
-  gst_ghost_pad_set_target(GST_GHOST_PAD(priv->video_pad), target.get());
-
   {
     std::lock_guard<std::mutex> guard(priv->lock);
-    priv->clocksync = chain[0];
-    priv->valve = chain[1];
+    priv->valve = chain[0];
     priv->encoder = encoder;
-    priv->tee = tee;
     priv->active_codec = codec;
     priv->chain_encodes = raw;
     priv->chain_built = true;
@@ -518,9 +507,14 @@ static gboolean video_pad_event(GstPad *pad, GstObject *parent, GstEvent *event)
 
 static gboolean video_pad_query(GstPad *pad, GstObject *parent, GstQuery *query)
 {
-  /* Before the first caps the ghost pad has no target: answer from the template. */
-  Ref<GstPad> target = Ref<GstPad>::adopt(gst_ghost_pad_get_target(GST_GHOST_PAD(pad)));
-  if (!target) {
+  /* Until the encoding chain exists, what the input accepts is the template
+   * (the input tee and the end sink take anything). */
+  bool chain_built;
+  {
+    std::lock_guard<std::mutex> guard(GST_WEBRTC_SERVER_SINK(parent)->priv->lock);
+    chain_built = GST_WEBRTC_SERVER_SINK(parent)->priv->chain_built;
+  }
+  if (!chain_built) {
     switch (GST_QUERY_TYPE(query)) {
       case GST_QUERY_CAPS: {
         GstCaps *filter;
@@ -1241,6 +1235,7 @@ static void housekeeping(GstWebRTCServerSink *self)
     const guint64 bytes = priv->out_bytes, frames = priv->out_frames;
     if (priv->last_rate_time > 0 && now > priv->last_rate_time) {
       const double secs = (now - priv->last_rate_time) / double(G_USEC_PER_SEC);
+      std::lock_guard<std::mutex> guard(priv->lock); /* read by get_property */
       priv->fps = (frames - priv->last_frames) / secs;
       priv->bitrate_bps = (bytes - priv->last_bytes) * 8.0 / secs;
     }
@@ -1529,7 +1524,10 @@ static GstPad *gst_webrtc_server_sink_request_new_pad(GstElement *element, GstPa
     GST_WARNING_OBJECT(self, "webrtcserversink takes one video input; video_0 exists already");
     return nullptr;
   }
-  GstPad *pad = gst_ghost_pad_new_no_target_from_template("video_0", templ);
+  if (!priv->input_tee)
+    return nullptr; /* broken GStreamer installation, see _init */
+  Ref<GstPad> target = Ref<GstPad>::adopt(gst_element_get_static_pad(priv->input_tee, "sink"));
+  GstPad *pad = gst_ghost_pad_new_from_template("video_0", target.get(), templ);
   gst_pad_set_event_function(pad, video_pad_event);
   gst_pad_set_query_function(pad, video_pad_query);
   gst_pad_set_active(pad, TRUE);
@@ -1559,6 +1557,13 @@ static GstStateChangeReturn gst_webrtc_server_sink_change_state(GstElement *elem
 
   switch (transition) {
     case GST_STATE_CHANGE_NULL_TO_READY:
+      if (!priv->tee) {
+        GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN,
+                          ("The GStreamer core elements tee and fakesink are missing; "
+                           "the GStreamer installation is broken."),
+                          (nullptr));
+        return GST_STATE_CHANGE_FAILURE;
+      }
       if (!start_server(self))
         return GST_STATE_CHANGE_FAILURE;
       break;
@@ -1673,8 +1678,8 @@ static void gst_webrtc_server_sink_set_property(GObject *object, guint prop_id,
       break;
     case PROP_SYNC:
       s.sync = g_value_get_boolean(value);
-      if (priv->clocksync)
-        g_object_set(priv->clocksync, "sync", s.sync ? TRUE : FALSE, nullptr);
+      if (priv->end_sink)
+        g_object_set(priv->end_sink, "sync", s.sync ? TRUE : FALSE, nullptr);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1772,9 +1777,39 @@ static void gst_webrtc_server_sink_finalize(GObject *object)
 
 static void gst_webrtc_server_sink_init(GstWebRTCServerSink *self)
 {
-  self->priv = new GstWebRTCServerSinkPrivate();
-  /* A sink: the pipeline waits for its EOS and counts it among its sinks. */
-  GST_OBJECT_FLAG_SET(self, GST_ELEMENT_FLAG_SINK);
+  GstWebRTCServerSinkPrivate *priv = new GstWebRTCServerSinkPrivate();
+  self->priv = priv;
+
+  /* input-tee ! end-sink, there from the start: the element prerolls on the
+   * first frame, waits for each frame's time (sync, as any sink: files play
+   * at their speed) and posts EOS, whether or not anything is being encoded.
+   * end-sink is the input tee's first branch, so everything behind it is
+   * paced too. On the first caps the encoding chain is hung off input-tee
+   * and feeds "tee", the viewers' fan-out. */
+  GstElement *input_tee = gst_element_factory_make("tee", "input-tee");
+  GstElement *endsink = gst_element_factory_make("fakesink", "end-sink");
+  GstElement *tee = gst_element_factory_make("tee", "tee");
+  if (!input_tee || !endsink || !tee) {
+    /* coreelements is part of GStreamer itself; this only happens when the
+     * installation is broken, and the state change reports it. */
+    for (GstElement *e : {input_tee, endsink, tee}) {
+      if (e)
+        gst_object_unref(gst_object_ref_sink(e));
+    }
+    return;
+  }
+  priv->input_tee = input_tee;
+  priv->end_sink = endsink;
+  priv->tee = tee;
+  g_object_set(input_tee, "allow-not-linked", TRUE, nullptr);
+  g_object_set(tee, "allow-not-linked", TRUE, nullptr);
+  g_object_set(endsink, "sync", TRUE, "async", TRUE, "enable-last-sample", FALSE, nullptr);
+  gst_bin_add_many(GST_BIN(self), input_tee, endsink, tee, nullptr);
+  gst_element_link(input_tee, endsink);
+  Ref<GstPad> teesink = Ref<GstPad>::adopt(gst_element_get_static_pad(priv->tee, "sink"));
+  gst_pad_add_probe(teesink.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, key_unit_rate_limit, self,
+                    nullptr);
+  gst_pad_add_probe(teesink.get(), GST_PAD_PROBE_TYPE_BUFFER, count_output, priv, nullptr);
 }
 
 static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)

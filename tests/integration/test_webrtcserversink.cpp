@@ -6,6 +6,7 @@
  * private network namespace (tests/netns-run.sh).
  */
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <gst/gst.h>
 
 #include <atomic>
@@ -359,6 +360,52 @@ void test_eos_ends_viewers()
   g_assert_cmpuint(sender.removed.load(), ==, 2);
 }
 
+/* A file (non-live) prerolls, plays at its own speed and always ends with
+ * EOS, even with nobody watching (it used to run through in PAUSED and lose
+ * its EOS now and then). */
+void test_file_plays_at_its_speed()
+{
+  gchar *dir = g_dir_make_tmp("livecast-file-XXXXXX", nullptr);
+  gchar *path = g_build_filename(dir, "one-second.mp4", nullptr);
+  const std::string make = std::string("videotestsrc num-buffers=30 ! video/x-raw,width=320,height=240,"
+                                       "framerate=30/1 ! x264enc ! mp4mux ! filesink location=") + path;
+  GstElement *maker = gst_parse_launch(make.c_str(), nullptr);
+  gst_element_set_state(maker, GST_STATE_PLAYING);
+  GstBus *mbus = gst_element_get_bus(maker);
+  gst_message_unref(gst_bus_timed_pop_filtered(
+      mbus, 10 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
+  gst_object_unref(mbus);
+  gst_element_set_state(maker, GST_STATE_NULL);
+  gst_object_unref(maker);
+
+  gchar *uri = gst_filename_to_uri(path, nullptr);
+  for (int run = 0; run < 5; run++) {
+    const std::string desc = std::string("uridecodebin uri=") + uri +
+                             " ! videoconvert ! webrtcserversink port=0";
+    GstElement *pipeline = gst_parse_launch(desc.c_str(), nullptr);
+    const gint64 start = g_get_monotonic_time();
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    GstMessage *msg = gst_bus_timed_pop_filtered(
+        bus, 5 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    const double secs = (g_get_monotonic_time() - start) / 1e6;
+    g_assert_nonnull(msg);
+    g_assert_cmpint(GST_MESSAGE_TYPE(msg), ==, GST_MESSAGE_EOS);
+    gst_message_unref(msg);
+    gst_object_unref(bus);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+    g_print("# run %d: a 1 s file ended after %.2f s\n", run, secs);
+    g_assert_cmpfloat(secs, >=, 0.9);
+    g_assert_cmpfloat(secs, <, 3.0);
+  }
+  g_free(uri);
+  g_unlink(path);
+  g_rmdir(dir);
+  g_free(path);
+  g_free(dir);
+}
+
 /* Stopping the pipeline ends every viewer and announces it. */
 void test_stop_with_viewers()
 {
@@ -464,5 +511,6 @@ int main(int argc, char **argv)
   g_test_add_func("/webrtcserversink/vanished-viewer", test_vanished_viewer);
   g_test_add_func("/webrtcserversink/stop-with-viewers", test_stop_with_viewers);
   g_test_add_func("/webrtcserversink/eos-ends-viewers", test_eos_ends_viewers);
+  g_test_add_func("/webrtcserversink/file-plays-at-its-speed", test_file_plays_at_its_speed);
   return g_test_run();
 }
