@@ -26,22 +26,36 @@ struct Sender {
   GstElement *sink = nullptr;
   std::string url;
   /* Counted from the server thread, read from the test's. */
-  std::atomic<guint> added{0}, removed{0};
+  std::atomic<guint> added{0}, removed{0}, upnp_on{0};
 
-  explicit Sender(const std::string &sink_props, const char *size = "320x240")
+  /* @encode: a gst-launch fragment put between the raw source and the sink
+   * (an encoder, to test pass-through of encoded input). */
+  explicit Sender(const std::string &sink_props, const char *size = "320x240",
+                  const std::string &encode = "")
   {
     std::string w(size, std::strchr(size, 'x')), h(std::strchr(size, 'x') + 1);
     const std::string desc = "videotestsrc is-live=true pattern=ball ! video/x-raw,width=" + w +
-                             ",height=" + h + ",framerate=30/1 ! webrtcserversink name=sink port=0 " +
-                             sink_props;
+                             ",height=" + h + ",framerate=30/1 ! " +
+                             (encode.empty() ? "" : encode + " ! ") +
+                             "webrtcserversink name=sink port=0 " + sink_props;
     GError *err = nullptr;
     pipeline = gst_parse_launch(desc.c_str(), &err);
     g_assert_no_error(err);
     sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
     g_signal_connect(sink, "viewer-added",
-                     G_CALLBACK(+[](GstElement *, const char *, GstElement *, Sender *s) {
+                     G_CALLBACK((+[](GstElement *, const char *, GstElement *webrtcbin, Sender *s) {
+                       /* Every ICE agent the sink creates has UPnP off. */
+                       GObject *ice = nullptr, *agent = nullptr;
+                       gboolean upnp = TRUE;
+                       g_object_get(webrtcbin, "ice-agent", &ice, nullptr);
+                       g_object_get(ice, "agent", &agent, nullptr);
+                       g_object_get(agent, "upnp", &upnp, nullptr);
+                       g_object_unref(agent);
+                       g_object_unref(ice);
+                       if (upnp)
+                         s->upnp_on++;
                        s->added++;
-                     }),
+                     })),
                      this);
     g_signal_connect(sink, "viewer-removed",
                      G_CALLBACK(+[](GstElement *, const char *, Sender *s) {
@@ -126,6 +140,7 @@ void check_whep_viewer(const char *codec_prop, const char *codec, bool level_asy
   g_print("# %s: 30 frames decoded, first after %.0f ms\n", codec, rx.first_frame_ms());
   g_assert_cmpuint(sender.viewers(), ==, 1);
   g_assert_cmpuint(sender.added.load(), ==, 1);
+  g_assert_cmpuint(sender.upnp_on.load(), ==, 0);
 
   /* Trickle PATCH is accepted. */
   g_assert_cmpint(rx.trickle(), ==, 204);
@@ -165,6 +180,28 @@ void test_whep_vp8()
 void test_whep_vp9()
 {
   check_whep_viewer("vp9", "VP9");
+}
+
+/* Already-encoded input is passed through: no encoder inside the sink. */
+void check_pass_through(const char *encode, const char *codec)
+{
+  Sender sender("", "320x240", encode);
+  WhepReceiver rx(sender.url, codec);
+  std::string error;
+  g_assert_true(rx.start(error) || (g_printerr("%s\n", error.c_str()), false));
+  g_assert_true(rx.wait_frames(30, 10000));
+  /* The one encoder is upstream, outside the sink. */
+  g_assert_cmpint(sender.count_elements("x264enc") + sender.count_elements("vp8enc"), ==, 0);
+}
+
+void test_pass_through_h264()
+{
+  check_pass_through("x264enc tune=zerolatency key-int-max=30 ! h264parse", "H264");
+}
+
+void test_pass_through_vp8()
+{
+  check_pass_through("vp8enc deadline=1 keyframe-max-dist=30", "VP8");
 }
 
 void test_offer_json()
@@ -503,6 +540,8 @@ int main(int argc, char **argv)
   g_test_add_func("/webrtcserversink/whep-h264-strict-level", test_whep_h264_strict_level);
   g_test_add_func("/webrtcserversink/whep-vp8", test_whep_vp8);
   g_test_add_func("/webrtcserversink/whep-vp9", test_whep_vp9);
+  g_test_add_func("/webrtcserversink/pass-through-h264", test_pass_through_h264);
+  g_test_add_func("/webrtcserversink/pass-through-vp8", test_pass_through_vp8);
   g_test_add_func("/webrtcserversink/offer-json", test_offer_json);
   g_test_add_func("/webrtcserversink/bad-input", test_bad_input);
   g_test_add_func("/webrtcserversink/fan-out", test_fan_out);
