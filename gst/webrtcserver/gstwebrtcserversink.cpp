@@ -166,6 +166,7 @@ struct GstWebRTCServerSinkPrivate {
   bool chain_built = false;
   bool chain_encodes = false;  /* raw input, encoded inside */
   VideoCodec active_codec = kDefaultCodec;
+  std::string h264_profile = "constrained-baseline"; /* of the H.264 sent */
   GstElement *input_tee = nullptr; /* feeds the end sink and the encoder */
   GstElement *end_sink = nullptr;  /* prerolls, paces (sync) and posts EOS */
   GstElement *valve = nullptr;
@@ -202,7 +203,8 @@ static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE(
     "video_%u", GST_PAD_SINK, GST_PAD_REQUEST,
     GST_STATIC_CAPS("video/x-raw; "
                     "video/x-h264, stream-format=(string){ avc, byte-stream }, "
-                    "alignment=(string)au; "
+                    "alignment=(string)au, profile=(string){ constrained-baseline, baseline, "
+                    "main, high }; "
                     "video/x-vp8; video/x-vp9"));
 
 GType gst_webrtc_server_sink_video_codec_get_type(void)
@@ -467,6 +469,10 @@ static bool build_chain(GstWebRTCServerSink *self, const GstCaps *caps)
     priv->valve = chain[0];
     priv->encoder = encoder;
     priv->active_codec = codec;
+    /* Ours is constrained baseline (the encoder caps); passed-through
+     * H.264 is in whatever profile the input caps say. */
+    const char *profile = raw ? nullptr : gst_structure_get_string(s, "profile");
+    priv->h264_profile = profile ? profile : "constrained-baseline";
     priv->chain_encodes = raw;
     priv->chain_built = true;
     gst_structure_get_int(s, "width", &priv->width);
@@ -1072,18 +1078,32 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
   gst_webrtc_session_description_free(offer);
 }
 
-/* Frees a removed viewer's branch; on the server thread. */
-static void dispose_branch(GstWebRTCServerSink *self, GstElement *branch, GstPad *tee_pad)
+/* Frees a removed viewer's branch; on the server thread. Never while the
+ * element changes state: the bin's state change walks its children, and a
+ * branch changing state and leaving under its feet ends up disposed in
+ * PAUSED. So the state lock is taken, or the disposal retried shortly. */
+static void dispose_branch(GstWebRTCServerSink *self, Ref<GstElement> branch, Ref<GstPad> tee_pad)
 {
+  if (!GST_STATE_TRYLOCK(self)) {
+    Ref<GstWebRTCServerSink> ref = Ref<GstWebRTCServerSink>::ref(self);
+    self->priv->server.add_timeout(20, [ref, branch, tee_pad]() {
+      dispose_branch(ref.get(), branch, tee_pad);
+    });
+    return;
+  }
   if (tee_pad) {
-    GstElement *tee = GST_ELEMENT(gst_pad_get_parent(tee_pad));
+    GstElement *tee = GST_ELEMENT(gst_pad_get_parent(tee_pad.get()));
     if (tee) {
-      gst_element_release_request_pad(tee, tee_pad);
+      gst_element_release_request_pad(tee, tee_pad.get());
       gst_object_unref(tee);
     }
   }
-  gst_element_set_state(branch, GST_STATE_NULL);
-  gst_bin_remove(GST_BIN(self), branch);
+  /* stop_server() may have removed it already. */
+  if (GST_OBJECT_PARENT(branch.get()) == GST_OBJECT(self)) {
+    gst_element_set_state(branch.get(), GST_STATE_NULL);
+    gst_bin_remove(GST_BIN(self), branch.get());
+  }
+  GST_STATE_UNLOCK(self);
 }
 
 static void end_viewer(GstWebRTCServerSink *self, const std::string &id, const char *reason)
@@ -1110,32 +1130,31 @@ static void end_viewer(GstWebRTCServerSink *self, const std::string &id, const c
     viewer->pending_answer(r);
   }
 
-  GstElement *branch = viewer->branch;
+  Ref<GstElement> branch = Ref<GstElement>::ref(viewer->branch);
   Ref<GstPad> tee_pad = viewer->tee_pad;
   if (tee_pad) {
     /* Unlink once the tee is between two buffers, so the others see no glitch. */
-    Ref<GstWebRTCServerSink> ref = Ref<GstWebRTCServerSink>::ref(self);
     struct Unlink {
       Ref<GstWebRTCServerSink> sink;
-      GstElement *branch;
+      Ref<GstElement> branch;
       Ref<GstPad> tee_pad;
+      bool done;
     };
-    auto *data = new Unlink{ref, branch, tee_pad};
+    auto *data = new Unlink{Ref<GstWebRTCServerSink>::ref(self), branch, tee_pad, false};
     gst_pad_add_probe(
         tee_pad.get(), GST_PAD_PROBE_TYPE_IDLE,
         [](GstPad *pad, GstPadProbeInfo *, gpointer user_data) -> GstPadProbeReturn {
           auto *d = static_cast<Unlink *>(user_data);
-          if (!d->branch)
+          if (std::exchange(d->done, true))
             return GST_PAD_PROBE_REMOVE;
           Ref<GstPad> peer = Ref<GstPad>::adopt(gst_pad_get_peer(pad));
           if (peer)
             gst_pad_unlink(pad, peer.get());
-          GstElement *branch = std::exchange(d->branch, nullptr);
           Ref<GstWebRTCServerSink> sink = d->sink;
+          Ref<GstElement> branch = d->branch;
           Ref<GstPad> tee_pad = d->tee_pad;
-          sink->priv->server.invoke([sink, branch, tee_pad]() {
-            dispose_branch(sink.get(), branch, tee_pad.get());
-          });
+          sink->priv->server.invoke(
+              [sink, branch, tee_pad]() { dispose_branch(sink.get(), branch, tee_pad); });
           return GST_PAD_PROBE_REMOVE;
         },
         data, [](gpointer d) { delete static_cast<Unlink *>(d); });
@@ -1338,12 +1357,13 @@ class SinkBackend : public SessionBackend {
  public:
   explicit SinkBackend(GstWebRTCServerSink *self) : self_(self) {}
 
-  bool current_codec(VideoCodec &codec) override
+  bool current_video(SentVideo &sent) override
   {
     std::lock_guard<std::mutex> guard(self_->priv->lock);
     if (!self_->priv->chain_built || !self_->priv->streaming)
       return false;
-    codec = self_->priv->active_codec;
+    sent.codec = self_->priv->active_codec;
+    sent.h264_profile = self_->priv->h264_profile;
     return true;
   }
   void create_session(const std::string &offer_sdp, const OfferedVideo &video,

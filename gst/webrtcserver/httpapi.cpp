@@ -408,13 +408,13 @@ void HttpApi::handle_whep_post(const HttpRequest &request, HttpReply reply)
   if (!check_offer_request(request, {"application/sdp"}, error))
     return reply(std::move(error));
 
-  VideoCodec codec;
-  if (!backend_.current_codec(codec)) {
+  SentVideo sent;
+  if (!backend_.current_video(sent)) {
     HttpResponse r = HttpResponse::error(503, "The stream has not started yet; try again shortly.");
     r.add_header("Retry-After", "1");
     return reply(std::move(r));
   }
-  OfferCheck check = check_offer(request.body, codec);
+  OfferCheck check = check_offer(request.body, sent);
   if (!check.ok)
     return reply(HttpResponse::error(check.status, check.message));
 
@@ -481,13 +481,13 @@ void HttpApi::handle_offer_post(const HttpRequest &request, HttpReply reply)
       return reply(HttpResponse::error(400, problem));
   }
 
-  VideoCodec codec;
-  if (!backend_.current_codec(codec)) {
+  SentVideo sent;
+  if (!backend_.current_video(sent)) {
     HttpResponse r = HttpResponse::error(503, "The stream has not started yet; try again shortly.");
     r.add_header("Retry-After", "1");
     return reply(std::move(r));
   }
-  OfferCheck check = check_offer(sdp, codec);
+  OfferCheck check = check_offer(sdp, sent);
   if (!check.ok)
     return reply(HttpResponse::error(check.status, check.message));
 

@@ -84,9 +84,9 @@ class SessionBackend {
  public:
   virtual ~SessionBackend() = default;
 
-  /* The codec the stream sends now; false when the stream has not started
-   * (no caps yet), so offers cannot be checked. */
-  virtual bool current_codec(VideoCodec &codec) = 0;
+  /* What the stream sends now; false when the stream has not started (no
+   * caps yet), so offers cannot be checked. */
+  virtual bool current_video(SentVideo &sent) = 0;
   virtual void create_session(const std::string &offer_sdp, const OfferedVideo &video,
                               std::function<void(SessionResult)> done) = 0;
   /* 0 on success, else an HTTP status (404 unknown session, 400, 422 ICE restart). */

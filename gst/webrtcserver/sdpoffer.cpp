@@ -3,6 +3,7 @@
  */
 #include "sdpoffer.h"
 
+#include <gst/pbutils/pbutils.h>
 #include <gst/sdp/sdp.h>
 
 #include <cstdlib>
@@ -95,48 +96,41 @@ std::string media_direction(const GstSDPMessage *msg, const GstSDPMedia *media)
   return "sendrecv";
 }
 
-/* How well an offered H.264 payload fits what we send (constrained baseline,
- * packetization-mode 1). Higher is better, < 0 unusable. A decoder for
- * baseline, main or high also decodes constrained baseline. */
-int h264_score(const std::string &fmtp)
+/* Whether an offered H.264 payload carries the stream's own profile with
+ * packetization-mode 1 (single NAL units only would need another payloader). */
+bool h264_matches(const std::string &fmtp, const std::string &profile)
 {
   if (fmtp_value(fmtp, "packetization-mode") != "1")
-    return -1;
+    return false;
   std::string plid = fmtp_value(fmtp, "profile-level-id");
   if (plid.empty())
     plid = "42000a"; /* RFC 6184 default: baseline, level 1.0 */
   if (plid.size() != 6)
-    return -1;
+    return false;
   const unsigned long value = std::strtoul(plid.c_str(), nullptr, 16);
-  const unsigned profile_idc = (value >> 16) & 0xff;
-  const unsigned profile_iop = (value >> 8) & 0xff;
-  switch (profile_idc) {
-    case 0x42:
-      return (profile_iop & 0x40) ? 40 : 30; /* constrained baseline, baseline */
-    case 0x4d:
-      return 20; /* main */
-    case 0x64:
-      return 10; /* high */
-    default:
-      return -1;
-  }
+  /* profile_idc, constraint flags, level_idc: the start of an SPS. */
+  const guint8 sps[3] = {static_cast<guint8>(value >> 16), static_cast<guint8>(value >> 8),
+                         static_cast<guint8>(value)};
+  const char *offered = gst_codec_utils_h264_get_profile(sps, sizeof sps);
+  return offered && profile == offered;
 }
 
-int codec_score(VideoCodec codec, const std::string &name, int clock_rate, const std::string &fmtp)
+bool codec_matches(const SentVideo &sent, const std::string &name, int clock_rate,
+                   const std::string &fmtp)
 {
-  if (!ascii_iequals(name.c_str(), video_codec_encoding_name(codec)) || clock_rate != 90000)
-    return -1;
-  switch (codec) {
+  if (!ascii_iequals(name.c_str(), video_codec_encoding_name(sent.codec)) || clock_rate != 90000)
+    return false;
+  switch (sent.codec) {
     case VideoCodec::H264:
-      return h264_score(fmtp);
+      return h264_matches(fmtp, sent.h264_profile);
     case VideoCodec::VP8:
-      return 10;
+      return true;
     case VideoCodec::VP9: {
       const std::string profile = fmtp_value(fmtp, "profile-id");
-      return (profile.empty() || profile == "0") ? 10 : -1;
+      return profile.empty() || profile == "0";
     }
   }
-  return -1;
+  return false;
 }
 
 /* Caps for one payload type, limited to what describes the codec and its
@@ -172,8 +166,9 @@ const char *video_codec_encoding_name(VideoCodec codec)
   return "";
 }
 
-OfferCheck check_offer(const std::string &sdp_text, VideoCodec codec)
+OfferCheck check_offer(const std::string &sdp_text, const SentVideo &sent)
 {
+  const VideoCodec codec = sent.codec;
   OfferCheck result;
   auto refuse = [&result](int status, std::string message) {
     result.ok = false;
@@ -198,7 +193,7 @@ OfferCheck check_offer(const std::string &sdp_text, VideoCodec codec)
   if (n_media == 0)
     return refuse(400, "The SDP offer has no media section (m= line).");
 
-  int best_score = -1;
+  bool found = false;
   bool saw_video = false;
   for (guint i = 0; i < n_media; i++) {
     const GstSDPMedia *media = gst_sdp_message_get_media(msg.get(), i);
@@ -229,27 +224,27 @@ OfferCheck check_offer(const std::string &sdp_text, VideoCodec codec)
       int clock_rate = 0;
       if (!rtpmap_for(media, pt, name, clock_rate))
         continue;
-      const int score = codec_score(codec, name, clock_rate, fmtp_for(media, pt));
-      if (score > best_score) {
-        best_score = score;
+      if (codec_matches(sent, name, clock_rate, fmtp_for(media, pt))) {
+        found = true;
         result.video.mline = i;
         result.video.mid = mid ? mid : "";
         result.video.payload_type = pt;
         result.video.ice_ufrag = ufrag;
         result.video.ice_pwd = pwd;
+        break; /* the offer lists payload types by preference */
       }
     }
-    if (best_score >= 0)
+    if (found)
       break; /* first usable video section wins, as in a normal answer */
   }
 
   if (!saw_video)
     return refuse(400, "The SDP offer has no video section; add a recvonly video transceiver.");
-  if (best_score < 0) {
+  if (!found) {
     std::string message = std::string("The offer has no video codec this stream sends: it needs ") +
                           video_codec_encoding_name(codec);
     if (codec == VideoCodec::H264)
-      message += " (packetization-mode=1, baseline, main or high profile)";
+      message += " (" + sent.h264_profile + " profile, packetization-mode=1)";
     message += " in a recvonly or sendrecv video section.";
     return refuse(406, message);
   }

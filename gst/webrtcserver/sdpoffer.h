@@ -22,6 +22,15 @@ enum class VideoCodec { H264, VP8, VP9 };
 /* "H264", "VP8", "VP9": the RTP encoding name. */
 const char *video_codec_encoding_name(VideoCodec codec);
 
+/* What the stream sends: the codec and, for H.264, its profile as GStreamer
+ * names it ("constrained-baseline", "main", "high", ...). webrtcbin matches
+ * H.264 payload types by exact profile, so an offer is answered with the
+ * payload type of the very profile the stream is in. */
+struct SentVideo {
+  VideoCodec codec = VideoCodec::H264;
+  std::string h264_profile = "constrained-baseline";
+};
+
 /* What the answer will send: the offer's m-line and payload type for our codec. */
 struct OfferedVideo {
   guint mline = 0;
@@ -49,8 +58,8 @@ struct OfferCheck {
   OfferedVideo video;
 };
 
-/* Checks an SDP offer text and picks the payload type of @codec. */
-OfferCheck check_offer(const std::string &sdp_text, VideoCodec codec);
+/* Checks an SDP offer text and picks the payload type for @sent. */
+OfferCheck check_offer(const std::string &sdp_text, const SentVideo &sent);
 
 /* GstSdp turns profile-level-id into a "profile" caps field and loses the
  * level, so webrtcbin's answer has none and browsers would read the default

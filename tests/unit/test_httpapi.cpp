@@ -33,9 +33,9 @@ class SessionTable : public SessionBackend {
   int next = 1;
   int refuse_status = 0;
 
-  bool current_codec(VideoCodec &c) override
+  bool current_video(SentVideo &sent) override
   {
-    c = codec;
+    sent.codec = codec;
     return started;
   }
   void create_session(const std::string &offer, const OfferedVideo &video,

@@ -24,7 +24,7 @@ static std::string replace_all(std::string s, const std::string &from, const std
 
 static void test_chromium_h264_picks_constrained_baseline()
 {
-  OfferCheck c = check_offer(kChromiumOffer, VideoCodec::H264);
+  OfferCheck c = check_offer(kChromiumOffer, SentVideo{VideoCodec::H264, "constrained-baseline"});
   g_assert_true(c.ok);
   /* 102: constrained baseline, packetization-mode 1 (not 105, mode 0; not 108, high). */
   g_assert_cmpint(c.video.payload_type, ==, 102);
@@ -45,7 +45,7 @@ static void test_chromium_h264_picks_constrained_baseline()
 
 static void test_answer_gets_profile_level_id()
 {
-  OfferCheck c = check_offer(kChromiumOffer, VideoCodec::H264);
+  OfferCheck c = check_offer(kChromiumOffer, SentVideo{VideoCodec::H264, "constrained-baseline"});
   GstSDPMessage *answer = nullptr;
   gst_sdp_message_new_from_text("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
                                 "m=video 9 UDP/TLS/RTP/SAVPF 102\r\na=rtpmap:102 H264/90000\r\n"
@@ -61,27 +61,34 @@ static void test_answer_gets_profile_level_id()
 
 static void test_chromium_vp8_and_vp9()
 {
-  OfferCheck vp8 = check_offer(kChromiumOffer, VideoCodec::VP8);
+  OfferCheck vp8 = check_offer(kChromiumOffer, SentVideo{VideoCodec::VP8, ""});
   g_assert_true(vp8.ok);
   g_assert_cmpint(vp8.video.payload_type, ==, 96);
-  OfferCheck vp9 = check_offer(kChromiumOffer, VideoCodec::VP9);
+  OfferCheck vp9 = check_offer(kChromiumOffer, SentVideo{VideoCodec::VP9, ""});
   g_assert_true(vp9.ok);
   g_assert_cmpint(vp9.video.payload_type, ==, 98); /* profile 0, not 100 (profile 2) */
 }
 
-static void test_h264_falls_back_to_higher_profiles()
+static void test_h264_matches_the_stream_profile()
 {
-  /* Without the constrained baseline payloads, baseline (103) is next best. */
+  /* webrtcbin pairs H.264 by exact profile: each stream gets its own payload type. */
+  g_assert_cmpint(check_offer(kChromiumOffer, SentVideo{VideoCodec::H264, "baseline"}).video.payload_type,
+                  ==, 103);
+  g_assert_cmpint(check_offer(kChromiumOffer, SentVideo{VideoCodec::H264, "high"}).video.payload_type,
+                  ==, 108);
+  OfferCheck main = check_offer(kChromiumOffer, SentVideo{VideoCodec::H264, "main"});
+  g_assert_false(main.ok);
+  g_assert_cmpint(main.status, ==, 406);
+  g_assert_true(main.message.find("main profile") != std::string::npos);
+  /* Constrained baseline only in packetization-mode 0: refused. */
   std::string offer = replace_all(kChromiumOffer, "packetization-mode=1;profile-level-id=42e01f",
                                   "packetization-mode=0;profile-level-id=42e01f");
-  OfferCheck c = check_offer(offer, VideoCodec::H264);
-  g_assert_true(c.ok);
-  g_assert_cmpint(c.video.payload_type, ==, 103);
+  g_assert_false(check_offer(offer, SentVideo{VideoCodec::H264, "constrained-baseline"}).ok);
 }
 
 static void test_second_section_and_session_credentials()
 {
-  OfferCheck c = check_offer(kVp8OnlyOffer, VideoCodec::VP8);
+  OfferCheck c = check_offer(kVp8OnlyOffer, SentVideo{VideoCodec::VP8, ""});
   g_assert_true(c.ok);
   g_assert_cmpuint(c.video.mline, ==, 1);
   ASSERT_STR_EQ(c.video.mid, "v");
@@ -92,7 +99,7 @@ static void test_second_section_and_session_credentials()
 
 static void test_no_common_codec_is_406()
 {
-  OfferCheck c = check_offer(kVp8OnlyOffer, VideoCodec::H264);
+  OfferCheck c = check_offer(kVp8OnlyOffer, SentVideo{VideoCodec::H264, "constrained-baseline"});
   g_assert_false(c.ok);
   g_assert_cmpint(c.status, ==, 406);
   g_assert_true(c.message.find("H264") != std::string::npos);
@@ -113,7 +120,7 @@ static void test_refused_offers_are_400()
        "no video"},
   };
   for (const auto &c : cases) {
-    OfferCheck r = check_offer(c.sdp, VideoCodec::VP8);
+    OfferCheck r = check_offer(c.sdp, SentVideo{VideoCodec::VP8, ""});
     g_assert_false(r.ok);
     g_assert_cmpint(r.status, ==, 400);
     if (r.message.find(c.expect) == std::string::npos)
@@ -124,7 +131,7 @@ static void test_refused_offers_are_400()
 static void test_sendonly_video_cannot_receive()
 {
   std::string offer = replace_all(kChromiumOffer, "a=recvonly", "a=sendonly");
-  OfferCheck r = check_offer(offer, VideoCodec::H264);
+  OfferCheck r = check_offer(offer, SentVideo{VideoCodec::H264, "constrained-baseline"});
   g_assert_false(r.ok);
   g_assert_cmpint(r.status, ==, 406);
 }
@@ -184,7 +191,7 @@ int main(int argc, char **argv)
   g_test_add_func("/sdpoffer/chromium-h264", test_chromium_h264_picks_constrained_baseline);
   g_test_add_func("/sdpoffer/answer-profile-level-id", test_answer_gets_profile_level_id);
   g_test_add_func("/sdpoffer/chromium-vp8-vp9", test_chromium_vp8_and_vp9);
-  g_test_add_func("/sdpoffer/h264-fallback", test_h264_falls_back_to_higher_profiles);
+  g_test_add_func("/sdpoffer/h264-profile", test_h264_matches_the_stream_profile);
   g_test_add_func("/sdpoffer/second-section", test_second_section_and_session_credentials);
   g_test_add_func("/sdpoffer/no-common-codec", test_no_common_codec_is_406);
   g_test_add_func("/sdpoffer/refused", test_refused_offers_are_400);
