@@ -299,49 +299,46 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual(sink.get_property('port'), 0)
         self.assertEqual(sink.get_property('bitrate'), 800)
 
+    def run_printed(self, printed, stop_after=None):
+        """Runs a printed pipeline as a shell would pass it to gst-launch-1.0.
+        With stop_after (s), interrupts it then; else it must end by itself."""
+        argv = ['gst-launch-1.0'] + shlex.split(printed)
+        proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        try:
+            if stop_after is not None:
+                time.sleep(stop_after)
+                if proc.poll() is not None:
+                    self.fail('gst-launch-1.0 stopped early: ' + proc.communicate()[0])
+                proc.send_signal(signal.SIGINT)
+                out = proc.communicate(timeout=10)[0]
+            else:
+                out = proc.communicate(timeout=self.media_seconds + 5)[0]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertIn('Setting pipeline to PLAYING', out)
+        self.assertNotIn('ERROR', out)
+        return proc.returncode, out
+
     def test_printed_pipeline_runs_in_gst_launch(self):
         """Pasted after gst-launch-1.0 in a shell, the printed pipeline runs."""
         self.need_media()
         res = self.livecast('--print-pipeline', '--port', '0', '--token', 'abc', *SMALL)
         self.assertEqual(res.returncode, 0, res.stderr)
-        argv = ['gst-launch-1.0'] + shlex.split(res.stdout)  # what a shell would pass
-        proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        try:
-            time.sleep(2.5)
-            if proc.poll() is not None:
-                self.fail('gst-launch-1.0 stopped early: ' + proc.communicate()[0])
-            proc.send_signal(signal.SIGINT)
-            out = proc.communicate(timeout=10)[0]
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        self.assertIn('Setting pipeline to PLAYING', out)
-        self.assertNotIn('ERROR', out)
+        self.run_printed(res.stdout, stop_after=2.5)
 
     def test_printed_file_pipeline_runs_with_an_odd_file_name(self):
+        """The printed file pipeline plays the file to its end and stops by itself
+        (the sink posts EOS), even with quotes and spaces in the file name."""
         self.need_media()
         res = self.livecast('--print-pipeline', '--port', '0', '--file', self.odd_media)
         self.assertEqual(res.returncode, 0, res.stderr)
         self.assertNotIn("'", res.stdout)  # the name is percent-encoded in the URI
-        argv = ['gst-launch-1.0'] + shlex.split(res.stdout)
-        proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        try:
-            # It plays the file to its end; whether the sink then also posts
-            # EOS is the element's business, so stop it if it has not.
-            try:
-                out = proc.communicate(timeout=self.media_seconds + 5)[0]
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGINT)
-                out = proc.communicate(timeout=10)[0]
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        self.assertIn('Setting pipeline to PLAYING', out)
-        self.assertNotIn('ERROR', out)
+        rc, out = self.run_printed(res.stdout)
+        self.assertEqual(rc, 0, out)
+        self.assertIn('Got EOS', out)
 
     # ---- usage errors: exit 2, one line ----
 
