@@ -17,7 +17,8 @@
 #include <string>
 #include <utility>
 
-namespace livecast {
+namespace livecast
+{
 
 /* Reference traits: how to ref/unref a given type. GObject-derived types
  * (including GstObject) use g_object_ref/unref; GstMiniObject types use
@@ -28,11 +29,14 @@ struct RefTraits {
   static void unref(T *p) { g_object_unref(p); }
 };
 
-#define LIVECAST_MINI_OBJECT_TRAITS(Type)                                                        \
-  template <>                                                                                    \
-  struct RefTraits<Type> {                                                                       \
-    static Type *ref(Type *p) { return reinterpret_cast<Type *>(gst_mini_object_ref(GST_MINI_OBJECT_CAST(p))); } \
-    static void unref(Type *p) { gst_mini_object_unref(GST_MINI_OBJECT_CAST(p)); }               \
+#define LIVECAST_MINI_OBJECT_TRAITS(Type)                                            \
+  template <>                                                                        \
+  struct RefTraits<Type> {                                                           \
+    static Type *ref(Type *p)                                                        \
+    {                                                                                \
+      return reinterpret_cast<Type *>(gst_mini_object_ref(GST_MINI_OBJECT_CAST(p))); \
+    }                                                                                \
+    static void unref(Type *p) { gst_mini_object_unref(GST_MINI_OBJECT_CAST(p)); }   \
   };
 
 LIVECAST_MINI_OBJECT_TRAITS(GstCaps)
@@ -44,7 +48,8 @@ LIVECAST_MINI_OBJECT_TRAITS(GstPromise)
 #undef LIVECAST_MINI_OBJECT_TRAITS
 
 template <typename T>
-class Ref {
+class Ref
+{
  public:
   Ref() = default;
   Ref(std::nullptr_t) {}

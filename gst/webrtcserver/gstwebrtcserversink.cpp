@@ -14,7 +14,8 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 videotestsrc is-live=true ! video/x-raw,width=1280,height=720,framerate=30/1 ! webrtcserversink port=8080
+ * gst-launch-1.0 videotestsrc is-live=true ! video/x-raw,width=1280,height=720,framerate=30/1 !
+ * webrtcserversink port=8080
  * ]| Then open http://127.0.0.1:8080/ in a browser.
  */
 #ifdef HAVE_CONFIG_H
@@ -51,7 +52,8 @@ GST_DEBUG_CATEGORY_STATIC(gst_webrtc_server_sink_debug);
 
 using namespace livecast;
 
-namespace {
+namespace
+{
 
 constexpr int kDefaultPort = 8080;
 constexpr guint kDefaultBitrate = 2000; /* kbit/s */
@@ -164,11 +166,11 @@ struct GstWebRTCServerSinkPrivate {
   /* Media chain, built when the first caps arrive; all owned by the bin. */
   GstPad *video_pad = nullptr; /* the ghost pad, owned by the element */
   bool chain_built = false;
-  bool chain_encodes = false;  /* raw input, encoded inside */
+  bool chain_encodes = false; /* raw input, encoded inside */
   VideoCodec active_codec = kDefaultCodec;
   std::string h264_profile = "constrained-baseline"; /* of the H.264 sent */
-  GstElement *input_tee = nullptr; /* feeds the end sink and the encoder */
-  GstElement *end_sink = nullptr;  /* prerolls, paces (sync) and posts EOS */
+  GstElement *input_tee = nullptr;                   /* feeds the end sink and the encoder */
+  GstElement *end_sink = nullptr;                    /* prerolls, paces (sync) and posts EOS */
   GstElement *valve = nullptr;
   GstElement *encoder = nullptr;
   GstElement *tee = nullptr;
@@ -286,10 +288,10 @@ static void request_key_unit(GstWebRTCServerSink *self, const char *why)
   Ref<GstPad> sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(tee, "sink"));
   GST_DEBUG_OBJECT(self, "requesting a key frame: %s", why);
   /* Marked so the PLI rate limit on the tee lets it through. */
-  GstStructure *s = gst_structure_new("GstForceKeyUnit", "all-headers", G_TYPE_BOOLEAN, TRUE,
-                                      "running-time", G_TYPE_UINT64, GST_CLOCK_TIME_NONE,
-                                      "count", G_TYPE_UINT, 0, "livecast-forced", G_TYPE_BOOLEAN,
-                                      TRUE, nullptr);
+  GstStructure *s =
+      gst_structure_new("GstForceKeyUnit", "all-headers", G_TYPE_BOOLEAN, TRUE, "running-time",
+                        G_TYPE_UINT64, GST_CLOCK_TIME_NONE, "count", G_TYPE_UINT, 0,
+                        "livecast-forced", G_TYPE_BOOLEAN, TRUE, nullptr);
   priv->last_key_unit_us = now_us();
   gst_pad_push_event(sinkpad.get(), gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM, s));
 }
@@ -414,8 +416,9 @@ static bool build_chain(GstWebRTCServerSink *self, const GstCaps *caps)
       GstElement *filter = make_element(self, "capsfilter", "encoder-caps");
       ok = add(filter);
       if (ok) {
-        Ref<GstCaps> fcaps = Ref<GstCaps>::adopt(gst_caps_from_string(
-            "video/x-h264, profile=(string)constrained-baseline, stream-format=(string)byte-stream"));
+        Ref<GstCaps> fcaps = Ref<GstCaps>::adopt(
+            gst_caps_from_string("video/x-h264, profile=(string)constrained-baseline, "
+                                 "stream-format=(string)byte-stream"));
         g_object_set(filter, "caps", fcaps.get(), nullptr);
       }
     }
@@ -645,9 +648,8 @@ static GstPromise *promise_for(GstWebRTCServerSink *self, const std::string &id,
         auto *d = static_cast<Data *>(user_data);
         Ref<GstPromise> p = Ref<GstPromise>::ref(promise);
         auto step = d->step;
-        d->handle->dispatch([p, step](GstWebRTCServerSink *sink, Viewer &viewer) {
-          step(sink, viewer, p.get());
-        });
+        d->handle->dispatch(
+            [p, step](GstWebRTCServerSink *sink, Viewer &viewer) { step(sink, viewer, p.get()); });
       },
       data,
       [](gpointer user_data) {
@@ -753,9 +755,8 @@ static void on_ice_connection_state(GstWebRTCServerSink *self, Viewer &viewer)
       break;
     case GST_WEBRTC_ICE_CONNECTION_STATE_FAILED:
     case GST_WEBRTC_ICE_CONNECTION_STATE_CLOSED:
-      end_viewer(self, viewer.id, state == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED
-                                      ? "ICE failed"
-                                      : "ICE closed");
+      end_viewer(self, viewer.id,
+                 state == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED ? "ICE failed" : "ICE closed");
       break;
     default:
       break;
@@ -876,7 +877,8 @@ static std::vector<std::string> ice_addresses_for(const Settings &settings)
   return out;
 }
 
-static void configure_ice(GstWebRTCServerSink *self, GstElement *webrtcbin, const Settings &settings)
+static void configure_ice(GstWebRTCServerSink *self, GstElement *webrtcbin,
+                          const Settings &settings)
 {
   GObject *ice = nullptr;
   g_object_get(webrtcbin, "ice-agent", &ice, nullptr);
@@ -1038,19 +1040,17 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
     priv->viewers[id] = std::move(viewer);
   }
 
-  connect_viewer_signal(self, v, "notify::ice-gathering-state",
-                        [](GstElement *, GParamSpec *, gpointer data) {
-                          static_cast<ViewerHandle *>(data)->dispatch(
-                              [](GstWebRTCServerSink *sink, Viewer &viewer) {
-                                GstWebRTCICEGatheringState state;
-                                g_object_get(viewer.webrtcbin, "ice-gathering-state", &state,
-                                             nullptr);
-                                if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) {
-                                  viewer.gathering_done = true;
-                                  finish_answer(sink, viewer.id);
-                                }
-                              });
-                        });
+  connect_viewer_signal(
+      self, v, "notify::ice-gathering-state", [](GstElement *, GParamSpec *, gpointer data) {
+        static_cast<ViewerHandle *>(data)->dispatch([](GstWebRTCServerSink *sink, Viewer &viewer) {
+          GstWebRTCICEGatheringState state;
+          g_object_get(viewer.webrtcbin, "ice-gathering-state", &state, nullptr);
+          if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) {
+            viewer.gathering_done = true;
+            finish_answer(sink, viewer.id);
+          }
+        });
+      });
   connect_viewer_signal(self, v, "notify::ice-connection-state",
                         [](GstElement *, GParamSpec *, gpointer data) {
                           static_cast<ViewerHandle *>(data)->dispatch(on_ice_connection_state);
@@ -1086,9 +1086,8 @@ static void dispose_branch(GstWebRTCServerSink *self, Ref<GstElement> branch, Re
 {
   if (!GST_STATE_TRYLOCK(self)) {
     Ref<GstWebRTCServerSink> ref = Ref<GstWebRTCServerSink>::ref(self);
-    self->priv->server.add_timeout(20, [ref, branch, tee_pad]() {
-      dispose_branch(ref.get(), branch, tee_pad);
-    });
+    self->priv->server.add_timeout(
+        20, [ref, branch, tee_pad]() { dispose_branch(ref.get(), branch, tee_pad); });
     return;
   }
   if (tee_pad) {
@@ -1202,7 +1201,8 @@ static void read_viewer_stats(GstWebRTCServerSink *self, Viewer &viewer)
         guint pli = 0;
         const guint n = gst_structure_n_fields(reply);
         for (guint i = 0; i < n; i++) {
-          const GValue *val = gst_structure_get_value(reply, gst_structure_nth_field_name(reply, i));
+          const GValue *val =
+              gst_structure_get_value(reply, gst_structure_nth_field_name(reply, i));
           if (!GST_VALUE_HOLDS_STRUCTURE(val))
             continue;
           const GstStructure *s = gst_value_get_structure(val);
@@ -1297,8 +1297,8 @@ static std::string stats_json(GstWebRTCServerSink *self)
   json_builder_set_member_name(b, "encoder");
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "codec");
-  json_builder_add_string_value(b, priv->chain_built ? video_codec_encoding_name(priv->active_codec)
-                                                     : "");
+  json_builder_add_string_value(
+      b, priv->chain_built ? video_codec_encoding_name(priv->active_codec) : "");
   json_builder_set_member_name(b, "encodes");
   json_builder_add_boolean_value(b, priv->chain_encodes);
   json_builder_set_member_name(b, "width");
@@ -1353,7 +1353,8 @@ static std::string stats_json(GstWebRTCServerSink *self)
 /* ---------------------------------------------------------------------- */
 /* The SessionBackend the HTTP API talks to                               */
 
-class SinkBackend : public SessionBackend {
+class SinkBackend : public SessionBackend
+{
  public:
   explicit SinkBackend(GstWebRTCServerSink *self) : self_(self) {}
 
@@ -1469,13 +1470,13 @@ static bool start_server(GstWebRTCServerSink *self)
   priv->api = std::make_unique<HttpApi>(*priv->backend, config);
   HttpApi *api = priv->api.get();
   std::string error;
-  if (!priv->server.start(settings.bind_address, settings.port, config.max_body_size,
-                          [api](const HttpRequest &request, HttpReply reply) {
-                            api->handle(request, std::move(reply));
-                          },
-                          error)) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
-                      ("The WebRTC server %s.", error.c_str()),
+  if (!priv->server.start(
+          settings.bind_address, settings.port, config.max_body_size,
+          [api](const HttpRequest &request, HttpReply reply) {
+            api->handle(request, std::move(reply));
+          },
+          error)) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("The WebRTC server %s.", error.c_str()),
                       ("bind-address=%s port=%d", settings.bind_address.c_str(), settings.port));
     return false;
   }
@@ -1592,11 +1593,10 @@ static GstStateChangeReturn gst_webrtc_server_sink_change_state(GstElement *elem
       priv->streaming = true;
       break;
     }
-    case GST_STATE_CHANGE_PAUSED_TO_READY:
-      {
-        std::lock_guard<std::mutex> guard(priv->lock);
-        priv->streaming = false;
-      }
+    case GST_STATE_CHANGE_PAUSED_TO_READY: {
+      std::lock_guard<std::mutex> guard(priv->lock);
+      priv->streaming = false;
+    }
       /* Viewers end while data may still flow, so their unlink is clean. */
       end_all_viewers_on_server(self);
       break;
@@ -1644,8 +1644,8 @@ static std::vector<std::string> strings_from_array(const GValue *value)
   return out;
 }
 
-static void gst_webrtc_server_sink_set_property(GObject *object, guint prop_id,
-                                                const GValue *value, GParamSpec *pspec)
+static void gst_webrtc_server_sink_set_property(GObject *object, guint prop_id, const GValue *value,
+                                                GParamSpec *pspec)
 {
   auto *self = GST_WEBRTC_SERVER_SINK(object);
   GstWebRTCServerSinkPrivate *priv = self->priv;
@@ -1891,32 +1891,30 @@ static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
                           nullptr, rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_TURN_SERVERS,
-      gst_param_spec_array("turn-servers", "TURN servers",
-                           "TURN servers as turn://user:password@host:port (or turns://), used "
-                           "by the server and given to the viewers.",
-                           g_param_spec_string("turn-server", "TURN server",
-                                               "A TURN server URL.", nullptr,
-                                               static_cast<GParamFlags>(G_PARAM_READWRITE |
-                                                                        G_PARAM_STATIC_STRINGS)),
-                           rw_ready));
+      gst_param_spec_array(
+          "turn-servers", "TURN servers",
+          "TURN servers as turn://user:password@host:port (or turns://), used "
+          "by the server and given to the viewers.",
+          g_param_spec_string("turn-server", "TURN server", "A TURN server URL.", nullptr,
+                              static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)),
+          rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_ICE_TRANSPORT_POLICY,
       g_param_spec_enum("ice-transport-policy", "ICE transport policy",
                         "Which ICE candidates the server and the viewers use: all, or relay "
                         "(TURN) only.",
-                        ice_transport_policy_get_type(),
-                        static_cast<gint>(IceTransportPolicy::All), rw_ready));
+                        ice_transport_policy_get_type(), static_cast<gint>(IceTransportPolicy::All),
+                        rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_ICE_ADDRESSES,
-      gst_param_spec_array("ice-addresses", "ICE addresses",
-                           "Local IP addresses ICE gathers candidates on. Empty: 127.0.0.1 when "
-                           "bind-address is a loopback address (local viewers only), else every "
-                           "interface libnice finds.",
-                           g_param_spec_string("ice-address", "ICE address",
-                                               "A local IP address.", nullptr,
-                                               static_cast<GParamFlags>(G_PARAM_READWRITE |
-                                                                        G_PARAM_STATIC_STRINGS)),
-                           rw_ready));
+      gst_param_spec_array(
+          "ice-addresses", "ICE addresses",
+          "Local IP addresses ICE gathers candidates on. Empty: 127.0.0.1 when "
+          "bind-address is a loopback address (local viewers only), else every "
+          "interface libnice finds.",
+          g_param_spec_string("ice-address", "ICE address", "A local IP address.", nullptr,
+                              static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)),
+          rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_TOKEN,
       g_param_spec_string("token", "Token",
@@ -1949,8 +1947,8 @@ static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
                            TRUE, static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_VIEWERS,
-      g_param_spec_uint("viewers", "Viewers", "Number of viewer sessions right now.", 0,
-                        G_MAXUINT, 0, ro));
+      g_param_spec_uint("viewers", "Viewers", "Number of viewer sessions right now.", 0, G_MAXUINT,
+                        0, ro));
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
@@ -1967,8 +1965,8 @@ static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
    * A viewer's offer was answered. Emitted from the server thread.
    */
   signals[SIGNAL_VIEWER_ADDED] =
-      g_signal_new("viewer-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr,
-                   nullptr, nullptr, G_TYPE_NONE, 2, G_TYPE_STRING, GST_TYPE_ELEMENT);
+      g_signal_new("viewer-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,
+                   nullptr, G_TYPE_NONE, 2, G_TYPE_STRING, GST_TYPE_ELEMENT);
   /**
    * GstWebRTCServerSink::viewer-removed:
    * @sink: the element

@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <cstring>
 
-namespace livecast {
+namespace livecast
+{
 
-namespace {
+namespace
+{
 
 const std::string kEmpty;
 const char kWebResourcePrefix[] = "/org/livecast/web/";
@@ -50,10 +52,15 @@ const char *content_type_for(const std::string &path)
     const char *ext;
     const char *type;
   } const types[] = {
-      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-      {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-      {".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
-      {".ico", "image/x-icon"}, {".txt", "text/plain; charset=utf-8"},
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".txt", "text/plain; charset=utf-8"},
   };
   for (const auto &t : types) {
     if (g_str_has_suffix(path.c_str(), t.ext))
@@ -128,7 +135,8 @@ bool parse_ice_server(const std::string &url, IceServer &out, std::string &error
   out.url = url;
   auto colon = url.find(':');
   if (colon == std::string::npos) {
-    error = "ICE server \"" + url + "\" has no scheme; use stun://host:port or turn://user:pass@host:port.";
+    error = "ICE server \"" + url +
+            "\" has no scheme; use stun://host:port or turn://user:pass@host:port.";
     return false;
   }
   out.scheme = lower(url.substr(0, colon));
@@ -257,7 +265,8 @@ void HttpApi::add_cors_headers(const HttpRequest &request, HttpResponse &respons
     std::size_t pos = 0;
     while (pos <= list.size()) {
       auto comma = list.find(',', pos);
-      std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      std::string item =
+          list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
       item.erase(0, item.find_first_not_of(' '));
       item.erase(item.find_last_not_of(' ') + 1);
       if (!origin.empty() && item == origin)
@@ -308,8 +317,7 @@ std::string HttpApi::config_json() const
   return json_to_string(json_builder_get_root(b));
 }
 
-bool HttpApi::check_offer_request(const HttpRequest &request,
-                                  const std::vector<std::string> &types,
+bool HttpApi::check_offer_request(const HttpRequest &request, const std::vector<std::string> &types,
                                   HttpResponse &error) const
 {
   if (!authorized(request)) {
@@ -322,13 +330,13 @@ bool HttpApi::check_offer_request(const HttpRequest &request,
     for (const auto &t : types)
       list += (list.empty() ? "" : " or ") + t;
     error = HttpResponse::error(415, "Content-Type must be " + list + ", not \"" +
-                                     (type.empty() ? "(none)" : type) + "\".");
+                                         (type.empty() ? "(none)" : type) + "\".");
     error.add_header("Accept-Post", types.front());
     return false;
   }
   if (request.body.size() > config_.max_body_size) {
     error = HttpResponse::error(413, "The request body is larger than " +
-                                     std::to_string(config_.max_body_size) + " bytes.");
+                                         std::to_string(config_.max_body_size) + " bytes.");
     return false;
   }
   return true;
@@ -361,8 +369,8 @@ void HttpApi::handle(const HttpRequest &request, HttpReply reply)
   }
 
   auto method_not_allowed = [&](const char *allow) {
-    HttpResponse r = HttpResponse::error(405, "Method " + method + " is not allowed on " + path +
-                                                  "; allowed: " + allow + ".");
+    HttpResponse r = HttpResponse::error(
+        405, "Method " + method + " is not allowed on " + path + "; allowed: " + allow + ".");
     r.add_header("Allow", allow);
     finish(std::move(r));
   };
@@ -528,9 +536,9 @@ HttpResponse HttpApi::handle_whep_patch(const HttpRequest &request, const std::s
     return HttpResponse::error(404, "There is no viewer session \"" + id + "\".");
   const std::string type = media_type(request.header("content-type"));
   if (type != "application/trickle-ice-sdpfrag") {
-    HttpResponse r = HttpResponse::error(
-        415, "Content-Type must be application/trickle-ice-sdpfrag, not \"" +
-                 (type.empty() ? "(none)" : type) + "\".");
+    HttpResponse r =
+        HttpResponse::error(415, "Content-Type must be application/trickle-ice-sdpfrag, not \"" +
+                                     (type.empty() ? "(none)" : type) + "\".");
     r.add_header("Accept-Patch", "application/trickle-ice-sdpfrag");
     return r;
   }
@@ -586,8 +594,8 @@ HttpResponse HttpApi::handle_static(const HttpRequest &request)
     g_free(contents);
   } else {
     const std::string resource = kWebResourcePrefix + name;
-    GBytes *bytes = g_resources_lookup_data(resource.c_str(), G_RESOURCE_LOOKUP_FLAGS_NONE,
-                                            nullptr);
+    GBytes *bytes =
+        g_resources_lookup_data(resource.c_str(), G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr);
     if (!bytes)
       return HttpResponse::error(404, "There is nothing at " + request.path + ".");
     gsize length = 0;

@@ -17,7 +17,8 @@
 
 #include "sdpoffer.h"
 
-namespace livecast {
+namespace livecast
+{
 
 struct HttpRequest {
   std::string method;
@@ -49,13 +50,13 @@ struct HttpResponse {
 using HttpReply = std::function<void(HttpResponse)>;
 
 struct IceServer {
-  std::string url;        /* as configured: stun://host:port, turn://user:pass@host:port */
-  std::string scheme;     /* stun, turn, turns */
+  std::string url;    /* as configured: stun://host:port, turn://user:pass@host:port */
+  std::string scheme; /* stun, turn, turns */
   std::string host;
   int port = 0;
   std::string username;
   std::string credential;
-  std::string transport;  /* "udp"/"tcp" from ?transport=, or "" */
+  std::string transport; /* "udp"/"tcp" from ?transport=, or "" */
 
   /* The URI form browsers use: "stun:host:port", "turn:host:port?transport=udp". */
   std::string browser_url() const;
@@ -69,9 +70,9 @@ enum class IceTransportPolicy { All, Relay };
 /* What a created viewer session reports back. */
 struct SessionResult {
   bool ok = false;
-  int status = 0;          /* HTTP status when !ok */
-  std::string message;     /* one sentence when !ok */
-  int retry_after = 0;     /* seconds, for 503 */
+  int status = 0;      /* HTTP status when !ok */
+  std::string message; /* one sentence when !ok */
+  int retry_after = 0; /* seconds, for 503 */
   std::string id;
   std::string etag;
   std::string answer_sdp;
@@ -80,7 +81,8 @@ struct SessionResult {
 /* Implemented by the element: the media and session side. All calls happen
  * on the server thread; @done is called exactly once, on the server thread,
  * possibly later (the answer waits for ICE gathering). */
-class SessionBackend {
+class SessionBackend
+{
  public:
   virtual ~SessionBackend() = default;
 
@@ -100,15 +102,16 @@ class SessionBackend {
 };
 
 struct HttpApiConfig {
-  std::string token;          /* empty: no authentication */
+  std::string token; /* empty: no authentication */
   std::string cors_origin = "*";
   std::size_t max_body_size = 64 * 1024;
   std::vector<IceServer> ice_servers;
   IceTransportPolicy ice_transport_policy = IceTransportPolicy::All;
-  std::string web_root;       /* empty: the page compiled into the plugin */
+  std::string web_root; /* empty: the page compiled into the plugin */
 };
 
-class HttpApi {
+class HttpApi
+{
  public:
   HttpApi(SessionBackend &backend, HttpApiConfig config);
 

@@ -8,9 +8,11 @@
 
 #include <memory>
 
-namespace livecast {
+namespace livecast
+{
 
-namespace {
+namespace
+{
 
 /* One request waiting for its reply: the message is paused until then.
  * Lives on the server thread only. */
@@ -230,7 +232,8 @@ void HttpServer::stop()
     return;
   }
   g_main_context_invoke(
-      context_, [](gpointer loop) -> gboolean {
+      context_,
+      [](gpointer loop) -> gboolean {
         g_main_loop_quit(static_cast<GMainLoop *>(loop));
         return G_SOURCE_REMOVE;
       },
@@ -253,7 +256,8 @@ bool HttpServer::in_server_thread() const
   return context_ && g_main_context_is_owner(context_);
 }
 
-namespace {
+namespace
+{
 using Callback = std::function<void()>;
 
 gboolean run_once(gpointer data)

@@ -22,9 +22,11 @@
 
 typedef struct _SoupServer SoupServer;
 
-namespace livecast {
+namespace livecast
+{
 
-class HttpServer {
+class HttpServer
+{
  public:
   using Handler = std::function<void(const HttpRequest &, HttpReply)>;
 

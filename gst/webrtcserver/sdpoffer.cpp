@@ -11,9 +11,11 @@
 #include <memory>
 #include <sstream>
 
-namespace livecast {
+namespace livecast
+{
 
-namespace {
+namespace
+{
 
 struct SdpMessageDeleter {
   void operator()(GstSDPMessage *m) const { gst_sdp_message_free(m); }

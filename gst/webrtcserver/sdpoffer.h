@@ -15,7 +15,8 @@
 
 #include "gstrefptr.h"
 
-namespace livecast {
+namespace livecast
+{
 
 enum class VideoCodec { H264, VP8, VP9 };
 
@@ -68,9 +69,9 @@ void complete_answer_fmtp(GstSDPMessage *answer, const OfferedVideo &video);
 
 /* One candidate from a trickle-ICE SDP fragment (RFC 8840). */
 struct TrickleCandidate {
-  std::string mid;         /* may be empty: then mline applies */
-  int mline = -1;          /* index of the m-line, or -1 if unknown */
-  std::string candidate;   /* "candidate:..." without the "a=" prefix */
+  std::string mid;       /* may be empty: then mline applies */
+  int mline = -1;        /* index of the m-line, or -1 if unknown */
+  std::string candidate; /* "candidate:..." without the "a=" prefix */
 };
 
 struct SdpFragment {

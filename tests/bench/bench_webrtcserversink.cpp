@@ -23,12 +23,14 @@
 
 #include "whepreceiver.h"
 
-namespace {
+namespace
+{
 
 double median(std::vector<double> v)
 {
   std::sort(v.begin(), v.end());
-  return v.empty() ? -1 : (v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2);
+  return v.empty() ? -1
+                   : (v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2);
 }
 
 /* CPU seconds (user + system) used so far by process @pid. */
@@ -105,10 +107,11 @@ void bench_time_to_first_frame()
   }
   stop_sender(sender);
   const double m = median(times);
-  g_print("time to first frame (in-process webrtcbin, 720p30 H.264, %zu runs): median %.0f ms, "
-          "min %.0f ms, max %.0f ms; ratio to the 300 ms target: %.2f\n",
-          times.size(), m, times.empty() ? -1 : *std::min_element(times.begin(), times.end()),
-          times.empty() ? -1 : *std::max_element(times.begin(), times.end()), m / 300.0);
+  g_print(
+      "time to first frame (in-process webrtcbin, 720p30 H.264, %zu runs): median %.0f ms, "
+      "min %.0f ms, max %.0f ms; ratio to the 300 ms target: %.2f\n",
+      times.size(), m, times.empty() ? -1 : *std::min_element(times.begin(), times.end()),
+      times.empty() ? -1 : *std::max_element(times.begin(), times.end()), m / 300.0);
 }
 
 /* CPU cores the sender uses over @seconds while @viewers watch. */

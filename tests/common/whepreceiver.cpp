@@ -37,9 +37,8 @@ HttpResult http_request(const std::string &method, const std::string &url,
                                  h.second.c_str());
   if (!content_type.empty() || !body.empty()) {
     GBytes *bytes = g_bytes_new(body.data(), body.size());
-    soup_message_set_request_body_from_bytes(msg, content_type.empty() ? nullptr
-                                                                       : content_type.c_str(),
-                                             bytes);
+    soup_message_set_request_body_from_bytes(
+        msg, content_type.empty() ? nullptr : content_type.c_str(), bytes);
     g_bytes_unref(bytes);
   }
   GError *err = nullptr;
@@ -84,7 +83,8 @@ void WhepReceiver::request_key_frame()
   if (!pad)
     return;
   /* webrtcbin's RTP session turns this upstream event into an RTCP PLI. */
-  gst_pad_send_event(pad, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+  gst_pad_send_event(pad,
+                     gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
   gst_object_unref(pad);
 }
 
@@ -114,8 +114,9 @@ void WhepReceiver::on_pad_added(GstElement *, GstPad *pad, WhepReceiver *self)
   if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
     return;
   const bool h264 = self->codec_ == "H264", vp8 = self->codec_ == "VP8";
-  std::string chain = h264 ? "rtph264depay name=depay ! h264parse"
-                     : vp8 ? "rtpvp8depay name=depay" : "rtpvp9depay name=depay";
+  std::string chain = h264  ? "rtph264depay name=depay ! h264parse"
+                      : vp8 ? "rtpvp8depay name=depay"
+                            : "rtpvp9depay name=depay";
   if (self->decode_)
     chain += h264 ? " ! avdec_h264" : vp8 ? " ! vp8dec" : " ! vp9dec";
   const std::string desc =
@@ -123,14 +124,14 @@ void WhepReceiver::on_pad_added(GstElement *, GstPad *pad, WhepReceiver *self)
   GstElement *depay_decode = gst_parse_bin_from_description(desc.c_str(), TRUE, nullptr);
   GstElement *depay = gst_bin_get_by_name(GST_BIN(depay_decode), "depay");
   GstPad *depay_src = gst_element_get_static_pad(depay, "src");
-  gst_pad_add_probe(depay_src, GST_PAD_PROBE_TYPE_BUFFER,
-                    [](GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
-                      if (!GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info),
-                                                  GST_BUFFER_FLAG_DELTA_UNIT))
-                        static_cast<WhepReceiver *>(data)->key_frames_++;
-                      return GST_PAD_PROBE_OK;
-                    },
-                    self, nullptr);
+  gst_pad_add_probe(
+      depay_src, GST_PAD_PROBE_TYPE_BUFFER,
+      [](GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
+        if (!GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info), GST_BUFFER_FLAG_DELTA_UNIT))
+          static_cast<WhepReceiver *>(data)->key_frames_++;
+        return GST_PAD_PROBE_OK;
+      },
+      self, nullptr);
   gst_object_unref(depay_src);
   gst_object_unref(depay);
   g_mutex_lock(&self->lock_);
@@ -149,8 +150,7 @@ void WhepReceiver::on_pad_added(GstElement *, GstPad *pad, WhepReceiver *self)
   gst_object_unref(sinkpad);
 }
 
-void WhepReceiver::on_ice_candidate(GstElement *, guint mline, gchar *candidate,
-                                    WhepReceiver *self)
+void WhepReceiver::on_ice_candidate(GstElement *, guint mline, gchar *candidate, WhepReceiver *self)
 {
   g_mutex_lock(&self->lock_);
   self->candidates_.emplace_back(mline, candidate);
@@ -188,13 +188,13 @@ bool WhepReceiver::start(std::string &error, bool json_offer, const std::string 
 
   /* Payload types as Chromium uses them, not 96, to prove the answer mirrors them. */
   std::string caps_str =
-      codec_ == "H264"
-          ? std::string("application/x-rtp,media=video,encoding-name=H264,payload=102,"
-                        "clock-rate=90000,packetization-mode=(string)1,"
-                        "profile-level-id=(string)42e01f,rtcp-fb-nack-pli=(boolean)true") +
-                (level_asymmetry ? ",level-asymmetry-allowed=(string)1" : "")
-          : "application/x-rtp,media=video,encoding-name=" + codec_ +
-                ",payload=98,clock-rate=90000,rtcp-fb-nack-pli=(boolean)true";
+      codec_ == "H264" ? std::string(
+                             "application/x-rtp,media=video,encoding-name=H264,payload=102,"
+                             "clock-rate=90000,packetization-mode=(string)1,"
+                             "profile-level-id=(string)42e01f,rtcp-fb-nack-pli=(boolean)true") +
+                             (level_asymmetry ? ",level-asymmetry-allowed=(string)1" : "")
+                       : "application/x-rtp,media=video,encoding-name=" + codec_ +
+                             ",payload=98,clock-rate=90000,rtcp-fb-nack-pli=(boolean)true";
   GstCaps *caps = gst_caps_from_string(caps_str.c_str());
   GstWebRTCRTPTransceiver *trans = nullptr;
   g_signal_emit_by_name(webrtcbin_, "add-transceiver",

@@ -26,7 +26,8 @@ HttpResult http_request(const std::string &method, const std::string &url,
                         const std::string &content_type = "", const std::string &body = "",
                         const std::vector<std::pair<std::string, std::string>> &headers = {});
 
-class WhepReceiver {
+class WhepReceiver
+{
  public:
   /* @codec: "H264" or "VP8" (what the offer asks for). With @decode false
    * frames are counted after depayloading, without decoding (cheap, for

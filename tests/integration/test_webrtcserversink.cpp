@@ -19,7 +19,8 @@
 
 #include "whepreceiver.h"
 
-namespace {
+namespace
+{
 
 struct Sender {
   GstElement *pipeline = nullptr;
@@ -58,9 +59,7 @@ struct Sender {
                      })),
                      this);
     g_signal_connect(sink, "viewer-removed",
-                     G_CALLBACK(+[](GstElement *, const char *, Sender *s) {
-                       s->removed++;
-                     }),
+                     G_CALLBACK(+[](GstElement *, const char *, Sender *s) { s->removed++; }),
                      this);
     g_assert_cmpint(gst_element_set_state(pipeline, GST_STATE_PLAYING), !=,
                     GST_STATE_CHANGE_FAILURE);
@@ -132,7 +131,8 @@ void check_whep_viewer(const char *codec_prop, const char *codec, bool level_asy
   g_assert_true(rx.answer().find("a=sendonly") != std::string::npos);
   if (g_str_equal(codec, "H264"))
     g_assert_true(rx.answer().find("profile-level-id=42e01f") != std::string::npos);
-  if (g_getenv("SHOW_ANSWER")) g_print("%s\n", rx.answer().c_str());
+  if (g_getenv("SHOW_ANSWER"))
+    g_print("%s\n", rx.answer().c_str());
   g_assert_true(rx.answer().find("a=candidate:") != std::string::npos);
 
   g_assert_true(rx.wait_frames(30, 10000) ||
@@ -198,7 +198,10 @@ void test_pass_through_h264()
 {
   /* Left alone, x264enc would pick High 4:4:4 for videotestsrc's default
    * format, which browsers cannot decode: the sink's caps steer it. */
-  check_pass_through("x264enc tune=zerolatency key-int-max=30 ! video/x-h264,profile=constrained-baseline ! h264parse", "H264");
+  check_pass_through(
+      "x264enc tune=zerolatency key-int-max=30 ! video/x-h264,profile=constrained-baseline ! "
+      "h264parse",
+      "H264");
 }
 
 void test_pass_through_vp8()
@@ -314,12 +317,12 @@ struct ExternalViewer {
 void test_mixed_viewers()
 {
   const char *root = g_getenv("LIVECAST_SOURCE_ROOT");
-  const std::string chromium_script = std::string(root ? root : "..") +
-                                      "/tests/integration/chromium_viewer.mjs";
-  const std::string aiortc_script = std::string(root ? root : "..") +
-                                    "/tests/integration/test_aiortc.py";
-  const std::string modules = std::string(root ? root : "..") +
-                              "/tests/browser/node_modules/playwright-core";
+  const std::string chromium_script =
+      std::string(root ? root : "..") + "/tests/integration/chromium_viewer.mjs";
+  const std::string aiortc_script =
+      std::string(root ? root : "..") + "/tests/integration/test_aiortc.py";
+  const std::string modules =
+      std::string(root ? root : "..") + "/tests/browser/node_modules/playwright-core";
   if (!g_file_test(modules.c_str(), G_FILE_TEST_IS_DIR) ||
       !g_file_test("/usr/lib/chromium/chromium", G_FILE_TEST_IS_EXECUTABLE) ||
       !g_file_test("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE)) {
@@ -333,13 +336,16 @@ void test_mixed_viewers()
   std::string error;
   g_assert_true(whep.start(error));
   g_assert_true(json_offer.start(error, true));
-  ExternalViewer aiortc({"/usr/bin/python3", aiortc_script, "--url", sender.url, "--seconds", "25"});
+  ExternalViewer aiortc(
+      {"/usr/bin/python3", aiortc_script, "--url", sender.url, "--seconds", "25"});
   ExternalViewer browser({"node", chromium_script, "--url", sender.url + "/", "--seconds", "25"});
 
   g_assert_true(whep.wait_frames(30, 10000));
   g_assert_true(json_offer.wait_frames(30, 10000));
-  g_assert_true(aiortc.wait_frames(30, 15000) || (g_printerr("aiortc: %u\n", aiortc.frames.load()), false));
-  g_assert_true(browser.wait_frames(30, 20000) || (g_printerr("chromium: %u\n", browser.frames.load()), false));
+  g_assert_true(aiortc.wait_frames(30, 15000) ||
+                (g_printerr("aiortc: %u\n", aiortc.frames.load()), false));
+  g_assert_true(browser.wait_frames(30, 20000) ||
+                (g_printerr("chromium: %u\n", browser.frames.load()), false));
   g_assert_cmpuint(sender.viewers(), ==, 4);
   g_assert_cmpint(sender.count_elements("x264enc"), ==, 1);
   g_assert_cmpint(sender.count_elements("webrtcbin"), ==, 4);
@@ -350,8 +356,10 @@ void test_mixed_viewers()
   g_assert_true(json_offer.wait_frames(j + 30, 5000));
   g_assert_true(aiortc.wait_frames(a + 30, 5000));
   g_assert_true(browser.wait_frames(b + 30, 5000));
-  g_print("# mixed: webrtcbin, aiortc and Chromium kept playing after a viewer left "
-          "(%u, %u, %u frames)\n", json_offer.frames(), aiortc.frames.load(), browser.frames.load());
+  g_print(
+      "# mixed: webrtcbin, aiortc and Chromium kept playing after a viewer left "
+      "(%u, %u, %u frames)\n",
+      json_offer.frames(), aiortc.frames.load(), browser.frames.load());
 }
 
 /* A viewer that vanishes without DELETE is reaped within 10 s. */
@@ -406,8 +414,10 @@ void test_file_plays_at_its_speed()
 {
   gchar *dir = g_dir_make_tmp("livecast-file-XXXXXX", nullptr);
   gchar *path = g_build_filename(dir, "one-second.mp4", nullptr);
-  const std::string make = std::string("videotestsrc num-buffers=30 ! video/x-raw,width=320,height=240,"
-                                       "framerate=30/1 ! x264enc ! mp4mux ! filesink location=") + path;
+  const std::string make = std::string(
+                               "videotestsrc num-buffers=30 ! video/x-raw,width=320,height=240,"
+                               "framerate=30/1 ! x264enc ! mp4mux ! filesink location=") +
+                           path;
   GstElement *maker = gst_parse_launch(make.c_str(), nullptr);
   gst_element_set_state(maker, GST_STATE_PLAYING);
   GstBus *mbus = gst_element_get_bus(maker);
@@ -419,8 +429,8 @@ void test_file_plays_at_its_speed()
 
   gchar *uri = gst_filename_to_uri(path, nullptr);
   for (int run = 0; run < 5; run++) {
-    const std::string desc = std::string("uridecodebin uri=") + uri +
-                             " ! videoconvert ! webrtcserversink port=0";
+    const std::string desc =
+        std::string("uridecodebin uri=") + uri + " ! videoconvert ! webrtcserversink port=0";
     GstElement *pipeline = gst_parse_launch(desc.c_str(), nullptr);
     const gint64 start = g_get_monotonic_time();
     gst_element_set_state(pipeline, GST_STATE_PLAYING);
@@ -497,15 +507,23 @@ void test_bad_input()
 
   const std::vector<BadCase> cases = {
       {"missing token", "POST", "/whep", "application/sdp", offer, {}, 401},
-      {"wrong token", "POST", "/whep", "application/sdp", offer, {{"Authorization", "Bearer nope"}}, 401},
+      {"wrong token",
+       "POST",
+       "/whep",
+       "application/sdp",
+       offer,
+       {{"Authorization", "Bearer nope"}},
+       401},
       {"wrong content type", "POST", "/whep", "text/plain", offer, auth, 415},
       {"malformed SDP", "POST", "/whep", "application/sdp", "v=0\r\nthis is not sdp", auth, 400},
       {"not SDP at all", "POST", "/whep", "application/sdp", "hello", auth, 400},
-      {"oversized body", "POST", "/whep", "application/sdp", std::string(200 * 1024, 'a'), auth, 413},
+      {"oversized body", "POST", "/whep", "application/sdp", std::string(200 * 1024, 'a'), auth,
+       413},
       {"no common codec", "POST", "/whep", "application/sdp", vp8_offer, auth, 406},
       {"malformed JSON", "POST", "/offer", "application/json", "{\"sdp\":", auth, 400},
-      {"unknown session PATCH", "PATCH", "/whep/0123456789abcdef", "application/trickle-ice-sdpfrag",
-       "a=candidate:1 1 udp 1 127.0.0.1 9 typ host\r\n", auth, 404},
+      {"unknown session PATCH", "PATCH", "/whep/0123456789abcdef",
+       "application/trickle-ice-sdpfrag", "a=candidate:1 1 udp 1 127.0.0.1 9 typ host\r\n", auth,
+       404},
       {"unknown session DELETE", "DELETE", "/whep/0123456789abcdef", "", "", auth, 404},
       {"unknown path", "GET", "/no/such/page", "", "", {}, 404},
       {"wrong method", "PUT", "/whep", "application/sdp", offer, auth, 405},

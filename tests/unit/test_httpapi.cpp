@@ -20,11 +20,13 @@
 
 using namespace livecast;
 
-namespace {
+namespace
+{
 
 /* Sessions kept in a map; answers are the offer's own text with a=sendonly,
  * enough for the HTTP layer, which never reads the answer. */
-class SessionTable : public SessionBackend {
+class SessionTable : public SessionBackend
+{
  public:
   bool started = true;
   VideoCodec codec = VideoCodec::H264;
@@ -143,8 +145,9 @@ void test_whep_post_created()
       continue;
     links++;
     if (h.second.find("turn:") != std::string::npos) {
-      ASSERT_STR_EQ(h.second, "<turn:127.0.0.1:3478?transport=udp>; rel=\"ice-server\"; "
-                      "username=\"user\"; credential=\"pass\"; credential-type=\"password\"");
+      ASSERT_STR_EQ(h.second,
+                    "<turn:127.0.0.1:3478?transport=udp>; rel=\"ice-server\"; "
+                    "username=\"user\"; credential=\"pass\"; credential-type=\"password\"");
     } else {
       ASSERT_STR_EQ(h.second, "<stun:127.0.0.1:3478>; rel=\"ice-server\"");
     }
@@ -170,8 +173,7 @@ void test_whep_post_errors()
   assert_error(call(api, request("POST", "/whep", "application/sdp", "")), 400);
   assert_error(call(api, request("POST", "/whep", "application/sdp", std::string(20000, 'v'))),
                413);
-  assert_error(call(api, request("POST", "/whep", "application/sdp", kVp8OnlyOffer)), 406,
-               "H264");
+  assert_error(call(api, request("POST", "/whep", "application/sdp", kVp8OnlyOffer)), 406, "H264");
   table.started = false;
   HttpResponse r = call(api, request("POST", "/whep", "application/sdp", kChromiumOffer));
   assert_error(r, 503);
@@ -227,19 +229,17 @@ void test_patch_and_delete()
   g_assert_cmpint(r.status, ==, 204);
   g_assert_cmpuint(table.trickled.size(), ==, 1);
   g_assert_cmpuint(table.trickled[0].candidates.size(), ==, 1);
-  assert_error(call(api, request("PATCH", "/whep/session1", "application/trickle-ice-sdpfrag",
-                                 frag, {{"if-match", "\"other\""}})),
+  assert_error(call(api, request("PATCH", "/whep/session1", "application/trickle-ice-sdpfrag", frag,
+                                 {{"if-match", "\"other\""}})),
                412);
   assert_error(call(api, request("PATCH", "/whep/session1", "application/sdp", frag)), 415);
-  assert_error(call(api, request("PATCH", "/whep/session1", "application/trickle-ice-sdpfrag",
-                                 "garbage")),
-               400);
   assert_error(
-      call(api, request("PATCH", "/whep/session1", "application/trickle-ice-sdpfrag",
-                        "a=ice-ufrag:NEW1\r\na=ice-pwd:newpasswordnewpassword12\r\n")),
-      422, "ICE restart");
-  assert_error(call(api, request("PATCH", "/whep/nosuch", "application/trickle-ice-sdpfrag",
-                                 frag)),
+      call(api, request("PATCH", "/whep/session1", "application/trickle-ice-sdpfrag", "garbage")),
+      400);
+  assert_error(call(api, request("PATCH", "/whep/session1", "application/trickle-ice-sdpfrag",
+                                 "a=ice-ufrag:NEW1\r\na=ice-pwd:newpasswordnewpassword12\r\n")),
+               422, "ICE restart");
+  assert_error(call(api, request("PATCH", "/whep/nosuch", "application/trickle-ice-sdpfrag", frag)),
                404);
   assert_error(call(api, request("GET", "/whep/session1")), 405);
   g_assert_cmpint(call(api, request("DELETE", "/whep/session1")).status, ==, 200);
@@ -293,9 +293,9 @@ void test_preflight()
 {
   SessionTable table;
   HttpApi api(table, HttpApiConfig());
-  HttpResponse r = call(api, request("OPTIONS", "/whep", "", "",
-                                     {{"origin", "null"},
-                                      {"access-control-request-method", "POST"}}));
+  HttpResponse r =
+      call(api, request("OPTIONS", "/whep", "", "",
+                        {{"origin", "null"}, {"access-control-request-method", "POST"}}));
   g_assert_cmpint(r.status, ==, 204);
   ASSERT_STR_EQ(r.header("Access-Control-Allow-Origin"), "*");
   g_assert_true(r.header("Access-Control-Allow-Methods").find("PATCH") != std::string::npos);
@@ -336,8 +336,8 @@ void test_config_and_stats()
   JsonObject *turn = json_array_get_object_element(servers, 1);
   ASSERT_STR_EQ(json_object_get_string_member(turn, "username"), "user");
   ASSERT_STR_EQ(json_object_get_string_member(turn, "credential"), "pass");
-  ASSERT_STR_EQ(
-      json_array_get_string_element(json_object_get_array_member(turn, "urls"), 0), "turn:127.0.0.1:3478?transport=udp");
+  ASSERT_STR_EQ(json_array_get_string_element(json_object_get_array_member(turn, "urls"), 0),
+                "turn:127.0.0.1:3478?transport=udp");
   ASSERT_STR_EQ(json_object_get_string_member(obj, "iceTransportPolicy"), "relay");
   g_object_unref(parser);
 

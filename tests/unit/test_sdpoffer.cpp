@@ -47,12 +47,14 @@ static void test_answer_gets_profile_level_id()
 {
   OfferCheck c = check_offer(kChromiumOffer, SentVideo{VideoCodec::H264, "constrained-baseline"});
   GstSDPMessage *answer = nullptr;
-  gst_sdp_message_new_from_text("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
-                                "m=video 9 UDP/TLS/RTP/SAVPF 102\r\na=rtpmap:102 H264/90000\r\n"
-                                "a=fmtp:102 packetization-mode=1;level-asymmetry-allowed=1\r\n",
-                                &answer);
+  gst_sdp_message_new_from_text(
+      "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 102\r\na=rtpmap:102 H264/90000\r\n"
+      "a=fmtp:102 packetization-mode=1;level-asymmetry-allowed=1\r\n",
+      &answer);
   complete_answer_fmtp(answer, c.video);
-  ASSERT_STR_EQ(gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(answer, 0), "fmtp"), "102 packetization-mode=1;level-asymmetry-allowed=1;profile-level-id=42e01f");
+  ASSERT_STR_EQ(gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(answer, 0), "fmtp"),
+                "102 packetization-mode=1;level-asymmetry-allowed=1;profile-level-id=42e01f");
   /* Already there: left alone. */
   complete_answer_fmtp(answer, c.video);
   g_assert_cmpuint(gst_sdp_media_attributes_len(gst_sdp_message_get_media(answer, 0)), ==, 2);
@@ -72,10 +74,11 @@ static void test_chromium_vp8_and_vp9()
 static void test_h264_matches_the_stream_profile()
 {
   /* webrtcbin pairs H.264 by exact profile: each stream gets its own payload type. */
-  g_assert_cmpint(check_offer(kChromiumOffer, SentVideo{VideoCodec::H264, "baseline"}).video.payload_type,
-                  ==, 103);
-  g_assert_cmpint(check_offer(kChromiumOffer, SentVideo{VideoCodec::H264, "high"}).video.payload_type,
-                  ==, 108);
+  g_assert_cmpint(
+      check_offer(kChromiumOffer, SentVideo{VideoCodec::H264, "baseline"}).video.payload_type, ==,
+      103);
+  g_assert_cmpint(
+      check_offer(kChromiumOffer, SentVideo{VideoCodec::H264, "high"}).video.payload_type, ==, 108);
   OfferCheck main = check_offer(kChromiumOffer, SentVideo{VideoCodec::H264, "main"});
   g_assert_false(main.ok);
   g_assert_cmpint(main.status, ==, 406);
@@ -116,7 +119,8 @@ static void test_refused_offers_are_400()
       {"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", "no media"},
       {replace_all(kChromiumOffer, "a=ice-ufrag:Kx3d\r\n", ""), "ICE credentials"},
       {replace_all(kChromiumOffer, "a=fingerprint:", "a=xfingerprint:"), "fingerprint"},
-      {replace_all(kVp8OnlyOffer, "m=video 9 UDP/TLS/RTP/SAVPF 120", "m=text 9 UDP/TLS/RTP/SAVPF 120"),
+      {replace_all(kVp8OnlyOffer, "m=video 9 UDP/TLS/RTP/SAVPF 120",
+                   "m=text 9 UDP/TLS/RTP/SAVPF 120"),
        "no video"},
   };
   for (const auto &c : cases) {
@@ -148,7 +152,8 @@ static void test_sdp_fragment()
   g_assert_cmpuint(f.candidates.size(), ==, 2);
   ASSERT_STR_EQ(f.candidates[0].mid, "0");
   g_assert_cmpint(f.candidates[0].mline, ==, 0);
-  ASSERT_STR_EQ(f.candidates[1].candidate, "candidate:2 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active");
+  ASSERT_STR_EQ(f.candidates[1].candidate,
+                "candidate:2 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active");
   g_assert_true(f.end_of_candidates);
 
   g_assert_false(parse_sdp_fragment("").ok);
