@@ -23,11 +23,12 @@ fi
 packages="meson ninja-build pkg-config g++ libglib2.0-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   libsoup-3.0-dev libjson-glib-dev
+  libx11-dev libxext-dev libxfixes-dev libxdamage-dev libxrandr-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav"
 if [ "$want_tests" = 1 ]; then
   packages="$packages chromium python3 python3-aiortc python3-gi gir1.2-gstreamer-1.0
-    iproute2 util-linux ca-certificates"
+    iproute2 util-linux ca-certificates xvfb x11-xserver-utils x11-utils xdotool"
   command -v node >/dev/null 2>&1 || packages="$packages nodejs"
   command -v npm >/dev/null 2>&1 || packages="$packages npm"
 fi

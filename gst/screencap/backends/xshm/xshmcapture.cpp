@@ -1,0 +1,520 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * X11 screen capture: XShmGetImage straight into shared-memory segments that
+ * become the GstBuffers' memory (no copy per frame), XDamage to skip unchanged
+ * frames, XFixes for the cursor image, XRandR for monitors and size changes.
+ * Falls back to XGetImage (one copy) where MIT-SHM is unavailable, as on a
+ * remote display.
+ */
+#include "screencapture.h"
+
+#include <X11/Xlib.h>
+#include <X11/Xutil.h>
+#include <X11/extensions/XShm.h>
+#include <X11/extensions/Xdamage.h>
+#include <X11/extensions/Xfixes.h>
+#include <X11/extensions/Xrandr.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "cursorblend.h"
+
+GST_DEBUG_CATEGORY_STATIC(xshm_debug);
+#define GST_CAT_DEFAULT xshm_debug
+
+namespace livecast {
+
+namespace {
+
+/* One shared-memory segment with the XImage the server writes into. */
+struct Segment {
+  XShmSegmentInfo info = {};
+  XImage *image = nullptr;
+  gsize size = 0;
+  int width = 0, height = 0;
+};
+
+/* Segments shared between the capture thread and the buffers downstream. A
+ * buffer's memory gives its segment back here when the buffer is freed, from
+ * whatever thread; only the capture thread talks to the X server. */
+struct SegmentPool {
+  std::mutex lock;
+  std::vector<Segment *> free;   /* ready for the next grab */
+  std::vector<Segment *> retired; /* of an old size, detach in the capture thread */
+  int width = 0, height = 0;     /* size of current segments */
+  bool closed = false;           /* the display is gone: just release memory */
+};
+
+void release_memory_only(Segment *seg)
+{
+  if (seg->image) {
+    seg->image->data = nullptr; /* the data is the segment, not malloc'ed */
+    XDestroyImage(seg->image);
+  }
+  if (seg->info.shmaddr && seg->info.shmaddr != reinterpret_cast<char *>(-1))
+    shmdt(seg->info.shmaddr);
+  delete seg;
+}
+
+struct SegmentHandle {
+  std::shared_ptr<SegmentPool> pool;
+  Segment *seg;
+};
+
+void return_segment(gpointer data)
+{
+  auto *handle = static_cast<SegmentHandle *>(data);
+  {
+    std::lock_guard<std::mutex> guard(handle->pool->lock);
+    if (handle->pool->closed)
+      release_memory_only(handle->seg);
+    else if (handle->seg->width == handle->pool->width &&
+             handle->seg->height == handle->pool->height)
+      handle->pool->free.push_back(handle->seg);
+    else
+      handle->pool->retired.push_back(handle->seg);
+  }
+  delete handle;
+}
+
+class XShmCapture : public ScreenCapture {
+ public:
+  explicit XShmCapture(GstObject *owner) : owner_(owner) {}
+  ~XShmCapture() override { close(); }
+
+  bool open(const CaptureConfig &config, std::string &error) override;
+  CaptureFormat format() const override { return format_; }
+  GrabResult grab(GstBuffer **buffer, std::string &error) override;
+  void close() override;
+  const char *name() const override { return use_shm_ ? "XShm" : "XGetImage"; }
+
+ private:
+  bool compute_area(std::string &error);
+  void process_events();
+  void drain_retired();
+  Segment *get_segment(std::string &error);
+  void destroy_segment(Segment *seg);
+  bool composite_cursor(guint8 *data, int stride);
+  static void on_io_error_exit(Display *, void *data);
+
+  GstObject *owner_;
+  CaptureConfig config_;
+  std::string display_name_;
+  Display *display_ = nullptr;
+  Window root_ = 0;
+  bool lost_ = false;
+  bool use_shm_ = false;
+  bool have_damage_ = false, have_fixes_ = false, have_randr_ = false;
+  int damage_event_ = 0, randr_event_ = 0;
+  Damage damage_ = 0;
+  bool dirty_ = true;
+  bool geometry_changed_ = false;
+  /* Captured area in root-window coordinates. */
+  int area_x_ = 0, area_y_ = 0;
+  CaptureFormat format_;
+  std::shared_ptr<SegmentPool> pool_;
+  GstBuffer *last_ = nullptr;
+  unsigned long last_cursor_serial_ = 0;
+  int last_cursor_x_ = -1, last_cursor_y_ = -1;
+};
+
+void XShmCapture::on_io_error_exit(Display *, void *data)
+{
+  /* Xlib would exit() the process; mark the display lost and return instead. */
+  static_cast<XShmCapture *>(data)->lost_ = true;
+}
+
+/* X errors from our own requests (XShmAttach refused on a remote display)
+ * must not kill the process. */
+int (*previous_error_handler)(Display *, XErrorEvent *) = nullptr;
+bool x_error_seen = false;
+int note_x_error(Display *, XErrorEvent *)
+{
+  x_error_seen = true;
+  return 0;
+}
+
+bool XShmCapture::open(const CaptureConfig &config, std::string &error)
+{
+  config_ = config;
+  const char *requested = config.display.empty() ? nullptr : config.display.c_str();
+  display_name_ = XDisplayName(requested);
+  display_ = XOpenDisplay(requested);
+  if (!display_) {
+    error = "Could not open X display \"" + display_name_ + "\"";
+    if (display_name_.empty())
+      error += " ($DISPLAY is not set; set display=:0 or similar)";
+    return false;
+  }
+  XSetIOErrorExitHandler(display_, on_io_error_exit, this);
+  root_ = DefaultRootWindow(display_);
+
+  int major, minor, event_base, error_base;
+  Bool pixmaps;
+  use_shm_ = XShmQueryVersion(display_, &major, &minor, &pixmaps);
+  have_damage_ = XDamageQueryExtension(display_, &damage_event_, &error_base);
+  have_fixes_ = XFixesQueryExtension(display_, &event_base, &error_base);
+  have_randr_ = XRRQueryExtension(display_, &randr_event_, &error_base);
+
+  XWindowAttributes attrs;
+  XGetWindowAttributes(display_, root_, &attrs);
+  if (attrs.depth != 24 && attrs.depth != 32) {
+    error = "X display \"" + display_name_ + "\" has depth " + std::to_string(attrs.depth) +
+            "; only 24 and 32 bit displays are supported";
+    close();
+    return false;
+  }
+  if (have_randr_)
+    XRRSelectInput(display_, root_, RRScreenChangeNotifyMask);
+  if (config_.use_damage && have_damage_)
+    damage_ = XDamageCreate(display_, root_, XDamageReportNonEmpty);
+  if (!compute_area(error)) {
+    close();
+    return false;
+  }
+  pool_ = std::make_shared<SegmentPool>();
+  pool_->width = format_.width;
+  pool_->height = format_.height;
+  GST_INFO_OBJECT(owner_, "capturing %dx%d at %d,%d of %s with %s%s%s", format_.width,
+                  format_.height, area_x_, area_y_, display_name_.c_str(), name(),
+                  damage_ ? ", XDamage" : "", have_fixes_ ? ", XFixes cursor" : "");
+  return true;
+}
+
+/* Works out the captured area from the monitor and region settings. */
+bool XShmCapture::compute_area(std::string &error)
+{
+  XWindowAttributes attrs;
+  XGetWindowAttributes(display_, root_, &attrs);
+  int bx = 0, by = 0, bw = attrs.width, bh = attrs.height;
+
+  if (have_randr_) {
+    int n = 0;
+    XRRMonitorInfo *monitors = XRRGetMonitors(display_, root_, True, &n);
+    for (int i = 0; i < n; i++) {
+      char *mname = XGetAtomName(display_, monitors[i].name);
+      GST_DEBUG_OBJECT(owner_, "monitor %d: %s %dx%d+%d+%d%s", i, mname ? mname : "?",
+                       monitors[i].width, monitors[i].height, monitors[i].x, monitors[i].y,
+                       monitors[i].primary ? " (primary)" : "");
+      if (mname)
+        XFree(mname);
+    }
+    if (config_.monitor >= 0) {
+      if (config_.monitor >= n) {
+        error = "X display \"" + display_name_ + "\" has " + std::to_string(n) +
+                " monitor(s); monitor " + std::to_string(config_.monitor) + " does not exist";
+        if (monitors)
+          XRRFreeMonitors(monitors);
+        return false;
+      }
+      bx = monitors[config_.monitor].x;
+      by = monitors[config_.monitor].y;
+      bw = monitors[config_.monitor].width;
+      bh = monitors[config_.monitor].height;
+    }
+    if (monitors)
+      XRRFreeMonitors(monitors);
+  } else if (config_.monitor > 0) {
+    error = "X display \"" + display_name_ + "\" has no XRandR: only monitor -1 or 0 exists";
+    return false;
+  }
+
+  /* The region, clamped to what exists. */
+  int x = std::clamp(config_.x, 0, std::max(bw - 1, 0));
+  int y = std::clamp(config_.y, 0, std::max(bh - 1, 0));
+  int w = config_.width > 0 ? config_.width : bw - x;
+  int h = config_.height > 0 ? config_.height : bh - y;
+  if (x != config_.x || y != config_.y || x + w > bw || y + h > bh) {
+    w = std::min(w, bw - x);
+    h = std::min(h, bh - y);
+    GST_ELEMENT_WARNING(owner_, RESOURCE, SETTINGS,
+                        ("The capture region lies partly outside the %dx%d screen area; "
+                         "capturing %dx%d at %d,%d instead.",
+                         bw, bh, w, h, x, y),
+                        (nullptr));
+  }
+  area_x_ = bx + x;
+  area_y_ = by + y;
+  format_.width = w;
+  format_.height = h;
+  format_.format = attrs.depth == 32 ? GST_VIDEO_FORMAT_BGRA : GST_VIDEO_FORMAT_BGRx;
+  return true;
+}
+
+void XShmCapture::process_events()
+{
+  /* The round trip makes sure every damage event caused by drawing the server
+   * did before now is in our queue: a change is never a frame late. */
+  XSync(display_, False);
+  while (!lost_ && XPending(display_)) {
+    XEvent event;
+    XNextEvent(display_, &event);
+    if (damage_ && event.type == damage_event_ + XDamageNotify) {
+      dirty_ = true;
+    } else if (have_randr_ && event.type == randr_event_ + RRScreenChangeNotify) {
+      XRRUpdateConfiguration(&event);
+      geometry_changed_ = true;
+      dirty_ = true;
+    }
+  }
+}
+
+void XShmCapture::destroy_segment(Segment *seg)
+{
+  if (use_shm_ && seg->info.shmaddr && !lost_)
+    XShmDetach(display_, &seg->info);
+  release_memory_only(seg);
+}
+
+void XShmCapture::drain_retired()
+{
+  std::vector<Segment *> retired;
+  {
+    std::lock_guard<std::mutex> guard(pool_->lock);
+    retired.swap(pool_->retired);
+  }
+  for (Segment *seg : retired)
+    destroy_segment(seg);
+}
+
+Segment *XShmCapture::get_segment(std::string &error)
+{
+  {
+    std::lock_guard<std::mutex> guard(pool_->lock);
+    if (!pool_->free.empty()) {
+      Segment *seg = pool_->free.back();
+      pool_->free.pop_back();
+      return seg;
+    }
+  }
+  auto *seg = new Segment();
+  seg->width = format_.width;
+  seg->height = format_.height;
+  Visual *visual = DefaultVisual(display_, DefaultScreen(display_));
+  const int depth = DefaultDepth(display_, DefaultScreen(display_));
+  if (use_shm_) {
+    seg->image = XShmCreateImage(display_, visual, depth, ZPixmap, nullptr, &seg->info,
+                                 format_.width, format_.height);
+    if (seg->image) {
+      seg->size = static_cast<gsize>(seg->image->bytes_per_line) * seg->image->height;
+      seg->info.shmid = shmget(IPC_PRIVATE, seg->size, IPC_CREAT | 0600);
+      if (seg->info.shmid >= 0) {
+        seg->info.shmaddr = static_cast<char *>(shmat(seg->info.shmid, nullptr, 0));
+        seg->image->data = seg->info.shmaddr;
+        seg->info.readOnly = False;
+        x_error_seen = false;
+        previous_error_handler = XSetErrorHandler(note_x_error);
+        const Bool attached = XShmAttach(display_, &seg->info);
+        XSync(display_, False);
+        XSetErrorHandler(previous_error_handler);
+        /* Marked for removal now: it goes away once both sides detach. */
+        shmctl(seg->info.shmid, IPC_RMID, nullptr);
+        if (attached && !x_error_seen && seg->info.shmaddr != reinterpret_cast<char *>(-1))
+          return seg;
+      }
+    }
+    /* No shared memory with this server (remote display?): XGetImage from now on. */
+    GST_WARNING_OBJECT(owner_, "MIT-SHM unusable on %s, falling back to XGetImage",
+                       display_name_.c_str());
+    release_memory_only(seg);
+    use_shm_ = false;
+    seg = new Segment();
+    seg->width = format_.width;
+    seg->height = format_.height;
+  }
+  seg->size = static_cast<gsize>(format_.width) * format_.height * 4;
+  seg->info.shmaddr = nullptr;
+  (void)error;
+  return seg;
+}
+
+bool XShmCapture::composite_cursor(guint8 *data, int stride)
+{
+  XFixesCursorImage *cursor = XFixesGetCursorImage(display_);
+  if (!cursor)
+    return false;
+  CursorImage image;
+  image.width = cursor->width;
+  image.height = cursor->height;
+  image.x = cursor->x - cursor->xhot - area_x_;
+  image.y = cursor->y - cursor->yhot - area_y_;
+  /* XFixes hands 32-bit ARGB in unsigned longs (64 bit here). */
+  image.argb.resize(static_cast<std::size_t>(cursor->width) * cursor->height);
+  for (std::size_t i = 0; i < image.argb.size(); i++)
+    image.argb[i] = static_cast<guint32>(cursor->pixels[i]);
+  last_cursor_serial_ = cursor->cursor_serial;
+  last_cursor_x_ = cursor->x;
+  last_cursor_y_ = cursor->y;
+  XFree(cursor);
+  blend_cursor(data, format_.width, format_.height, stride, image);
+  return true;
+}
+
+GrabResult XShmCapture::grab(GstBuffer **buffer, std::string &error)
+{
+  *buffer = nullptr;
+  if (!display_ || lost_) {
+    error = "The X display \"" + display_name_ + "\" went away.";
+    return GrabResult::Lost;
+  }
+  process_events();
+  if (lost_) {
+    error = "The X display \"" + display_name_ + "\" went away.";
+    return GrabResult::Lost;
+  }
+  if (geometry_changed_) {
+    geometry_changed_ = false;
+    const CaptureFormat old = format_;
+    if (!compute_area(error))
+      return GrabResult::Error;
+    if (old.width != format_.width || old.height != format_.height) {
+      GST_INFO_OBJECT(owner_, "screen size changed: now capturing %dx%d", format_.width,
+                      format_.height);
+      std::vector<Segment *> stale;
+      {
+        std::lock_guard<std::mutex> guard(pool_->lock);
+        stale.swap(pool_->free);
+        pool_->width = format_.width;
+        pool_->height = format_.height;
+      }
+      for (Segment *seg : stale)
+        destroy_segment(seg);
+      gst_clear_buffer(&last_);
+      return GrabResult::Resized;
+    }
+  }
+  drain_retired();
+
+  /* Nothing changed since the last frame: send it again, for free. */
+  if (last_ && damage_ && !dirty_) {
+    bool cursor_moved = false;
+    if (config_.show_cursor && have_fixes_) {
+      Window root_ret, child;
+      int rx, ry, wx, wy;
+      unsigned int mask;
+      XQueryPointer(display_, root_, &root_ret, &child, &rx, &ry, &wx, &wy, &mask);
+      cursor_moved = rx != last_cursor_x_ || ry != last_cursor_y_;
+    }
+    if (!cursor_moved) {
+      *buffer = gst_buffer_copy(last_); /* shares the memory */
+      return GrabResult::Ok;
+    }
+  }
+
+  Segment *seg = get_segment(error);
+  if (!seg)
+    return GrabResult::Error;
+  if (damage_) {
+    /* Reset before grabbing: damage from now on marks the next frame dirty. */
+    XDamageSubtract(display_, damage_, None, None);
+    dirty_ = false;
+  }
+
+  guint8 *data = nullptr;
+  int stride = format_.width * 4;
+  GstBuffer *out = nullptr;
+  if (use_shm_) {
+    if (!XShmGetImage(display_, root_, seg->image, area_x_, area_y_, AllPlanes) || lost_) {
+      destroy_segment(seg);
+      if (lost_) {
+        error = "The X display \"" + display_name_ + "\" went away.";
+        return GrabResult::Lost;
+      }
+      /* The area is (briefly) outside the screen during a size change. */
+      geometry_changed_ = true;
+      error = "XShmGetImage failed";
+      return GrabResult::Error;
+    }
+    data = reinterpret_cast<guint8 *>(seg->image->data);
+    stride = seg->image->bytes_per_line;
+    out = gst_buffer_new();
+    gst_buffer_append_memory(out, gst_memory_new_wrapped(static_cast<GstMemoryFlags>(0), data,
+                                                         seg->size, 0, seg->size,
+                                                         new SegmentHandle{pool_, seg},
+                                                         return_segment));
+  } else {
+    XImage *image = XGetImage(display_, root_, area_x_, area_y_, format_.width, format_.height,
+                              AllPlanes, ZPixmap);
+    release_memory_only(seg);
+    if (!image || lost_) {
+      if (image)
+        XDestroyImage(image);
+      error = lost_ ? "The X display \"" + display_name_ + "\" went away." : "XGetImage failed";
+      return lost_ ? GrabResult::Lost : GrabResult::Error;
+    }
+    stride = image->bytes_per_line;
+    const gsize size = static_cast<gsize>(stride) * format_.height;
+    out = gst_buffer_new_allocate(nullptr, size, nullptr);
+    gst_buffer_fill(out, 0, image->data, size);
+    XDestroyImage(image);
+    GstMapInfo map;
+    gst_buffer_map(out, &map, GST_MAP_WRITE);
+    data = map.data;
+    if (config_.show_cursor && have_fixes_)
+      composite_cursor(data, stride);
+    gst_buffer_unmap(out, &map);
+    data = nullptr;
+  }
+  if (data && config_.show_cursor && have_fixes_)
+    composite_cursor(data, stride);
+  if (stride != format_.width * 4) {
+    gsize offset[GST_VIDEO_MAX_PLANES] = {0};
+    gint strides[GST_VIDEO_MAX_PLANES] = {stride};
+    gst_buffer_add_video_meta_full(out, GST_VIDEO_FRAME_FLAG_NONE, format_.format, format_.width,
+                                   format_.height, 1, offset, strides);
+  }
+  gst_clear_buffer(&last_);
+  last_ = gst_buffer_ref(out);
+  *buffer = out;
+  return GrabResult::Ok;
+}
+
+void XShmCapture::close()
+{
+  gst_clear_buffer(&last_);
+  if (pool_) {
+    std::vector<Segment *> segments;
+    {
+      std::lock_guard<std::mutex> guard(pool_->lock);
+      segments.swap(pool_->free);
+      segments.insert(segments.end(), pool_->retired.begin(), pool_->retired.end());
+      pool_->retired.clear();
+      /* Buffers still downstream release their memory when they go. */
+      pool_->closed = true;
+    }
+    for (Segment *seg : segments)
+      destroy_segment(seg);
+    pool_.reset();
+  }
+  if (display_) {
+    if (!lost_) {
+      if (damage_)
+        XDamageDestroy(display_, damage_);
+      XCloseDisplay(display_);
+    }
+    /* After an I/O error the Display is unusable and closing it can crash:
+     * it is left behind, once per lost display. */
+    display_ = nullptr;
+    damage_ = 0;
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<ScreenCapture> create_screen_capture(GstObject *owner)
+{
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    GST_DEBUG_CATEGORY_INIT(xshm_debug, "screencapxshm", 0, "XShm screen capture backend");
+    g_once_init_leave(&once, 1);
+  }
+  return std::make_unique<XShmCapture>(owner);
+}
+
+}  // namespace livecast

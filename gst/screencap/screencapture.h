@@ -1,0 +1,66 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The small interface every screen capture backend implements (XShm on
+ * X11; DXGI Desktop Duplication and ScreenCaptureKit to come). The element
+ * (gstscreencapsrc.cpp) knows only this; each backend lives in
+ * backends/<name>/ and is chosen at build time by create_screen_capture().
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include <memory>
+#include <string>
+
+namespace livecast {
+
+struct CaptureConfig {
+  std::string display;   /* X11 display name; "" = $DISPLAY */
+  int monitor = -1;      /* -1: the whole (virtual) screen; else index as the OS lists monitors */
+  /* Region inside the monitor (or screen); width/height 0 = to the edge. */
+  int x = 0, y = 0, width = 0, height = 0;
+  bool show_cursor = true;
+  bool use_damage = true;
+};
+
+/* What a backend delivers: size and pixel layout of the captured area. */
+struct CaptureFormat {
+  int width = 0;
+  int height = 0;
+  GstVideoFormat format = GST_VIDEO_FORMAT_UNKNOWN; /* BGRx or BGRA */
+};
+
+enum class GrabResult {
+  Ok,       /* @buffer holds the new frame */
+  Resized,  /* the captured area changed size: read format() and renegotiate */
+  Lost,     /* the display went away: @error says which */
+  Error,    /* anything else: @error says what */
+};
+
+class ScreenCapture {
+ public:
+  virtual ~ScreenCapture() = default;
+
+  /* Connects to the display and sets up the capture; false + @error on failure. */
+  virtual bool open(const CaptureConfig &config, std::string &error) = 0;
+  virtual CaptureFormat format() const = 0;
+  /* Grabs the current picture into a new buffer (*@buffer, transfer full).
+   * Backends hand out buffers whose memory is their own capture memory (for
+   * XShm: the shared-memory segment the X server wrote into), never a copy. */
+  virtual GrabResult grab(GstBuffer **buffer, std::string &error) = 0;
+  /* Makes a grab() that waits (DXGI's AcquireNextFrame, ScreenCaptureKit's
+   * frame callback) return at once, and lets it wait again. XShm grabs
+   * never wait. */
+  virtual void unlock() {}
+  virtual void unlock_stop() {}
+  virtual void close() = 0;
+  /* A name for logs: "XShm", "XGetImage", ... */
+  virtual const char *name() const = 0;
+};
+
+/* The backend this build has, or nullptr when the platform has none. */
+std::unique_ptr<ScreenCapture> create_screen_capture(GstObject *owner);
+
+}  // namespace livecast
