@@ -111,7 +111,7 @@ class XShmCapture : public ScreenCapture {
   bool lost_ = false;
   bool use_shm_ = false;
   bool have_damage_ = false, have_fixes_ = false, have_randr_ = false;
-  int damage_event_ = 0, randr_event_ = 0;
+  int damage_event_ = 0, randr_event_ = 0, fixes_event_ = 0;
   Damage damage_ = 0;
   bool dirty_ = true;
   bool geometry_changed_ = false;
@@ -152,14 +152,19 @@ bool XShmCapture::open(const CaptureConfig &config, std::string &error)
       error += " ($DISPLAY is not set; set display=:0 or similar)";
     return false;
   }
+  /* Xlib's default I/O error handler exit()s before the per-display exit
+   * handler runs: a handler that returns lets on_io_error_exit() mark the
+   * display lost instead. It is process-wide; other displays still end in
+   * their own exit handler (by default exit(), as before). */
+  XSetIOErrorHandler([](Display *) { return 0; });
   XSetIOErrorExitHandler(display_, on_io_error_exit, this);
   root_ = DefaultRootWindow(display_);
 
-  int major, minor, event_base, error_base;
+  int major, minor, error_base;
   Bool pixmaps;
   use_shm_ = XShmQueryVersion(display_, &major, &minor, &pixmaps);
   have_damage_ = XDamageQueryExtension(display_, &damage_event_, &error_base);
-  have_fixes_ = XFixesQueryExtension(display_, &event_base, &error_base);
+  have_fixes_ = XFixesQueryExtension(display_, &fixes_event_, &error_base);
   have_randr_ = XRRQueryExtension(display_, &randr_event_, &error_base);
 
   XWindowAttributes attrs;
@@ -174,6 +179,9 @@ bool XShmCapture::open(const CaptureConfig &config, std::string &error)
     XRRSelectInput(display_, root_, RRScreenChangeNotifyMask);
   if (config_.use_damage && have_damage_)
     damage_ = XDamageCreate(display_, root_, XDamageReportNonEmpty);
+  /* A new pointer shape on a still screen must show in the next frame too. */
+  if (damage_ && have_fixes_ && config_.show_cursor)
+    XFixesSelectCursorInput(display_, root_, XFixesDisplayCursorNotifyMask);
   if (!compute_area(error)) {
     close();
     return false;
@@ -225,6 +233,12 @@ bool XShmCapture::compute_area(std::string &error)
     return false;
   }
 
+  if (config_.x >= bw || config_.y >= bh) {
+    error = "The capture region starts at " + std::to_string(config_.x) + "," +
+            std::to_string(config_.y) + ", outside the " + std::to_string(bw) + "x" +
+            std::to_string(bh) + " area it is taken from";
+    return false;
+  }
   /* The region, clamped to what exists. */
   int x = std::clamp(config_.x, 0, std::max(bw - 1, 0));
   int y = std::clamp(config_.y, 0, std::max(bh - 1, 0));
@@ -256,6 +270,8 @@ void XShmCapture::process_events()
     XEvent event;
     XNextEvent(display_, &event);
     if (damage_ && event.type == damage_event_ + XDamageNotify) {
+      dirty_ = true;
+    } else if (have_fixes_ && event.type == fixes_event_ + XFixesCursorNotify) {
       dirty_ = true;
     } else if (have_randr_ && event.type == randr_event_ + RRScreenChangeNotify) {
       XRRUpdateConfiguration(&event);
