@@ -94,5 +94,10 @@ int main(int argc, char **argv)
     return kExitOk;
   }
 
+  if (!check_display(config, error)) {
+    std::fprintf(stderr, "livecast: error: %s\n", error.c_str());
+    return kExitFailure;
+  }
+
   return run_stream(config, cl.verbose);
 }

@@ -17,14 +17,15 @@ namespace
 struct RawOptions {
   gchar *preset = nullptr, *port = nullptr, *bind = nullptr, *codec = nullptr;
   gchar *bitrate = nullptr, *fps = nullptr, *size = nullptr, *token = nullptr;
-  gchar *file = nullptr, *stun = nullptr;
+  gchar *file = nullptr, *stun = nullptr, *monitor = nullptr, *region = nullptr;
   gboolean list_presets = FALSE, print_pipeline = FALSE, loop = FALSE, version = FALSE;
-  gboolean verbose = FALSE;
+  gboolean verbose = FALSE, no_cursor = FALSE;
   gchar **turn = nullptr;
 
   ~RawOptions()
   {
-    for (gchar *s : {preset, port, bind, codec, bitrate, fps, size, token, file, stun})
+    for (gchar *s :
+         {preset, port, bind, codec, bitrate, fps, size, token, file, stun, monitor, region})
       g_free(s);
     g_strfreev(turn);
   }
@@ -44,6 +45,9 @@ std::string help_description(const PresetPaths &paths)
   d +=
       "  livecast                                  the test pattern (or the screen) on port 8080\n";
   d += "  livecast --file talk.mp4 --loop           a file, over and over\n";
+  d += "  livecast --preset screen --monitor 1 --no-cursor\n";
+  d += "                                            the second monitor, no mouse pointer\n";
+  d += "  livecast --region 0,0,1280,720            the top left 1280x720 of the screen\n";
   d += "  livecast --size 640x360 --fps 15 --codec vp8 --bitrate 800\n";
   d += "  livecast --bind 0.0.0.0 --token s3cret    reachable from other machines\n";
   d += "  livecast --port 0                         any free port (the URL tells which)\n";
@@ -81,6 +85,13 @@ bool parse_command_line(int argc, char **argv, const PresetPaths &paths, Command
        "Media file to stream (implies --preset file)", "PATH"},
       {"loop", 0, 0, G_OPTION_ARG_NONE, &raw.loop, "Repeat the file seamlessly instead of ending",
        nullptr},
+      {"monitor", 0, 0, G_OPTION_ARG_STRING, &raw.monitor,
+       "Screen: capture only this monitor (0, 1, ... in XRandR order; default: all)", "N"},
+      {"region", 0, 0, G_OPTION_ARG_STRING, &raw.region,
+       "Screen: capture only this rectangle (of the monitor); 0 for W or H: to the edge",
+       "X,Y,W,H"},
+      {"no-cursor", 0, 0, G_OPTION_ARG_NONE, &raw.no_cursor,
+       "Screen: leave the mouse pointer out of the picture", nullptr},
       {"size", 0, 0, G_OPTION_ARG_STRING, &raw.size, "Picture size, e.g. 1280x720", "WxH"},
       {"fps", 0, 0, G_OPTION_ARG_STRING, &raw.fps, "Frame rate (1-240)", "N"},
       {"codec", 0, 0, G_OPTION_ARG_STRING, &raw.codec, "Video codec: h264, vp8 or vp9", "CODEC"},
@@ -136,6 +147,9 @@ bool parse_command_line(int argc, char **argv, const PresetPaths &paths, Command
   cl.token = take(raw.token);
   cl.file = take(raw.file);
   cl.stun = take(raw.stun);
+  cl.monitor = take(raw.monitor);
+  cl.region = take(raw.region);
+  cl.no_cursor = raw.no_cursor;
   for (gchar **t = raw.turn; t && *t; t++)
     cl.turn.emplace_back(*t);
   cl.list_presets = raw.list_presets;

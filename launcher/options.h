@@ -19,6 +19,9 @@ struct CommandLine {
   std::optional<std::string> preset; /* unset: screen when a display exists, else test */
   std::optional<std::string> port, bind, codec, bitrate, fps, size, token, file, stun;
   std::vector<std::string> turn; /* --turn may be repeated */
+  /* Screen capture (presets whose source uses {capture}): */
+  std::optional<std::string> monitor, region;
+  bool no_cursor = false;
   bool list_presets = false;
   bool print_pipeline = false;
   bool loop = false;

@@ -203,8 +203,16 @@ bool expand_placeholders(const std::string &text, const std::vector<Placeholder>
     }
     out += *it->value;
     i = j + 1;
+    if (it->value->empty() && !out.empty() && out.back() == ' ' && i < text.size() &&
+        text[i] == ' ')
+      i++;
   }
   return true;
+}
+
+bool uses_placeholder(const std::string &text, const std::string &name)
+{
+  return text.find("{" + name + "}") != std::string::npos;
 }
 
 }  // namespace livecast

@@ -57,7 +57,8 @@ class PresetStore
 /* Replaces {name} placeholders in `text`. Only {lower-case-identifier} is a
  * placeholder, so caps lists such as { I420, NV12 } pass through untouched.
  * An unknown name, or a known one without a value, is an error (naming the
- * placeholder and, for a missing value, what to do). */
+ * placeholder and, for a missing value, what to do). A placeholder whose value
+ * is empty takes one blank after it along ("src {props} ! x" -> "src ! x"). */
 struct Placeholder {
   std::string name;
   std::optional<std::string> value;
@@ -65,5 +66,7 @@ struct Placeholder {
 };
 bool expand_placeholders(const std::string &text, const std::vector<Placeholder> &placeholders,
                          std::string &out, std::string &error);
+/* Whether `text` holds the placeholder {name}. */
+bool uses_placeholder(const std::string &text, const std::string &name);
 
 }  // namespace livecast

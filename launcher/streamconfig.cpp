@@ -20,6 +20,8 @@ namespace
 constexpr guint kMinSide = 16, kMaxSide = 8192;
 constexpr guint kMinFps = 1, kMaxFps = 240;
 constexpr guint kMinBitrate = 16, kMaxBitrate = 100000;
+constexpr guint kMaxMonitor = 63;
+constexpr guint kMaxCoord = 32767; /* X11 coordinates are 16-bit signed */
 
 /* Where a value came from, for messages: "--fps" or "preset 'test' (path): fps". */
 struct Origin {
@@ -67,6 +69,70 @@ bool parse_size(const std::string &text, guint &w, guint &h, std::string &error)
   w = static_cast<guint>(*pw);
   h = static_cast<guint>(*ph);
   return true;
+}
+
+bool parse_monitor(const std::string &text, int &out, std::string &error)
+{
+  auto v = parse_unsigned(text, 0, kMaxMonitor);
+  if (!v) {
+    error = "--monitor '" + text + "' is not a monitor number from 0 to " +
+            std::to_string(kMaxMonitor) +
+            " (0 is the first monitor in XRandR order, as `xrandr --listmonitors` shows; leave "
+            "--monitor out for the whole screen)";
+    return false;
+  }
+  out = static_cast<int>(*v);
+  return true;
+}
+
+/* X,Y,W,H: X and Y from 0, W and H from kMinSide or 0 ("to the edge"). */
+bool parse_region(const std::string &text, std::array<guint, 4> &out, std::string &error)
+{
+  std::vector<std::string_view> parts;
+  std::string_view rest(text);
+  for (;;) {
+    const size_t comma = rest.find(',');
+    parts.push_back(rest.substr(0, comma));
+    if (comma == std::string_view::npos)
+      break;
+    rest.remove_prefix(comma + 1);
+  }
+  bool ok = parts.size() == 4;
+  for (size_t i = 0; ok && i < 4; i++) {
+    auto v = parse_unsigned(parts[i], 0, i < 2 ? kMaxCoord : kMaxSide);
+    ok = v && (i < 2 || *v == 0 || *v >= kMinSide);
+    if (ok)
+      out[i] = static_cast<guint>(*v);
+  }
+  if (!ok) {
+    error = "--region '" + text + "' is not X,Y,WIDTH,HEIGHT with X and Y from 0 to " +
+            std::to_string(kMaxCoord) + " and WIDTH and HEIGHT from " + std::to_string(kMinSide) +
+            " to " + std::to_string(kMaxSide) + " (or 0: to the edge); use e.g. --region " +
+            "0,0,1280,720";
+    return false;
+  }
+  return true;
+}
+
+/* The screencapsrc properties the {capture} placeholder stands for: only
+ * those the options set, so the element's defaults apply otherwise. */
+std::string capture_properties(const StreamConfig &c)
+{
+  std::string props;
+  auto add = [&props](const std::string &p) { props += (props.empty() ? "" : " ") + p; };
+  if (c.monitor)
+    add("monitor=" + std::to_string(*c.monitor));
+  if (c.region) {
+    const auto &r = *c.region;
+    add("x=" + std::to_string(r[0]) + " y=" + std::to_string(r[1]));
+    if (r[2])
+      add("width=" + std::to_string(r[2]));
+    if (r[3])
+      add("height=" + std::to_string(r[3]));
+  }
+  if (!c.show_cursor)
+    add("show-cursor=false");
+  return props;
 }
 
 bool check_codec(const std::string &text, const Origin &origin, std::string &out,
@@ -208,6 +274,7 @@ bool build_pipeline(const Preset &preset, StreamConfig &c, std::string &error)
        "no file is given; pass --file PATH"},
       {"uri", c.file.empty() ? std::nullopt : std::optional(file_uri(c.file)),
        "no file is given; pass --file PATH"},
+      {"capture", capture_properties(c), ""},
   };
   std::string source;
   if (!expand_placeholders(preset.source, placeholders, source, error)) {
@@ -243,6 +310,10 @@ std::string StreamConfig::summary() const
   std::string s;
   if (width && height)
     s += std::to_string(*width) + "x" + std::to_string(*height);
+  else if (region && (*region)[2] && (*region)[3])
+    s += std::to_string((*region)[2]) + "x" + std::to_string((*region)[3]);
+  else if (captures_screen)
+    s += monitor ? "monitor " + std::to_string(*monitor) + "'s size" : "the screen's size";
   else
     s += "source size";
   s += fps ? " at " + std::to_string(*fps) + " fps" : " at source rate";
@@ -254,10 +325,15 @@ std::string StreamConfig::summary() const
 std::string default_preset_name(const PresetStore &store)
 {
   /* A screen is what people most often want to share; capture it when there
-   * is one. The screen preset arrives with the screencap plugin. */
+   * is one and the screencap plugin is installed to capture it with. */
   const char *display = g_getenv("DISPLAY");
-  if (store.find("screen") && display && *display)
-    return "screen";
+  if (store.find("screen") && display && *display) {
+    GstElementFactory *factory = gst_element_factory_find("screencapsrc");
+    if (factory) {
+      gst_object_unref(factory);
+      return "screen";
+    }
+  }
   if (store.find("test") || store.all().empty())
     return "test";
   return store.all().front().name;
@@ -329,6 +405,31 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
   }
   c.loop = cl.loop;
 
+  /* Screen options: only for presets that pass them on through {capture}. */
+  c.captures_screen = uses_placeholder(preset->source, "capture");
+  const char *screen_option = cl.monitor     ? "--monitor"
+                              : cl.region    ? "--region"
+                              : cl.no_cursor ? "--no-cursor"
+                                             : nullptr;
+  if (screen_option && !c.captures_screen) {
+    error = std::string(screen_option) + " only applies to screen capture, and preset '" +
+            preset->name + "' does not capture the screen (use --preset screen)";
+    return false;
+  }
+  if (cl.monitor) {
+    int m = 0;
+    if (!parse_monitor(*cl.monitor, m, error))
+      return false;
+    c.monitor = m;
+  }
+  if (cl.region) {
+    std::array<guint, 4> r{};
+    if (!parse_region(*cl.region, r, error))
+      return false;
+    c.region = r;
+  }
+  c.show_cursor = !cl.no_cursor;
+
   if (cl.size) {
     guint w = 0, h = 0;
     if (!parse_size(*cl.size, w, h, error))
@@ -373,8 +474,35 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
             "x" + std::to_string(*c.height & ~1u);
     return false;
   }
+  /* The same for a region sent at its own size. (A whole screen or monitor
+   * of odd size is only known when capturing: the encoder says so then.) */
+  if (c.codec == "h264" && !c.width && c.region && ((*c.region)[2] % 2 || (*c.region)[3] % 2)) {
+    const auto &r = *c.region;
+    error = "H.264 needs an even width and height, and --region gives " + std::to_string(r[2]) +
+            "x" + std::to_string(r[3]) + "; use e.g. --region " + std::to_string(r[0]) + "," +
+            std::to_string(r[1]) + "," + std::to_string(r[2] & ~1u) + "," +
+            std::to_string(r[3] & ~1u) + " (or scale it with --size)";
+    return false;
+  }
 
   return build_pipeline(*preset, c, error);
+}
+
+bool check_display(const StreamConfig &c, std::string &error)
+{
+  if (!c.captures_screen)
+    return true;
+#if defined(G_OS_UNIX) && !defined(__APPLE__)
+  /* X11, the only screen capture on these systems for now. */
+  const char *display = g_getenv("DISPLAY");
+  if (!display || !*display) {
+    error =
+        "no screen to capture: $DISPLAY is not set (run livecast inside the X11 session, or "
+        "set DISPLAY, e.g. DISPLAY=:0)";
+    return false;
+  }
+#endif
+  return true;
 }
 
 }  // namespace livecast

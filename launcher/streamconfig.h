@@ -12,6 +12,7 @@
 
 #include <glib.h>
 
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,13 +35,19 @@ struct StreamConfig {
   std::vector<std::string> turn;
   std::string file; /* absolute path, for presets that need one */
   bool loop = false;
+  /* Screen capture, for presets whose source uses {capture}. */
+  bool captures_screen = false;
+  std::optional<int> monitor;                 /* unset: the whole screen */
+  std::optional<std::array<guint, 4>> region; /* x, y, width, height (0: to the edge) */
+  bool show_cursor = true;
   std::string pipeline;
 
   /* "1280x720 at 30 fps, H.264 at 2000 kbit/s" */
   std::string summary() const;
 };
 
-/* screen when the preset exists and a display is there; test otherwise. */
+/* screen when the preset exists, a display is there ($DISPLAY) and the
+ * screencapsrc element is installed; test otherwise. */
 std::string default_preset_name(const PresetStore &store);
 
 /* Picks the preset, merges its defaults with the options, checks every value
@@ -48,5 +55,11 @@ std::string default_preset_name(const PresetStore &store);
  * one-line message for the user on any problem. */
 bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfig &config,
                     std::string &error);
+
+/* Whether there is a display to capture, for a config that captures the
+ * screen; false with a one-line message when there is clearly none (X11:
+ * $DISPLAY unset). That a display can really be opened is the element's to
+ * find out: it fails to start with an error naming the display. */
+bool check_display(const StreamConfig &config, std::string &error);
 
 }  // namespace livecast

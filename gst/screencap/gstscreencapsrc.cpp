@@ -171,8 +171,10 @@ static gboolean gst_screen_cap_src_query(GstBaseSrc *bsrc, GstQuery *query)
       std::lock_guard<std::mutex> guard(self->priv->lock);
       duration = self->priv->frame_duration;
     }
-    /* A frame is captured at the end of its slot: one frame of latency. */
-    gst_query_set_latency(query, TRUE, duration, duration);
+    /* A frame is captured at the end of its slot: one frame of latency. Any
+     * amount can be buffered downstream: the capture allocates new shared
+     * memory rather than waiting for buffers to come back. */
+    gst_query_set_latency(query, TRUE, duration, GST_CLOCK_TIME_NONE);
     return TRUE;
   }
   return GST_BASE_SRC_CLASS(parent_class)->query(bsrc, query);

@@ -7,6 +7,7 @@
 # Starting livecast opens sockets: run the whole file inside the private network
 # namespace (tests/netns-run.sh does that; meson test uses it).
 import http.client
+import importlib.util
 import os
 import pty
 import queue
@@ -39,6 +40,44 @@ SMALL = ['--size', '320x240', '--fps', '15']
 
 def have_gst_launch():
     return shutil.which('gst-launch-1.0') is not None
+
+
+class Xvfb:
+    """A virtual X display of the test's own; Xvfb picks a free number (-displayfd)."""
+
+    def __init__(self, size='1280x720x24'):
+        read_end, write_end = os.pipe()
+        self.proc = subprocess.Popen(['Xvfb', '-displayfd', str(write_end), '-screen', '0', size,
+                                      '-nolisten', 'tcp', '-noreset'],
+                                     pass_fds=(write_end,), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        os.close(write_end)
+        number = b''
+        deadline = time.monotonic() + 10
+        with os.fdopen(read_end, 'rb') as f:
+            while not number.endswith(b'\n') and time.monotonic() < deadline:
+                chunk = f.read(1)
+                if not chunk:
+                    break
+                number += chunk
+        if not number.strip().isdigit():
+            self.stop()
+            raise RuntimeError('Xvfb did not start: ' + self.proc.stderr.read().decode(errors='replace'))
+        self.display = ':' + number.decode().strip()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stderr.close()
+
+
+def unused_display():
+    """A display name no X server answers to."""
+    for n in range(150, 400):
+        if not (os.path.exists(f'/tmp/.X{n}-lock') or os.path.exists(f'/tmp/.X11-unix/X{n}')):
+            return f':{n}'
+    raise RuntimeError('no unused display number')
 
 
 class Run:
@@ -140,6 +179,16 @@ class LauncherTest(unittest.TestCase):
         cls.has_sink = have_gst_launch() and subprocess.run(
             ['gst-inspect-1.0', 'webrtcserversink'], env=env, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL).returncode == 0
+        cls.has_screencap = have_gst_launch() and subprocess.run(
+            ['gst-inspect-1.0', 'screencapsrc'], env=env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL).returncode == 0
+        # The same world without the screencap plugin: its own registry, the
+        # plugin's build directory left off the path.
+        cls.no_screencap_env = dict(env)
+        cls.no_screencap_env['GST_PLUGIN_PATH'] = os.pathsep.join(
+            d for d in env.get('GST_PLUGIN_PATH', '').split(os.pathsep)
+            if d and 'screencap' not in os.path.basename(os.path.normpath(d)))
+        cls.no_screencap_env['GST_REGISTRY'] = os.path.join(cls.tmp, 'registry-no-screencap.bin')
 
         # A 2-second H.264 MP4 (15 fps), and the same under a name that needs
         # quoting everywhere (space, quote, exclamation mark).
@@ -180,6 +229,21 @@ class LauncherTest(unittest.TestCase):
         if not self.has_sink:
             self.skipTest('webrtcserversink is not available (plugin not built?)')
 
+    def need_screen(self):
+        """An Xvfb of this test's own (stopped at the end); skips without Xvfb or the plugin."""
+        if not self.has_screencap:
+            self.skipTest('screencapsrc is not available (plugin not built?)')
+        if not shutil.which('Xvfb'):
+            self.skipTest('Xvfb is not installed (apt-get install xvfb)')
+        x = Xvfb()
+        self.addCleanup(x.stop)
+        return x
+
+    def screen_env(self, display, base=None):
+        env = dict(base or self.env)
+        env['DISPLAY'] = display
+        return env
+
     def need_media(self):
         if not have_gst_launch():
             self.skipTest('gst-launch-1.0 is not installed')
@@ -212,6 +276,7 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual(res.returncode, 0, res.stderr)
         for n in ('--preset', '--list-presets', '--print-pipeline', '--port', '--bind', '--codec',
                   '--bitrate', '--fps', '--size', '--token', '--file', '--loop', '--version',
+                  '--monitor', '--region', '--no-cursor',
                   'Examples:', 'presets.ini', os.path.join(self.xdg, 'livecast', 'presets.ini')):
             self.assertIn(n, res.stdout)
 
@@ -368,6 +433,181 @@ class LauncherTest(unittest.TestCase):
                 self.assert_usage_error(['--print-pipeline'] + args, *needles)
                 # The same without --print-pipeline: nothing starts.
                 self.assert_usage_error(args, *needles)
+
+    def test_screen_bad_values(self):
+        cases = [
+            (['--monitor', '-1'], '--monitor', '0 to 63'),
+            (['--monitor', '64'], '--monitor'),
+            (['--monitor', 'left'], '--monitor'),
+            (['--monitor', ''], '--monitor'),
+            (['--region', '10,20,300'], '--region', 'X,Y,WIDTH,HEIGHT'),
+            (['--region', '10,20,300,200,1'], '--region'),
+            (['--region', 'a,b,c,d'], '--region'),
+            (['--region', '-1,0,300,200'], '--region'),
+            (['--region', '10,20,8,200'], '--region', '16'),
+            (['--region', '40000,0,300,200'], '--region', '32767'),
+            (['--region', '10,20,300,9000'], '--region', '8192'),
+            (['--region', '10,20,301,200'], 'even', '--region 10,20,300,200'),
+        ]
+        for args, *needles in cases:
+            with self.subTest(args=args):
+                self.assert_usage_error(['--print-pipeline', '--preset', 'screen'] + args, *needles)
+                self.assert_usage_error(['--preset', 'screen', '--port', '0'] + args, *needles)
+        # Scaled to an even --size, an odd region is fine.
+        res = self.livecast('--print-pipeline', '--preset', 'screen', '--region', '10,20,301,201',
+                            '--size', '300x200')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn('width=301 height=201', res.stdout)
+
+    def test_screen_options_need_the_screen_preset(self):
+        for opt in (['--monitor', '1'], ['--region', '0,0,320,240'], ['--no-cursor']):
+            with self.subTest(opt=opt):
+                self.assert_usage_error(['--print-pipeline', '--preset', 'test'] + opt, opt[0],
+                                        "'test'", '--preset screen')
+                # No display: the default is the test pattern, so the same.
+                self.assert_usage_error(opt, opt[0], '--preset screen')
+                self.assert_usage_error(['--file', self.media] + opt, opt[0], "'file'")
+
+    # ---- the screen ----
+
+    def test_print_pipeline_screen(self):
+        res = self.livecast('--print-pipeline', '--preset', 'screen', '--monitor', '1',
+                            '--region', '10,20,300,200', '--no-cursor')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        p = res.stdout.strip()
+        self.assertEqual(len(p.splitlines()), 1, p)
+        self.assertTrue(p.startswith('screencapsrc monitor=1 x=10 y=20 width=300 height=200 '
+                                     'show-cursor=false ! '), p)
+        self.assertIn('video/x-raw,framerate=30/1 ! webrtcserversink name=sink', p)
+        self.assertIn('video-codec=h264', p)
+        # The screen's own size unless --size says otherwise: no size in the caps.
+        self.assertNotIn('width=300,', p)
+        self.assertNotRegex(p, r'video/x-raw[^!]*width=')
+
+        # Only what is asked for: the element's defaults (whole screen, cursor) otherwise.
+        res = self.livecast('--print-pipeline', '--preset', 'screen')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertTrue(res.stdout.startswith('screencapsrc ! '), res.stdout)
+        res = self.livecast('--print-pipeline', '--preset', 'screen', '--region', '100,50,0,0')
+        self.assertTrue(res.stdout.startswith('screencapsrc x=100 y=50 ! '), res.stdout)
+        res = self.livecast('--print-pipeline', '--preset', 'screen', '--size', '1280x720',
+                            '--fps', '15')
+        self.assertIn('video/x-raw,width=1280,height=720,framerate=15/1', res.stdout)
+
+        # It parses, and the properties land where they should.
+        if not self.has_screencap:
+            self.skipTest('screencapsrc is not available (plugin not built?)')
+        try:
+            import gi
+            gi.require_version('Gst', '1.0')
+            from gi.repository import Gst
+        except (ImportError, ValueError) as e:
+            self.skipTest(f'no GStreamer Python bindings: {e}')
+        self.need_sink()
+        Gst.init(None)
+        pipeline = Gst.parse_launch(p)
+        res, src = pipeline.iterate_sources().next()
+        self.assertEqual(res, Gst.IteratorResult.OK)
+        self.assertEqual(src.get_factory().get_name(), 'screencapsrc')
+        got = {k: src.get_property(k) for k in ('monitor', 'x', 'y', 'width', 'height',
+                                                 'show-cursor', 'use-damage')}
+        self.assertEqual(got, {'monitor': 1, 'x': 10, 'y': 20, 'width': 300, 'height': 200,
+                               'show-cursor': False, 'use-damage': True})
+
+    def default_pipeline(self, env):
+        res = self.livecast('--print-pipeline', env=env)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        listed = self.livecast('--list-presets', env=env)
+        default = re.findall(r'(?m)^  (\S+)\s.*\(default\)', listed.stdout)
+        return res.stdout.split(' ', 1)[0], default
+
+    def test_default_preset_follows_the_display(self):
+        x = self.need_screen()
+        # A display and the element: the screen.
+        self.assertEqual(self.default_pipeline(self.screen_env(x.display)),
+                         ('screencapsrc', ['screen']))
+        # No display: the test pattern.
+        self.assertEqual(self.default_pipeline(self.env), ('videotestsrc', ['test']))
+        empty = self.screen_env('')
+        self.assertEqual(self.default_pipeline(empty), ('videotestsrc', ['test']))
+        # A display but no screencapsrc to capture it with: the test pattern. (Unless the
+        # plugin is also installed system-wide, where this test cannot hide it.)
+        hidden = subprocess.run(['gst-inspect-1.0', 'screencapsrc'], env=self.no_screencap_env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0
+        if hidden:
+            self.assertEqual(
+                self.default_pipeline(self.screen_env(x.display, self.no_screencap_env)),
+                ('videotestsrc', ['test']))
+        # An explicit --preset wins either way.
+        res = self.livecast('--print-pipeline', '--preset', 'test', env=self.screen_env(x.display))
+        self.assertTrue(res.stdout.startswith('videotestsrc '), res.stdout)
+
+    def test_screen_streams_by_default(self):
+        """With a display, plain `livecast` streams the screen: a viewer decodes frames."""
+        x = self.need_screen()
+        self.need_sink()
+        r = self.start('--port', '0', '--region', '0,0,320,240', '--fps', '15',
+                       env=self.screen_env(x.display))
+        url = r.url()
+        self.assertIsNotNone(url, r.transcript())
+        self.assertTrue(any(l.startswith("Streaming preset 'screen': 320x240 at 15 fps")
+                            for l in r.out), r.transcript())
+        # aiortc decodes what it gets (whep_viewer.py only holds a session).
+        if importlib.util.find_spec('aiortc') is None:
+            r.stop()
+            self.skipTest('aiortc is not installed (apt-get install python3-aiortc)')
+        viewer = subprocess.run([sys.executable, os.path.join(SOURCE_ROOT, 'tests', 'integration',
+                                                              'test_aiortc.py'),
+                                 '--url', url.rstrip('/'), '--seconds', '3'],
+                                env=self.env, capture_output=True, text=True, timeout=40)
+        self.assertEqual(viewer.returncode, 0, viewer.stdout + viewer.stderr + r.transcript())
+        frames = [int(n) for n in re.findall(r'(?m)^frames (\d+)$', viewer.stdout)]
+        self.assertTrue(frames and frames[-1] >= 15, viewer.stdout + r.transcript())
+        rc, took = r.stop()
+        self.assertEqual(rc, 0, r.transcript())
+        self.assertLess(took, 5)
+        # (Warnings show with GST_DEBUG set; the latency warning of live X sources is not ours.)
+        self.assertEqual([l for l in r.err if l.startswith('livecast: error')], [], r.transcript())
+
+    def assert_one_error_line(self, res, *needles, code=1):
+        self.assertEqual(res.returncode, code, res.stdout + res.stderr)
+        lines = res.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, res.stderr)
+        self.assertTrue(lines[0].startswith('livecast: error: '), lines[0])
+        for n in needles:
+            self.assertIn(n, lines[0])
+        self.assertNotIn('http://', res.stdout)  # no URL for a stream that never started
+        return lines[0]
+
+    def test_screen_without_a_display(self):
+        """No display, or one nobody answers: one clear line, exit 1, no URL."""
+        self.need_sink()
+        res = self.livecast('--preset', 'screen', '--port', '0', env=self.quiet_env)
+        self.assert_one_error_line(res, 'DISPLAY')
+        if not self.has_screencap:
+            self.skipTest('screencapsrc is not available (plugin not built?)')
+        gone = unused_display()
+        t0 = time.monotonic()
+        res = self.livecast('--preset', 'screen', '--port', '0',
+                            env=self.screen_env(gone, self.quiet_env), timeout=20)
+        self.assertLess(time.monotonic() - t0, 10)
+        self.assert_one_error_line(res, gone)
+
+    def test_screen_x_server_goes_away(self):
+        """The X server dies while streaming: one clear line naming it, exit 1, no hang."""
+        x = self.need_screen()
+        self.need_sink()
+        r = self.start('--port', '0', '--region', '0,0,320,240', '--fps', '15',
+                       env=self.screen_env(x.display, self.quiet_env))
+        self.assertIsNotNone(r.url(), r.transcript())
+        time.sleep(1)
+        x.stop()
+        rc = r.finish(10)
+        self.assertEqual(rc, 1, r.transcript())
+        errors = [l for l in r.err if l.startswith('livecast:')]
+        self.assertEqual(len(errors), 1, r.transcript())
+        self.assertTrue(errors[0].startswith('livecast: error: '), errors[0])
+        self.assertIn(x.display, errors[0])
 
     def test_missing_file(self):
         path = os.path.join(self.tmp, 'no such dir', 'missing.mp4')
