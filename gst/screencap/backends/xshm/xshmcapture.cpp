@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include "cursorblend.h"
@@ -130,6 +131,41 @@ void XShmCapture::on_io_error_exit(Display *, void *data)
   static_cast<XShmCapture *>(data)->lost_ = true;
 }
 
+/* Xlib's I/O error handler is process-wide, and its default exit()s before
+ * the per-display exit handler runs. Ours returns for our own displays (so
+ * on_io_error_exit() can mark them lost) and hands every other display to
+ * the handler that was there before, as the embedding application expects. */
+std::mutex io_error_lock;
+std::set<Display *> our_displays;
+XIOErrorHandler previous_io_error_handler = nullptr;
+
+int io_error_handler(Display *display)
+{
+  {
+    std::lock_guard<std::mutex> guard(io_error_lock);
+    if (our_displays.count(display))
+      return 0;
+  }
+  return previous_io_error_handler ? previous_io_error_handler(display) : 0;
+}
+
+void install_io_error_handler(Display *display)
+{
+  std::lock_guard<std::mutex> guard(io_error_lock);
+  if (our_displays.empty() && !previous_io_error_handler) {
+    XIOErrorHandler previous = XSetIOErrorHandler(io_error_handler);
+    if (previous != io_error_handler)
+      previous_io_error_handler = previous;
+  }
+  our_displays.insert(display);
+}
+
+void forget_display(Display *display)
+{
+  std::lock_guard<std::mutex> guard(io_error_lock);
+  our_displays.erase(display);
+}
+
 /* X errors from our own requests (XShmAttach refused on a remote display)
  * must not kill the process. */
 int (*previous_error_handler)(Display *, XErrorEvent *) = nullptr;
@@ -152,11 +188,7 @@ bool XShmCapture::open(const CaptureConfig &config, std::string &error)
       error += " ($DISPLAY is not set; set display=:0 or similar)";
     return false;
   }
-  /* Xlib's default I/O error handler exit()s before the per-display exit
-   * handler runs: a handler that returns lets on_io_error_exit() mark the
-   * display lost instead. It is process-wide; other displays still end in
-   * their own exit handler (by default exit(), as before). */
-  XSetIOErrorHandler([](Display *) { return 0; });
+  install_io_error_handler(display_);
   XSetIOErrorExitHandler(display_, on_io_error_exit, this);
   root_ = DefaultRootWindow(display_);
 
@@ -509,6 +541,7 @@ void XShmCapture::close()
     pool_.reset();
   }
   if (display_) {
+    forget_display(display_);
     if (!lost_) {
       if (damage_)
         XDamageDestroy(display_, damage_);
