@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM, CHROMIUM_ARGS } from '../browser/chromium.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '../browser/package.json'));
@@ -62,11 +63,8 @@ let browser;
 try {
   await waitForServer();
   browser = await chromium.launch({
-    executablePath: process.env.LIVECAST_CHROMIUM || '/usr/lib/chromium/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection',
-      '--disable-features=WebRtcHideLocalIpsWithMdns'],
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
   });
   const page = await browser.newPage();
   await page.goto(`${BASE}/embed.html`);

@@ -20,6 +20,7 @@ import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 
 const PORT = 18090;
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -28,21 +29,6 @@ const HEIGHT = 1080;
 const FPS = 30;
 const MIN_FPS = 29;
 const MEASURE_MS = 10000;
-const CHROMIUM = process.env.LIVECAST_CHROMIUM || '/usr/lib/chromium/chromium';
-// Exactly as tests/browser/viewer.test.mjs (measured in /work/shared/TESTING.md).
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const OVERALL_TIMEOUT_MS = 90000;
 const START_TIMEOUT_MS = 10000;

@@ -25,25 +25,10 @@ import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 
 const PORT = 18080;
 const BASE = `http://127.0.0.1:${PORT}`;
-const CHROMIUM = process.env.LIVECAST_CHROMIUM || '/usr/lib/chromium/chromium';
-// As measured in /work/shared/TESTING.md. Playwright adds --headless itself and gives every
-// launch a new, empty user-data-dir (it refuses --user-data-dir with launch()).
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SOURCE_ROOT = process.env.LIVECAST_SOURCE_ROOT || path.resolve(HERE, '../..');
 const OVERALL_TIMEOUT_MS = 60000;

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CHROMIUM, CHROMIUM_ARGS } from '../browser/chromium.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '../browser/package.json'));
@@ -17,11 +18,8 @@ const { values } = parseArgs({ options: { url: { type: 'string' }, seconds: { ty
 const seconds = Number(values.seconds || 10);
 
 const browser = await chromium.launch({
-  executablePath: process.env.LIVECAST_CHROMIUM || '/usr/lib/chromium/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection',
-    '--disable-features=WebRtcHideLocalIpsWithMdns'],
+  executablePath: CHROMIUM,
+  args: CHROMIUM_ARGS,
 });
 try {
   const page = await browser.newPage();
