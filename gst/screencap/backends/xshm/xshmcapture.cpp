@@ -20,8 +20,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "cursorblend.h"
@@ -33,12 +35,19 @@ namespace livecast {
 
 namespace {
 
+/* Grabs remembered for partial refreshes; an older segment is grabbed whole. */
+constexpr std::size_t kHistoryLength = 16;
+
 /* One shared-memory segment with the XImage the server writes into. */
 struct Segment {
   XShmSegmentInfo info = {};
   XImage *image = nullptr;
   gsize size = 0;
   int width = 0, height = 0;
+  /* Number of the grab that last filled it (0: never), and where the cursor
+   * was drawn into it: what a partial refresh must redo. */
+  guint64 filled = 0;
+  XRectangle cursor = {0, 0, 0, 0};
 };
 
 /* Segments shared between the capture thread and the buffers downstream. A
@@ -101,7 +110,10 @@ class XShmCapture : public ScreenCapture {
   void drain_retired();
   Segment *get_segment(std::string &error);
   void destroy_segment(Segment *seg);
-  bool composite_cursor(guint8 *data, int stride);
+  bool composite_cursor(guint8 *data, int stride, XRectangle *drawn);
+  Segment *create_shm_segment(int width, int height);
+  std::vector<XRectangle> fetch_damage();
+  bool refresh_rects(Segment *seg, const std::vector<XRectangle> &rects);
   static void on_io_error_exit(Display *, void *data);
 
   GstObject *owner_;
@@ -121,6 +133,12 @@ class XShmCapture : public ScreenCapture {
   CaptureFormat format_;
   std::shared_ptr<SegmentPool> pool_;
   GstBuffer *last_ = nullptr;
+  /* Partial grabs: the damaged rectangles (frame coordinates) of the last
+   * grabs, by grab number, and a scratch segment they are grabbed into. */
+  XserverRegion damage_region_ = 0;
+  guint64 grab_count_ = 0;
+  std::deque<std::pair<guint64, std::vector<XRectangle>>> history_;
+  Segment *scratch_ = nullptr;
   unsigned long last_cursor_serial_ = 0;
   int last_cursor_x_ = -1, last_cursor_y_ = -1;
 };
@@ -209,8 +227,11 @@ bool XShmCapture::open(const CaptureConfig &config, std::string &error)
   }
   if (have_randr_)
     XRRSelectInput(display_, root_, RRScreenChangeNotifyMask);
-  if (config_.use_damage && have_damage_)
+  if (config_.use_damage && have_damage_) {
     damage_ = XDamageCreate(display_, root_, XDamageReportNonEmpty);
+    if (have_fixes_)
+      damage_region_ = XFixesCreateRegion(display_, nullptr, 0);
+  }
   /* A new pointer shape on a still screen must show in the next frame too. */
   if (damage_ && have_fixes_ && config_.show_cursor)
     XFixesSelectCursorInput(display_, root_, XFixesDisplayCursorNotifyMask);
@@ -341,14 +362,32 @@ Segment *XShmCapture::get_segment(std::string &error)
       return seg;
     }
   }
+  if (use_shm_) {
+    if (Segment *seg = create_shm_segment(format_.width, format_.height))
+      return seg;
+    /* No shared memory with this server (remote display?): XGetImage from now on. */
+    GST_WARNING_OBJECT(owner_, "MIT-SHM unusable on %s, falling back to XGetImage",
+                       display_name_.c_str());
+    use_shm_ = false;
+  }
   auto *seg = new Segment();
   seg->width = format_.width;
   seg->height = format_.height;
+  seg->size = static_cast<gsize>(format_.width) * format_.height * 4;
+  (void)error;
+  return seg;
+}
+
+Segment *XShmCapture::create_shm_segment(int width, int height)
+{
+  auto *seg = new Segment();
+  seg->width = width;
+  seg->height = height;
   Visual *visual = DefaultVisual(display_, DefaultScreen(display_));
   const int depth = DefaultDepth(display_, DefaultScreen(display_));
-  if (use_shm_) {
-    seg->image = XShmCreateImage(display_, visual, depth, ZPixmap, nullptr, &seg->info,
-                                 format_.width, format_.height);
+  {
+    seg->image = XShmCreateImage(display_, visual, depth, ZPixmap, nullptr, &seg->info, width,
+                                 height);
     if (seg->image) {
       seg->size = static_cast<gsize>(seg->image->bytes_per_line) * seg->image->height;
       seg->info.shmid = shmget(IPC_PRIVATE, seg->size, IPC_CREAT | 0600);
@@ -367,22 +406,12 @@ Segment *XShmCapture::get_segment(std::string &error)
           return seg;
       }
     }
-    /* No shared memory with this server (remote display?): XGetImage from now on. */
-    GST_WARNING_OBJECT(owner_, "MIT-SHM unusable on %s, falling back to XGetImage",
-                       display_name_.c_str());
-    release_memory_only(seg);
-    use_shm_ = false;
-    seg = new Segment();
-    seg->width = format_.width;
-    seg->height = format_.height;
   }
-  seg->size = static_cast<gsize>(format_.width) * format_.height * 4;
-  seg->info.shmaddr = nullptr;
-  (void)error;
-  return seg;
+  release_memory_only(seg);
+  return nullptr;
 }
 
-bool XShmCapture::composite_cursor(guint8 *data, int stride)
+bool XShmCapture::composite_cursor(guint8 *data, int stride, XRectangle *drawn)
 {
   XFixesCursorImage *cursor = XFixesGetCursorImage(display_);
   if (!cursor)
@@ -401,6 +430,74 @@ bool XShmCapture::composite_cursor(guint8 *data, int stride)
   last_cursor_y_ = cursor->y;
   XFree(cursor);
   blend_cursor(data, format_.width, format_.height, stride, image);
+  if (drawn) {
+    const int x0 = std::max(image.x, 0), y0 = std::max(image.y, 0);
+    const int x1 = std::min(image.x + image.width, format_.width);
+    const int y1 = std::min(image.y + image.height, format_.height);
+    *drawn = x1 > x0 && y1 > y0 ? XRectangle{static_cast<short>(x0), static_cast<short>(y0),
+                                             static_cast<unsigned short>(x1 - x0),
+                                             static_cast<unsigned short>(y1 - y0)}
+                                : XRectangle{0, 0, 0, 0};
+  }
+  return true;
+}
+
+/* The damage since the last call, as rectangles in frame coordinates, and
+ * resets it (from now on, new damage marks the next frame dirty). */
+std::vector<XRectangle> XShmCapture::fetch_damage()
+{
+  std::vector<XRectangle> out;
+  if (!damage_region_) {
+    XDamageSubtract(display_, damage_, None, None);
+    return out;
+  }
+  XDamageSubtract(display_, damage_, None, damage_region_);
+  int n = 0;
+  XRectangle *rects = XFixesFetchRegion(display_, damage_region_, &n);
+  for (int i = 0; i < n; i++) {
+    const int x0 = std::max<int>(rects[i].x - area_x_, 0);
+    const int y0 = std::max<int>(rects[i].y - area_y_, 0);
+    const int x1 = std::min<int>(rects[i].x + rects[i].width - area_x_, format_.width);
+    const int y1 = std::min<int>(rects[i].y + rects[i].height - area_y_, format_.height);
+    if (x1 > x0 && y1 > y0)
+      out.push_back(XRectangle{static_cast<short>(x0), static_cast<short>(y0),
+                               static_cast<unsigned short>(x1 - x0),
+                               static_cast<unsigned short>(y1 - y0)});
+  }
+  if (rects)
+    XFree(rects);
+  return out;
+}
+
+/* Brings a reused segment up to date by grabbing only @rects: the server
+ * copies each into the scratch segment, and its rows are put in place. */
+bool XShmCapture::refresh_rects(Segment *seg, const std::vector<XRectangle> &rects)
+{
+  if (!scratch_) {
+    scratch_ = create_shm_segment(format_.width, format_.height);
+    if (!scratch_)
+      return false;
+  }
+  Visual *visual = DefaultVisual(display_, DefaultScreen(display_));
+  const int depth = DefaultDepth(display_, DefaultScreen(display_));
+  for (const XRectangle &r : rects) {
+    XImage *part = XShmCreateImage(display_, visual, depth, ZPixmap, scratch_->info.shmaddr,
+                                   &scratch_->info, r.width, r.height);
+    if (!part)
+      return false;
+    const Bool ok = XShmGetImage(display_, root_, part, area_x_ + r.x, area_y_ + r.y, AllPlanes);
+    if (ok) {
+      const int dst_stride = seg->image->bytes_per_line;
+      for (int row = 0; row < r.height; row++)
+        std::memcpy(seg->image->data + static_cast<std::size_t>(r.y + row) * dst_stride + r.x * 4,
+                    part->data + static_cast<std::size_t>(row) * part->bytes_per_line,
+                    static_cast<std::size_t>(r.width) * 4);
+    }
+    part->data = nullptr; /* the scratch segment's memory, not the image's */
+    XDestroyImage(part);
+    if (!ok)
+      return false;
+  }
   return true;
 }
 
@@ -433,6 +530,9 @@ GrabResult XShmCapture::grab(GstBuffer **buffer, std::string &error)
       }
       for (Segment *seg : stale)
         destroy_segment(seg);
+      if (scratch_)
+        destroy_segment(std::exchange(scratch_, nullptr));
+      history_.clear();
       gst_clear_buffer(&last_);
       return GrabResult::Resized;
     }
@@ -458,17 +558,44 @@ GrabResult XShmCapture::grab(GstBuffer **buffer, std::string &error)
   Segment *seg = get_segment(error);
   if (!seg)
     return GrabResult::Error;
+  /* Which rectangles this segment misses: what changed since it was last
+   * filled, plus the cursor drawn into it then. Too much, or a segment
+   * older than the history: grab it all. */
+  std::vector<XRectangle> stale;
+  bool partial = false;
   if (damage_) {
-    /* Reset before grabbing: damage from now on marks the next frame dirty. */
-    XDamageSubtract(display_, damage_, None, None);
+    std::vector<XRectangle> damaged = fetch_damage();
     dirty_ = false;
+    history_.emplace_back(++grab_count_, std::move(damaged));
+    if (history_.size() > kHistoryLength)
+      history_.pop_front();
+    if (use_shm_ && damage_region_ && seg->filled > 0 && history_.front().first <= seg->filled + 1) {
+      long area = 0;
+      for (const auto &entry : history_) {
+        if (entry.first <= seg->filled)
+          continue;
+        for (const XRectangle &r : entry.second) {
+          stale.push_back(r);
+          area += static_cast<long>(r.width) * r.height;
+        }
+      }
+      if (seg->cursor.width > 0)
+        stale.push_back(seg->cursor);
+      partial = area * 2 < static_cast<long>(format_.width) * format_.height;
+      GST_LOG_OBJECT(owner_, "grab %" G_GUINT64_FORMAT ": %s, %zu rectangle(s), %ld pixels",
+                     grab_count_, partial ? "partial" : "full", stale.size(), area);
+    }
   }
 
   guint8 *data = nullptr;
   int stride = format_.width * 4;
   GstBuffer *out = nullptr;
   if (use_shm_) {
-    if (!XShmGetImage(display_, root_, seg->image, area_x_, area_y_, AllPlanes) || lost_) {
+    const bool ok = partial ? refresh_rects(seg, stale)
+                            : XShmGetImage(display_, root_, seg->image, area_x_, area_y_, AllPlanes);
+    seg->filled = grab_count_;
+    seg->cursor = XRectangle{0, 0, 0, 0};
+    if (!ok || lost_) {
       destroy_segment(seg);
       if (lost_) {
         error = "The X display \"" + display_name_ + "\" went away.";
@@ -505,12 +632,12 @@ GrabResult XShmCapture::grab(GstBuffer **buffer, std::string &error)
     gst_buffer_map(out, &map, GST_MAP_WRITE);
     data = map.data;
     if (config_.show_cursor && have_fixes_)
-      composite_cursor(data, stride);
+      composite_cursor(data, stride, nullptr);
     gst_buffer_unmap(out, &map);
     data = nullptr;
   }
   if (data && config_.show_cursor && have_fixes_)
-    composite_cursor(data, stride);
+    composite_cursor(data, stride, &seg->cursor);
   if (stride != format_.width * 4) {
     gsize offset[GST_VIDEO_MAX_PLANES] = {0};
     gint strides[GST_VIDEO_MAX_PLANES] = {stride};
@@ -526,6 +653,9 @@ GrabResult XShmCapture::grab(GstBuffer **buffer, std::string &error)
 void XShmCapture::close()
 {
   gst_clear_buffer(&last_);
+  if (scratch_)
+    destroy_segment(std::exchange(scratch_, nullptr));
+  history_.clear();
   if (pool_) {
     std::vector<Segment *> segments;
     {
@@ -545,12 +675,15 @@ void XShmCapture::close()
     if (!lost_) {
       if (damage_)
         XDamageDestroy(display_, damage_);
+      if (damage_region_)
+        XFixesDestroyRegion(display_, damage_region_);
       XCloseDisplay(display_);
     }
     /* After an I/O error the Display is unusable and closing it can crash:
      * it is left behind, once per lost display. */
     display_ = nullptr;
     damage_ = 0;
+    damage_region_ = 0;
   }
 }
 
