@@ -22,7 +22,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
-#include <set>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -149,49 +149,65 @@ void XShmCapture::on_io_error_exit(Display *, void *data)
   static_cast<XShmCapture *>(data)->lost_ = true;
 }
 
-/* Xlib's I/O error handler is process-wide, and its default exit()s before
- * the per-display exit handler runs. Ours returns for our own displays (so
- * on_io_error_exit() can mark them lost) and hands every other display to
- * the handler that was there before, as the embedding application expects. */
-std::mutex io_error_lock;
-std::set<Display *> our_displays;
+/* Xlib's error handlers are process-wide, and its defaults exit(): the I/O
+ * one before the per-display exit handler runs, the protocol one on any
+ * error, such as the BadMatch XShmGetImage gets when the screen shrank under
+ * it. Ours count errors on our own displays (the request that caused them
+ * then fails and is retried) and hand every other display to the handlers
+ * that were there before, as the embedding application expects. */
+std::mutex x_handler_lock;
+std::map<Display *, unsigned long> our_displays; /* display -> X errors seen */
 XIOErrorHandler previous_io_error_handler = nullptr;
+XErrorHandler previous_error_handler = nullptr;
+bool handlers_installed = false;
 
 int io_error_handler(Display *display)
 {
   {
-    std::lock_guard<std::mutex> guard(io_error_lock);
+    std::lock_guard<std::mutex> guard(x_handler_lock);
     if (our_displays.count(display))
       return 0;
   }
   return previous_io_error_handler ? previous_io_error_handler(display) : 0;
 }
 
-void install_io_error_handler(Display *display)
+int error_handler(Display *display, XErrorEvent *event)
 {
-  std::lock_guard<std::mutex> guard(io_error_lock);
-  if (our_displays.empty() && !previous_io_error_handler) {
-    XIOErrorHandler previous = XSetIOErrorHandler(io_error_handler);
-    if (previous != io_error_handler)
-      previous_io_error_handler = previous;
+  {
+    std::lock_guard<std::mutex> guard(x_handler_lock);
+    auto it = our_displays.find(display);
+    if (it != our_displays.end()) {
+      it->second++;
+      GST_DEBUG("X error %d on request %d.%d ignored", event->error_code, event->request_code,
+                event->minor_code);
+      return 0;
+    }
   }
-  our_displays.insert(display);
+  return previous_error_handler ? previous_error_handler(display, event) : 0;
+}
+
+void install_error_handlers(Display *display)
+{
+  std::lock_guard<std::mutex> guard(x_handler_lock);
+  if (!handlers_installed) {
+    handlers_installed = true;
+    previous_io_error_handler = XSetIOErrorHandler(io_error_handler);
+    previous_error_handler = XSetErrorHandler(error_handler);
+  }
+  our_displays[display] = 0;
 }
 
 void forget_display(Display *display)
 {
-  std::lock_guard<std::mutex> guard(io_error_lock);
+  std::lock_guard<std::mutex> guard(x_handler_lock);
   our_displays.erase(display);
 }
 
-/* X errors from our own requests (XShmAttach refused on a remote display)
- * must not kill the process. */
-int (*previous_error_handler)(Display *, XErrorEvent *) = nullptr;
-bool x_error_seen = false;
-int note_x_error(Display *, XErrorEvent *)
+unsigned long x_errors(Display *display)
 {
-  x_error_seen = true;
-  return 0;
+  std::lock_guard<std::mutex> guard(x_handler_lock);
+  auto it = our_displays.find(display);
+  return it == our_displays.end() ? 0 : it->second;
 }
 
 bool XShmCapture::open(const CaptureConfig &config, std::string &error)
@@ -206,7 +222,7 @@ bool XShmCapture::open(const CaptureConfig &config, std::string &error)
       error += " ($DISPLAY is not set; set display=:0 or similar)";
     return false;
   }
-  install_io_error_handler(display_);
+  install_error_handlers(display_);
   XSetIOErrorExitHandler(display_, on_io_error_exit, this);
   root_ = DefaultRootWindow(display_);
 
@@ -395,11 +411,11 @@ Segment *XShmCapture::create_shm_segment(int width, int height)
         seg->info.shmaddr = static_cast<char *>(shmat(seg->info.shmid, nullptr, 0));
         seg->image->data = seg->info.shmaddr;
         seg->info.readOnly = False;
-        x_error_seen = false;
-        previous_error_handler = XSetErrorHandler(note_x_error);
+        /* XShmAttach is refused on a remote display. */
+        const unsigned long errors_before = x_errors(display_);
         const Bool attached = XShmAttach(display_, &seg->info);
         XSync(display_, False);
-        XSetErrorHandler(previous_error_handler);
+        const bool x_error_seen = x_errors(display_) != errors_before;
         /* Marked for removal now: it goes away once both sides detach. */
         shmctl(seg->info.shmid, IPC_RMID, nullptr);
         if (attached && !x_error_seen && seg->info.shmaddr != reinterpret_cast<char *>(-1))
