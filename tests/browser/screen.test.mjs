@@ -254,15 +254,20 @@ function frameDigest(page) {
       const y = 0.2126 * d[i] + 0.7152 * d[i + 1] + 0.0722 * d[i + 2];
       sum += y;
       max = Math.max(max, y);
-      cells.push(Math.round(y));
+      cells.push([d[i], d[i + 1], d[i + 2]]);
     }
     return { mean: sum / (d.length / 4), max, cells };
   });
 }
 
+// Cells compared by colour, not luma: the box and the background behind it
+// can have almost the same luma (0x4363d8 on 0x7f700c), never the same colour
+// (every pair differs by at least 35 in some channel).
 function differs(a, b) {
   let changed = 0;
-  for (let i = 0; i < a.cells.length; i++) if (Math.abs(a.cells[i] - b.cells[i]) > 16) changed++;
+  for (let i = 0; i < a.cells.length; i++) {
+    if (a.cells[i].some((v, c) => Math.abs(v - b.cells[i][c]) > 20)) changed++;
+  }
   return changed;
 }
 
