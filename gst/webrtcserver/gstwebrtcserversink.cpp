@@ -71,6 +71,7 @@ constexpr gint64 kSilenceTimeoutUs = 8 * G_USEC_PER_SEC;
 /* Key frame requests from viewers (PLI/FIR) are honoured at most this often. */
 constexpr gint64 kKeyUnitMinIntervalUs = 500 * 1000;
 constexpr guint kHousekeepingMs = 1000;
+constexpr guint kDefaultAudioBitrate = 64; /* kbit/s, Opus */
 
 enum {
   PROP_0,
@@ -89,6 +90,8 @@ enum {
   PROP_MAX_VIEWERS,
   PROP_WEB_ROOT,
   PROP_SYNC,
+  PROP_AUDIO_BITRATE,
+  PROP_TALKBACK,
   PROP_VIEWERS,
   PROP_STATS,
 };
@@ -115,6 +118,8 @@ struct Settings {
   guint max_viewers = kDefaultMaxViewers;
   std::string web_root;
   bool sync = true;
+  guint audio_bitrate = kDefaultAudioBitrate;
+  bool talkback = false;
 };
 
 /* Timestamp of the last packet a viewer sent us, shared with a pad probe. */
@@ -124,10 +129,13 @@ struct Viewer {
   std::string id;
   std::string etag;
   OfferedVideo video;
+  OfferedAudio audio;
   GstElement *branch = nullptr;    /* queue ! payloader ! webrtcbin; child of the sink */
   GstElement *webrtcbin = nullptr; /* inside branch */
   GstElement *payloader = nullptr; /* inside branch */
+  GstElement *audio_payloader = nullptr; /* inside branch, when the viewer gets audio */
   Ref<GstPad> tee_pad;             /* request pad on the tee feeding the branch */
+  Ref<GstPad> audio_tee_pad;       /* same for audio, when the viewer gets it */
   std::function<void(SessionResult)> pending_answer;
   bool gathering_done = false;
   bool answer_ready = false;
@@ -174,6 +182,15 @@ struct GstWebRTCServerSinkPrivate {
   GstElement *valve = nullptr;
   GstElement *encoder = nullptr;
   GstElement *tee = nullptr;
+  /* Audio: audio-input-tee ! audio-end-sink, and on the first caps
+   * audio-input-tee ! valve ! queue ! [audioconvert ! audioresample ! opusenc]
+   * ! audio-tee. Created when audio_0 is requested. */
+  GstPad *audio_pad = nullptr;
+  bool audio_chain_built = false;
+  GstElement *audio_input_tee = nullptr;
+  GstElement *audio_end_sink = nullptr;
+  GstElement *audio_valve = nullptr;
+  GstElement *audio_tee = nullptr;
   int width = 0;
   int height = 0;
 
@@ -200,6 +217,16 @@ struct GstWebRTCServerSinkPrivate {
 G_DEFINE_TYPE(GstWebRTCServerSink, gst_webrtc_server_sink, GST_TYPE_BIN);
 GST_ELEMENT_REGISTER_DEFINE(webrtcserversink, "webrtcserversink", GST_RANK_NONE,
                             GST_TYPE_WEBRTC_SERVER_SINK);
+
+static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE(
+    "audio_%u", GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS("audio/x-raw; audio/x-opus, channel-mapping-family=(int)0"));
+
+/* A viewer's microphone (talkback), decoded; named after its session id. */
+static GstStaticPadTemplate talkback_template = GST_STATIC_PAD_TEMPLATE(
+    "talkback_%s", GST_PAD_SRC, GST_PAD_SOMETIMES,
+    GST_STATIC_CAPS("audio/x-raw, format=(string)S16LE, layout=(string)interleaved, "
+                    "rate=(int)48000, channels=(int)1"));
 
 static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE(
     "video_%u", GST_PAD_SINK, GST_PAD_REQUEST,
@@ -549,6 +576,128 @@ static gboolean video_pad_query(GstPad *pad, GstObject *parent, GstQuery *query)
   return gst_pad_query_default(pad, parent, query);
 }
 
+/* Builds valve ! queue ! [audioconvert ! audioresample ! opusenc] between
+ * the audio input tee and the viewers' audio tee, on the first caps. */
+static bool build_audio_chain(GstWebRTCServerSink *self, const GstCaps *caps)
+{
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  const bool raw = gst_structure_has_name(gst_caps_get_structure(caps, 0), "audio/x-raw");
+  guint bitrate;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    if (priv->audio_chain_built)
+      return true; /* opusenc and audioconvert follow new raw caps themselves */
+    bitrate = priv->settings.audio_bitrate;
+  }
+  std::vector<GstElement *> chain;
+  bool ok = true;
+  for (const char *factory : raw ? std::vector<const char *>{"valve", "queue", "audioconvert",
+                                                             "audioresample", "opusenc"}
+                                 : std::vector<const char *>{"valve", "queue"}) {
+    GstElement *e = make_element(self, factory, (std::string("audio-") + factory).c_str());
+    if (!e) {
+      ok = false;
+      break;
+    }
+    chain.push_back(e);
+  }
+  if (!ok) {
+    for (GstElement *e : chain)
+      gst_object_unref(gst_object_ref_sink(e));
+    return false;
+  }
+  gst_util_set_object_arg(G_OBJECT(chain[0]), "drop-mode", "forward-sticky-events");
+  g_object_set(chain[0], "drop", TRUE, nullptr);
+  /* Leaky and short: audio late by more than this is worth less than the next. */
+  g_object_set(chain[1], "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
+               static_cast<guint64>(200 * GST_MSECOND), nullptr);
+  gst_util_set_object_arg(G_OBJECT(chain[1]), "leaky", "downstream");
+  if (raw) {
+    /* 20 ms frames, low delay, forward error correction: what browsers send too. */
+    g_object_set(chain.back(), "bitrate", static_cast<gint>(bitrate * 1000), "inband-fec", TRUE,
+                 nullptr);
+    gst_util_set_object_arg(G_OBJECT(chain.back()), "audio-type", "restricted-lowdelay");
+  }
+  for (GstElement *e : chain)
+    gst_bin_add(GST_BIN(self), e);
+  {
+    Ref<GstPad> input_src =
+        Ref<GstPad>::adopt(gst_element_request_pad_simple(priv->audio_input_tee, "src_%u"));
+    Ref<GstPad> valve_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(chain[0], "sink"));
+    gst_pad_link(input_src.get(), valve_sink.get());
+  }
+  chain.push_back(priv->audio_tee);
+  for (std::size_t i = 0; i + 1 < chain.size(); i++) {
+    if (!gst_element_link(chain[i], chain[i + 1])) {
+      GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Could not link the audio encoding chain."),
+                        ("%s -> %s", GST_ELEMENT_NAME(chain[i]), GST_ELEMENT_NAME(chain[i + 1])));
+      return false;
+    }
+  }
+  chain.pop_back();
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+    gst_element_sync_state_with_parent(*it);
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    priv->audio_valve = chain[0];
+    priv->audio_chain_built = true;
+    for (const auto &v : priv->viewers) {
+      if (v.second->audio_tee_pad)
+        g_object_set(priv->audio_valve, "drop", FALSE, nullptr);
+    }
+  }
+  GST_INFO_OBJECT(self, "streaming Opus audio, %s", raw ? "encoded here" : "passed through");
+  return true;
+}
+
+static gboolean audio_pad_event(GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  auto *self = GST_WEBRTC_SERVER_SINK(parent);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+    GstCaps *caps;
+    gst_event_parse_caps(event, &caps);
+    if (!build_audio_chain(self, caps)) {
+      gst_event_unref(event);
+      return FALSE;
+    }
+  }
+  return gst_pad_event_default(pad, parent, event);
+}
+
+/* The audio input: audio-input-tee ! audio-end-sink (preroll, pacing, EOS,
+ * as for video) and the viewers' audio tee. Called with the lock held. */
+static GstPad *add_audio_input(GstWebRTCServerSink *self, GstPadTemplate *templ)
+{
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  GstElement *input_tee = gst_element_factory_make("tee", "audio-input-tee");
+  GstElement *end_sink = gst_element_factory_make("fakesink", "audio-end-sink");
+  GstElement *tee = gst_element_factory_make("tee", "audio-tee");
+  if (!input_tee || !end_sink || !tee) {
+    for (GstElement *e : {input_tee, end_sink, tee}) {
+      if (e)
+        gst_object_unref(gst_object_ref_sink(e));
+    }
+    return nullptr;
+  }
+  g_object_set(input_tee, "allow-not-linked", TRUE, nullptr);
+  g_object_set(tee, "allow-not-linked", TRUE, nullptr);
+  g_object_set(end_sink, "sync", priv->settings.sync, "async", TRUE, "enable-last-sample", FALSE,
+               nullptr);
+  gst_bin_add_many(GST_BIN(self), input_tee, end_sink, tee, nullptr);
+  gst_element_link(input_tee, end_sink);
+  for (GstElement *e : {tee, end_sink, input_tee})
+    gst_element_sync_state_with_parent(e);
+  priv->audio_input_tee = input_tee;
+  priv->audio_end_sink = end_sink;
+  priv->audio_tee = tee;
+  Ref<GstPad> target = Ref<GstPad>::adopt(gst_element_get_static_pad(input_tee, "sink"));
+  GstPad *pad = gst_ghost_pad_new_from_template("audio_0", target.get(), templ);
+  gst_pad_set_event_function(pad, audio_pad_event);
+  gst_pad_set_active(pad, TRUE);
+  priv->audio_pad = pad;
+  return pad;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Viewers                                                                */
 
@@ -785,6 +934,155 @@ static void on_remote_description_set(GstWebRTCServerSink *self, Viewer &viewer,
   gst_promise_unref(promise);
 }
 
+/* The viewer's audio section: what it receives from audio_0 (sendonly),
+ * what it sends us (talkback: recvonly), or both. Set up, like video,
+ * before the offer is applied, so webrtcbin answers with these transceivers. */
+static bool link_viewer_audio(GstWebRTCServerSink *self, Viewer &viewer, std::string &error)
+{
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  bool talkback;
+  Ref<GstElement> audio_tee;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    talkback = priv->settings.talkback;
+    if (priv->audio_tee)
+      audio_tee = Ref<GstElement>::ref(priv->audio_tee);
+  }
+  const bool send = viewer.audio.present && viewer.audio.viewer_receives && audio_tee;
+  const bool receive = viewer.audio.present && viewer.audio.viewer_sends && talkback;
+  if (!send && !receive)
+    return true;
+  const GstWebRTCRTPTransceiverDirection direction =
+      send && receive ? GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV
+      : send          ? GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY
+                      : GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY;
+  if (!send) {
+    GstWebRTCRTPTransceiver *trans = nullptr;
+    g_signal_emit_by_name(viewer.webrtcbin, "add-transceiver", direction,
+                          viewer.audio.caps.get(), &trans);
+    if (!trans) {
+      error = "webrtcbin refused an audio transceiver";
+      return false;
+    }
+    gst_object_unref(trans);
+    return true;
+  }
+  GstPadTemplate *templ =
+      gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(viewer.webrtcbin), "sink_%u");
+  Ref<GstPad> sinkpad = Ref<GstPad>::adopt(
+      gst_element_request_pad(viewer.webrtcbin, templ, nullptr, viewer.audio.caps.get()));
+  GstWebRTCRTPTransceiver *trans = nullptr;
+  if (sinkpad)
+    g_object_get(sinkpad.get(), "transceiver", &trans, nullptr);
+  if (!trans) {
+    error = "webrtcbin gave no audio pad";
+    return false;
+  }
+  g_object_set(trans, "direction", direction, "codec-preferences", viewer.audio.caps.get(),
+               nullptr);
+  gst_object_unref(trans);
+  Ref<GstPad> paysrc =
+      Ref<GstPad>::adopt(gst_element_get_static_pad(viewer.audio_payloader, "src"));
+  if (gst_pad_link(paysrc.get(), sinkpad.get()) != GST_PAD_LINK_OK) {
+    error = "could not link the audio payloader to webrtcbin";
+    return false;
+  }
+  viewer.audio_tee_pad =
+      Ref<GstPad>::adopt(gst_element_request_pad_simple(audio_tee.get(), "src_%u"));
+  Ref<GstPad> branch_sink =
+      Ref<GstPad>::adopt(gst_element_get_static_pad(viewer.branch, "audio_sink"));
+  if (gst_pad_link(viewer.audio_tee_pad.get(), branch_sink.get()) != GST_PAD_LINK_OK) {
+    error = "could not link the viewer to the audio";
+    return false;
+  }
+  std::lock_guard<std::mutex> guard(priv->lock);
+  if (priv->audio_valve)
+    g_object_set(priv->audio_valve, "drop", FALSE, nullptr);
+  return true;
+}
+
+/* A viewer's microphone arrived (webrtcbin's streaming thread): decode it
+ * inside the viewer's branch and expose it as talkback_<id> on the sink. A
+ * tee with a fakesink keeps an unlinked talkback pad harmless. */
+static void on_viewer_pad_added(GstElement *webrtcbin, GstPad *pad, gpointer user_data)
+{
+  auto *handle = static_cast<ViewerHandle *>(user_data);
+  if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
+    return;
+  Ref<GstCaps> caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(pad));
+  if (!caps)
+    caps = Ref<GstCaps>::adopt(gst_pad_query_caps(pad, nullptr));
+  const GstStructure *s = caps && !gst_caps_is_empty(caps.get())
+                              ? gst_caps_get_structure(caps.get(), 0)
+                              : nullptr;
+  auto *self = static_cast<GstWebRTCServerSink *>(g_weak_ref_get(&handle->sink));
+  if (!self)
+    return;
+  Ref<GstWebRTCServerSink> sink = Ref<GstWebRTCServerSink>::adopt(self);
+  if (!s || g_strcmp0(gst_structure_get_string(s, "media"), "audio") != 0) {
+    /* Nothing else is expected from a viewer; let it go to a fakesink. */
+    GST_DEBUG_OBJECT(self, "viewer %s: ignoring incoming %" GST_PTR_FORMAT, handle->id.c_str(),
+                     caps.get());
+  }
+  GstElement *branch = GST_ELEMENT(gst_element_get_parent(webrtcbin));
+  if (!branch)
+    return;
+  Ref<GstElement> branch_ref = Ref<GstElement>::adopt(branch);
+  const bool audio = s && g_strcmp0(gst_structure_get_string(s, "media"), "audio") == 0;
+  std::vector<GstElement *> chain;
+  for (const char *factory :
+       audio ? std::vector<const char *>{"rtpopusdepay", "opusdec", "audioconvert",
+                                         "audioresample", "capsfilter", "tee", "fakesink"}
+             : std::vector<const char *>{"fakesink"}) {
+    GstElement *e = gst_element_factory_make(factory, nullptr);
+    if (!e) {
+      GST_ELEMENT_WARNING(self, CORE, MISSING_PLUGIN,
+                          ("The GStreamer element \"%s\" is missing, so a viewer's microphone "
+                           "cannot be decoded.",
+                           factory),
+                          (nullptr));
+      for (GstElement *c : chain)
+        gst_object_unref(gst_object_ref_sink(c));
+      return;
+    }
+    chain.push_back(e);
+  }
+  GstElement *fakesink = chain.back();
+  g_object_set(fakesink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
+  GstElement *tee = nullptr;
+  if (audio) {
+    g_object_set(chain[1], "plc", TRUE, nullptr);
+    Ref<GstCaps> out = Ref<GstCaps>::adopt(gst_static_pad_template_get_caps(&talkback_template));
+    g_object_set(chain[4], "caps", out.get(), nullptr);
+    tee = chain[5];
+    g_object_set(tee, "allow-not-linked", TRUE, nullptr);
+  }
+  for (GstElement *e : chain)
+    gst_bin_add(GST_BIN(branch), e);
+  for (std::size_t i = 0; i + 1 < chain.size(); i++)
+    gst_element_link(chain[i], chain[i + 1]);
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+    gst_element_sync_state_with_parent(*it);
+  if (audio) {
+    /* branch:talkback -> sink:talkback_<id>, before data flows. */
+    Ref<GstPad> tee_src = Ref<GstPad>::adopt(gst_element_request_pad_simple(tee, "src_%u"));
+    GstPad *inner = gst_ghost_pad_new("talkback", tee_src.get());
+    gst_pad_set_active(inner, TRUE);
+    gst_element_add_pad(branch, inner);
+    const std::string name = "talkback_" + handle->id;
+    GstPadTemplate *templ =
+        gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(self), "talkback_%s");
+    GstPad *outer = gst_ghost_pad_new_from_template(name.c_str(), inner, templ);
+    gst_pad_set_active(outer, TRUE);
+    GST_INFO_OBJECT(self, "viewer %s: talkback audio on pad %s", handle->id.c_str(),
+                    name.c_str());
+    gst_element_add_pad(GST_ELEMENT(self), outer);
+  }
+  Ref<GstPad> depay_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(chain[0], "sink"));
+  if (gst_pad_link(pad, depay_sink.get()) != GST_PAD_LINK_OK)
+    GST_WARNING_OBJECT(self, "viewer %s: could not link its incoming stream", handle->id.c_str());
+}
+
 /* Gives webrtcbin a send-only video pad whose codec preferences are the
  * offer's own payload type, and feeds it from the tee. webrtcbin (1.22)
  * matches the offer's video section to this transceiver when answering. */
@@ -833,7 +1131,7 @@ static bool link_viewer_media(GstWebRTCServerSink *self, Viewer &viewer, std::st
     error = "could not link the viewer to the stream";
     return false;
   }
-  return true;
+  return link_viewer_audio(self, viewer, error);
 }
 
 static void finish_answer(GstWebRTCServerSink *self, const std::string &id)
@@ -954,8 +1252,9 @@ static void connect_viewer_signal(GstWebRTCServerSink *self, Viewer &viewer, con
 
 /* Creates the viewer's branch and starts answering its offer. */
 static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sdp,
-                          const OfferedVideo &video, std::function<void(SessionResult)> done)
+                          const OfferCheck &checked, std::function<void(SessionResult)> done)
 {
+  const OfferedVideo &video = checked.video;
   GstWebRTCServerSinkPrivate *priv = self->priv;
   auto refuse = [&done](int status, std::string message, int retry_after = 0) {
     SessionResult r;
@@ -996,6 +1295,7 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
     viewer->etag = random_hex(priv->random, 8);
   }
   viewer->video = video;
+  viewer->audio = checked.audio;
   viewer->created_us = now_us();
   viewer->pending_answer = std::move(done);
 
@@ -1030,6 +1330,34 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
   Ref<GstPad> qsink = Ref<GstPad>::adopt(gst_element_get_static_pad(queue, "sink"));
   gst_element_add_pad(branch, gst_ghost_pad_new("sink", qsink.get()));
 
+  bool has_audio_input;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    has_audio_input = priv->audio_tee != nullptr;
+  }
+  if (checked.audio.present && checked.audio.viewer_receives && has_audio_input) {
+    GstElement *aqueue = make_element(self, "queue", "audio-queue");
+    GstElement *apay = make_element(self, "rtpopuspay", "audio-pay");
+    if (aqueue && apay) {
+      g_object_set(aqueue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
+                   static_cast<guint64>(200 * GST_MSECOND), nullptr);
+      gst_util_set_object_arg(G_OBJECT(aqueue), "leaky", "downstream");
+      g_object_set(apay, "pt", static_cast<guint>(checked.audio.payload_type), "mtu", 1200u,
+                   nullptr);
+      gst_bin_add_many(GST_BIN(branch), aqueue, apay, nullptr);
+      gst_element_link(aqueue, apay);
+      Ref<GstPad> asink = Ref<GstPad>::adopt(gst_element_get_static_pad(aqueue, "sink"));
+      gst_element_add_pad(branch, gst_ghost_pad_new("audio_sink", asink.get()));
+      viewer->audio_payloader = apay;
+    } else {
+      for (GstElement *e : {aqueue, apay}) {
+        if (e)
+          gst_object_unref(gst_object_ref_sink(e));
+      }
+      viewer->audio.viewer_receives = false; /* video only, then */
+    }
+  }
+
   viewer->branch = branch;
   viewer->webrtcbin = webrtcbin;
   viewer->payloader = pay;
@@ -1055,6 +1383,10 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
                         [](GstElement *, GParamSpec *, gpointer data) {
                           static_cast<ViewerHandle *>(data)->dispatch(on_ice_connection_state);
                         });
+  if (checked.audio.present && checked.audio.viewer_sends)
+    g_signal_connect_data(webrtcbin, "pad-added", G_CALLBACK(on_viewer_pad_added),
+                          new ViewerHandle(self, id), ViewerHandle::destroy,
+                          static_cast<GConnectFlags>(0));
   connect_viewer_signal(self, v, "notify::connection-state",
                         [](GstElement *, GParamSpec *, gpointer data) {
                           static_cast<ViewerHandle *>(data)->dispatch(on_peer_connection_state);
@@ -1082,20 +1414,29 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
  * element changes state: the bin's state change walks its children, and a
  * branch changing state and leaving under its feet ends up disposed in
  * PAUSED. So the state lock is taken, or the disposal retried shortly. */
-static void dispose_branch(GstWebRTCServerSink *self, Ref<GstElement> branch, Ref<GstPad> tee_pad)
+static void dispose_branch(GstWebRTCServerSink *self, const std::string &id, Ref<GstElement> branch,
+                           std::vector<Ref<GstPad>> tee_pads)
 {
   if (!GST_STATE_TRYLOCK(self)) {
     Ref<GstWebRTCServerSink> ref = Ref<GstWebRTCServerSink>::ref(self);
-    self->priv->server.add_timeout(
-        20, [ref, branch, tee_pad]() { dispose_branch(ref.get(), branch, tee_pad); });
+    self->priv->server.add_timeout(20, [ref, id, branch, tee_pads]() {
+      dispose_branch(ref.get(), id, branch, tee_pads);
+    });
     return;
   }
-  if (tee_pad) {
+  for (const Ref<GstPad> &tee_pad : tee_pads) {
     GstElement *tee = GST_ELEMENT(gst_pad_get_parent(tee_pad.get()));
     if (tee) {
       gst_element_release_request_pad(tee, tee_pad.get());
       gst_object_unref(tee);
     }
+  }
+  Ref<GstPad> talkback =
+      Ref<GstPad>::adopt(gst_element_get_static_pad(GST_ELEMENT(self), ("talkback_" + id).c_str()));
+  if (talkback) {
+    gst_ghost_pad_set_target(GST_GHOST_PAD(talkback.get()), nullptr);
+    gst_pad_set_active(talkback.get(), FALSE);
+    gst_element_remove_pad(GST_ELEMENT(self), talkback.get());
   }
   /* stop_server() may have removed it already. */
   if (GST_OBJECT_PARENT(branch.get()) == GST_OBJECT(self)) {
@@ -1120,6 +1461,8 @@ static void end_viewer(GstWebRTCServerSink *self, const std::string &id, const c
     last = priv->viewers.empty();
     if (last && priv->valve)
       g_object_set(priv->valve, "drop", TRUE, nullptr);
+    if (last && priv->audio_valve)
+      g_object_set(priv->audio_valve, "drop", TRUE, nullptr);
   }
   GST_INFO_OBJECT(self, "viewer %s ended: %s", id.c_str(), reason);
   if (viewer->pending_answer) {
@@ -1130,35 +1473,51 @@ static void end_viewer(GstWebRTCServerSink *self, const std::string &id, const c
   }
 
   Ref<GstElement> branch = Ref<GstElement>::ref(viewer->branch);
-  Ref<GstPad> tee_pad = viewer->tee_pad;
-  if (tee_pad) {
-    /* Unlink once the tee is between two buffers, so the others see no glitch. */
+  std::vector<Ref<GstPad>> tee_pads;
+  for (const Ref<GstPad> &pad : {viewer->tee_pad, viewer->audio_tee_pad}) {
+    if (pad)
+      tee_pads.push_back(pad);
+  }
+  if (tee_pads.empty()) {
+    dispose_branch(self, id, branch, {});
+  } else {
+    /* Unlink each tee pad once its tee is between two buffers, so the others
+     * see no glitch; the branch goes once all are unlinked. */
     struct Unlink {
       Ref<GstWebRTCServerSink> sink;
+      std::string id;
       Ref<GstElement> branch;
-      Ref<GstPad> tee_pad;
-      bool done;
+      std::vector<Ref<GstPad>> tee_pads;
+      std::atomic<int> remaining;
     };
-    auto *data = new Unlink{Ref<GstWebRTCServerSink>::ref(self), branch, tee_pad, false};
-    gst_pad_add_probe(
-        tee_pad.get(), GST_PAD_PROBE_TYPE_IDLE,
-        [](GstPad *pad, GstPadProbeInfo *, gpointer user_data) -> GstPadProbeReturn {
-          auto *d = static_cast<Unlink *>(user_data);
-          if (std::exchange(d->done, true))
+    auto unlink = std::make_shared<Unlink>();
+    unlink->sink = Ref<GstWebRTCServerSink>::ref(self);
+    unlink->id = id;
+    unlink->branch = branch;
+    unlink->tee_pads = tee_pads;
+    unlink->remaining = static_cast<int>(tee_pads.size());
+    for (const Ref<GstPad> &tee_pad : tee_pads) {
+      struct Once {
+        std::shared_ptr<Unlink> unlink;
+        bool done = false;
+      };
+      gst_pad_add_probe(
+          tee_pad.get(), GST_PAD_PROBE_TYPE_IDLE,
+          [](GstPad *pad, GstPadProbeInfo *, gpointer user_data) -> GstPadProbeReturn {
+            auto *once = static_cast<Once *>(user_data);
+            if (std::exchange(once->done, true))
+              return GST_PAD_PROBE_REMOVE;
+            Ref<GstPad> peer = Ref<GstPad>::adopt(gst_pad_get_peer(pad));
+            if (peer)
+              gst_pad_unlink(pad, peer.get());
+            std::shared_ptr<Unlink> u = once->unlink;
+            if (--u->remaining == 0)
+              u->sink->priv->server.invoke(
+                  [u]() { dispose_branch(u->sink.get(), u->id, u->branch, u->tee_pads); });
             return GST_PAD_PROBE_REMOVE;
-          Ref<GstPad> peer = Ref<GstPad>::adopt(gst_pad_get_peer(pad));
-          if (peer)
-            gst_pad_unlink(pad, peer.get());
-          Ref<GstWebRTCServerSink> sink = d->sink;
-          Ref<GstElement> branch = d->branch;
-          Ref<GstPad> tee_pad = d->tee_pad;
-          sink->priv->server.invoke(
-              [sink, branch, tee_pad]() { dispose_branch(sink.get(), branch, tee_pad); });
-          return GST_PAD_PROBE_REMOVE;
-        },
-        data, [](gpointer d) { delete static_cast<Unlink *>(d); });
-  } else {
-    dispose_branch(self, branch, nullptr);
+          },
+          new Once{unlink}, [](gpointer d) { delete static_cast<Once *>(d); });
+    }
   }
   if (viewer->announced) {
     g_signal_emit(self, signals[SIGNAL_VIEWER_REMOVED], 0, id.c_str());
@@ -1367,10 +1726,10 @@ class SinkBackend : public SessionBackend
     sent.h264_profile = self_->priv->h264_profile;
     return true;
   }
-  void create_session(const std::string &offer_sdp, const OfferedVideo &video,
+  void create_session(const std::string &offer_sdp, const OfferCheck &offer,
                       std::function<void(SessionResult)> done) override
   {
-    create_viewer(self_, offer_sdp, video, std::move(done));
+    create_viewer(self_, offer_sdp, offer, std::move(done));
   }
   int add_remote_candidates(const std::string &id, const SdpFragment &frag,
                             std::string &message) override
@@ -1541,6 +1900,16 @@ static GstPad *gst_webrtc_server_sink_request_new_pad(GstElement *element, GstPa
   auto *self = GST_WEBRTC_SERVER_SINK(element);
   GstWebRTCServerSinkPrivate *priv = self->priv;
   std::lock_guard<std::mutex> guard(priv->lock);
+  if (g_str_has_prefix(GST_PAD_TEMPLATE_NAME_TEMPLATE(templ), "audio_")) {
+    if (priv->audio_pad) {
+      GST_WARNING_OBJECT(self, "webrtcserversink takes one audio input; audio_0 exists already");
+      return nullptr;
+    }
+    GstPad *pad = add_audio_input(self, templ);
+    if (pad)
+      gst_element_add_pad(element, pad);
+    return pad;
+  }
   if (priv->video_pad) {
     GST_WARNING_OBJECT(self, "webrtcserversink takes one video input; video_0 exists already");
     return nullptr;
@@ -1562,9 +1931,12 @@ static void gst_webrtc_server_sink_release_pad(GstElement *element, GstPad *pad)
   auto *self = GST_WEBRTC_SERVER_SINK(element);
   {
     std::lock_guard<std::mutex> guard(self->priv->lock);
-    if (pad != self->priv->video_pad)
+    if (pad == self->priv->video_pad)
+      self->priv->video_pad = nullptr;
+    else if (pad == self->priv->audio_pad)
+      self->priv->audio_pad = nullptr;
+    else
       return;
-    self->priv->video_pad = nullptr;
   }
   gst_ghost_pad_set_target(GST_GHOST_PAD(pad), nullptr);
   gst_element_remove_pad(element, pad);
@@ -1700,6 +2072,14 @@ static void gst_webrtc_server_sink_set_property(GObject *object, guint prop_id, 
       s.sync = g_value_get_boolean(value);
       if (priv->end_sink)
         g_object_set(priv->end_sink, "sync", s.sync ? TRUE : FALSE, nullptr);
+      if (priv->audio_end_sink)
+        g_object_set(priv->audio_end_sink, "sync", s.sync ? TRUE : FALSE, nullptr);
+      break;
+    case PROP_AUDIO_BITRATE:
+      s.audio_bitrate = g_value_get_uint(value);
+      break;
+    case PROP_TALKBACK:
+      s.talkback = g_value_get_boolean(value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1769,6 +2149,12 @@ static void gst_webrtc_server_sink_get_property(GObject *object, guint prop_id, 
       break;
     case PROP_SYNC:
       g_value_set_boolean(value, s.sync);
+      break;
+    case PROP_AUDIO_BITRATE:
+      g_value_set_uint(value, s.audio_bitrate);
+      break;
+    case PROP_TALKBACK:
+      g_value_set_boolean(value, s.talkback);
       break;
     case PROP_VIEWERS:
       g_value_set_uint(value, static_cast<guint>(priv->viewers.size()));
@@ -1946,6 +2332,26 @@ static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
                            "live sources are on time anyway).",
                            TRUE, static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
+      gobject_class, PROP_AUDIO_BITRATE,
+      g_param_spec_uint("audio-bitrate", "Audio bitrate",
+                        "Opus bitrate in kbit/s when raw audio is encoded here (audio_0).", 6, 510,
+                        kDefaultAudioBitrate, rw_ready));
+  /**
+   * GstWebRTCServerSink:talkback:
+   *
+   * Lets viewers send their microphone. Each viewer that does gets a
+   * sometimes source pad `talkback_<id>` with its decoded audio (mono
+   * S16LE, 48 kHz), added when its audio arrives and removed when it
+   * leaves; link it from a #GstElement::pad-added handler. An unlinked
+   * talkback pad drops its audio.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_TALKBACK,
+      g_param_spec_boolean("talkback", "Talkback",
+                           "Accept each viewer's microphone and expose it, decoded, on a "
+                           "talkback_<id> source pad.",
+                           FALSE, rw_ready));
+  g_object_class_install_property(
       gobject_class, PROP_VIEWERS,
       g_param_spec_uint("viewers", "Viewers", "Number of viewer sessions right now.", 0, G_MAXUINT,
                         0, ro));
@@ -1983,6 +2389,8 @@ static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
   element_class->change_state = gst_webrtc_server_sink_change_state;
 
   gst_element_class_add_static_pad_template(element_class, &video_template);
+  gst_element_class_add_static_pad_template(element_class, &audio_template);
+  gst_element_class_add_static_pad_template(element_class, &talkback_template);
   gst_element_class_set_static_metadata(
       element_class, "WebRTC server sink", "Sink/Network/Video",
       "Serves the stream to web browsers over WebRTC: encodes once, one webrtcbin per viewer, "

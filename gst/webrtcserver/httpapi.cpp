@@ -427,7 +427,7 @@ void HttpApi::handle_whep_post(const HttpRequest &request, HttpReply reply)
     return reply(HttpResponse::error(check.status, check.message));
 
   std::vector<IceServer> servers = config_.ice_servers;
-  backend_.create_session(request.body, check.video, [reply, servers](SessionResult result) {
+  backend_.create_session(request.body, check, [reply, servers](SessionResult result) {
     if (!result.ok) {
       HttpResponse r = HttpResponse::error(result.status, result.message);
       if (result.retry_after > 0)
@@ -499,7 +499,7 @@ void HttpApi::handle_offer_post(const HttpRequest &request, HttpReply reply)
   if (!check.ok)
     return reply(HttpResponse::error(check.status, check.message));
 
-  backend_.create_session(sdp, check.video, [reply, json](SessionResult result) {
+  backend_.create_session(sdp, check, [reply, json](SessionResult result) {
     if (!result.ok) {
       HttpResponse r = HttpResponse::error(result.status, result.message);
       if (result.retry_after > 0)

@@ -89,7 +89,7 @@ class SessionBackend
   /* What the stream sends now; false when the stream has not started (no
    * caps yet), so offers cannot be checked. */
   virtual bool current_video(SentVideo &sent) = 0;
-  virtual void create_session(const std::string &offer_sdp, const OfferedVideo &video,
+  virtual void create_session(const std::string &offer_sdp, const OfferCheck &offer,
                               std::function<void(SessionResult)> done) = 0;
   /* 0 on success, else an HTTP status (404 unknown session, 400, 422 ICE restart). */
   virtual int add_remote_candidates(const std::string &id, const SdpFragment &frag,

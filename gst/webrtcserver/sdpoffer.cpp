@@ -153,6 +153,36 @@ Ref<GstCaps> caps_for_payload(const GstSDPMedia *media, int pt)
   return caps;
 }
 
+/* Fills @audio from an audio section offering Opus (48 kHz, 2 channels as
+ * RFC 7587 writes it) in a direction that carries something. */
+void find_opus(const GstSDPMessage *msg, const GstSDPMedia *media, guint index,
+               OfferedAudio &audio)
+{
+  const std::string direction = media_direction(msg, media);
+  if (direction == "inactive")
+    return;
+  for (guint f = 0; f < gst_sdp_media_formats_len(media); f++) {
+    const int pt = std::atoi(gst_sdp_media_get_format(media, f));
+    std::string name;
+    int clock_rate = 0;
+    if (!rtpmap_for(media, pt, name, clock_rate) || !ascii_iequals(name.c_str(), "opus") ||
+        clock_rate != 48000)
+      continue;
+    Ref<GstCaps> caps = caps_for_payload(media, pt);
+    if (!caps)
+      return;
+    const char *mid = gst_sdp_media_get_attribute_val(media, "mid");
+    audio.present = true;
+    audio.mline = index;
+    audio.mid = mid ? mid : "";
+    audio.payload_type = pt;
+    audio.caps = caps;
+    audio.viewer_receives = direction == "recvonly" || direction == "sendrecv";
+    audio.viewer_sends = direction == "sendonly" || direction == "sendrecv";
+    return;
+  }
+}
+
 }  // namespace
 
 const char *video_codec_encoding_name(VideoCodec codec)
@@ -213,6 +243,11 @@ OfferCheck check_offer(const std::string &sdp_text, const SentVideo &sent)
       return refuse(400, "The SDP offer has no ICE credentials (a=ice-ufrag and a=ice-pwd).");
     if (!fingerprint)
       return refuse(400, "The SDP offer has no DTLS fingerprint (a=fingerprint).");
+    if (g_strcmp0(gst_sdp_media_get_media(media), "audio") == 0) {
+      if (!result.audio.present)
+        find_opus(msg.get(), media, i, result.audio);
+      continue;
+    }
     if (g_strcmp0(gst_sdp_media_get_media(media), "video") != 0)
       continue;
     saw_video = true;
@@ -220,7 +255,7 @@ OfferCheck check_offer(const std::string &sdp_text, const SentVideo &sent)
     if (direction == "sendonly" || direction == "inactive")
       continue;
 
-    for (guint f = 0; f < gst_sdp_media_formats_len(media); f++) {
+    for (guint f = 0; !found && f < gst_sdp_media_formats_len(media); f++) {
       const int pt = std::atoi(gst_sdp_media_get_format(media, f));
       std::string name;
       int clock_rate = 0;
@@ -233,11 +268,10 @@ OfferCheck check_offer(const std::string &sdp_text, const SentVideo &sent)
         result.video.payload_type = pt;
         result.video.ice_ufrag = ufrag;
         result.video.ice_pwd = pwd;
-        break; /* the offer lists payload types by preference */
+        /* the offer lists payload types by preference: the first match wins */
       }
     }
-    if (found)
-      break; /* first usable video section wins, as in a normal answer */
+    /* the first usable video section wins, as in a normal answer */
   }
 
   if (!saw_video)

@@ -50,6 +50,18 @@ struct OfferedVideo {
   std::vector<std::string> mids;
 };
 
+/* The offer's Opus audio section, if any: what we send there and whether
+ * the viewer sends its microphone (talkback). */
+struct OfferedAudio {
+  bool present = false; /* an audio section offering Opus */
+  guint mline = 0;
+  std::string mid;
+  int payload_type = -1;
+  Ref<GstCaps> caps;         /* as OfferedVideo::caps */
+  bool viewer_receives = false; /* recvonly or sendrecv */
+  bool viewer_sends = false;    /* sendonly or sendrecv */
+};
+
 struct OfferCheck {
   bool ok = false;
   /* HTTP status for a refused offer: 400 malformed, 406 no common codec. */
@@ -57,6 +69,7 @@ struct OfferCheck {
   /* One sentence telling the viewer what was wrong. */
   std::string message;
   OfferedVideo video;
+  OfferedAudio audio;
 };
 
 /* Checks an SDP offer text and picks the payload type for @sent. */

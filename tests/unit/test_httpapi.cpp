@@ -40,7 +40,7 @@ class SessionTable : public SessionBackend
     sent.codec = codec;
     return started;
   }
-  void create_session(const std::string &offer, const OfferedVideo &video,
+  void create_session(const std::string &offer, const OfferCheck &checked,
                       std::function<void(SessionResult)> done) override
   {
     SessionResult r;
@@ -53,7 +53,7 @@ class SessionTable : public SessionBackend
     r.ok = true;
     r.id = "session" + std::to_string(next++);
     r.etag = "etag-" + r.id;
-    r.answer_sdp = "v=0\r\nanswer-for-pt:" + std::to_string(video.payload_type) + "\r\n";
+    r.answer_sdp = "v=0\r\nanswer-for-pt:" + std::to_string(checked.video.payload_type) + "\r\n";
     etags[r.id] = r.etag;
     done(r);
   }

@@ -98,6 +98,25 @@ static void test_second_section_and_session_credentials()
   g_assert_cmpint(c.video.payload_type, ==, 120);
   g_assert_cmpuint(c.video.mids.size(), ==, 2);
   ASSERT_STR_EQ(c.video.ice_pwd, "0123456789abcdefghijklmn");
+  /* The audio section before it: Opus, the viewer only receives. */
+  g_assert_true(c.audio.present);
+  g_assert_cmpuint(c.audio.mline, ==, 0);
+  ASSERT_STR_EQ(c.audio.mid, "a");
+  g_assert_cmpint(c.audio.payload_type, ==, 111);
+  g_assert_true(c.audio.viewer_receives);
+  g_assert_false(c.audio.viewer_sends);
+  const GstStructure *s = gst_caps_get_structure(c.audio.caps.get(), 0);
+  ASSERT_STR_EQ(std::string(gst_structure_get_string(s, "encoding-name")), "OPUS");
+  /* A microphone offered (sendrecv): talkback. */
+  OfferCheck mic = check_offer(replace_all(kVp8OnlyOffer, "a=mid:a\r\na=recvonly", "a=mid:a\r\na=sendrecv"),
+                               SentVideo{VideoCodec::VP8, ""});
+  g_assert_true(mic.audio.viewer_receives);
+  g_assert_true(mic.audio.viewer_sends);
+  /* No Opus: no audio. */
+  OfferCheck no_opus = check_offer(replace_all(kVp8OnlyOffer, "opus/48000/2", "PCMU/8000"),
+                                   SentVideo{VideoCodec::VP8, ""});
+  g_assert_true(no_opus.ok);
+  g_assert_false(no_opus.audio.present);
 }
 
 static void test_no_common_codec_is_406()
