@@ -92,6 +92,8 @@ enum {
   PROP_CORS_ORIGIN,
   PROP_MAX_VIEWERS,
   PROP_WEB_ROOT,
+  PROP_TLS_CERTIFICATE,
+  PROP_TLS_KEY,
   PROP_SYNC,
   PROP_AUDIO_BITRATE,
   PROP_TALKBACK,
@@ -120,6 +122,8 @@ struct Settings {
   std::string cors_origin = "*";
   guint max_viewers = kDefaultMaxViewers;
   std::string web_root;
+  std::string tls_certificate; /* PEM file; set: HTTPS and WSS */
+  std::string tls_key;         /* PEM file; empty: in the certificate file */
   bool sync = true;
   guint audio_bitrate = kDefaultAudioBitrate;
   bool talkback = false;
@@ -2029,6 +2033,12 @@ static bool start_server(GstWebRTCServerSink *self)
     }
     config.ice_servers.push_back(server);
   }
+  if (!settings.tls_key.empty() && settings.tls_certificate.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("tls-key is set but tls-certificate is not; set both for HTTPS."),
+                      (nullptr));
+    return false;
+  }
   if (!settings.web_root.empty() && !g_file_test(settings.web_root.c_str(), G_FILE_TEST_IS_DIR)) {
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
                       ("web-root \"%s\" is not a directory.", settings.web_root.c_str()),
@@ -2044,6 +2054,7 @@ static bool start_server(GstWebRTCServerSink *self)
   priv->backend = std::make_unique<SinkBackend>(self);
   priv->api = std::make_unique<HttpApi>(*priv->backend, config);
   HttpApi *api = priv->api.get();
+  priv->server.set_tls(settings.tls_certificate, settings.tls_key);
   priv->server.set_websocket(
       "/ws", kWsMaxSocketMessageBytes,
       [api](const HttpRequest &request) { return api->check_websocket(request); },
@@ -2062,7 +2073,8 @@ static bool start_server(GstWebRTCServerSink *self)
     return false;
   }
   priv->server.add_periodic(kHousekeepingMs, [self]() { housekeeping(self); });
-  GST_INFO_OBJECT(self, "serving on http://%s:%d/", settings.bind_address.c_str(),
+  GST_INFO_OBJECT(self, "serving on %s://%s:%d/", priv->server.tls() ? "https" : "http",
+                  settings.bind_address.c_str(),
                   priv->server.bound_port());
   g_object_notify(G_OBJECT(self), "bound-port");
   return true;
@@ -2290,6 +2302,12 @@ static void gst_webrtc_server_sink_set_property(GObject *object, guint prop_id, 
     case PROP_WEB_ROOT:
       s.web_root = str();
       break;
+    case PROP_TLS_CERTIFICATE:
+      s.tls_certificate = str();
+      break;
+    case PROP_TLS_KEY:
+      s.tls_key = str();
+      break;
     case PROP_SYNC:
       s.sync = g_value_get_boolean(value);
       if (priv->end_sink)
@@ -2368,6 +2386,12 @@ static void gst_webrtc_server_sink_get_property(GObject *object, guint prop_id, 
       break;
     case PROP_WEB_ROOT:
       g_value_set_string(value, s.web_root.empty() ? nullptr : s.web_root.c_str());
+      break;
+    case PROP_TLS_CERTIFICATE:
+      g_value_set_string(value, s.tls_certificate.empty() ? nullptr : s.tls_certificate.c_str());
+      break;
+    case PROP_TLS_KEY:
+      g_value_set_string(value, s.tls_key.empty() ? nullptr : s.tls_key.c_str());
       break;
     case PROP_SYNC:
       g_value_set_boolean(value, s.sync);
@@ -2546,6 +2570,19 @@ static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
       g_param_spec_string("web-root", "Web root",
                           "Directory to serve the viewer page from instead of the copy built "
                           "into the plugin.",
+                          nullptr, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_TLS_CERTIFICATE,
+      g_param_spec_string("tls-certificate", "TLS certificate",
+                          "PEM file with the server's certificate (and chain): serves HTTPS and "
+                          "WSS instead of HTTP, as browsers need for the microphone anywhere "
+                          "but localhost.",
+                          nullptr, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_TLS_KEY,
+      g_param_spec_string("tls-key", "TLS key",
+                          "PEM file with the private key of tls-certificate (unset: the key is in "
+                          "the certificate file).",
                           nullptr, rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_SYNC,
