@@ -46,6 +46,7 @@
 #include "httpapi.h"
 #include "httpserver.h"
 #include "sdpoffer.h"
+#include "signalingclient.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_webrtc_server_sink_debug);
 #define GST_CAT_DEFAULT gst_webrtc_server_sink_debug
@@ -92,6 +93,8 @@ enum {
   PROP_CORS_ORIGIN,
   PROP_MAX_VIEWERS,
   PROP_WEB_ROOT,
+  PROP_SIGNALING_URL,
+  PROP_ROOM,
   PROP_TLS_CERTIFICATE,
   PROP_TLS_KEY,
   PROP_SYNC,
@@ -122,6 +125,8 @@ struct Settings {
   std::string cors_origin = "*";
   guint max_viewers = kDefaultMaxViewers;
   std::string web_root;
+  std::string signaling_url; /* client mode: the relay to connect to */
+  std::string room = "livecast";
   std::string tls_certificate; /* PEM file; set: HTTPS and WSS */
   std::string tls_key;         /* PEM file; empty: in the certificate file */
   bool sync = true;
@@ -225,6 +230,7 @@ struct GstWebRTCServerSinkPrivate {
   HttpServer server;
   std::unique_ptr<SinkBackend> backend;
   std::unique_ptr<HttpApi> api;
+  std::unique_ptr<SignalingClient> signaling_client; /* server thread only */
   std::random_device random;
 };
 
@@ -2007,6 +2013,31 @@ class SinkBackend : public SessionBackend
 /* ---------------------------------------------------------------------- */
 /* Server start/stop                                                      */
 
+/* Client mode: connects out to the relay, on the server thread. */
+static void start_signaling_client(GstWebRTCServerSink *self, const Settings &settings,
+                                   const HttpApiConfig &config)
+{
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  WsSignalingConfig ws;
+  ws.ice_servers = config.ice_servers;
+  ws.ice_transport_policy = config.ice_transport_policy;
+  ws.audio = config.audio;
+  ws.talkback = config.talkback;
+  const std::string url = settings.signaling_url, room = settings.room;
+  priv->server.invoke([self, priv, ws, url, room]() {
+    priv->signaling_client = std::make_unique<SignalingClient>(
+        priv->server, *priv->backend, ws, url, room,
+        [self](bool connected, const std::string &detail) {
+          if (connected)
+            GST_INFO_OBJECT(self, "signaling relay: %s", detail.c_str());
+          else
+            GST_ELEMENT_WARNING(self, RESOURCE, OPEN_READ_WRITE,
+                                ("Signaling relay: %s.", detail.c_str()), (nullptr));
+        });
+    priv->signaling_client->start();
+  });
+}
+
 static bool start_server(GstWebRTCServerSink *self)
 {
   GstWebRTCServerSinkPrivate *priv = self->priv;
@@ -2055,6 +2086,8 @@ static bool start_server(GstWebRTCServerSink *self)
   priv->api = std::make_unique<HttpApi>(*priv->backend, config);
   HttpApi *api = priv->api.get();
   priv->server.set_tls(settings.tls_certificate, settings.tls_key);
+  /* Client-mode objects live on the server thread and end with it. */
+  priv->server.on_shutdown([priv]() { priv->signaling_client.reset(); });
   priv->server.set_websocket(
       "/ws", kWsMaxSocketMessageBytes,
       [api](const HttpRequest &request) { return api->check_websocket(request); },
@@ -2073,6 +2106,8 @@ static bool start_server(GstWebRTCServerSink *self)
     return false;
   }
   priv->server.add_periodic(kHousekeepingMs, [self]() { housekeeping(self); });
+  if (!settings.signaling_url.empty())
+    start_signaling_client(self, settings, config);
   GST_INFO_OBJECT(self, "serving on %s://%s:%d/", priv->server.tls() ? "https" : "http",
                   settings.bind_address.c_str(),
                   priv->server.bound_port());
@@ -2302,6 +2337,12 @@ static void gst_webrtc_server_sink_set_property(GObject *object, guint prop_id, 
     case PROP_WEB_ROOT:
       s.web_root = str();
       break;
+    case PROP_SIGNALING_URL:
+      s.signaling_url = str();
+      break;
+    case PROP_ROOM:
+      s.room = str();
+      break;
     case PROP_TLS_CERTIFICATE:
       s.tls_certificate = str();
       break;
@@ -2386,6 +2427,12 @@ static void gst_webrtc_server_sink_get_property(GObject *object, guint prop_id, 
       break;
     case PROP_WEB_ROOT:
       g_value_set_string(value, s.web_root.empty() ? nullptr : s.web_root.c_str());
+      break;
+    case PROP_SIGNALING_URL:
+      g_value_set_string(value, s.signaling_url.empty() ? nullptr : s.signaling_url.c_str());
+      break;
+    case PROP_ROOM:
+      g_value_set_string(value, s.room.c_str());
       break;
     case PROP_TLS_CERTIFICATE:
       g_value_set_string(value, s.tls_certificate.empty() ? nullptr : s.tls_certificate.c_str());
@@ -2571,6 +2618,25 @@ static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
                           "Directory to serve the viewer page from instead of the copy built "
                           "into the plugin.",
                           nullptr, rw_ready));
+  /**
+   * GstWebRTCServerSink:signaling-url:
+   *
+   * Client mode: connect out to this WebSocket signaling relay (for example
+   * `livecast signal` on a public host), join #GstWebRTCServerSink:room and
+   * serve every viewer there; reconnects with back-off when the relay goes
+   * away. The local HTTP server keeps running too.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_SIGNALING_URL,
+      g_param_spec_string("signaling-url", "Signaling URL",
+                          "ws:// or wss:// URL of a signaling relay to connect out to, serving "
+                          "the viewers that join the room there (unset: only local signaling).",
+                          nullptr, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_ROOM,
+      g_param_spec_string("room", "Room",
+                          "Room to join on the signaling relay (signaling-url).", "livecast",
+                          rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_TLS_CERTIFICATE,
       g_param_spec_string("tls-certificate", "TLS certificate",

@@ -349,6 +349,8 @@ void HttpServer::thread_main(std::string address, int port)
     g_main_loop_run(loop_);
 
   running_ = false;
+  if (shutdown_)
+    shutdown_();
   WsGlue::close_all(this);
   soup_server_disconnect(server_);
   g_object_unref(server_);

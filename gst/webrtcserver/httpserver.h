@@ -57,6 +57,9 @@ class HttpServer
    * @max_message_size close the socket (1009); smaller ones go to the handler. */
   void set_websocket(std::string path, std::size_t max_message_size, WsCheck check,
                      WsAccept accept);
+  /* Runs @fn on the server thread when it stops, before its context goes
+   * (for objects living on that thread). Set before start(). */
+  void on_shutdown(std::function<void()> fn) { shutdown_ = std::move(fn); }
   /* Stops listening, closes connections and joins the thread. Idempotent. */
   void stop();
 
@@ -88,6 +91,7 @@ class HttpServer
   Handler handler_;
   std::string tls_certificate_file_, tls_key_file_;
   GTlsCertificate *tls_certificate_ = nullptr; /* loaded by start() */
+  std::function<void()> shutdown_;
   std::string ws_path_;
   std::size_t ws_max_message_size_ = 0;
   WsCheck ws_check_;
