@@ -73,6 +73,8 @@ constexpr gint64 kSilenceTimeoutUs = 8 * G_USEC_PER_SEC;
 constexpr gint64 kKeyUnitMinIntervalUs = 500 * 1000;
 constexpr guint kHousekeepingMs = 1000;
 constexpr guint kDefaultAudioBitrate = 64; /* kbit/s, Opus */
+/* Longest wait for a new viewer's payloaders to know their caps (SSRC). */
+constexpr guint kPayloaderCapsTimeoutMs = 1000;
 /* WebSocket messages above this close the socket (1009); smaller ones that
  * are still too large for the protocol get an error message instead. */
 constexpr std::size_t kWsMaxSocketMessageBytes = 1024 * 1024;
@@ -1336,6 +1338,60 @@ static void connect_viewer_signal(GstWebRTCServerSink *self, Viewer &viewer, con
                         static_cast<GConnectFlags>(0));
 }
 
+/* Calls @next (on the server thread) once every payloader of the viewer
+ * has output caps, or after kPayloaderCapsTimeoutMs (audio may not flow yet). */
+static void when_payloaders_ready(GstWebRTCServerSink *self, Viewer &viewer,
+                                  std::function<void(GstWebRTCServerSink *, Viewer &)> next)
+{
+  struct Wait {
+    std::atomic<int> missing{0};
+    std::atomic<bool> done{false};
+    std::function<void(GstWebRTCServerSink *, Viewer &)> next;
+    std::unique_ptr<ViewerHandle> handle;
+    void finish()
+    {
+      if (!done.exchange(true))
+        handle->dispatch(next);
+    }
+  };
+  auto wait = std::make_shared<Wait>();
+  wait->next = std::move(next);
+  wait->handle = std::make_unique<ViewerHandle>(self, viewer.id);
+  std::vector<Ref<GstPad>> pads;
+  for (GstElement *pay : {viewer.payloader, viewer.audio_payloader}) {
+    if (!pay)
+      continue;
+    Ref<GstPad> src = Ref<GstPad>::adopt(gst_element_get_static_pad(pay, "src"));
+    Ref<GstCaps> caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(src.get()));
+    if (!caps)
+      pads.push_back(src);
+  }
+  wait->missing = static_cast<int>(pads.size());
+  if (pads.empty()) {
+    wait->finish();
+    return;
+  }
+  for (const Ref<GstPad> &pad : pads) {
+    gst_pad_add_probe(
+        pad.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+        [](GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
+          if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_CAPS)
+            return GST_PAD_PROBE_OK;
+          auto &w = *static_cast<std::shared_ptr<Wait> *>(data);
+          if (--w->missing == 0)
+            w->finish();
+          return GST_PAD_PROBE_REMOVE;
+        },
+        new std::shared_ptr<Wait>(wait),
+        [](gpointer data) { delete static_cast<std::shared_ptr<Wait> *>(data); });
+  }
+  self->priv->server.add_timeout(kPayloaderCapsTimeoutMs, [wait]() {
+    if (!wait->done)
+      GST_DEBUG("payloader caps still missing, negotiating anyway");
+    wait->finish();
+  });
+}
+
 /* Creates the viewer's branch and starts answering its offer. */
 static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sdp,
                           const OfferCheck &checked, SessionEvents events,
@@ -1510,19 +1566,30 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
     return fail_viewer(self, v, 500, "Could not set up the viewer: " + error + ".");
   request_key_unit(self, "viewer joined");
 
-  if (we_offer) {
-    GST_INFO_OBJECT(self, "viewer %s: making an offer (payload type %d)", id.c_str(),
-                    video.payload_type);
-    GstPromise *promise = promise_for(self, id, on_offer_created);
-    g_signal_emit_by_name(webrtcbin, "create-offer", nullptr, promise);
+  /* The offer or answer lists each stream's SSRC only once its payloader
+   * has caps; without them a browser cannot tell a bundled video from audio
+   * (webrtcbin sends no MID header extension), and the picture never shows. */
+  auto pending = std::make_shared<std::shared_ptr<GstWebRTCSessionDescription>>(
+      offer_owner.release(), [](GstWebRTCSessionDescription *d) {
+        if (d)
+          gst_webrtc_session_description_free(d);
+      });
+  when_payloaders_ready(self, v, [we_offer, pending, video](GstWebRTCServerSink *sink,
+                                                             Viewer &viewer) {
+    if (we_offer) {
+      GST_INFO_OBJECT(sink, "viewer %s: making an offer (payload type %d)", viewer.id.c_str(),
+                      video.payload_type);
+      GstPromise *promise = promise_for(sink, viewer.id, on_offer_created);
+      g_signal_emit_by_name(viewer.webrtcbin, "create-offer", nullptr, promise);
+      gst_promise_unref(promise);
+      return;
+    }
+    GST_INFO_OBJECT(sink, "viewer %s: answering its offer (m-line %u, payload type %d)",
+                    viewer.id.c_str(), video.mline, video.payload_type);
+    GstPromise *promise = promise_for(sink, viewer.id, on_remote_description_set);
+    g_signal_emit_by_name(viewer.webrtcbin, "set-remote-description", pending->get(), promise);
     gst_promise_unref(promise);
-    return;
-  }
-  GST_INFO_OBJECT(self, "viewer %s: answering its offer (m-line %u, payload type %d)", id.c_str(),
-                  video.mline, video.payload_type);
-  GstPromise *promise = promise_for(self, id, on_remote_description_set);
-  g_signal_emit_by_name(webrtcbin, "set-remote-description", offer, promise);
-  gst_promise_unref(promise);
+  });
 }
 
 /* What our own offer proposes: the stream's codec with fixed payload
