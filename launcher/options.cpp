@@ -61,6 +61,8 @@ std::string help_description(const PresetPaths &paths)
   d += "  yours:     " + paths.user + "\n";
   d += "             (same format; a preset there is added, or replaces the installed one)\n";
   d += "\n";
+  d += "Signaling relay: livecast signal --port N (see livecast signal --help).\n";
+  d += "\n";
   d += "While running, livecast prints the URL to open and a status line (viewers, frame\n";
   d += "rate, bitrate). Ctrl-C stops it.\n";
   d += "Exit status: 0 stopped normally (Ctrl-C, SIGTERM, end of file), 1 the pipeline failed,\n";
