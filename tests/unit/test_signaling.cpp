@@ -79,8 +79,11 @@ void test_shapes()
 
   SignalMessage w = SignalMessage::welcome("a1");
   ASSERT_STR_EQ(to_json(w), "{\"type\":\"welcome\",\"id\":\"a1\"}");
+  w.room = "lobby";
   w.peers = std::vector<std::string>{"b2", "c3"};
-  ASSERT_STR_EQ(to_json(w), "{\"type\":\"welcome\",\"id\":\"a1\",\"peers\":[\"b2\",\"c3\"]}");
+  ASSERT_STR_EQ(to_json(w), "{\"type\":\"welcome\",\"id\":\"a1\",\"room\":\"lobby\",\"peers\":[\"b2\","
+                            "\"c3\"]}");
+  w.room.clear();
   w.peers.reset();
   w.ice_servers = std::vector<SignalIceServer>{
       {{"stun:127.0.0.1:3478"}, "", ""},
@@ -118,6 +121,7 @@ void test_round_trips()
   c.username_fragment = "abcd";
   messages.push_back(SignalMessage::ice_candidate(c));
   SignalMessage w = SignalMessage::welcome("me");
+  w.room = "lobby";
   w.peers = std::vector<std::string>{"you", "them"};
   w.ice_servers = std::vector<SignalIceServer>{{{"turn:h:1", "turns:h:2"}, "u", "p"}};
   messages.push_back(w);
