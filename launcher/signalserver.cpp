@@ -63,6 +63,10 @@ class SignalServer : public SignalRelay::Output
   explicit SignalServer(const SignalRelayLimits &limits)
       : server_(soup_server_new("server-header", "livecast-signal", nullptr)), relay_(*this, limits)
   {
+    /* No permessage-deflate: libsoup checks the payload limit on the
+     * compressed frame, so a small frame could inflate to any size.
+     * Signaling messages are small anyway. */
+    soup_server_remove_websocket_extension(server_, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
     /* No plain HTTP handler: on "/" libsoup would call it instead of the
      * WebSocket handler. A plain GET gets libsoup's 400 "WebSocket
      * handshake expected". */
@@ -88,8 +92,7 @@ class SignalServer : public SignalRelay::Output
   {
     GInetAddress *inet = g_inet_address_new_from_string(address.c_str());
     if (!inet) {
-      error = "--bind must be an IP address such as 127.0.0.1, 0.0.0.0 or ::1, not \"" + address +
-              "\".";
+      error = "\"" + address + "\" is not an IP address.";
       return 0;
     }
     GSocketAddress *sockaddr = g_inet_socket_address_new(inet, static_cast<guint16>(port));
@@ -361,7 +364,17 @@ int run_signal_command(int argc, char **argv)
   /* The status line below is read by scripts: never hold it in a buffer. */
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
+  GInetAddress *bind_address = g_inet_address_new_from_string(bind.c_str());
+  if (!bind_address)
+    return usage_error("--bind must be an IP address such as 127.0.0.1, 0.0.0.0 or ::1, not \"" +
+                       bind + "\".");
+  const bool v6 = g_inet_address_get_family(bind_address) == G_SOCKET_FAMILY_IPV6;
+  g_object_unref(bind_address);
+
   GMainLoop *loop = g_main_loop_new(nullptr, FALSE);
+  /* Before the "listening" line: a script may signal as soon as it reads it. */
+  const guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, loop);
+  const guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, loop);
   int status = kExitOk;
   {
     SignalServer server(limits);
@@ -370,20 +383,15 @@ int run_signal_command(int argc, char **argv)
       std::fprintf(stderr, "livecast signal: %s\n", error.c_str());
       status = kExitFailure;
     } else {
-      GInetAddress *inet = g_inet_address_new_from_string(bind.c_str());
-      const bool v6 = g_inet_address_get_family(inet) == G_SOCKET_FAMILY_IPV6;
-      g_object_unref(inet);
       std::printf("livecast signal: listening on ws://%s%s%s:%u/ws\n", v6 ? "[" : "", bind.c_str(),
                   v6 ? "]" : "", bound);
-      const guint sigint = g_unix_signal_add(SIGINT, on_stop_signal, loop);
-      const guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, loop);
       g_main_loop_run(loop);
-      g_source_remove(sigint);
-      g_source_remove(sigterm);
       server.shutdown();
       std::printf("livecast signal: stopped\n");
     }
   }
+  g_source_remove(sigint);
+  g_source_remove(sigterm);
   g_main_loop_unref(loop);
   return status;
 }
