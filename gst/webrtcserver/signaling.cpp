@@ -529,7 +529,8 @@ bool parse_signal_message(const std::string &text, SignalMessage &out, std::stri
       break;
     case SignalMessage::Type::Welcome:
       if (!required_string(obj, "id", "A welcome message", m.id, error) ||
-          !optional_name(obj, "id", m.id, error) || !read_peers(obj, m.peers, error) ||
+          !optional_name(obj, "id", m.id, error) || !optional_name(obj, "room", m.room, error) ||
+          !read_peers(obj, m.peers, error) ||
           !read_ice_servers(obj, m.ice_servers, error))
         return false;
       break;
@@ -576,6 +577,7 @@ std::string to_json(const SignalMessage &m)
       break;
     case SignalMessage::Type::Welcome:
       b.string("id", m.id);
+      b.string_if_set("room", m.room);
       if (m.peers) {
         json_builder_set_member_name(jb, "peers");
         json_builder_begin_array(jb);
