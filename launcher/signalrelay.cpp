@@ -205,6 +205,8 @@ void SignalRelay::handle_join(Client &client, const std::string &room_name)
   for (ClientHandle member : room.members)
     peers.push_back(clients_.at(member)->id);
   welcome.peers = std::move(peers);
+  if (!ice_servers_.empty())
+    welcome.ice_servers = ice_servers_;
 
   room.members.push_back(client.handle);
   client.room = room_name;

@@ -8,7 +8,8 @@
  *
  * Rules (see README.md, "livecast signal"):
  *  - a client's first message is {"type":"join","room":"…"}; it gets
- *    {"type":"welcome","id":"…","room":"…","peers":[ids of the others]} and the others
+ *    {"type":"welcome","id":"…","room":"…","peers":[ids of the others],"iceServers":[…]}
+ *    ("iceServers" only when the relay was given some) and the others
  *    get {"type":"join","from":id};
  *  - offer, answer, candidate, bye and error go to every other member, or only
  *    to "to", with "from" set to the sender's id (unknown members kept);
@@ -19,6 +20,8 @@
 #pragma once
 
 #include <glib.h>
+
+#include "signaling.h"
 
 #include <cstdint>
 #include <map>
@@ -64,6 +67,9 @@ class SignalRelay
   SignalRelay(Output &output, SignalRelayLimits limits);
   ~SignalRelay();
 
+  /* ICE servers every welcome hands out (STUN/TURN on the relay's host). */
+  void set_ice_servers(std::vector<SignalIceServer> servers) { ice_servers_ = std::move(servers); }
+
   /* A new connection. false when the server is full: the caller closes it
    * with kCloseServerFull and @reason. */
   bool connect(ClientHandle client, std::string &reason);
@@ -93,6 +99,7 @@ class SignalRelay
 
   Output &output_;
   SignalRelayLimits limits_;
+  std::vector<SignalIceServer> ice_servers_;
   std::map<ClientHandle, std::unique_ptr<Client>> clients_;
   std::map<std::string, std::unique_ptr<Room>> rooms_;
   std::map<std::string, ClientHandle> ids_;

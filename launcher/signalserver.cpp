@@ -60,9 +60,10 @@ std::string clip_reason(std::string reason)
 class SignalServer : public SignalRelay::Output
 {
  public:
-  explicit SignalServer(const SignalRelayLimits &limits)
+  SignalServer(const SignalRelayLimits &limits, std::vector<SignalIceServer> ice_servers)
       : server_(soup_server_new("server-header", "livecast-signal", nullptr)), relay_(*this, limits)
   {
+    relay_.set_ice_servers(std::move(ice_servers));
     /* No permessage-deflate: libsoup checks the payload limit on the
      * compressed frame, so a small frame could inflate to any size.
      * Signaling messages are small anyway. */
@@ -290,6 +291,8 @@ std::string help_description()
          "  livecast signal                          ws://127.0.0.1:8081/ws\n"
          "  livecast signal --port 0                 any free port (printed)\n"
          "  livecast signal --bind 0.0.0.0 --port 443\n"
+         "  livecast signal --turn turn://USER:PASS@turn.example.org:3478\n"
+         "                                           the TURN server goes to clients in welcome\n"
          "\n"
          "Exit status: 0 stopped by Ctrl-C or SIGTERM, 1 cannot listen, 2 wrong usage.";
 }
@@ -316,10 +319,13 @@ int run_signal_command(int argc, char **argv)
 {
   struct Raw {
     gchar *port = nullptr, *bind = nullptr, *members = nullptr, *rooms = nullptr, *rate = nullptr;
+    gchar **stun = nullptr, **turn = nullptr;
     ~Raw()
     {
       for (gchar *s : {port, bind, members, rooms, rate})
         g_free(s);
+      g_strfreev(stun);
+      g_strfreev(turn);
     }
   } raw;
   const GOptionEntry entries[] = {
@@ -330,6 +336,11 @@ int run_signal_command(int argc, char **argv)
       {"max-members", 0, 0, G_OPTION_ARG_STRING, &raw.members, "Members per room (default 16)",
        "N"},
       {"max-rooms", 0, 0, G_OPTION_ARG_STRING, &raw.rooms, "Rooms at once (default 256)", "N"},
+      {"stun", 0, 0, G_OPTION_ARG_STRING_ARRAY, &raw.stun,
+       "STUN server for the welcome's iceServers, e.g. stun://stun.example.org:3478 (repeatable)",
+       "URL"},
+      {"turn", 0, 0, G_OPTION_ARG_STRING_ARRAY, &raw.turn,
+       "TURN server for the welcome's iceServers, turn://USER:PASS@HOST:PORT (repeatable)", "URL"},
       {"max-rate", 0, 0, G_OPTION_ARG_STRING, &raw.rate,
        "Messages per second per client (default 50, bursts of twice that)", "N"},
       {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
@@ -360,6 +371,20 @@ int run_signal_command(int argc, char **argv)
   limits.messages_per_second = static_cast<double>(rate);
   limits.burst = 2.0 * static_cast<double>(rate);
   const std::string bind = raw.bind ? raw.bind : "127.0.0.1";
+  std::vector<SignalIceServer> ice_servers;
+  for (gchar **list : {raw.stun, raw.turn}) {
+    for (gchar **url = list; url && *url; url++) {
+      SignalIceServer server;
+      if (!signal_ice_server_from_url(*url, server, error))
+        return usage_error(error);
+      const bool is_turn = list == raw.turn;
+      if (is_turn != g_str_has_prefix(server.urls.at(0).c_str(), "turn"))
+        return usage_error(std::string(is_turn ? "--turn" : "--stun") + " \"" + *url + "\" is a " +
+                           (is_turn ? "STUN" : "TURN") + " server; use " +
+                           (is_turn ? "--stun" : "--turn") + " for it.");
+      ice_servers.push_back(std::move(server));
+    }
+  }
 
   /* The status line below is read by scripts: never hold it in a buffer. */
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -377,7 +402,7 @@ int run_signal_command(int argc, char **argv)
   const guint sigterm = g_unix_signal_add(SIGTERM, on_stop_signal, loop);
   int status = kExitOk;
   {
-    SignalServer server(limits);
+    SignalServer server(limits, std::move(ice_servers));
     const guint bound = server.listen(bind, static_cast<guint>(port), error);
     if (!bound) {
       std::fprintf(stderr, "livecast signal: %s\n", error.c_str());

@@ -102,6 +102,12 @@ struct SignalMessage {
   static SignalMessage error(std::string message);
 };
 
+/* The browser form of a server given in GStreamer's URL form
+ * (stun://host:port, turn://user:pass@host:port?transport=tcp, turns://…):
+ * {"urls":["turn:host:port?transport=tcp"],"username":…,"credential":…}.
+ * false with @error set (one sentence) when the URL is not one of those. */
+bool signal_ice_server_from_url(const std::string &url, SignalIceServer &out, std::string &error);
+
 /* "join", "welcome", … ; "" for Type::Unknown. */
 const char *signal_type_name(SignalMessage::Type type);
 /* Type::Unknown for a name that is not part of the protocol. */

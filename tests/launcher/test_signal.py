@@ -338,6 +338,23 @@ class Limits(RelayTest):
         self.run_async(body())
 
 
+class IceServers(RelayTest):
+    relay_args = ('--stun', 'stun://127.0.0.1:3478', '--turn', 'turn://u:p%40ss@127.0.0.1:3478',
+                  '--turn', 'turns://u:p@turn.example.org:5349?transport=tcp')
+
+    def test_welcome_hands_out_ice_servers(self):
+        async def body():
+            a, wa = await join(self.relay.url, 'r')
+            self.assertEqual(wa['iceServers'], [
+                {'urls': ['stun:127.0.0.1:3478']},
+                {'urls': ['turn:127.0.0.1:3478'], 'username': 'u', 'credential': 'p@ss'},
+                {'urls': ['turns:turn.example.org:5349?transport=tcp'], 'username': 'u',
+                 'credential': 'p'},
+            ])
+            await a.close()
+        self.run_async(body())
+
+
 class CommandLine(unittest.TestCase):
     def run_livecast(self, *args):
         return subprocess.run([LIVECAST, 'signal', *args], capture_output=True, text=True,
@@ -363,6 +380,10 @@ class CommandLine(unittest.TestCase):
                                    '--max-members must be a whole number from 2 to 1000')
         self.assert_one_line_error(self.run_livecast('--frobnicate'), 2, 'frobnicate')
         self.assert_one_line_error(self.run_livecast('extra'), 2, 'unexpected argument "extra"')
+        self.assert_one_line_error(self.run_livecast('--turn', 'turn://127.0.0.1:3478'), 2,
+                                   'ICE server "turn://127.0.0.1:3478" is not stun://HOST:PORT')
+        self.assert_one_line_error(self.run_livecast('--stun', 'turn://u:p@h:1'), 2,
+                                   '--stun "turn://u:p@h:1" is a TURN server; use --turn for it.')
 
     def test_port_in_use(self):
         with socket.socket() as s:

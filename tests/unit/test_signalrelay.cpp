@@ -355,6 +355,21 @@ void test_flood()
   g_assert_cmpuint(f.out.pending(1), >=, 4);
 }
 
+void test_ice_servers_in_welcome()
+{
+  Fixture f;
+  SignalMessage plain = f.join(1, "r");
+  g_assert_false(plain.ice_servers.has_value());
+  f.relay.set_ice_servers({{{"stun:h:3478"}, "", ""}, {{"turn:h:3478"}, "u", "p"}});
+  f.connect(2);
+  f.say(2, "{\"type\":\"join\",\"room\":\"r\"}");
+  ASSERT_STR_EQ(f.out.next_text(2),
+                "{\"type\":\"welcome\",\"id\":\"" + f.relay.client_id(2) +
+                    "\",\"room\":\"r\",\"peers\":[\"" + plain.id +
+                    "\"],\"iceServers\":[{\"urls\":[\"stun:h:3478\"]},{\"urls\":[\"turn:h:3478\"],"
+                    "\"username\":\"u\",\"credential\":\"p\"}]}");
+}
+
 void test_unicode_rooms()
 {
   Fixture f;
@@ -380,5 +395,6 @@ int main(int argc, char **argv)
   g_test_add_func("/signalrelay/limits", test_room_and_server_limits);
   g_test_add_func("/signalrelay/flood", test_flood);
   g_test_add_func("/signalrelay/unicode-rooms", test_unicode_rooms);
+  g_test_add_func("/signalrelay/ice-servers-in-welcome", test_ice_servers_in_welcome);
   return g_test_run();
 }
