@@ -9,6 +9,9 @@
 #include "options.h"
 #include "presets.h"
 #include "runner.h"
+#ifdef LIVECAST_HAVE_SIGNAL_RELAY
+#include "signalserver.h"
+#endif
 #include "streamconfig.h"
 #include "util.h"
 
@@ -17,6 +20,7 @@
 #include <algorithm>
 #include <clocale>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -60,6 +64,17 @@ int main(int argc, char **argv)
   std::setlocale(LC_ALL, "");
   std::setlocale(LC_NUMERIC, "C");
   g_set_prgname("livecast");
+
+  /* Subcommands come first; everything else is the streaming command line. */
+  if (argc > 1 && std::strcmp(argv[1], "signal") == 0) {
+#ifdef LIVECAST_HAVE_SIGNAL_RELAY
+    return run_signal_command(argc - 1, argv + 1);
+#else
+    return usage_error(
+        "this livecast was built without libsoup 3 and json-glib, so it has no "
+        "signal command.");
+#endif
+  }
 
   const PresetPaths paths = PresetPaths::from_environment();
   CommandLine cl;

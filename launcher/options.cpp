@@ -19,7 +19,7 @@ struct RawOptions {
   gchar *bitrate = nullptr, *fps = nullptr, *size = nullptr, *token = nullptr;
   gchar *file = nullptr, *stun = nullptr, *monitor = nullptr, *region = nullptr;
   gboolean list_presets = FALSE, print_pipeline = FALSE, loop = FALSE, version = FALSE;
-  gboolean verbose = FALSE, no_cursor = FALSE;
+  gboolean verbose = FALSE, no_cursor = FALSE, relay_only = FALSE;
   gchar **turn = nullptr;
 
   ~RawOptions()
@@ -51,6 +51,9 @@ std::string help_description(const PresetPaths &paths)
   d += "  livecast --size 640x360 --fps 15 --codec vp8 --bitrate 800\n";
   d += "  livecast --bind 0.0.0.0 --token s3cret    reachable from other machines\n";
   d += "  livecast --port 0                         any free port (the URL tells which)\n";
+  d += "  livecast --turn turn://USER:PASS@turn.example.org:3478 --relay-only\n";
+  d +=
+      "                                            viewers connect only through that TURN server\n";
   d += "  gst-launch-1.0 $(livecast --print-pipeline)\n";
   d += "                                            the same pipeline, by hand\n";
   d += "\n";
@@ -60,6 +63,8 @@ std::string help_description(const PresetPaths &paths)
                                  : "\n             (set LIVECAST_PRESETS to use another file)\n");
   d += "  yours:     " + paths.user + "\n";
   d += "             (same format; a preset there is added, or replaces the installed one)\n";
+  d += "\n";
+  d += "Signaling relay: livecast signal --port N (see livecast signal --help).\n";
   d += "\n";
   d += "While running, livecast prints the URL to open and a status line (viewers, frame\n";
   d += "rate, bitrate). Ctrl-C stops it.\n";
@@ -107,6 +112,8 @@ bool parse_command_line(int argc, char **argv, const PresetPaths &paths, Command
        "STUN server, e.g. stun://stun.example.org:3478", "URL"},
       {"turn", 0, 0, G_OPTION_ARG_STRING_ARRAY, &raw.turn,
        "TURN server turn://USER:PASS@HOST:PORT (repeatable)", "URL"},
+      {"relay-only", 0, 0, G_OPTION_ARG_NONE, &raw.relay_only,
+       "Connect viewers only through the TURN server(s): no direct or STUN paths", nullptr},
       {"print-pipeline", 0, 0, G_OPTION_ARG_NONE, &raw.print_pipeline,
        "Print the pipeline for gst-launch-1.0 and exit", nullptr},
       {"verbose", 'v', 0, G_OPTION_ARG_NONE, &raw.verbose,
@@ -150,6 +157,7 @@ bool parse_command_line(int argc, char **argv, const PresetPaths &paths, Command
   cl.monitor = take(raw.monitor);
   cl.region = take(raw.region);
   cl.no_cursor = raw.no_cursor;
+  cl.relay_only = raw.relay_only;
   for (gchar **t = raw.turn; t && *t; t++)
     cl.turn.emplace_back(*t);
   cl.list_presets = raw.list_presets;

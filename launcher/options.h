@@ -22,6 +22,7 @@ struct CommandLine {
   /* Screen capture (presets whose source uses {capture}): */
   std::optional<std::string> monitor, region;
   bool no_cursor = false;
+  bool relay_only = false; /* --relay-only: ICE through TURN only */
   bool list_presets = false;
   bool print_pipeline = false;
   bool loop = false;

@@ -298,6 +298,8 @@ bool build_pipeline(const Preset &preset, StreamConfig &c, std::string &error)
       array += (array.size() > 1 ? ",\"" : "\"") + t + "\"";
     sink += " turn-servers=" + launch_quote(array + ">");
   }
+  if (c.relay_only)
+    sink += " ice-transport-policy=relay";
 
   c.pipeline = source + " ! " + sink;
   return true;
@@ -465,6 +467,13 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
       return false;
     c.turn.push_back(t);
   }
+  if (cl.relay_only && c.turn.empty()) {
+    error =
+        "--relay-only needs a TURN server to relay through; add --turn "
+        "turn://USER:PASSWORD@HOST:PORT";
+    return false;
+  }
+  c.relay_only = cl.relay_only;
 
   /* x264 encodes 4:2:0 only, which needs even sides; say so instead of
    * letting the encoder fail on the first frame. */

@@ -33,7 +33,8 @@ struct StreamConfig {
   std::string token; /* empty: none */
   std::string stun;  /* empty: none */
   std::vector<std::string> turn;
-  std::string file; /* absolute path, for presets that need one */
+  bool relay_only = false; /* ice-transport-policy=relay */
+  std::string file;        /* absolute path, for presets that need one */
   bool loop = false;
   /* Screen capture, for presets whose source uses {capture}. */
   bool captures_screen = false;

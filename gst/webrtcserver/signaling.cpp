@@ -390,6 +390,49 @@ SignalMessage::Type signal_type_from_name(const std::string &name)
   return SignalMessage::Type::Unknown;
 }
 
+bool signal_ice_server_from_url(const std::string &url, SignalIceServer &out, std::string &error)
+{
+  out = SignalIceServer();
+  const std::string shape = "ICE server \"" + url +
+                            "\" is not stun://HOST:PORT, turn://USER:PASS@HOST:PORT or "
+                            "turns://USER:PASS@HOST:PORT.";
+  GError *err = nullptr;
+  GUri *uri = g_uri_parse(url.c_str(), static_cast<GUriFlags>(G_URI_FLAGS_HAS_PASSWORD), &err);
+  if (!uri) {
+    g_clear_error(&err);
+    error = shape;
+    return false;
+  }
+  const std::string scheme = g_uri_get_scheme(uri) ? g_uri_get_scheme(uri) : "";
+  const std::string host = g_uri_get_host(uri) ? g_uri_get_host(uri) : "";
+  const std::string user = g_uri_get_user(uri) ? g_uri_get_user(uri) : "";
+  const std::string password = g_uri_get_password(uri) ? g_uri_get_password(uri) : "";
+  const std::string query = g_uri_get_query(uri) ? g_uri_get_query(uri) : "";
+  const std::string path = g_uri_get_path(uri) ? g_uri_get_path(uri) : "";
+  const int port = g_uri_get_port(uri);
+  g_uri_unref(uri);
+
+  const bool stun = scheme == "stun";
+  const bool turn = scheme == "turn" || scheme == "turns";
+  if ((!stun && !turn) || host.empty() || (!path.empty() && path != "/") ||
+      (turn && (user.empty() || password.empty()))) {
+    error = shape;
+    return false;
+  }
+  std::string browser_url = scheme + ":";
+  /* GUri gives IPv6 hosts without brackets. */
+  browser_url += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  browser_url += ":" + std::to_string(port > 0 ? port : scheme == "turns" ? 5349 : 3478);
+  if (turn && !query.empty())
+    browser_url += "?" + query;
+  out.urls.push_back(browser_url);
+  if (turn) {
+    out.username = user;
+    out.credential = password;
+  }
+  return true;
+}
+
 SignalMessage SignalMessage::join(std::string room)
 {
   SignalMessage m = of_type(Type::Join);
@@ -529,8 +572,8 @@ bool parse_signal_message(const std::string &text, SignalMessage &out, std::stri
       break;
     case SignalMessage::Type::Welcome:
       if (!required_string(obj, "id", "A welcome message", m.id, error) ||
-          !optional_name(obj, "id", m.id, error) || !read_peers(obj, m.peers, error) ||
-          !read_ice_servers(obj, m.ice_servers, error))
+          !optional_name(obj, "id", m.id, error) || !optional_name(obj, "room", m.room, error) ||
+          !read_peers(obj, m.peers, error) || !read_ice_servers(obj, m.ice_servers, error))
         return false;
       break;
     case SignalMessage::Type::Offer:
@@ -576,6 +619,7 @@ std::string to_json(const SignalMessage &m)
       break;
     case SignalMessage::Type::Welcome:
       b.string("id", m.id);
+      b.string_if_set("room", m.room);
       if (m.peers) {
         json_builder_set_member_name(jb, "peers");
         json_builder_begin_array(jb);

@@ -10,9 +10,9 @@
  * any message, "from" is set by a relay and never trusted from a client):
  *   {"type":"join","room":"…"}                 client: join a room / ask for an offer
  *   {"type":"join","from":"…"}                 relay: a member joined your room
- *   {"type":"welcome","id":"…","peers":[…],"iceServers":[…]}  server: your id,
- *                                              the room's other members (relay),
- *                                              the ICE servers to use (sink)
+ *   {"type":"welcome","id":"…","room":"…","peers":[…],"iceServers":[…]}  server:
+ *                                              your id; from a relay the room and its
+ *                                              other members; the ICE servers to use
  *   {"type":"offer","sdp":"v=0…"}  {"type":"answer","sdp":"v=0…"}
  *   {"type":"candidate","candidate":{"candidate":"candidate:…","sdpMid":"0","sdpMLineIndex":0}}
  *   {"type":"candidate","candidate":null}      end of candidates (also accepted:
@@ -101,6 +101,12 @@ struct SignalMessage {
   static SignalMessage left(std::string from); /* relay: @from left */
   static SignalMessage error(std::string message);
 };
+
+/* The browser form of a server given in GStreamer's URL form
+ * (stun://host:port, turn://user:pass@host:port?transport=tcp, turns://…):
+ * {"urls":["turn:host:port?transport=tcp"],"username":…,"credential":…}.
+ * false with @error set (one sentence) when the URL is not one of those. */
+bool signal_ice_server_from_url(const std::string &url, SignalIceServer &out, std::string &error);
 
 /* "join", "welcome", … ; "" for Type::Unknown. */
 const char *signal_type_name(SignalMessage::Type type);

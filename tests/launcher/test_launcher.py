@@ -364,6 +364,23 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual(sink.get_property('port'), 0)
         self.assertEqual(sink.get_property('bitrate'), 800)
 
+    def test_ice_servers_and_relay_only(self):
+        turn = ['--turn', 'turn://u:p@127.0.0.1:3478', '--turn', 'turns://a:b@turn.example.org:5349']
+        res = self.livecast('--print-pipeline', '--preset', 'test', '--stun',
+                            'stun://127.0.0.1:3478', *turn, '--relay-only')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        printed = shlex.split(res.stdout.strip())
+        self.assertIn('stun-server=stun://127.0.0.1:3478', printed)
+        self.assertIn('turn-servers=<"turn://u:p@127.0.0.1:3478","turns://a:b@turn.example.org:5349">',
+                      printed)
+        self.assertIn('ice-transport-policy=relay', printed)
+        # Without --relay-only the sink's default (all) stands.
+        res = self.livecast('--print-pipeline', '--preset', 'test', *turn)
+        self.assertNotIn('ice-transport-policy', res.stdout)
+        # Relay-only with nothing to relay through could never connect.
+        self.assert_usage_error(['--print-pipeline', '--relay-only'], '--relay-only needs a TURN server',
+                                '--turn turn://USER:PASSWORD@HOST:PORT')
+
     def run_printed(self, printed, stop_after=None):
         """Runs a printed pipeline as a shell would pass it to gst-launch-1.0.
         With stop_after (s), interrupts it then; else it must end by itself."""

@@ -79,8 +79,12 @@ void test_shapes()
 
   SignalMessage w = SignalMessage::welcome("a1");
   ASSERT_STR_EQ(to_json(w), "{\"type\":\"welcome\",\"id\":\"a1\"}");
+  w.room = "lobby";
   w.peers = std::vector<std::string>{"b2", "c3"};
-  ASSERT_STR_EQ(to_json(w), "{\"type\":\"welcome\",\"id\":\"a1\",\"peers\":[\"b2\",\"c3\"]}");
+  ASSERT_STR_EQ(to_json(w),
+                "{\"type\":\"welcome\",\"id\":\"a1\",\"room\":\"lobby\",\"peers\":[\"b2\","
+                "\"c3\"]}");
+  w.room.clear();
   w.peers.reset();
   w.ice_servers = std::vector<SignalIceServer>{
       {{"stun:127.0.0.1:3478"}, "", ""},
@@ -118,6 +122,7 @@ void test_round_trips()
   c.username_fragment = "abcd";
   messages.push_back(SignalMessage::ice_candidate(c));
   SignalMessage w = SignalMessage::welcome("me");
+  w.room = "lobby";
   w.peers = std::vector<std::string>{"you", "them"};
   w.ice_servers = std::vector<SignalIceServer>{{{"turn:h:1", "turns:h:2"}, "u", "p"}};
   messages.push_back(w);
@@ -384,6 +389,39 @@ void test_limits_edges()
   g_assert_true(error.find("1048576 bytes") != std::string::npos);
 }
 
+void test_ice_server_urls()
+{
+  const struct {
+    const char *url, *browser, *username, *credential;
+  } good[] = {
+      {"stun://127.0.0.1:3478", "stun:127.0.0.1:3478", "", ""},
+      {"stun://stun.example.org", "stun:stun.example.org:3478", "", ""},
+      {"turn://u:p@127.0.0.1:3478", "turn:127.0.0.1:3478", "u", "p"},
+      {"turn://user%40x:p%3Aq@h:1234?transport=tcp", "turn:h:1234?transport=tcp", "user@x", "p:q"},
+      {"turns://u:p@turn.example.org", "turns:turn.example.org:5349", "u", "p"},
+      {"turn://u:p@[::1]:3478", "turn:[::1]:3478", "u", "p"},
+  };
+  for (const auto &g : good) {
+    SignalIceServer server;
+    std::string error;
+    if (!signal_ice_server_from_url(g.url, server, error))
+      g_error("%s refused: %s", g.url, error.c_str());
+    g_assert_cmpuint(server.urls.size(), ==, 1);
+    ASSERT_STR_EQ(server.urls[0], g.browser);
+    ASSERT_STR_EQ(server.username, g.username);
+    ASSERT_STR_EQ(server.credential, g.credential);
+  }
+  for (const char *bad : {"", "stun.example.org", "http://h:1", "turn://h:3478", "turn://u@h:3478",
+                          "stun://", "turn://u:p@h:99999", "turn://u:p@h:1/path"}) {
+    SignalIceServer server;
+    std::string error;
+    if (signal_ice_server_from_url(bad, server, error))
+      g_error("\"%s\" accepted as an ICE server", bad);
+    assert_sentence(error);
+    g_assert_true(error.find("turn://USER:PASS@HOST:PORT") != std::string::npos);
+  }
+}
+
 void test_type_names()
 {
   g_assert_true(signal_type_from_name("candidate") == SignalMessage::Type::Candidate);
@@ -404,6 +442,7 @@ int main(int argc, char **argv)
   g_test_add_func("/signaling/unicode", test_unicode);
   g_test_add_func("/signaling/errors", test_errors);
   g_test_add_func("/signaling/limits", test_limits_edges);
+  g_test_add_func("/signaling/ice-server-urls", test_ice_server_urls);
   g_test_add_func("/signaling/type-names", test_type_names);
   return g_test_run();
 }
