@@ -14,8 +14,7 @@ void register_depth_metas()
 {
   static gsize once = 0;
   if (g_once_init_enter(&once)) {
-    static const gchar *depth_tags[] = {GST_META_TAG_VIDEO_STR,
-                                        GST_META_TAG_VIDEO_COLORSPACE_STR, nullptr};
+    static const gchar *depth_tags[] = {GST_META_TAG_VIDEO_STR, nullptr};
     static const gchar *no_tags[] = {nullptr};
     gst_meta_register_custom(LIVECAST_DEPTH_META_NAME, depth_tags, nullptr, nullptr, nullptr);
     gst_meta_register_custom(LIVECAST_REALSENSE_META_NAME, no_tags, nullptr, nullptr, nullptr);

@@ -7,8 +7,11 @@
  * "LivecastDepthMeta" on every depth buffer; its structure holds:
  *   unit (gdouble)  metres per step of the GRAY16 sample values
  *                   (0.001 on most RealSense cameras: a value of 1500 is 1.5 m)
- * Tagged "video" and "colorspace": elements that only move or scale pixels
- * keep it, elements that change the sample values (videoconvert) drop it.
+ * Tagged "video": videoscale, videoflip and the like keep it (the unit does
+ * not change with the picture's geometry); elements that do not know the
+ * tag drop it. depthcolorize reads it and drops it. videoconvert keeps it
+ * too, even where it changes the sample values (GRAY16 to GRAY8): convert
+ * depth only after reading the unit.
  *
  * "LivecastRealsenseMeta" on every buffer; its structure holds:
  *   serial (gchararray)            the camera's serial number

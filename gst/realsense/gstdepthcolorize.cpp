@@ -18,7 +18,8 @@
  * ## Example launch lines
  * |[
  * gst-launch-1.0 realsensesrc stream=depth ! depthcolorize ! videoconvert ! autovideosink
- * gst-launch-1.0 realsensesrc stream=depth ! depthcolorize colormap=jet near=0.3 far=3 ! videoconvert ! autovideosink
+ * gst-launch-1.0 realsensesrc stream=depth ! depthcolorize colormap=jet near=0.3 far=3 !
+ * videoconvert ! autovideosink
  * ]|
  */
 #ifdef HAVE_CONFIG_H
@@ -73,8 +74,7 @@ struct _GstDepthColorize {
 
 #define gst_depth_colorize_parent_class parent_class
 G_DEFINE_TYPE(GstDepthColorize, gst_depth_colorize, GST_TYPE_VIDEO_FILTER);
-GST_ELEMENT_REGISTER_DEFINE(depthcolorize, "depthcolorize", GST_RANK_NONE,
-                            GST_TYPE_DEPTH_COLORIZE);
+GST_ELEMENT_REGISTER_DEFINE(depthcolorize, "depthcolorize", GST_RANK_NONE, GST_TYPE_DEPTH_COLORIZE);
 
 #define SIZE_AND_RATE \
   "width=(int)[1, 32767], height=(int)[1, 32767], framerate=(fraction)[0/1, 1000/1]"
@@ -147,8 +147,8 @@ static guint percentile(const std::vector<guint32> &hist, guint64 total, double 
   return guint(hist.size() - 1);
 }
 
-static GstFlowReturn gst_depth_colorize_transform_frame(GstVideoFilter *filter,
-                                                        GstVideoFrame *in, GstVideoFrame *out)
+static GstFlowReturn gst_depth_colorize_transform_frame(GstVideoFilter *filter, GstVideoFrame *in,
+                                                        GstVideoFrame *out)
 {
   auto *self = GST_DEPTH_COLORIZE(filter);
   GstDepthColorizePrivate *priv = self->priv;
@@ -166,8 +166,7 @@ static GstFlowReturn gst_depth_colorize_transform_frame(GstVideoFilter *filter,
     unit = carried;
   } else if (!priv->warned_no_unit) {
     priv->warned_no_unit = true;
-    GST_INFO_OBJECT(self, "buffers carry no depth unit: using the depth-unit property, %g m",
-                    unit);
+    GST_INFO_OBJECT(self, "buffers carry no depth unit: using the depth-unit property, %g m", unit);
   }
 
   const int width = GST_VIDEO_FRAME_WIDTH(in), height = GST_VIDEO_FRAME_HEIGHT(in);
@@ -231,6 +230,16 @@ static GstFlowReturn gst_depth_colorize_transform_frame(GstVideoFilter *filter,
     }
   }
   return GST_FLOW_OK;
+}
+
+/* The output holds colours: the depth unit no longer applies to it. */
+static gboolean gst_depth_colorize_transform_meta(GstBaseTransform *trans, GstBuffer *outbuf,
+                                                  GstMeta *meta, GstBuffer *inbuf)
+{
+  if (gst_meta_info_is_custom(meta->info) &&
+      gst_custom_meta_has_name(reinterpret_cast<GstCustomMeta *>(meta), LIVECAST_DEPTH_META_NAME))
+    return FALSE;
+  return GST_BASE_TRANSFORM_CLASS(parent_class)->transform_meta(trans, outbuf, meta, inbuf);
 }
 
 static void gst_depth_colorize_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -301,8 +310,7 @@ static void gst_depth_colorize_class_init(GstDepthColorizeClass *klass)
   GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
   GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS(klass);
 
-  GST_DEBUG_CATEGORY_INIT(gst_depth_colorize_debug, "depthcolorize", 0,
-                          "Depth to colour picture");
+  GST_DEBUG_CATEGORY_INIT(gst_depth_colorize_debug, "depthcolorize", 0, "Depth to colour picture");
   register_depth_metas();
 
   gobject_class->set_property = gst_depth_colorize_set_property;
@@ -343,6 +351,7 @@ static void gst_depth_colorize_class_init(GstDepthColorizeClass *klass)
       "livecast developers");
 
   trans_class->transform_caps = gst_depth_colorize_transform_caps;
+  trans_class->transform_meta = gst_depth_colorize_transform_meta;
   trans_class->passthrough_on_same_caps = FALSE;
   filter_class->transform_frame = gst_depth_colorize_transform_frame;
 

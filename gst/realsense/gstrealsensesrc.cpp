@@ -234,17 +234,26 @@ static std::vector<Mode> offered_modes(GstRealsenseSrc *self)
 {
   GstRealsenseSrcPrivate *priv = self->priv;
   const bool aligned = priv->active.align == GST_REALSENSE_ALIGN_COLOR;
+  /* Another element already streams this stream: its mode, nothing else. */
+  rs::Profile shared;
+  const bool have_shared =
+      priv->device->configured_mode(priv->member, priv->stream, priv->index, shared);
+  /* Aligned depth: colour's geometry, the colour element's if one has
+   * negotiated, else any colour mode at the depth frame rate. */
+  int cw = 0, ch = 0;
+  const bool known = aligned && priv->device->color_geometry(cw, ch);
   std::vector<Mode> modes;
   for (const rs::Profile &p : priv->device->profiles()) {
     if (p.stream != priv->stream || p.index != priv->index ||
-        video_format(p.format) == GST_VIDEO_FORMAT_UNKNOWN)
+        video_format(p.format) == GST_VIDEO_FORMAT_UNKNOWN || (have_shared && !(p == shared)))
       continue;
     if (!aligned) {
       modes.push_back({p.format, p.width, p.height, p.fps});
       continue;
     }
     for (const rs::Profile &c : priv->device->profiles())
-      if (c.stream == RS2_STREAM_COLOR && c.fps == p.fps)
+      if (c.stream == RS2_STREAM_COLOR && c.fps == p.fps &&
+          (!known || (c.width == cw && c.height == ch)))
         modes.push_back({p.format, c.width, c.height, p.fps});
   }
   auto key = [](const Mode &m) {
@@ -270,11 +279,11 @@ static GstCaps *modes_to_caps(const std::vector<Mode> &modes)
   GstCaps *caps = gst_caps_new_empty();
   for (const Mode &m : modes)
     gst_caps_append_structure(
-        caps, gst_structure_new("video/x-raw", "format", G_TYPE_STRING,
-                                gst_video_format_to_string(video_format(m.format)), "width",
-                                G_TYPE_INT, m.width, "height", G_TYPE_INT, m.height, "framerate",
-                                GST_TYPE_FRACTION, m.fps, 1, "pixel-aspect-ratio",
-                                GST_TYPE_FRACTION, 1, 1, nullptr));
+        caps,
+        gst_structure_new("video/x-raw", "format", G_TYPE_STRING,
+                          gst_video_format_to_string(video_format(m.format)), "width", G_TYPE_INT,
+                          m.width, "height", G_TYPE_INT, m.height, "framerate", GST_TYPE_FRACTION,
+                          m.fps, 1, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, nullptr));
   return caps;
 }
 
@@ -283,7 +292,16 @@ static std::string camera_name(GstRealsenseSrc *self)
   const auto &dev = self->priv->device;
   if (dev->is_playback())
     return "the recording " + dev->source().file;
-  return "the RealSense camera " + dev->serial() + (dev->name().empty() ? "" : " (" + dev->name() + ")");
+  return "the RealSense camera " + dev->serial() +
+         (dev->name().empty() ? "" : " (" + dev->name() + ")");
+}
+
+/* @text with its first letter in capitals, to start a sentence. */
+static std::string capitalized(std::string text)
+{
+  if (!text.empty())
+    text[0] = g_ascii_toupper(text[0]);
+  return text;
 }
 
 static gboolean gst_realsense_src_start(GstBaseSrc *bsrc)
@@ -299,10 +317,10 @@ static gboolean gst_realsense_src_start(GstBaseSrc *bsrc)
   priv->started_us = g_get_monotonic_time();
 
   if (s.align == GST_REALSENSE_ALIGN_COLOR && s.stream != GST_REALSENSE_STREAM_DEPTH) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-                      ("align=color applies to stream=depth only, not stream=%s.",
-                       stream_nick(priv->stream)),
-                      (nullptr));
+    GST_ELEMENT_ERROR(
+        self, RESOURCE, SETTINGS,
+        ("align=color applies to stream=depth only, not stream=%s.", stream_nick(priv->stream)),
+        (nullptr));
     return FALSE;
   }
 
@@ -319,9 +337,9 @@ static gboolean gst_realsense_src_start(GstBaseSrc *bsrc)
   source.loop = s.loop;
   priv->device = rs::Device::acquire(priv->api, source, error);
   if (!priv->device) {
-    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("%s", error.c_str()),
-                      ("librealsense2 %s from %s", priv->api->version_string().c_str(),
-                       priv->api->path.c_str()));
+    GST_ELEMENT_ERROR(
+        self, RESOURCE, NOT_FOUND, ("%s", error.c_str()),
+        ("librealsense2 %s from %s", priv->api->version_string().c_str(), priv->api->path.c_str()));
     return FALSE;
   }
 
@@ -339,20 +357,21 @@ static gboolean gst_realsense_src_start(GstBaseSrc *bsrc)
     for (int i : indices)
       have += (have.empty() ? "" : ", ") + std::to_string(i);
     if (indices.empty())
-      error = camera_name(self) + " has no " + rs::stream_name(priv->stream) + " stream.";
+      error =
+          capitalized(camera_name(self)) + " has no " + rs::stream_name(priv->stream) + " stream.";
     else
-      error = camera_name(self) + " has no " + rs::stream_name(priv->stream) + " stream " +
-              std::to_string(s.stream_index) + "; it has " + have + ".";
+      error = capitalized(camera_name(self)) + " has no " + rs::stream_name(priv->stream) +
+              " stream " + std::to_string(s.stream_index) + "; it has " + have + ".";
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("%s", error.c_str()), (nullptr));
     priv->device.reset();
     return FALSE;
   }
   priv->index = s.stream_index >= 0 ? s.stream_index : *indices.begin();
   if (s.align == GST_REALSENSE_ALIGN_COLOR && !have_color) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-                      ("align=color needs a colour stream, and %s has none.",
-                       camera_name(self).c_str()),
-                      (nullptr));
+    GST_ELEMENT_ERROR(
+        self, RESOURCE, SETTINGS,
+        ("align=color needs a colour stream, and %s has none.", camera_name(self).c_str()),
+        (nullptr));
     priv->device.reset();
     return FALSE;
   }
@@ -373,8 +392,10 @@ static gboolean gst_realsense_src_stop(GstBaseSrc *bsrc)
   GstRealsenseSrcPrivate *priv = self->priv;
   if (priv->device) {
     const guint64 dropped = priv->device->dropped(priv->member);
-    GST_INFO_OBJECT(self, "sent %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
-                    " dropped (not taken in time)", priv->count, dropped);
+    GST_INFO_OBJECT(self,
+                    "sent %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
+                    " dropped (not taken in time)",
+                    priv->count, dropped);
     priv->device->leave(priv->member);
     priv->device.reset();
   }
@@ -444,9 +465,20 @@ static gboolean gst_realsense_src_negotiate(GstBaseSrc *bsrc)
     return FALSE;
   Ref<GstCaps> peer = Ref<GstCaps>::adopt(gst_pad_peer_query_caps(GST_BASE_SRC_PAD(bsrc), nullptr));
   GCharPtr want(peer ? gst_caps_to_string(peer.get()) : g_strdup("nothing"));
+  int cw = 0, ch = 0;
+  if (self->priv->active.align == GST_REALSENSE_ALIGN_COLOR &&
+      self->priv->device->color_geometry(cw, ch)) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+                      ("Depth aligned to colour comes in colour's geometry, %dx%d, which the "
+                       "elements after this realsensesrc do not accept; give colour and depth "
+                       "the same width and height.",
+                       cw, ch),
+                      ("downstream accepts %s", want.get()));
+    return FALSE;
+  }
   GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
                     ("%s offers no %s mode that downstream accepts; it offers %s.",
-                     camera_name(self).c_str(), rs::stream_name(self->priv->stream),
+                     capitalized(camera_name(self)).c_str(), rs::stream_name(self->priv->stream),
                      summarize_modes(offered_modes(self)).c_str()),
                     ("downstream accepts %s", want.get()));
   return FALSE;
@@ -469,15 +501,18 @@ static gboolean gst_realsense_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps)
   const int fps = GST_VIDEO_INFO_FPS_N(&info);
   const bool aligned = priv->active.align == GST_REALSENSE_ALIGN_COLOR;
 
-  /* The camera mode behind the caps. Aligned depth: the depth mode at that
-   * frame rate of the same size as colour if there is one, else 640x480,
-   * else the largest. */
+  /* The camera mode behind the caps. Aligned depth: the depth mode another
+   * element streams, else the one at that frame rate of the same size as
+   * colour if there is one, else 640x480, else the largest. */
   rs::Request request;
   bool found = false;
   int best_score = -1;
+  rs::Profile shared;
+  const bool have_shared =
+      priv->device->configured_mode(priv->member, priv->stream, priv->index, shared);
   for (const rs::Profile &p : priv->device->profiles()) {
     if (p.stream != priv->stream || p.index != priv->index || video_format(p.format) != vf ||
-        p.fps != fps)
+        p.fps != fps || (have_shared && !(p == shared)))
       continue;
     if (!aligned) {
       if (p.width == w && p.height == h) {
@@ -497,10 +532,11 @@ static gboolean gst_realsense_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps)
     }
   }
   if (!found) {
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
-                      ("%s has no %s mode %dx%d %s at %d fps.", camera_name(self).c_str(),
-                       rs::stream_name(priv->stream), w, h, gst_video_format_to_string(vf), fps),
-                      ("caps %" GST_PTR_FORMAT, caps));
+    GST_ELEMENT_ERROR(
+        self, CORE, NEGOTIATION,
+        ("%s has no %s mode %dx%d %s at %d fps.", capitalized(camera_name(self)).c_str(),
+         rs::stream_name(priv->stream), w, h, gst_video_format_to_string(vf), fps),
+        ("caps %" GST_PTR_FORMAT, caps));
     return FALSE;
   }
   request.align_to_color = aligned;
@@ -529,11 +565,10 @@ static gboolean gst_realsense_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps)
   priv->info = info;
   priv->have_info = true;
   priv->duration = gst_util_uint64_scale_int(GST_SECOND, 1, fps);
-  GST_INFO_OBJECT(self, "streaming %s%s", rs::describe(request.profile).c_str(),
-                  aligned ? (" aligned to colour as " + std::to_string(w) + "x" +
-                             std::to_string(h))
-                                .c_str()
-                          : "");
+  GST_INFO_OBJECT(
+      self, "streaming %s%s", rs::describe(request.profile).c_str(),
+      aligned ? (" aligned to colour as " + std::to_string(w) + "x" + std::to_string(h)).c_str()
+              : "");
   return TRUE;
 }
 
@@ -599,9 +634,9 @@ static void add_metas(GstRealsenseSrc *self, GstBuffer *buffer, const rs::Frame 
                                                                         : "hardware-clock";
     gst_structure_set(gst_custom_meta_get_structure(meta), "serial", G_TYPE_STRING,
                       priv->device->serial().c_str(), "stream", G_TYPE_STRING,
-                      stream_nick(priv->stream), "frame-number", G_TYPE_UINT64,
-                      guint64(f.number), "timestamp", G_TYPE_DOUBLE, f.timestamp_ms,
-                      "timestamp-domain", G_TYPE_STRING, domain, nullptr);
+                      stream_nick(priv->stream), "frame-number", G_TYPE_UINT64, guint64(f.number),
+                      "timestamp", G_TYPE_DOUBLE, f.timestamp_ms, "timestamp-domain", G_TYPE_STRING,
+                      domain, nullptr);
   }
 }
 
@@ -614,7 +649,21 @@ static GstFlowReturn gst_realsense_src_create(GstPushSrc *psrc, GstBuffer **outb
 
   rs::Frame f;
   std::string error;
-  switch (priv->device->next_frame(priv->member, f, error)) {
+  rs::WaitResult result;
+  while ((result = priv->device->next_frame(priv->member, f, error)) ==
+         rs::WaitResult::Renegotiate) {
+    GST_INFO_OBJECT(self, "the colour stream changed size: renegotiating aligned depth");
+    if (!gst_base_src_negotiate(GST_BASE_SRC(self)))
+      return GST_FLOW_NOT_NEGOTIATED;
+    if (!priv->device->is_configured(priv->member)) {
+      /* The caps came out the same, so set_caps was not called. */
+      Ref<GstCaps> caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(GST_BASE_SRC_PAD(self)));
+      if (!caps || !gst_realsense_src_set_caps(GST_BASE_SRC(self), caps.get()))
+        return GST_FLOW_NOT_NEGOTIATED;
+    }
+  }
+  switch (result) {
+    case rs::WaitResult::Renegotiate:
     case rs::WaitResult::Flushing:
       return GST_FLOW_FLUSHING;
     case rs::WaitResult::Eos:
@@ -637,8 +686,8 @@ static GstFlowReturn gst_realsense_src_create(GstPushSrc *psrc, GstBuffer **outb
     GST_ELEMENT_ERROR(self, STREAM, FORMAT,
                       ("%s sent a %dx%d frame of %d bits per pixel where %dx%d %s was "
                        "negotiated.",
-                       camera_name(self).c_str(), f.width, f.height, f.bits_per_pixel, width,
-                       height, GST_VIDEO_INFO_NAME(&info)),
+                       capitalized(camera_name(self)).c_str(), f.width, f.height, f.bits_per_pixel,
+                       width, height, GST_VIDEO_INFO_NAME(&info)),
                       ("stride %d", f.stride));
     return GST_FLOW_ERROR;
   }
@@ -676,7 +725,8 @@ static GstFlowReturn gst_realsense_src_create(GstPushSrc *psrc, GstBuffer **outb
   f.ref.reset(); /* the copy is made: give the frame back to librealsense */
 
   if (priv->count == 0)
-    GST_INFO_OBJECT(self, "first frame (#%" G_GUINT64_FORMAT ") %" G_GINT64_FORMAT
+    GST_INFO_OBJECT(self,
+                    "first frame (#%" G_GUINT64_FORMAT ") %" G_GINT64_FORMAT
                     " ms after start, pts %" GST_TIME_FORMAT,
                     f.number, (g_get_monotonic_time() - priv->started_us) / 1000,
                     GST_TIME_ARGS(pts));

@@ -24,7 +24,7 @@ namespace
  * configure their streams before the camera starts without them. */
 constexpr gint64 kStartGraceUs = 1500 * G_TIME_SPAN_MILLISECOND;
 /* try_wait_for_frames timeout: how soon stopping takes effect. */
-constexpr unsigned kPollMs = 100;
+constexpr unsigned kPollMs = 50;
 /* Without frames for this long, check that the camera is still there. */
 constexpr gint64 kPresenceCheckUs = 300 * G_TIME_SPAN_MILLISECOND;
 constexpr gint64 kPresenceIntervalUs = 500 * G_TIME_SPAN_MILLISECOND;
@@ -108,8 +108,7 @@ bool read_sensors(const Api *api, const rs2_device *dev, std::vector<Profile> &p
                   float &depth_unit, std::string &error)
 {
   Rs2Error e(api);
-  Owned<rs2_sensor_list> sensors(api->rs2_query_sensors(dev, e.out()),
-                                 api->rs2_delete_sensor_list);
+  Owned<rs2_sensor_list> sensors(api->rs2_query_sensors(dev, e.out()), api->rs2_delete_sensor_list);
   if (e) {
     error = e.take();
     return false;
@@ -258,6 +257,7 @@ struct Device::Member {
   bool configured = false;
   Request request;
   bool flushing = false;
+  bool renegotiate = false;
   std::unique_ptr<Frame> pending;    /* newest frame not yet taken */
   guint64 last_number = G_MAXUINT64; /* frame number handed or pending */
   guint64 dropped = 0;
@@ -376,7 +376,8 @@ bool Device::open(std::string &error)
       serial_ = source_.serial;
       name_ = device_info(api_, dev.get(), RS2_CAMERA_INFO_NAME);
       if (!read_sensors(api_, dev.get(), profiles_, depth_unit_, why)) {
-        error = "Cannot read the stream modes of the RealSense camera " + serial_ + ": " + why + ".";
+        error =
+            "Cannot read the stream modes of the RealSense camera " + serial_ + ": " + why + ".";
         return false;
       }
       break;
@@ -404,8 +405,8 @@ bool Device::open(std::string &error)
         e ? nullptr : api_->rs2_pipeline_profile_get_device(profile.get(), e.out()),
         api_->rs2_delete_device);
     if (e || !dev) {
-      error = "Cannot play " + source_.file + " (is it a RealSense .bag recording?): " +
-              e.take() + ".";
+      error =
+          "Cannot play " + source_.file + " (is it a RealSense .bag recording?): " + e.take() + ".";
       return false;
     }
     serial_ = device_info(api_, dev.get(), RS2_CAMERA_INFO_SERIAL_NUMBER);
@@ -473,14 +474,46 @@ guint64 Device::dropped(int id)
   return m ? m->dropped : 0;
 }
 
+bool Device::is_configured(int id)
+{
+  std::lock_guard<std::mutex> guard(lock_);
+  Member *m = find(id);
+  return m && m->configured;
+}
+
+bool Device::color_geometry(int &width, int &height)
+{
+  std::lock_guard<std::mutex> guard(lock_);
+  for (const auto &m : members_)
+    if (m->configured && m->request.profile.stream == RS2_STREAM_COLOR) {
+      width = m->request.profile.width;
+      height = m->request.profile.height;
+      return true;
+    }
+  return false;
+}
+
+bool Device::configured_mode(int id, rs2_stream stream, int index, Profile &mode)
+{
+  std::lock_guard<std::mutex> guard(lock_);
+  for (const auto &m : members_)
+    if (m->id != id && m->configured && m->request.profile.stream == stream &&
+        m->request.profile.index == index) {
+      mode = m->request.profile;
+      return true;
+    }
+  return false;
+}
+
 bool Device::configure(int id, const Request &r, std::string &error)
 {
   std::lock_guard<std::mutex> guard(lock_);
   Member *self = find(id);
   if (!self)
     return false;
-  const std::string camera = is_playback() ? "the recording " + source_.file
-                                           : "the RealSense camera " + serial_;
+  const std::string camera =
+      is_playback() ? "the recording " + source_.file : "the RealSense camera " + serial_;
+  std::vector<Member *> realign;
   for (const auto &m : members_) {
     if (m.get() == self || !m->configured)
       continue;
@@ -492,25 +525,28 @@ bool Device::configure(int id, const Request &r, std::string &error)
               "; elements sharing a stream must use the same mode.";
       return false;
     }
-    auto geometry_clash = [&](const Request &aligned, const Request &color) {
-      return aligned.align_to_color && color.profile.stream == RS2_STREAM_COLOR &&
-             (aligned.aligned_width != color.profile.width ||
-              aligned.aligned_height != color.profile.height);
-    };
-    if (geometry_clash(r, o) || geometry_clash(o, r)) {
-      const Request &a = r.align_to_color ? r : o, &c = r.align_to_color ? o : r;
+    if (r.profile.stream == RS2_STREAM_COLOR && o.align_to_color &&
+        (o.aligned_width != r.profile.width || o.aligned_height != r.profile.height)) {
+      /* Aligned depth negotiated before colour did: it follows colour. */
+      realign.push_back(m.get());
+      continue;
+    }
+    if (r.align_to_color && o.profile.stream == RS2_STREAM_COLOR &&
+        (r.aligned_width != o.profile.width || r.aligned_height != o.profile.height)) {
       error = "Depth aligned to colour comes in colour's geometry, " +
-              std::to_string(a.aligned_width) + "x" + std::to_string(a.aligned_height) +
-              ", but the colour stream of " + camera + " is " + std::to_string(c.profile.width) +
-              "x" + std::to_string(c.profile.height) + "; give both the same width and height.";
+              std::to_string(o.profile.width) + "x" + std::to_string(o.profile.height) +
+              ", and this realsensesrc asks for " + std::to_string(r.aligned_width) + "x" +
+              std::to_string(r.aligned_height) + " from " + camera +
+              "; give colour and depth the same width and height.";
       return false;
     }
-    if (r.align_to_color && o.align_to_color &&
-        (r.aligned_width != o.aligned_width || r.aligned_height != o.aligned_height)) {
-      error = "Two realsensesrc elements align depth of " + camera +
-              " to different colour sizes; give them the same width and height.";
-      return false;
-    }
+  }
+  for (Member *m : realign) {
+    GST_INFO("%s: member %d aligns depth to %dx%d, colour is %dx%d now: it renegotiates",
+             key_.c_str(), m->id, m->request.aligned_width, m->request.aligned_height,
+             r.profile.width, r.profile.height);
+    m->configured = false;
+    m->renegotiate = true;
   }
   self->request = r;
   self->configured = true;
@@ -530,8 +566,7 @@ bool Device::needs_start_locked() const
       continue;
     const bool covered =
         pipeline_ && std::any_of(active_.begin(), active_.end(), [&](const Request &a) {
-          return a.profile == m->request.profile &&
-                 a.align_to_color == m->request.align_to_color &&
+          return a.profile == m->request.profile && a.align_to_color == m->request.align_to_color &&
                  a.aligned_width == m->request.aligned_width &&
                  a.aligned_height == m->request.aligned_height;
         });
@@ -554,6 +589,11 @@ WaitResult Device::next_frame(int id, Frame &frame, std::string &error)
   for (;;) {
     if (m->flushing)
       return WaitResult::Flushing;
+    if (m->renegotiate) {
+      m->renegotiate = false;
+      m->pending.reset();
+      return WaitResult::Renegotiate;
+    }
     if (m->pending) {
       frame = std::move(*m->pending);
       m->pending.reset();
@@ -661,8 +701,8 @@ void Device::start_streaming(std::unique_lock<std::mutex> &lock)
     Owned<rs2_config> config(api_->rs2_create_config(e.out()), api_->rs2_delete_config);
     if (!e) {
       if (is_playback())
-        api_->rs2_config_enable_device_from_file_repeat_option(
-            config.get(), source_.file.c_str(), source_.loop, e.out());
+        api_->rs2_config_enable_device_from_file_repeat_option(config.get(), source_.file.c_str(),
+                                                               source_.loop, e.out());
       else
         api_->rs2_config_enable_device(config.get(), serial_.c_str(), e.out());
     }
@@ -722,8 +762,7 @@ void Device::stop_streaming()
     p->thread.join();
   const gint64 t0 = now_us();
   p.reset();
-  GST_INFO("%s: stopped streaming (%" G_GINT64_FORMAT " ms)", key_.c_str(),
-           (now_us() - t0) / 1000);
+  GST_INFO("%s: stopped streaming (%" G_GINT64_FORMAT " ms)", key_.c_str(), (now_us() - t0) / 1000);
 }
 
 void Device::fail(const std::string &message)
@@ -749,9 +788,9 @@ bool Device::camera_present()
 
 void Device::capture_loop(Pipeline *p)
 {
-  const std::string camera = is_playback() ? "the recording " + source_.file
-                                           : "the RealSense camera " + serial_ +
-                                                 (name_.empty() ? "" : " (" + name_ + ")");
+  const std::string camera =
+      is_playback() ? "the recording " + source_.file
+                    : "the RealSense camera " + serial_ + (name_.empty() ? "" : " (" + name_ + ")");
   gint64 last_frame = now_us(), next_check = 0;
   guint64 framesets = 0;
   Rs2Error e(api_);
@@ -772,8 +811,8 @@ void Device::capture_loop(Pipeline *p)
         const rs2_playback_status s =
             api_->rs2_playback_device_get_current_status(p->playback, e.out());
         if (!e && s == RS2_PLAYBACK_STATUS_STOPPED && framesets > 0) {
-          GST_INFO("%s: end of the recording after %" G_GUINT64_FORMAT " framesets",
-                   key_.c_str(), framesets);
+          GST_INFO("%s: end of the recording after %" G_GUINT64_FORMAT " framesets", key_.c_str(),
+                   framesets);
           std::lock_guard<std::mutex> guard(lock_);
           ended_ = true;
           cond_.notify_all();
@@ -818,8 +857,7 @@ void Device::capture_loop(Pipeline *p)
   }
 }
 
-void Device::distribute(rs2_frame *frameset, bool aligned, gint64 arrival_us,
-                        gint64 real_us)
+void Device::distribute(rs2_frame *frameset, bool aligned, gint64 arrival_us, gint64 real_us)
 {
   Rs2Error e(api_);
   const int n = api_->rs2_embedded_frames_count(frameset, e.out());
@@ -856,9 +894,9 @@ void Device::distribute(rs2_frame *frameset, bool aligned, gint64 arrival_us,
     {
       std::lock_guard<std::mutex> guard(lock_);
       for (const auto &m : members_)
-        wanted = wanted || (m->configured && m->request.profile.stream == stream &&
-                            m->request.profile.index == index &&
-                            m->request.align_to_color == aligned);
+        wanted =
+            wanted || (m->configured && m->request.profile.stream == stream &&
+                       m->request.profile.index == index && m->request.align_to_color == aligned);
     }
     if (!wanted)
       continue;

@@ -60,7 +60,7 @@ struct Source {
 
 /* What one member streams. */
 struct Request {
-  Profile profile;            /* as enabled on the camera */
+  Profile profile;             /* as enabled on the camera */
   bool align_to_color = false; /* depth only: delivered in colour's geometry */
   int aligned_width = 0, aligned_height = 0;
 };
@@ -111,15 +111,16 @@ struct Frame {
   float depth_unit = 0;  /* metres per step; depth only */
 };
 
-enum class WaitResult { Frame, Flushing, Error, Eos };
+/* Renegotiate: the member's caps no longer fit (aligned depth, when the
+ * colour stream's size changed): negotiate and configure again. */
+enum class WaitResult { Frame, Flushing, Error, Eos, Renegotiate };
 
 class Device
 {
  public:
   /* The device for @source, shared with every other member of it, opened
    * when it is the first. @error is one sentence for the user. */
-  static std::shared_ptr<Device> acquire(const Api *api, const Source &source,
-                                         std::string &error);
+  static std::shared_ptr<Device> acquire(const Api *api, const Source &source, std::string &error);
   ~Device();
   Device(const Device &) = delete;
   Device &operator=(const Device &) = delete;
@@ -138,8 +139,15 @@ class Device
   int join(guint timeout_ms);
   void leave(int id);
   /* Sets the member's stream; fails when it conflicts with another
-   * member's (@error says how). */
+   * member's (@error says how). A colour stream whose size differs from
+   * what aligned depth members configured sends them to renegotiate. */
   bool configure(int id, const Request &request, std::string &error);
+  bool is_configured(int id);
+  /* The size of the colour stream a member configured, if one did. */
+  bool color_geometry(int &width, int &height);
+  /* The mode another member configured for @stream/@index, if one did:
+   * members sharing a stream share its mode. */
+  bool configured_mode(int id, rs2_stream stream, int index, Profile &mode);
   /* Waits for the member's next frame; starts streaming first when it is
    * time to. Error: @error says what happened. */
   WaitResult next_frame(int id, Frame &frame, std::string &error);
@@ -161,8 +169,7 @@ class Device
   void start_streaming(std::unique_lock<std::mutex> &lock);
   void stop_streaming();
   void capture_loop(Pipeline *p);
-  void distribute(rs2_frame *frameset, bool aligned, gint64 arrival_us,
-                  gint64 real_us);
+  void distribute(rs2_frame *frameset, bool aligned, gint64 arrival_us, gint64 real_us);
   bool camera_present();
   void fail(const std::string &message);
 

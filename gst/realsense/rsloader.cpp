@@ -67,18 +67,17 @@ std::unique_ptr<Api> open_library(const std::string &name, std::string &why, boo
 
   auto api = std::make_unique<Api>();
   api->path = g_module_name(module);
-#define LIVECAST_RS2_LOAD(fn)                                                    \
+#define LIVECAST_RS2_LOAD(fn)                                                  \
   if (!g_module_symbol(module, #fn, reinterpret_cast<gpointer *>(&api->fn))) { \
-    why = api->path + " is not a usable librealsense2: it has no " #fn;          \
-    return nullptr;                                                              \
+    why = api->path + " is not a usable librealsense2: it has no " #fn;        \
+    return nullptr;                                                            \
   }
   LIVECAST_RS2_REQUIRED_FUNCTIONS(LIVECAST_RS2_LOAD)
 #undef LIVECAST_RS2_LOAD
-#define LIVECAST_RS2_LOAD_OPTIONAL(fn)                                                  \
-  if (!g_module_symbol(module, #fn, reinterpret_cast<gpointer *>(&api->fn))) {        \
-    GST_INFO("%s has no %s (an older librealsense2): doing without", api->path.c_str(), \
-             #fn);                                                                      \
-    api->fn = nullptr;                                                                  \
+#define LIVECAST_RS2_LOAD_OPTIONAL(fn)                                                        \
+  if (!g_module_symbol(module, #fn, reinterpret_cast<gpointer *>(&api->fn))) {                \
+    GST_INFO("%s has no %s (an older librealsense2): doing without", api->path.c_str(), #fn); \
+    api->fn = nullptr;                                                                        \
   }
   LIVECAST_RS2_OPTIONAL_FUNCTIONS(LIVECAST_RS2_LOAD_OPTIONAL)
 #undef LIVECAST_RS2_LOAD_OPTIONAL
@@ -128,8 +127,7 @@ const Api *load_library(const std::string &path, std::string &error, std::string
 {
   static gsize once = 0;
   if (g_once_init_enter(&once)) {
-    GST_DEBUG_CATEGORY_INIT(rs_loader_debug, "realsenseloader", 0,
-                            "librealsense2 run-time loader");
+    GST_DEBUG_CATEGORY_INIT(rs_loader_debug, "realsenseloader", 0, "librealsense2 run-time loader");
     g_once_init_leave(&once, 1);
   }
 

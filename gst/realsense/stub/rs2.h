@@ -15,7 +15,7 @@ extern "C" {
 #endif
 
 /* RS2_API_VERSION = major * 10000 + minor * 100 + patch. */
-#define LIVECAST_RS2_API_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
+#define LIVECAST_RS2_API_VERSION(major, minor, patch) ((major)*10000 + (minor)*100 + (patch))
 
 typedef struct rs2_error rs2_error;
 typedef struct rs2_context rs2_context;
@@ -88,8 +88,7 @@ rs2_device *rs2_create_device(const rs2_device_list *list, int index, rs2_error 
 void rs2_delete_device_list(rs2_device_list *list);
 void rs2_delete_device(rs2_device *device);
 int rs2_supports_device_info(const rs2_device *device, rs2_camera_info info, rs2_error **error);
-const char *rs2_get_device_info(const rs2_device *device, rs2_camera_info info,
-                                rs2_error **error);
+const char *rs2_get_device_info(const rs2_device *device, rs2_camera_info info, rs2_error **error);
 
 /* rs_sensor.h */
 rs2_sensor_list *rs2_query_sensors(const rs2_device *device, rs2_error **error);
@@ -117,8 +116,7 @@ void rs2_config_enable_stream(rs2_config *config, rs2_stream stream, int index, 
 void rs2_config_enable_device(rs2_config *config, const char *serial, rs2_error **error);
 void rs2_config_enable_device_from_file_repeat_option(rs2_config *config, const char *file,
                                                       int repeat_playback, rs2_error **error);
-rs2_pipeline_profile *rs2_config_resolve(rs2_config *config, rs2_pipeline *pipe,
-                                         rs2_error **error);
+rs2_pipeline_profile *rs2_config_resolve(rs2_config *config, rs2_pipeline *pipe, rs2_error **error);
 
 /* rs_pipeline.h */
 rs2_pipeline *rs2_create_pipeline(rs2_context *context, rs2_error **error);
