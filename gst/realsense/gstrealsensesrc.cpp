@@ -562,9 +562,13 @@ static gboolean gst_realsense_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps)
     GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("Cannot allocate %dx%d frames.", w, h), (nullptr));
     return FALSE;
   }
+  const GstClockTime duration = gst_util_uint64_scale_int(GST_SECOND, 1, fps);
+  const bool latency_changed = priv->have_info && duration != priv->duration;
   priv->info = info;
   priv->have_info = true;
-  priv->duration = gst_util_uint64_scale_int(GST_SECOND, 1, fps);
+  priv->duration = duration;
+  if (latency_changed)
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
   GST_INFO_OBJECT(
       self, "streaming %s%s", rs::describe(request.profile).c_str(),
       aligned ? (" aligned to colour as " + std::to_string(w) + "x" + std::to_string(h)).c_str()
