@@ -194,6 +194,23 @@ static GstVideoFormat video_format(rs2_format f)
   }
 }
 
+/* The formats each stream is delivered in (cameras list others too: raw
+ * Bayer, calibration formats). */
+static bool format_allowed(rs2_stream s, rs2_format f)
+{
+  switch (s) {
+    case RS2_STREAM_COLOR:
+      return f == RS2_FORMAT_RGB8 || f == RS2_FORMAT_BGR8 || f == RS2_FORMAT_RGBA8 ||
+             f == RS2_FORMAT_BGRA8 || f == RS2_FORMAT_YUYV;
+    case RS2_STREAM_DEPTH:
+      return f == RS2_FORMAT_Z16;
+    case RS2_STREAM_INFRARED:
+      return f == RS2_FORMAT_Y8 || f == RS2_FORMAT_Y16;
+    default:
+      return false;
+  }
+}
+
 static const char *stream_formats(rs2_stream s)
 {
   return s == RS2_STREAM_DEPTH      ? DEPTH_FORMATS
@@ -244,8 +261,8 @@ static std::vector<Mode> offered_modes(GstRealsenseSrc *self)
   const bool known = aligned && priv->device->color_geometry(cw, ch);
   std::vector<Mode> modes;
   for (const rs::Profile &p : priv->device->profiles()) {
-    if (p.stream != priv->stream || p.index != priv->index ||
-        video_format(p.format) == GST_VIDEO_FORMAT_UNKNOWN || (have_shared && !(p == shared)))
+    if (p.stream != priv->stream || p.index != priv->index || !format_allowed(p.stream, p.format) ||
+        (have_shared && !(p == shared)))
       continue;
     if (!aligned) {
       modes.push_back({p.format, p.width, p.height, p.fps});
@@ -511,8 +528,8 @@ static gboolean gst_realsense_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps)
   const bool have_shared =
       priv->device->configured_mode(priv->member, priv->stream, priv->index, shared);
   for (const rs::Profile &p : priv->device->profiles()) {
-    if (p.stream != priv->stream || p.index != priv->index || video_format(p.format) != vf ||
-        p.fps != fps || (have_shared && !(p == shared)))
+    if (p.stream != priv->stream || p.index != priv->index || !format_allowed(p.stream, p.format) ||
+        video_format(p.format) != vf || p.fps != fps || (have_shared && !(p == shared)))
       continue;
     if (!aligned) {
       if (p.width == w && p.height == h) {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <system_error>
 #include <utility>
 
 GST_DEBUG_CATEGORY_STATIC(rs_device_debug);
@@ -739,7 +740,12 @@ void Device::start_streaming(std::unique_lock<std::mutex> &lock)
         pipeline_ = std::move(p);
         active_ = requests;
       }
-      raw->thread = std::thread([this, raw] { capture_loop(raw); });
+      try {
+        raw->thread = std::thread([this, raw] { capture_loop(raw); });
+      } catch (const std::system_error &err) {
+        /* No exception leaves for the element's C callers. */
+        fail(std::string("Cannot start a thread to capture from the camera: ") + err.what() + ".");
+      }
     }
   }
   lock.lock();

@@ -203,6 +203,8 @@ std::shared_ptr<Camera> make_camera(const std::string &serial, int ordinal, floa
   for (rs2_format f : color_formats)
     for (const Size &s : color_sizes)
       c->add(RS2_STREAM_COLOR, f, 0, s.w, s.h, s.rates);
+  /* A calibration format, as real colour sensors list: never offered. */
+  c->add(RS2_STREAM_COLOR, RS2_FORMAT_Y16, 0, 1920, 1080, {15});
   return c;
 }
 

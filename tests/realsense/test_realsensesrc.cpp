@@ -235,6 +235,22 @@ void test_formats()
 
 void test_no_matching_mode()
 {
+  /* The colour sensor also lists Y16 (calibration): not a colour format, not
+   * even linkable. */
+  GError *err = nullptr;
+  GstElement *p =
+      gst_parse_launch((src("color") + " ! video/x-raw,format=GRAY16_LE ! fakesink").c_str(), &err);
+  g_assert_nonnull(err);
+  expect_contains(err->message, "can't handle caps video/x-raw, format=(string)GRAY16_LE",
+                  "colour as GRAY16_LE");
+  g_error_free(err);
+  if (p)
+    gst_object_unref(p);
+  {
+    Pipe any(src("color") + " ! video/x-raw,width=1920,height=1080,framerate=15/1" + sink("s"));
+    any.play();
+    ASSERT_STR_EQ(any.pull("s").format, "RGB");
+  }
   const std::string e =
       start_error(src("color") + " ! video/x-raw,width=1000,height=500 ! fakesink");
   expect_contains(e,
