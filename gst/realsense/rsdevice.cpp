@@ -585,8 +585,6 @@ WaitResult Device::next_frame(int id, Frame &frame, std::string &error)
     error = "internal error: not a member of the device";
     return WaitResult::Error;
   }
-  if (!first_wait_us_)
-    first_wait_us_ = now_us();
   for (;;) {
     if (m->flushing)
       return WaitResult::Flushing;
@@ -609,7 +607,9 @@ WaitResult Device::next_frame(int id, Frame &frame, std::string &error)
     if (!starting_ && m->configured && needs_start_locked()) {
       const bool all = std::all_of(members_.begin(), members_.end(),
                                    [](const std::unique_ptr<Member> &x) { return x->configured; });
-      if (all || now_us() - first_wait_us_ > kStartGraceUs) {
+      if (!start_wanted_us_)
+        start_wanted_us_ = now_us();
+      if (all || now_us() - start_wanted_us_ > kStartGraceUs) {
         if (!all)
           GST_WARNING("%s: starting without the members that have not configured a stream",
                       key_.c_str());
@@ -750,17 +750,24 @@ void Device::start_streaming(std::unique_lock<std::mutex> &lock)
   }
   lock.lock();
   starting_ = false;
+  start_wanted_us_ = 0;
   cond_.notify_all();
 }
 
 void Device::stop_streaming()
 {
   std::unique_ptr<Pipeline> p;
+  std::vector<std::unique_ptr<Frame>> old_frames;
   {
     std::lock_guard<std::mutex> guard(lock_);
     p = std::move(pipeline_);
     active_.clear();
+    /* Frames of the old configuration go back before its pipeline goes. */
+    for (auto &m : members_)
+      if (m->pending)
+        old_frames.push_back(std::move(m->pending));
   }
+  old_frames.clear();
   if (!p)
     return;
   p->quit = true;

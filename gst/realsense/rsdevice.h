@@ -190,7 +190,7 @@ class Device
   bool starting_ = false;
   bool failed_ = false, ended_ = false;
   std::string error_;
-  gint64 first_wait_us_ = 0; /* when a member first waited for the start */
+  gint64 start_wanted_us_ = 0; /* since when a member has waited for a (re)start */
 };
 
 }  // namespace livecast::rs
