@@ -369,10 +369,14 @@ bool Device::open(std::string &error)
     Owned<rs2_device_list> list(api_->rs2_query_devices(context_->get(), e.out()),
                                 api_->rs2_delete_device_list);
     const int n = e ? 0 : api_->rs2_get_device_count(list.get(), e.out());
-    for (int i = 0; i < n && !e; i++) {
+    for (int i = 0; i < n; i++) {
       Owned<rs2_device> dev(api_->rs2_create_device(list.get(), i, e.out()),
                             api_->rs2_delete_device);
-      if (e || device_info(api_, dev.get(), RS2_CAMERA_INFO_SERIAL_NUMBER) != source_.serial)
+      if (e) {
+        why = e.take();
+        continue;
+      }
+      if (device_info(api_, dev.get(), RS2_CAMERA_INFO_SERIAL_NUMBER) != source_.serial)
         continue;
       serial_ = source_.serial;
       name_ = device_info(api_, dev.get(), RS2_CAMERA_INFO_NAME);
@@ -384,8 +388,10 @@ bool Device::open(std::string &error)
       break;
     }
     if (serial_.empty()) {
+      if (e)
+        why = e.take();
       error = "The RealSense camera " + source_.serial + " went away while being opened" +
-              (e ? ": " + e.take() : std::string()) + ".";
+              (why.empty() ? std::string() : ": " + why) + ".";
       return false;
     }
   } else {
