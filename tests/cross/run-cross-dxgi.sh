@@ -56,29 +56,43 @@ if [ -z "$wine" ]; then
   exit 0
 fi
 
-meson test -C "$build/dxgi" --print-errorlogs --num-processes 1
-
-# The core against Wine's DXGI on a display of our own.
-if ! command -v Xvfb >/dev/null 2>&1; then
-  echo "cross-dxgi: no Xvfb: DXGI smoke checks under Wine left out"
-  exit 0
-fi
+# Under Wine: a private Xvfb first (Wine's DXGI lists its outputs from the
+# display), then one persistent wineserver for the whole run with the
+# prefix booted beforehand, its stdio detached. Otherwise the first test
+# starts Wine's background services, they inherit the test's output pipe
+# and meson waits for them; and a client that meets an idle server shutting
+# down fails at once.
+wineserver="$(dirname "$wine")/wineserver"
+[ -x "$wineserver" ] || wineserver=$(command -v wineserver)
 tmp=$(mktemp -d)
 xvfb_pid=""
 cleanup() {
+  "$wineserver" -k 2>/dev/null || true
   [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null || true
-  "$(dirname "$wine")/wineserver" -k 2>/dev/null || wineserver -k 2>/dev/null || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-Xvfb -displayfd 3 -screen 0 1280x720x24 -nolisten tcp 3>"$tmp/display" >/dev/null 2>&1 &
-xvfb_pid=$!
-for _ in $(seq 100); do
-  [ -s "$tmp/display" ] && break
-  sleep 0.1
-done
-[ -s "$tmp/display" ] || { echo "cross-dxgi: Xvfb did not start"; exit 1; }
-export DISPLAY=":$(cat "$tmp/display")"
+if command -v Xvfb >/dev/null 2>&1; then
+  Xvfb -displayfd 3 -screen 0 1280x720x24 -nolisten tcp 3>"$tmp/display" >/dev/null 2>&1 &
+  xvfb_pid=$!
+  for _ in $(seq 100); do
+    [ -s "$tmp/display" ] && break
+    sleep 0.1
+  done
+  [ -s "$tmp/display" ] || { echo "cross-dxgi: Xvfb did not start"; exit 1; }
+  export DISPLAY=":$(cat "$tmp/display")"
+else
+  unset DISPLAY
+fi
+"$wineserver" -p
+timeout 120 "$wine" wineboot >/dev/null 2>&1 </dev/null || true
+
+meson test -C "$build/dxgi" --print-errorlogs --num-processes 1
+
+if [ -z "${DISPLAY:-}" ]; then
+  echo "cross-dxgi: no Xvfb: DXGI smoke checks under Wine left out"
+  exit 0
+fi
 
 probe() {
   # Output to $tmp/out, exit status to $tmp/rc; never fails the script.

@@ -37,6 +37,8 @@ constexpr ULONGLONG kRetryIntervalMs = 250;
 /* How long the captured output may be missing from the list before that is
  * an error rather than a mode change in progress. */
 constexpr ULONGLONG kMissingOutputMs = 10000;
+/* How long open() waits for the first desktop image. */
+constexpr unsigned kOpenWaitMs = 500;
 
 std::string utf8(const wchar_t *wide)
 {
@@ -146,6 +148,11 @@ struct DesktopDuplicator::Impl {
   ComPtr<ID3D11Texture2D> staging;
   int staging_width = 0, staging_height = 0;
   bool first_image = true; /* of this duplication: copied whole */
+  /* The first image showed a size other than the output reported (display
+   * scaling of a process that is not DPI-aware, say): the picture took the
+   * image's; next_frame() reports Resized. */
+  bool size_changed = false;
+  bool unsent = false; /* a new picture taken in open(), not handed out yet */
 
   FrameAssembler picture;
   std::vector<std::uint8_t> metadata;
@@ -172,7 +179,9 @@ struct DesktopDuplicator::Impl {
                          bool &changed, std::string &error);
   HRESULT update_pointer(const DXGI_OUTDUPL_FRAME_INFO &info, bool &changed);
   HRESULT read_rects(UINT total_size);
-  HRESULT copy_picture(ID3D11Texture2D *texture, bool whole, bool &resized);
+  HRESULT copy_picture(ID3D11Texture2D *texture, bool whole, bool &lost);
+  bool adopt_image_size(int desktop_width, int desktop_height);
+  FrameStatus poll(unsigned timeout_ms, std::string &error);
   bool ensure_staging(int width, int height);
 };
 
@@ -411,21 +420,49 @@ bool DesktopDuplicator::Impl::ensure_staging(int width, int height)
   return true;
 }
 
+/* The desktop is as big as the image says, whatever the output's
+ * coordinates said: resolves the region again on it. */
+bool DesktopDuplicator::Impl::adopt_image_size(int desktop_width, int desktop_height)
+{
+  log(LogLevel::Info, "the desktop image of " + monitor.name + " is " +
+                          std::to_string(desktop_width) + "x" + std::to_string(desktop_height) +
+                          " where the output reported " + std::to_string(monitor.bounds.width) +
+                          "x" + std::to_string(monitor.bounds.height) +
+                          " (display scaling?): capturing the image's pixels");
+  monitor.bounds.width = desktop_width;
+  monitor.bounds.height = desktop_height;
+  std::string error;
+  if (!resolve_region(desktop_width, desktop_height, options.x, options.y, options.width,
+                      options.height, area, clamped, error)) {
+    log(LogLevel::Error, error);
+    return false;
+  }
+  if (area.width != picture.width() || area.height != picture.height()) {
+    picture.reset(area.width, area.height);
+    size_changed = true;
+  }
+  return true;
+}
+
 /* Brings the picture up to date from the new desktop image: only what
  * changed unless @whole; rotated outputs are turned upright on the CPU,
- * whole. @resized: the image no longer matches the output we know. */
-HRESULT DesktopDuplicator::Impl::copy_picture(ID3D11Texture2D *texture, bool whole, bool &resized)
+ * whole. @lost: the image no longer matches the output (a mode change the
+ * duplication has not reported yet). */
+HRESULT DesktopDuplicator::Impl::copy_picture(ID3D11Texture2D *texture, bool whole, bool &lost)
 {
   D3D11_TEXTURE2D_DESC desc;
   texture->GetDesc(&desc);
-  int image_width = 0, image_height = 0;
-  rotated_image_size(rotation, monitor.bounds.width, monitor.bounds.height, image_width,
-                     image_height);
-  if (static_cast<int>(desc.Width) != image_width || static_cast<int>(desc.Height) != image_height) {
-    /* A mode change the duplication has not reported yet. */
-    resized = true;
-    return DXGI_ERROR_ACCESS_LOST;
+  /* The image is in the panel's orientation; the desktop is upright. */
+  int desktop_width = 0, desktop_height = 0;
+  rotated_image_size(rotation, static_cast<int>(desc.Width), static_cast<int>(desc.Height),
+                     desktop_width, desktop_height);
+  if (desktop_width != monitor.bounds.width || desktop_height != monitor.bounds.height) {
+    if (!first_image || !adopt_image_size(desktop_width, desktop_height)) {
+      lost = true;
+      return DXGI_ERROR_ACCESS_LOST;
+    }
   }
+  const int image_width = static_cast<int>(desc.Width), image_height = static_cast<int>(desc.Height);
   if (desc.Format != DXGI_FORMAT_B8G8R8A8_UNORM) {
     log(LogLevel::Error, "unexpected desktop image format " + std::to_string(desc.Format));
     return E_UNEXPECTED;
@@ -487,7 +524,7 @@ FrameStatus DesktopDuplicator::Impl::take_frame(const DXGI_OUTDUPL_FRAME_INFO &i
   /* A fresh duplication's first image is taken whole even if only the
    * pointer moved: the surface always holds the full desktop. */
   const bool desktop_updated = info.LastPresentTime.QuadPart != 0 || first_image;
-  bool resized = false;
+  bool lost = false;
   if (SUCCEEDED(hr) && desktop_updated) {
     ComPtr<ID3D11Texture2D> texture;
     hr = resource->QueryInterface(IID_PPV_ARGS(&texture));
@@ -500,7 +537,7 @@ FrameStatus DesktopDuplicator::Impl::take_frame(const DXGI_OUTDUPL_FRAME_INFO &i
       }
     }
     if (SUCCEEDED(hr))
-      hr = copy_picture(texture.Get(), whole, resized);
+      hr = copy_picture(texture.Get(), whole, lost);
     if (SUCCEEDED(hr)) {
       first_image = false;
       changed = true;
@@ -511,7 +548,7 @@ FrameStatus DesktopDuplicator::Impl::take_frame(const DXGI_OUTDUPL_FRAME_INFO &i
   /* A device that went away turns every error into DEVICE_REMOVED. */
   if (device && FAILED(device->GetDeviceRemovedReason()))
     hr = DXGI_ERROR_DEVICE_REMOVED;
-  if (resized || classify_failure(hr, true) == Failure::Transient) {
+  if (lost || classify_failure(hr, true) == Failure::Transient) {
     log(LogLevel::Info, "duplication lost (" + hresult_name(hr) + "), re-creating it");
     return FrameStatus::Unchanged; /* the caller drops the duplication */
   }
@@ -566,7 +603,18 @@ bool DesktopDuplicator::open(const DuplicatorOptions &options, std::string &erro
     d.out_of_reach = true;
     d.lost_since = GetTickCount64();
     d.retry_at = d.lost_since + kRetryIntervalMs;
+    return true;
   }
+  /* The first image now: it gives the true size before caps are settled
+   * (and the pointer shape, which comes only once). */
+  d.unsent = false;
+  const FrameStatus first = d.poll(kOpenWaitMs, error);
+  d.size_changed = false; /* nothing negotiated yet: the size is simply this */
+  if (first == FrameStatus::Error) {
+    d.drop_duplication();
+    return false;
+  }
+  d.unsent = first == FrameStatus::NewFrame || first == FrameStatus::Resized;
   return true;
 }
 
@@ -596,17 +644,18 @@ std::string DesktopDuplicator::description() const
          std::to_string(d.area.y);
 }
 
-FrameStatus DesktopDuplicator::next_frame(unsigned timeout_ms, std::string &error)
+/* Takes in desktop updates until one changes the frame or @timeout_ms is
+ * over. */
+FrameStatus DesktopDuplicator::Impl::poll(unsigned timeout_ms, std::string &error)
 {
-  Impl &d = *impl_;
   const ULONGLONG deadline = GetTickCount64() + timeout_ms;
   bool changed = false;
   for (;;) {
-    if (d.flushing)
+    if (flushing)
       return FrameStatus::Interrupted;
-    if (!d.duplication) {
-      const FrameStatus status = d.recover(error);
-      if (status != FrameStatus::Unchanged || !d.duplication)
+    if (!duplication) {
+      const FrameStatus status = recover(error);
+      if (status != FrameStatus::Unchanged || !duplication)
         return status;
     }
     const ULONGLONG now = GetTickCount64();
@@ -615,42 +664,58 @@ FrameStatus DesktopDuplicator::next_frame(unsigned timeout_ms, std::string &erro
                         : static_cast<unsigned>(std::min<ULONGLONG>(deadline - now, kAcquireSliceMs));
     DXGI_OUTDUPL_FRAME_INFO info;
     ComPtr<IDXGIResource> resource;
-    const HRESULT hr = d.duplication->AcquireNextFrame(wait, &info, &resource);
+    const HRESULT hr = duplication->AcquireNextFrame(wait, &info, &resource);
     if (hr == DXGI_ERROR_WAIT_TIMEOUT) {
       if (GetTickCount64() >= deadline)
         return FrameStatus::Unchanged;
       continue;
     }
-    FrameStatus status;
     if (FAILED(hr)) {
       if (classify_failure(hr, true) == Failure::Fatal) {
         error = "AcquireNextFrame failed: " + hresult_name(hr);
         return FrameStatus::Error;
       }
-      d.log(LogLevel::Info, "duplication lost (" + hresult_name(hr) + "), re-creating it");
-      status = FrameStatus::Unchanged;
+      log(LogLevel::Info, "duplication lost (" + hresult_name(hr) + "), re-creating it");
     } else {
-      auto release = on_scope_exit([&d] { d.duplication->ReleaseFrame(); });
-      status = d.take_frame(info, resource.Get(), changed, error);
+      auto release = on_scope_exit([this] { duplication->ReleaseFrame(); });
+      const FrameStatus status = take_frame(info, resource.Get(), changed, error);
       if (status == FrameStatus::Error)
         return status;
       if (status == FrameStatus::NewFrame) {
+        if (size_changed) {
+          size_changed = false;
+          return FrameStatus::Resized; /* the new picture is ready to compose */
+        }
         if (changed)
           return FrameStatus::NewFrame;
-        /* Only something we do not draw changed (the pointer, hidden). */
+        /* Only something not drawn changed (the pointer, hidden). */
+        if (GetTickCount64() >= deadline)
+          return FrameStatus::Unchanged;
         continue;
       }
     }
     /* Lost: re-create at once (a mode change is usually over by now). */
-    d.drop_duplication();
-    d.retry_at = 0;
-    d.lost_since = GetTickCount64();
-    const FrameStatus recovered = d.recover(error);
+    drop_duplication();
+    retry_at = 0;
+    lost_since = GetTickCount64();
+    const FrameStatus recovered = recover(error);
     if (recovered != FrameStatus::Unchanged)
       return recovered;
-    if (!d.duplication)
+    if (!duplication)
       return changed ? FrameStatus::NewFrame : FrameStatus::Unchanged;
   }
+}
+
+FrameStatus DesktopDuplicator::next_frame(unsigned timeout_ms, std::string &error)
+{
+  Impl &d = *impl_;
+  if (d.flushing)
+    return FrameStatus::Interrupted;
+  if (d.unsent) {
+    d.unsent = false;
+    return FrameStatus::NewFrame;
+  }
+  return d.poll(timeout_ms, error);
 }
 
 void DesktopDuplicator::compose(std::uint8_t *dst, int stride) const
