@@ -157,11 +157,15 @@ static gboolean gst_screen_cap_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps)
   gint n = 0, d = 1;
   if (!gst_structure_get_fraction(s, "framerate", &n, &d) || n <= 0 || d <= 0)
     return FALSE;
-  std::lock_guard<std::mutex> guard(priv->lock);
-  priv->fps_n = n;
-  priv->fps_d = d;
-  priv->frame_duration = gst_util_uint64_scale_int(GST_SECOND, d, n);
-  priv->last_frame = G_MAXUINT64;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    priv->fps_n = n;
+    priv->fps_d = d;
+    priv->frame_duration = gst_util_uint64_scale_int(GST_SECOND, d, n);
+    priv->last_frame = G_MAXUINT64;
+  }
+  if (priv->capture)
+    priv->capture->set_frame_rate(n, d);
   return TRUE;
 }
 

@@ -61,6 +61,9 @@ class ScreenCapture {
    * never wait. */
   virtual void unlock() {}
   virtual void unlock_stop() {}
+  /* The negotiated frame rate, for backends whose capture is paced by the
+   * system (ScreenCaptureKit's minimumFrameInterval). */
+  virtual void set_frame_rate(int fps_n, int fps_d) {}
   virtual void close() = 0;
   /* A name for logs: "XShm", "XGetImage", ... */
   virtual const char *name() const = 0;
