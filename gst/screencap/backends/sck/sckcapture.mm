@@ -46,9 +46,9 @@ constexpr int64_t kCallTimeoutNs = 5 * static_cast<int64_t>(NSEC_PER_SEC);
 constexpr int kQueueDepth = 3;
 
 const char *const kPermissionHelp =
-    "Screen recording is not allowed for this application. Allow it in System Settings > "
-    "Privacy & Security > Screen Recording (macOS 12: System Preferences > Security & Privacy "
-    "> Privacy > Screen Recording), then start the application again";
+    "Screen recording is not allowed for this application. Allow it in System Settings → "
+    "Privacy & Security → Screen Recording (macOS 12: System Preferences → Security & Privacy "
+    "→ Privacy → Screen Recording), then start the application again";
 
 /* What the capture callback and grab() share. */
 struct FrameSlot {
@@ -114,25 +114,32 @@ API_AVAILABLE(macos(12.3))
     return;
   CVPixelBufferRetain(pixels);
   CVPixelBufferRef old = nullptr;
-  {
-    std::lock_guard<std::mutex> guard(_slot->lock);
-    old = _slot->newest;
-    _slot->newest = pixels;
-    _slot->serial++;
+  try { /* nothing C++ may escape into ScreenCaptureKit's queue */
+    {
+      std::lock_guard<std::mutex> guard(_slot->lock);
+      old = _slot->newest;
+      _slot->newest = pixels;
+      _slot->serial++;
+    }
+    _slot->changed.notify_all();
+  } catch (...) {
+    old = pixels;
   }
-  _slot->changed.notify_all();
   if (old)
     CVPixelBufferRelease(old);
 }
 
 - (void)stream:(SCStream *)stream didStopWithError:(NSError *)error
 {
-  {
-    std::lock_guard<std::mutex> guard(_slot->lock);
-    _slot->stopped = true;
-    _slot->stop_error = "Screen capture stopped: " + livecast::describe(error);
+  try {
+    {
+      std::lock_guard<std::mutex> guard(_slot->lock);
+      _slot->stopped = true;
+      _slot->stop_error = "Screen capture stopped: " + livecast::describe(error);
+    }
+    _slot->changed.notify_all();
+  } catch (...) {
   }
-  _slot->changed.notify_all();
 }
 @end
 
