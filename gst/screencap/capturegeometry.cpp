@@ -82,9 +82,8 @@ std::string describe_monitors(const std::vector<MonitorInfo> &monitors)
       out += ", ";
     out += std::to_string(i) + ": " + (m.name.empty() ? "?" : m.name) + " " +
            std::to_string(m.bounds.width) + "x" + std::to_string(m.bounds.height) +
-           (m.bounds.x < 0 ? "" : "+") + std::to_string(m.bounds.x) +
-           (m.bounds.y < 0 ? "" : "+") + std::to_string(m.bounds.y) +
-           (m.primary ? " (primary)" : "");
+           (m.bounds.x < 0 ? "" : "+") + std::to_string(m.bounds.x) + (m.bounds.y < 0 ? "" : "+") +
+           std::to_string(m.bounds.y) + (m.primary ? " (primary)" : "");
   }
   return out;
 }
@@ -100,8 +99,8 @@ bool resolve_region(int bounds_width, int bounds_height, int x, int y, int width
   }
   if (x >= bounds_width || y >= bounds_height) {
     error = "The capture region starts at " + std::to_string(x) + "," + std::to_string(y) +
-            ", outside the " + std::to_string(bounds_width) + "x" +
-            std::to_string(bounds_height) + " area it is taken from";
+            ", outside the " + std::to_string(bounds_width) + "x" + std::to_string(bounds_height) +
+            " area it is taken from";
     return false;
   }
   const int cx = std::clamp(x, 0, bounds_width - 1);
@@ -134,8 +133,8 @@ DamagePlan plan_damage(const std::vector<MoveRect> &moves, const std::vector<Rec
     std::vector<Rect> added;
     subtract(dst, copied, added); /* their source is outside the area */
     if (!copied.empty()) {
-      plan.moves.push_back(MoveRect{src.x - area.x, src.y - area.y,
-                                    translate(copied, -area.x, -area.y)});
+      plan.moves.push_back(
+          MoveRect{src.x - area.x, src.y - area.y, translate(copied, -area.x, -area.y)});
       /* Copies of pixels still waiting to be fetched must be fetched too. */
       for (const Rect &u : unknown) {
         const Rect stale = intersect(u, src);
@@ -166,11 +165,11 @@ void apply_move(std::uint8_t *picture, int stride, const MoveRect &move)
   const bool upward = move.src_y < d.y;
   for (int i = 0; i < d.height; i++) {
     const int row = upward ? d.height - 1 - i : i;
-    std::memmove(picture + static_cast<std::size_t>(d.y + row) * stride +
-                     static_cast<std::size_t>(d.x) * 4,
-                 picture + static_cast<std::size_t>(move.src_y + row) * stride +
-                     static_cast<std::size_t>(move.src_x) * 4,
-                 row_bytes);
+    std::memmove(
+        picture + static_cast<std::size_t>(d.y + row) * stride + static_cast<std::size_t>(d.x) * 4,
+        picture + static_cast<std::size_t>(move.src_y + row) * stride +
+            static_cast<std::size_t>(move.src_x) * 4,
+        row_bytes);
   }
 }
 
@@ -181,13 +180,14 @@ void copy_rect(const std::uint8_t *src, int src_stride, std::uint8_t *dst, int d
     return;
   const std::size_t row_bytes = static_cast<std::size_t>(r.width) * 4;
   for (int row = r.y; row < r.bottom(); row++)
-    std::memcpy(dst + static_cast<std::size_t>(row) * dst_stride + static_cast<std::size_t>(r.x) * 4,
-                src + static_cast<std::size_t>(row) * src_stride + static_cast<std::size_t>(r.x) * 4,
-                row_bytes);
+    std::memcpy(
+        dst + static_cast<std::size_t>(row) * dst_stride + static_cast<std::size_t>(r.x) * 4,
+        src + static_cast<std::size_t>(row) * src_stride + static_cast<std::size_t>(r.x) * 4,
+        row_bytes);
 }
 
-void rotated_image_size(Rotation rotation, int desktop_width, int desktop_height,
-                        int &image_width, int &image_height)
+void rotated_image_size(Rotation rotation, int desktop_width, int desktop_height, int &image_width,
+                        int &image_height)
 {
   const bool sideways = rotation == Rotation::Rotate90 || rotation == Rotation::Rotate270;
   image_width = sideways ? desktop_height : desktop_width;
@@ -218,9 +218,8 @@ void desktop_to_image(Rotation rotation, int desktop_width, int desktop_height, 
   }
 }
 
-void copy_rotated(const std::uint8_t *image, int image_stride, Rotation rotation,
-                  int desktop_width, int desktop_height, const Rect &area, std::uint8_t *dst,
-                  int dst_stride)
+void copy_rotated(const std::uint8_t *image, int image_stride, Rotation rotation, int desktop_width,
+                  int desktop_height, const Rect &area, std::uint8_t *dst, int dst_stride)
 {
   if (area.empty())
     return;

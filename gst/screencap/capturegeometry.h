@@ -99,15 +99,14 @@ enum class Rotation { Identity, Rotate90, Rotate180, Rotate270 };
 
 /* Size of the desktop image for a desktop of @desktop_width x
  * @desktop_height shown with @rotation. */
-void rotated_image_size(Rotation rotation, int desktop_width, int desktop_height,
-                        int &image_width, int &image_height);
+void rotated_image_size(Rotation rotation, int desktop_width, int desktop_height, int &image_width,
+                        int &image_height);
 /* Where desktop pixel (@x, @y) is in that image. */
 void desktop_to_image(Rotation rotation, int desktop_width, int desktop_height, int x, int y,
                       int &image_x, int &image_y);
 /* Copies @area (desktop coordinates) out of an image in panel orientation
  * into @dst, upright, 4 bytes per pixel. */
-void copy_rotated(const std::uint8_t *image, int image_stride, Rotation rotation,
-                  int desktop_width, int desktop_height, const Rect &area, std::uint8_t *dst,
-                  int dst_stride);
+void copy_rotated(const std::uint8_t *image, int image_stride, Rotation rotation, int desktop_width,
+                  int desktop_height, const Rect &area, std::uint8_t *dst, int dst_stride);
 
 }  // namespace livecast

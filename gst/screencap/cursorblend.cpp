@@ -8,8 +8,7 @@
 
 namespace livecast {
 
-void blend_cursor(std::uint8_t *frame, int width, int height, int stride,
-                  const CursorImage &cursor)
+void blend_cursor(std::uint8_t *frame, int width, int height, int stride, const CursorImage &cursor)
 {
   const std::size_t pixels = static_cast<std::size_t>(std::max(cursor.width, 0)) *
                              static_cast<std::size_t>(std::max(cursor.height, 0));

@@ -49,7 +49,8 @@ void FrameAssembler::store(const std::uint8_t *src, int src_stride, const std::v
 
 bool FrameAssembler::set_pointer_position(bool visible, int x, int y)
 {
-  const bool changed = visible != pointer_visible_ || (visible && (x != pointer_.x || y != pointer_.y));
+  const bool changed =
+      visible != pointer_visible_ || (visible && (x != pointer_.x || y != pointer_.y));
   pointer_visible_ = visible;
   pointer_.x = x;
   pointer_.y = y;

@@ -17,7 +17,8 @@
 
 namespace livecast {
 
-class FrameAssembler {
+class FrameAssembler
+{
  public:
   /* A new size, or a new duplication whose first image is all there is:
    * the next update fetches the whole area. The picture starts black. */
@@ -35,8 +36,8 @@ class FrameAssembler {
    * That is the whole area when @full, before the first picture, or when the
    * pieces add up to more than half of it (one copy beats many). The
    * caller stores them all, or calls invalidate(). */
-  std::vector<Rect> begin_update(const std::vector<MoveRect> &moves,
-                                 const std::vector<Rect> &dirty, const Rect &area, bool full);
+  std::vector<Rect> begin_update(const std::vector<MoveRect> &moves, const std::vector<Rect> &dirty,
+                                 const Rect &area, bool full);
   /* Copies @rects of @src, an image of the captured area (its pixel 0,0 is
    * the area's top-left corner), into the picture. */
   void store(const std::uint8_t *src, int src_stride, const std::vector<Rect> &rects);

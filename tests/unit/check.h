@@ -87,21 +87,21 @@ inline int run_tests(int argc, char **argv)
 
 }  // namespace check
 
-#define TEST(name)                                                \
-  static void name();                                             \
+#define TEST(name)                                                   \
+  static void name();                                                \
   static const check::Registration name##_registration(#name, name); \
   static void name()
 
 /* Both end the current case on failure. */
-#define CHECK(cond)                                  \
-  do {                                               \
-    if (!(cond)) {                                   \
+#define CHECK(cond)                                                 \
+  do {                                                              \
+    if (!(cond)) {                                                  \
       check::report(__FILE__, __LINE__, "CHECK(" #cond ") failed"); \
-      return;                                        \
-    }                                                \
+      return;                                                       \
+    }                                                               \
   } while (0)
-#define CHECK_EQ(a, b)                                                 \
-  do {                                                                 \
-    if (!check::equal((a), (b), __FILE__, __LINE__, #a, #b))           \
-      return;                                                          \
+#define CHECK_EQ(a, b)                                       \
+  do {                                                       \
+    if (!check::equal((a), (b), __FILE__, __LINE__, #a, #b)) \
+      return;                                                \
   } while (0)

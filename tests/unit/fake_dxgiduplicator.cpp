@@ -31,9 +31,8 @@ DesktopDuplicator::~DesktopDuplicator() = default;
 
 bool DesktopDuplicator::list_monitors(std::vector<MonitorInfo> &monitors, std::string &)
 {
-  monitors = {MonitorInfo{"FAKE1", Rect{0, 0, fake_dxgi::script().width,
-                                        fake_dxgi::script().height},
-                          true}};
+  monitors = {MonitorInfo{"FAKE1",
+                          Rect{0, 0, fake_dxgi::script().width, fake_dxgi::script().height}, true}};
   return true;
 }
 

@@ -74,8 +74,8 @@ TEST(intersect_and_translate)
 TEST(subtract_is_exact_and_disjoint)
 {
   const Rect a{2, 3, 9, 7};
-  const Rect cuts[] = {{4, 5, 3, 2}, {0, 0, 5, 5}, {8, 8, 10, 10}, {2, 3, 9, 7}, {20, 20, 2, 2},
-                       {0, 4, 30, 2}};
+  const Rect cuts[] = {{4, 5, 3, 2}, {0, 0, 5, 5},   {8, 8, 10, 10},
+                       {2, 3, 9, 7}, {20, 20, 2, 2}, {0, 4, 30, 2}};
   for (const Rect &b : cuts) {
     std::vector<Rect> out;
     subtract(a, b, out);

@@ -115,8 +115,7 @@ TEST(scroll_moves_pixels_without_fetching_them)
   a.store(d1.data(), kDW * 4, a.begin_update({}, {}, area, false));
   std::vector<std::uint8_t> d2 = desktop(2); /* only row 5 is read from it */
   const std::vector<Rect> fetch =
-      a.begin_update({MoveRect{0, 1, Rect{0, 0, kDW, kDH - 1}}}, {Rect{0, 5, kDW, 1}}, area,
-                     false);
+      a.begin_update({MoveRect{0, 1, Rect{0, 0, kDW, kDH - 1}}}, {Rect{0, 5, kDW, 1}}, area, false);
   CHECK(fetch.size() == 1 && fetch[0] == (Rect{0, 5, kDW, 1}));
   a.store(d2.data(), kDW * 4, fetch);
   const std::vector<std::uint8_t> out = compose(a, false);

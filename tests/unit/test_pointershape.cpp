@@ -53,11 +53,11 @@ TEST(monochrome_truth_table)
   std::vector<std::uint8_t> f = frame();
   c.x = 1;
   blend_cursor(f.data(), kW, kH, kStride, c);
-  CHECK_EQ(bgr(f, 0, 0), 0x0a141eu);           /* left of the pointer: untouched */
-  CHECK_EQ(bgr(f, 1, 0), 0x000000u);           /* AND 0, XOR 0: black */
-  CHECK_EQ(bgr(f, 2, 0), 0xffffffu);           /* AND 0, XOR 1: white */
-  CHECK_EQ(bgr(f, 3, 0), 0x0a141eu);           /* AND 1, XOR 0: transparent */
-  CHECK_EQ(bgr(f, 4, 0), 0xf5ebe1u);           /* AND 1, XOR 1: 255-10, 255-20, 255-30 */
+  CHECK_EQ(bgr(f, 0, 0), 0x0a141eu); /* left of the pointer: untouched */
+  CHECK_EQ(bgr(f, 1, 0), 0x000000u); /* AND 0, XOR 0: black */
+  CHECK_EQ(bgr(f, 2, 0), 0xffffffu); /* AND 0, XOR 1: white */
+  CHECK_EQ(bgr(f, 3, 0), 0x0a141eu); /* AND 1, XOR 0: transparent */
+  CHECK_EQ(bgr(f, 4, 0), 0xf5ebe1u); /* AND 1, XOR 1: 255-10, 255-20, 255-30 */
   CHECK_EQ(f[4 * 4 + 3], 0xff);
 }
 
@@ -67,11 +67,11 @@ TEST(monochrome_second_byte_and_rows)
    * the second byte. Everything transparent except that pixel, inverted. */
   std::vector<std::uint8_t> shape(2 * 2 * 2, 0);
   for (int i = 0; i < 4; i++)
-    shape[i] = 0xff;       /* AND mask all set */
+    shape[i] = 0xff;               /* AND mask all set */
   shape[2 * 2 + 1 * 2 + 1] = 0x40; /* XOR mask, row 1, byte 1, bit 6 */
   CursorImage c;
-  CHECK(decode_pointer_shape(PointerShapeType::Monochrome, shape.data(), shape.size(), 10, 4, 2,
-                             c));
+  CHECK(
+      decode_pointer_shape(PointerShapeType::Monochrome, shape.data(), shape.size(), 10, 4, 2, c));
   CHECK_EQ(c.height, 2);
   std::vector<std::uint8_t> f = frame();
   blend_cursor(f.data(), kW, kH, kStride, c);
@@ -89,7 +89,8 @@ TEST(colour_straight_alpha)
   CursorImage c;
   CHECK(decode_pointer_shape(PointerShapeType::Color, shape, sizeof shape, 3, 1, 12, c));
   CHECK(c.xor_rgb.empty());
-  /* Premultiplied: 200*128/255 = 100.4 -> 100, 100*128/255 = 50.2 -> 50, 50*128/255 = 25.1 -> 25. */
+  /* Premultiplied: 200*128/255 = 100.4 -> 100, 100*128/255 = 50.2 -> 50, 50*128/255 = 25.1 -> 25.
+   */
   CHECK_EQ(c.argb[2], 0x80193264u); /* A R G B */
   std::vector<std::uint8_t> f = frame();
   blend_cursor(f.data(), kW, kH, kStride, c);

@@ -136,8 +136,8 @@ int main(int argc, char **argv)
       frame.resize(static_cast<std::size_t>(capture.width()) * capture.height() * 4);
       capture.compose(frame.data(), capture.width() * 4);
     }
-    busy_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                   .count();
+    busy_ms +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   }
   std::printf("%d frames: %d new, %d unchanged; %.2f ms per frame on average\n", frames,
               counts[static_cast<int>(FrameStatus::NewFrame)],

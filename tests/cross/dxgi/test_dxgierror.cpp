@@ -39,7 +39,8 @@ TEST(refusals_fatal_only_at_start)
 
 TEST(names)
 {
-  CHECK_EQ(hresult_name(DXGI_ERROR_ACCESS_LOST), std::string("DXGI_ERROR_ACCESS_LOST (0x887A0026)"));
+  CHECK_EQ(hresult_name(DXGI_ERROR_ACCESS_LOST),
+           std::string("DXGI_ERROR_ACCESS_LOST (0x887A0026)"));
   CHECK_EQ(hresult_name(E_ACCESSDENIED), std::string("E_ACCESSDENIED (0x80070005)"));
   CHECK_EQ(hresult_name(static_cast<HRESULT>(0x80004005)), std::string("0x80004005"));
   CHECK(explain_duplicate_failure(DXGI_ERROR_NOT_CURRENTLY_AVAILABLE).find("four") !=

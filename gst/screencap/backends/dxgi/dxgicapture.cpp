@@ -39,7 +39,8 @@ GstDebugLevel to_gst_level(dxgi::LogLevel level)
   }
 }
 
-class DxgiCapture : public ScreenCapture {
+class DxgiCapture : public ScreenCapture
+{
  public:
   explicit DxgiCapture(GstObject *owner)
       : owner_(owner), duplicator_([owner](dxgi::LogLevel level, const std::string &message) {
@@ -141,8 +142,7 @@ GrabResult DxgiCapture::grab(GstBuffer **buffer, std::string &error)
 
 GrabResult DxgiCapture::grab_frame(GstBuffer **buffer, std::string &error)
 {
-  const dxgi::FrameStatus status =
-      duplicator_.next_frame(last_ ? 0 : kFirstFrameTimeoutMs, error);
+  const dxgi::FrameStatus status = duplicator_.next_frame(last_ ? 0 : kFirstFrameTimeoutMs, error);
   switch (status) {
     case dxgi::FrameStatus::Interrupted:
       return GrabResult::Flushing;

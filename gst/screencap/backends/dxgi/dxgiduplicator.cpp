@@ -81,11 +81,11 @@ HRESULT enumerate_outputs(std::vector<Output> &outputs)
   if (FAILED(hr))
     return hr;
   ComPtr<IDXGIAdapter1> adapter;
-  for (UINT a = 0; factory->EnumAdapters1(a, adapter.ReleaseAndGetAddressOf()) != DXGI_ERROR_NOT_FOUND;
-       a++) {
+  for (UINT a = 0;
+       factory->EnumAdapters1(a, adapter.ReleaseAndGetAddressOf()) != DXGI_ERROR_NOT_FOUND; a++) {
     ComPtr<IDXGIOutput> output;
-    for (UINT o = 0; adapter->EnumOutputs(o, output.ReleaseAndGetAddressOf()) != DXGI_ERROR_NOT_FOUND;
-         o++) {
+    for (UINT o = 0;
+         adapter->EnumOutputs(o, output.ReleaseAndGetAddressOf()) != DXGI_ERROR_NOT_FOUND; o++) {
       DXGI_OUTPUT_DESC desc;
       if (FAILED(output->GetDesc(&desc)) || !desc.AttachedToDesktop)
         continue;
@@ -111,7 +111,8 @@ HRESULT enumerate_outputs(std::vector<Output> &outputs)
 
 /* Runs @fn when leaving the scope: ReleaseFrame and Unmap on every path. */
 template <typename Fn>
-class ScopeExit {
+class ScopeExit
+{
  public:
   explicit ScopeExit(Fn fn) : fn_(std::move(fn)) {}
   ~ScopeExit() { fn_(); }
@@ -160,9 +161,9 @@ struct DesktopDuplicator::Impl {
   std::vector<MoveRect> moves;
   std::vector<Rect> dirty;
 
-  ULONGLONG retry_at = 0;     /* no duplication: when to try again */
-  ULONGLONG lost_since = 0;   /* when the duplication was lost */
-  bool out_of_reach = false;  /* logged once per episode */
+  ULONGLONG retry_at = 0;    /* no duplication: when to try again */
+  ULONGLONG lost_since = 0;  /* when the duplication was lost */
+  bool out_of_reach = false; /* logged once per episode */
   std::atomic<bool> flushing{false};
 
   void log(LogLevel level, const std::string &message) const
@@ -307,8 +308,8 @@ FrameStatus DesktopDuplicator::Impl::recover(std::string &error)
     log(LogLevel::Info, "desktop back in reach");
   out_of_reach = false;
   if (area.width != picture.width() || area.height != picture.height()) {
-    log(LogLevel::Info, "captured area is now " + std::to_string(area.width) + "x" +
-                            std::to_string(area.height));
+    log(LogLevel::Info,
+        "captured area is now " + std::to_string(area.width) + "x" + std::to_string(area.height));
     picture.reset(area.width, area.height);
     return FrameStatus::Resized;
   }
@@ -332,8 +333,8 @@ HRESULT DesktopDuplicator::Impl::update_pointer(const DXGI_OUTDUPL_FRAME_INFO &i
   shape_buffer.resize(info.PointerShapeBufferSize);
   UINT required = 0;
   DXGI_OUTDUPL_POINTER_SHAPE_INFO shape_info = {};
-  const HRESULT hr = duplication->GetFramePointerShape(
-      static_cast<UINT>(shape_buffer.size()), shape_buffer.data(), &required, &shape_info);
+  const HRESULT hr = duplication->GetFramePointerShape(static_cast<UINT>(shape_buffer.size()),
+                                                       shape_buffer.data(), &required, &shape_info);
   if (FAILED(hr))
     return hr;
   PointerShapeType type;
@@ -462,7 +463,8 @@ HRESULT DesktopDuplicator::Impl::copy_picture(ID3D11Texture2D *texture, bool who
       return DXGI_ERROR_ACCESS_LOST;
     }
   }
-  const int image_width = static_cast<int>(desc.Width), image_height = static_cast<int>(desc.Height);
+  const int image_width = static_cast<int>(desc.Width),
+            image_height = static_cast<int>(desc.Height);
   if (desc.Format != DXGI_FORMAT_B8G8R8A8_UNORM) {
     log(LogLevel::Error, "unexpected desktop image format " + std::to_string(desc.Format));
     return E_UNEXPECTED;
@@ -501,8 +503,8 @@ HRESULT DesktopDuplicator::Impl::copy_picture(ID3D11Texture2D *texture, bool who
     box.bottom = static_cast<UINT>(area.y + r.bottom());
     box.front = 0;
     box.back = 1;
-    context->CopySubresourceRegion(staging.Get(), 0, static_cast<UINT>(r.x),
-                                   static_cast<UINT>(r.y), 0, texture, 0, &box);
+    context->CopySubresourceRegion(staging.Get(), 0, static_cast<UINT>(r.x), static_cast<UINT>(r.y),
+                                   0, texture, 0, &box);
   }
   D3D11_MAPPED_SUBRESOURCE mapped;
   const HRESULT hr = context->Map(staging.Get(), 0, D3D11_MAP_READ, 0, &mapped);
@@ -660,8 +662,9 @@ FrameStatus DesktopDuplicator::Impl::poll(unsigned timeout_ms, std::string &erro
     }
     const ULONGLONG now = GetTickCount64();
     const unsigned wait =
-        now >= deadline ? 0u
-                        : static_cast<unsigned>(std::min<ULONGLONG>(deadline - now, kAcquireSliceMs));
+        now >= deadline
+            ? 0u
+            : static_cast<unsigned>(std::min<ULONGLONG>(deadline - now, kAcquireSliceMs));
     DXGI_OUTDUPL_FRAME_INFO info;
     ComPtr<IDXGIResource> resource;
     const HRESULT hr = duplication->AcquireNextFrame(wait, &info, &resource);

@@ -55,7 +55,8 @@ enum class FrameStatus {
 enum class LogLevel { Error, Warning, Info, Debug };
 using LogFunction = std::function<void(LogLevel, const std::string &)>;
 
-class DesktopDuplicator {
+class DesktopDuplicator
+{
  public:
   explicit DesktopDuplicator(LogFunction log = nullptr);
   ~DesktopDuplicator();

@@ -13,10 +13,10 @@ namespace dxgi {
 Failure classify_failure(HRESULT hr, bool while_running)
 {
   switch (hr) {
-    case DXGI_ERROR_ACCESS_LOST:         /* desktop switch, mode change, full screen */
-    case DXGI_ERROR_DEVICE_REMOVED:      /* driver update, GPU reset or switched */
+    case DXGI_ERROR_ACCESS_LOST:    /* desktop switch, mode change, full screen */
+    case DXGI_ERROR_DEVICE_REMOVED: /* driver update, GPU reset or switched */
     case DXGI_ERROR_DEVICE_RESET:
-    case E_ACCESSDENIED:                 /* the secure desktop: UAC, lock screen */
+    case E_ACCESSDENIED:                  /* the secure desktop: UAC, lock screen */
     case DXGI_ERROR_SESSION_DISCONNECTED: /* remote desktop session away */
     case static_cast<HRESULT>(WAIT_ABANDONED):
       return Failure::Transient;
@@ -30,28 +30,28 @@ Failure classify_failure(HRESULT hr, bool while_running)
 
 std::string hresult_name(HRESULT hr)
 {
-  const char *name = nullptr;
-  switch (hr) {
-    case DXGI_ERROR_ACCESS_LOST: name = "DXGI_ERROR_ACCESS_LOST"; break;
-    case DXGI_ERROR_DEVICE_REMOVED: name = "DXGI_ERROR_DEVICE_REMOVED"; break;
-    case DXGI_ERROR_DEVICE_RESET: name = "DXGI_ERROR_DEVICE_RESET"; break;
-    case DXGI_ERROR_SESSION_DISCONNECTED: name = "DXGI_ERROR_SESSION_DISCONNECTED"; break;
-    case DXGI_ERROR_UNSUPPORTED: name = "DXGI_ERROR_UNSUPPORTED"; break;
-    case DXGI_ERROR_NOT_CURRENTLY_AVAILABLE: name = "DXGI_ERROR_NOT_CURRENTLY_AVAILABLE"; break;
-    case DXGI_ERROR_WAIT_TIMEOUT: name = "DXGI_ERROR_WAIT_TIMEOUT"; break;
-    case DXGI_ERROR_INVALID_CALL: name = "DXGI_ERROR_INVALID_CALL"; break;
-    case DXGI_ERROR_NOT_FOUND: name = "DXGI_ERROR_NOT_FOUND"; break;
-    case DXGI_ERROR_MORE_DATA: name = "DXGI_ERROR_MORE_DATA"; break;
-    case E_ACCESSDENIED: name = "E_ACCESSDENIED"; break;
-    case E_INVALIDARG: name = "E_INVALIDARG"; break;
-    case E_NOTIMPL: name = "E_NOTIMPL"; break;
-    case E_OUTOFMEMORY: name = "E_OUTOFMEMORY"; break;
-    case static_cast<HRESULT>(WAIT_ABANDONED): name = "WAIT_ABANDONED"; break;
-    default: break;
-  }
+  struct Named {
+    HRESULT hr;
+    const char *name;
+  };
+#define NAMED(code) {static_cast<HRESULT>(code), #code}
+  static const Named names[] = {
+      NAMED(DXGI_ERROR_ACCESS_LOST),      NAMED(DXGI_ERROR_DEVICE_REMOVED),
+      NAMED(DXGI_ERROR_DEVICE_RESET),     NAMED(DXGI_ERROR_SESSION_DISCONNECTED),
+      NAMED(DXGI_ERROR_UNSUPPORTED),      NAMED(DXGI_ERROR_NOT_CURRENTLY_AVAILABLE),
+      NAMED(DXGI_ERROR_WAIT_TIMEOUT),     NAMED(DXGI_ERROR_INVALID_CALL),
+      NAMED(DXGI_ERROR_NOT_FOUND),        NAMED(DXGI_ERROR_MORE_DATA),
+      NAMED(E_ACCESSDENIED),              NAMED(E_INVALIDARG),
+      NAMED(E_NOTIMPL),                   NAMED(E_OUTOFMEMORY),
+      NAMED(WAIT_ABANDONED),
+  };
+#undef NAMED
   char code[16];
   std::snprintf(code, sizeof code, "0x%08lX", static_cast<unsigned long>(hr));
-  return name ? std::string(name) + " (" + code + ")" : std::string(code);
+  for (const Named &n : names)
+    if (n.hr == hr)
+      return std::string(n.name) + " (" + code + ")";
+  return code;
 }
 
 std::string explain_duplicate_failure(HRESULT hr)
