@@ -64,6 +64,36 @@ Rotation rotation_of(DXGI_MODE_ROTATION r)
   }
 }
 
+/* Physical pixels for the calling thread while it lives: a process that is
+ * not DPI-aware otherwise gets scaled output coordinates on a scaled
+ * display. SetThreadDpiAwarenessContext exists from Windows 10 1607 on;
+ * looked up at run time so that Windows 8 still loads us. */
+class PhysicalPixels {
+ public:
+  PhysicalPixels()
+  {
+    if (HMODULE user32 = GetModuleHandleW(L"user32.dll")) {
+      /* Through void(*)(void): the generic function pointer type. */
+      set_ = reinterpret_cast<SetContext>(reinterpret_cast<void (*)(void)>(
+          GetProcAddress(user32, "SetThreadDpiAwarenessContext")));
+    }
+    if (set_)
+      previous_ = set_(DPI_AWARENESS_CONTEXT_PER_MONITOR_AWARE_V2);
+  }
+  ~PhysicalPixels()
+  {
+    if (set_ && previous_)
+      set_(previous_);
+  }
+  PhysicalPixels(const PhysicalPixels &) = delete;
+  PhysicalPixels &operator=(const PhysicalPixels &) = delete;
+
+ private:
+  using SetContext = DPI_AWARENESS_CONTEXT(WINAPI *)(DPI_AWARENESS_CONTEXT);
+  SetContext set_ = nullptr;
+  DPI_AWARENESS_CONTEXT previous_ = nullptr;
+};
+
 /* An output attached to the desktop, with the adapter it hangs off. */
 struct Output {
   ComPtr<IDXGIAdapter1> adapter;
@@ -75,6 +105,7 @@ struct Output {
 
 HRESULT enumerate_outputs(std::vector<Output> &outputs)
 {
+  const PhysicalPixels physical;
   outputs.clear();
   ComPtr<IDXGIFactory1> factory;
   HRESULT hr = CreateDXGIFactory1(IID_PPV_ARGS(&factory));
@@ -153,7 +184,13 @@ struct DesktopDuplicator::Impl {
    * scaling of a process that is not DPI-aware, say): the picture took the
    * image's; next_frame() reports Resized. */
   bool size_changed = false;
-  bool unsent = false; /* a new picture taken in open(), not handed out yet */
+  bool unsent = false; /* a new picture not handed out yet (open(), resize) */
+  /* The desktop image is in system memory (no GPU, some virtual machines):
+   * read it with MapDesktopSurface instead of through a staging texture. */
+  bool image_in_system_memory = false;
+  /* The pointer as last reported, relative to the output. */
+  bool pointer_visible = false;
+  int pointer_x = 0, pointer_y = 0;
 
   FrameAssembler picture;
   std::vector<std::uint8_t> metadata;
@@ -179,6 +216,8 @@ struct DesktopDuplicator::Impl {
   FrameStatus take_frame(const DXGI_OUTDUPL_FRAME_INFO &info, IDXGIResource *resource,
                          bool &changed, std::string &error);
   HRESULT update_pointer(const DXGI_OUTDUPL_FRAME_INFO &info, bool &changed);
+  bool place_pointer();
+  HRESULT copy_from_memory(bool whole);
   HRESULT read_rects(UINT total_size);
   HRESULT copy_picture(ID3D11Texture2D *texture, bool whole, bool &lost);
   bool adopt_image_size(int desktop_width, int desktop_height);
@@ -251,7 +290,10 @@ HRESULT DesktopDuplicator::Impl::create_duplication()
       log(LogLevel::Debug, "SetThreadDesktop failed: " + std::to_string(GetLastError()));
     CloseDesktop(input);
   }
-  hr = output->DuplicateOutput(device.Get(), &duplication);
+  {
+    const PhysicalPixels physical;
+    hr = output->DuplicateOutput(device.Get(), &duplication);
+  }
   if (FAILED(hr)) {
     duplication.Reset();
     return hr;
@@ -259,6 +301,7 @@ HRESULT DesktopDuplicator::Impl::create_duplication()
   DXGI_OUTDUPL_DESC desc;
   duplication->GetDesc(&desc);
   rotation = rotation_of(desc.Rotation);
+  image_in_system_memory = desc.DesktopImageInSystemMemory != FALSE;
   first_image = true;
   log(LogLevel::Info, "duplicating " + monitor.name + " (" + std::to_string(desc.ModeDesc.Width) +
                           "x" + std::to_string(desc.ModeDesc.Height) +
@@ -311,9 +354,16 @@ FrameStatus DesktopDuplicator::Impl::recover(std::string &error)
     log(LogLevel::Info,
         "captured area is now " + std::to_string(area.width) + "x" + std::to_string(area.height));
     picture.reset(area.width, area.height);
+    place_pointer();
     return FrameStatus::Resized;
   }
   return FrameStatus::Unchanged;
+}
+
+/* Puts the pointer where it is in area coordinates; true if it moved. */
+bool DesktopDuplicator::Impl::place_pointer()
+{
+  return picture.set_pointer_position(pointer_visible, pointer_x - area.x, pointer_y - area.y);
 }
 
 HRESULT DesktopDuplicator::Impl::update_pointer(const DXGI_OUTDUPL_FRAME_INFO &info, bool &changed)
@@ -323,10 +373,10 @@ HRESULT DesktopDuplicator::Impl::update_pointer(const DXGI_OUTDUPL_FRAME_INFO &i
     return S_OK;
   /* The position is where the shape's top-left corner goes (the hotspot
    * is already accounted for), relative to the output. */
-  const bool moved = picture.set_pointer_position(info.PointerPosition.Visible != FALSE,
-                                                  info.PointerPosition.Position.x - area.x,
-                                                  info.PointerPosition.Position.y - area.y);
-  changed = changed || (moved && options.show_cursor);
+  pointer_visible = info.PointerPosition.Visible != FALSE;
+  pointer_x = info.PointerPosition.Position.x;
+  pointer_y = info.PointerPosition.Position.y;
+  changed = (place_pointer() && options.show_cursor) || changed;
   /* A new shape comes once: it must be read even while it is not shown. */
   if (info.PointerShapeBufferSize == 0)
     return S_OK;
@@ -442,6 +492,7 @@ bool DesktopDuplicator::Impl::adopt_image_size(int desktop_width, int desktop_he
     picture.reset(area.width, area.height);
     size_changed = true;
   }
+  place_pointer();
   return true;
 }
 
@@ -468,6 +519,12 @@ HRESULT DesktopDuplicator::Impl::copy_picture(ID3D11Texture2D *texture, bool who
   if (desc.Format != DXGI_FORMAT_B8G8R8A8_UNORM) {
     log(LogLevel::Error, "unexpected desktop image format " + std::to_string(desc.Format));
     return E_UNEXPECTED;
+  }
+  if (image_in_system_memory) {
+    const HRESULT hr = copy_from_memory(whole);
+    if (hr != DXGI_ERROR_UNSUPPORTED)
+      return hr;
+    image_in_system_memory = false; /* then through the GPU after all */
   }
 
   if (rotation != Rotation::Identity) {
@@ -518,16 +575,40 @@ HRESULT DesktopDuplicator::Impl::copy_picture(ID3D11Texture2D *texture, bool who
   return S_OK;
 }
 
+/* The desktop image where the CPU reads it directly. */
+HRESULT DesktopDuplicator::Impl::copy_from_memory(bool whole)
+{
+  DXGI_MAPPED_RECT mapped;
+  const HRESULT hr = duplication->MapDesktopSurface(&mapped);
+  if (FAILED(hr))
+    return hr;
+  auto unmap = on_scope_exit([this] { duplication->UnMapDesktopSurface(); });
+  const std::uint8_t *bits = mapped.pBits;
+  if (rotation != Rotation::Identity) {
+    copy_rotated(bits, mapped.Pitch, rotation, monitor.bounds.width, monitor.bounds.height, area,
+                 picture.picture(), picture.stride());
+    picture.picture_replaced();
+    return S_OK;
+  }
+  const std::vector<Rect> fetch = picture.begin_update(moves, dirty, area, whole);
+  picture.store(
+      bits + static_cast<std::size_t>(area.y) * mapped.Pitch + static_cast<std::size_t>(area.x) * 4,
+      mapped.Pitch, fetch);
+  return S_OK;
+}
+
 FrameStatus DesktopDuplicator::Impl::take_frame(const DXGI_OUTDUPL_FRAME_INFO &info,
                                                 IDXGIResource *resource, bool &changed,
                                                 std::string &error)
 {
-  HRESULT hr = update_pointer(info, changed);
   /* A fresh duplication's first image is taken whole even if only the
-   * pointer moved: the surface always holds the full desktop. */
+   * pointer moved: the surface always holds the full desktop. The desktop
+   * goes first: its first image may change the area the pointer is
+   * placed in. */
+  HRESULT hr = S_OK;
   const bool desktop_updated = info.LastPresentTime.QuadPart != 0 || first_image;
   bool lost = false;
-  if (SUCCEEDED(hr) && desktop_updated) {
+  if (desktop_updated) {
     ComPtr<ID3D11Texture2D> texture;
     hr = resource->QueryInterface(IID_PPV_ARGS(&texture));
     bool whole = first_image || !options.use_damage;
@@ -545,6 +626,8 @@ FrameStatus DesktopDuplicator::Impl::take_frame(const DXGI_OUTDUPL_FRAME_INFO &i
       changed = true;
     }
   }
+  if (SUCCEEDED(hr))
+    hr = update_pointer(info, changed);
   if (SUCCEEDED(hr))
     return FrameStatus::NewFrame; /* the caller looks at @changed */
   /* A device that went away turns every error into DEVICE_REMOVED. */
@@ -591,6 +674,9 @@ bool DesktopDuplicator::open(const DuplicatorOptions &options, std::string &erro
   if (!d.locate_output(error))
     return false;
   d.picture.reset(d.area.width, d.area.height);
+  d.pointer_visible = false;
+  d.place_pointer();
+  d.picture.set_pointer_shape(CursorImage());
   d.retry_at = 0;
   d.out_of_reach = false;
   const HRESULT hr = d.create_duplication();
@@ -686,8 +772,10 @@ FrameStatus DesktopDuplicator::Impl::poll(unsigned timeout_ms, std::string &erro
         return status;
       if (status == FrameStatus::NewFrame) {
         if (size_changed) {
+          /* The new picture is ready: the next call hands it out. */
           size_changed = false;
-          return FrameStatus::Resized; /* the new picture is ready to compose */
+          unsent = true;
+          return FrameStatus::Resized;
         }
         if (changed)
           return FrameStatus::NewFrame;
