@@ -385,8 +385,13 @@ HRESULT DesktopDuplicator::Impl::update_pointer(const DXGI_OUTDUPL_FRAME_INFO &i
   DXGI_OUTDUPL_POINTER_SHAPE_INFO shape_info = {};
   const HRESULT hr = duplication->GetFramePointerShape(static_cast<UINT>(shape_buffer.size()),
                                                        shape_buffer.data(), &required, &shape_info);
-  if (FAILED(hr))
-    return hr;
+  if (FAILED(hr)) {
+    if (classify_failure(hr, true) == Failure::Transient)
+      return hr; /* the duplication is gone: re-created by the caller */
+    /* A pointer is not worth the capture: keep the old shape. */
+    log(LogLevel::Warning, "GetFramePointerShape failed: " + hresult_name(hr));
+    return S_OK;
+  }
   PointerShapeType type;
   switch (shape_info.Type) {
     case DXGI_OUTDUPL_POINTER_SHAPE_TYPE_MONOCHROME:
