@@ -8,8 +8,11 @@
  * Captures the screen (a monitor, or a region of it) as live video, at the
  * frame rate the caps ask for. On X11 it grabs with XShm straight into
  * shared-memory buffers, skips unchanged frames with XDamage and draws the
- * mouse pointer from XFixes. The screen changing size renegotiates the caps;
- * the display going away is an element error.
+ * mouse pointer from XFixes. On Windows it uses DXGI Desktop Duplication
+ * (dirty and move rectangles, pointer shapes composited), on macOS 12.3+
+ * ScreenCaptureKit. A still screen repeats the previous frame at the
+ * requested rate. The screen changing size renegotiates the caps; the
+ * display going away is an element error.
  *
  * ## Example launch lines
  * |[
@@ -154,11 +157,15 @@ static gboolean gst_screen_cap_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps)
   gint n = 0, d = 1;
   if (!gst_structure_get_fraction(s, "framerate", &n, &d) || n <= 0 || d <= 0)
     return FALSE;
-  std::lock_guard<std::mutex> guard(priv->lock);
-  priv->fps_n = n;
-  priv->fps_d = d;
-  priv->frame_duration = gst_util_uint64_scale_int(GST_SECOND, d, n);
-  priv->last_frame = G_MAXUINT64;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    priv->fps_n = n;
+    priv->fps_d = d;
+    priv->frame_duration = gst_util_uint64_scale_int(GST_SECOND, d, n);
+    priv->last_frame = G_MAXUINT64;
+  }
+  if (priv->capture)
+    priv->capture->set_frame_rate(n, d);
   return TRUE;
 }
 
@@ -264,6 +271,8 @@ static GstFlowReturn gst_screen_cap_src_create(GstPushSrc *psrc, GstBuffer **out
     const GrabResult result = priv->capture->grab(&buffer, error);
     if (result == GrabResult::Ok)
       break;
+    if (result == GrabResult::Flushing)
+      return GST_FLOW_FLUSHING;
     if (result == GrabResult::Lost) {
       GST_ELEMENT_ERROR(self, RESOURCE, READ, ("%s", error.c_str()), (nullptr));
       return GST_FLOW_ERROR;
@@ -416,13 +425,17 @@ static void gst_screen_cap_src_class_init(GstScreenCapSrcClass *klass)
   g_object_class_install_property(
       gobject_class, PROP_DISPLAY,
       g_param_spec_string("display", "Display",
-                          "X11 display to capture, such as \":0\"; unset uses $DISPLAY.", nullptr,
+                          "X11 display to capture, such as \":0\"; unset uses $DISPLAY. "
+                          "Ignored on Windows and macOS.",
+                          nullptr,
                           flags));
   g_object_class_install_property(
       gobject_class, PROP_MONITOR,
       g_param_spec_int("monitor", "Monitor",
                        "Monitor to capture, by its index in the system's monitor list "
-                       "(XRandR order on X11); -1 captures the whole virtual screen.",
+                       "(XRandR order on X11, DXGI output order on Windows, "
+                       "ScreenCaptureKit display order on macOS); -1 captures the whole "
+                       "virtual screen on X11 and the primary monitor on Windows and macOS.",
                        -1, G_MAXINT, -1, flags));
   g_object_class_install_property(
       gobject_class, PROP_X,
@@ -450,7 +463,8 @@ static void gst_screen_cap_src_class_init(GstScreenCapSrcClass *klass)
       gobject_class, PROP_USE_DAMAGE,
       g_param_spec_boolean("use-damage", "Use damage",
                            "Send the previous frame again, at no cost, when nothing on screen "
-                           "changed (XDamage).",
+                           "changed, and copy only what changed (XDamage; DXGI dirty and move "
+                           "rectangles).",
                            TRUE, flags));
 
   gst_element_class_add_static_pad_template(element_class, &src_template);

@@ -1,10 +1,13 @@
 /* livecast
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The small interface every screen capture backend implements (XShm on
- * X11; DXGI Desktop Duplication and ScreenCaptureKit to come). The element
- * (gstscreencapsrc.cpp) knows only this; each backend lives in
- * backends/<name>/ and is chosen at build time by create_screen_capture().
+ * The small interface every screen capture backend implements: XShm on
+ * X11 (backends/xshm), DXGI Desktop Duplication on Windows (backends/dxgi),
+ * ScreenCaptureKit on macOS (backends/sck). The element
+ * (gstscreencapsrc.cpp) knows only this; the backend of the platform is
+ * chosen at build time and made by create_screen_capture(). Pieces they
+ * share (pointer compositing, regions, monitors) are in cursorblend.h,
+ * pointershape.h, capturegeometry.h and frameassembler.h.
  */
 #pragma once
 
@@ -17,8 +20,10 @@
 namespace livecast {
 
 struct CaptureConfig {
-  std::string display;   /* X11 display name; "" = $DISPLAY */
-  int monitor = -1;      /* -1: the whole (virtual) screen; else index as the OS lists monitors */
+  std::string display;   /* X11 display name; "" = $DISPLAY (other platforms ignore it) */
+  /* Index as the OS lists monitors; -1: the whole virtual screen on X11,
+   * the primary monitor on Windows and macOS (one output at a time there). */
+  int monitor = -1;
   /* Region inside the monitor (or screen); width/height 0 = to the edge. */
   int x = 0, y = 0, width = 0, height = 0;
   bool show_cursor = true;
@@ -35,8 +40,9 @@ struct CaptureFormat {
 enum class GrabResult {
   Ok,       /* @buffer holds the new frame */
   Resized,  /* the captured area changed size: read format() and renegotiate */
-  Lost,     /* the display went away: @error says which */
-  Error,    /* anything else: @error says what */
+  Lost,     /* the display went away, or capture cannot go on: @error says why */
+  Error,    /* anything else (worth another try): @error says what */
+  Flushing, /* unlock() interrupted a grab that was waiting */
 };
 
 class ScreenCapture {
@@ -55,6 +61,9 @@ class ScreenCapture {
    * never wait. */
   virtual void unlock() {}
   virtual void unlock_stop() {}
+  /* The negotiated frame rate, for backends whose capture is paced by the
+   * system (ScreenCaptureKit's minimumFrameInterval). */
+  virtual void set_frame_rate(int fps_n, int fps_d) {}
   virtual void close() = 0;
   /* A name for logs: "XShm", "XGetImage", ... */
   virtual const char *name() const = 0;

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "capturegeometry.h"
 #include "cursorblend.h"
 
 GST_DEBUG_CATEGORY_STATIC(xshm_debug);
@@ -302,26 +303,19 @@ bool XShmCapture::compute_area(std::string &error)
     return false;
   }
 
-  if (config_.x >= bw || config_.y >= bh) {
-    error = "The capture region starts at " + std::to_string(config_.x) + "," +
-            std::to_string(config_.y) + ", outside the " + std::to_string(bw) + "x" +
-            std::to_string(bh) + " area it is taken from";
+  /* The region, clamped to what exists (shared with the other backends). */
+  Rect region;
+  bool clamped = false;
+  if (!resolve_region(bw, bh, config_.x, config_.y, config_.width, config_.height, region,
+                      clamped, error))
     return false;
-  }
-  /* The region, clamped to what exists. */
-  int x = std::clamp(config_.x, 0, std::max(bw - 1, 0));
-  int y = std::clamp(config_.y, 0, std::max(bh - 1, 0));
-  int w = config_.width > 0 ? config_.width : bw - x;
-  int h = config_.height > 0 ? config_.height : bh - y;
-  if (x != config_.x || y != config_.y || x + w > bw || y + h > bh) {
-    w = std::min(w, bw - x);
-    h = std::min(h, bh - y);
+  const int x = region.x, y = region.y, w = region.width, h = region.height;
+  if (clamped)
     GST_ELEMENT_WARNING(owner_, RESOURCE, SETTINGS,
                         ("The capture region lies partly outside the %dx%d screen area; "
                          "capturing %dx%d at %d,%d instead.",
                          bw, bh, w, h, x, y),
                         (nullptr));
-  }
   area_x_ = bx + x;
   area_y_ = by + y;
   format_.width = w;
