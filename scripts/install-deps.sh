@@ -28,6 +28,7 @@ packages="meson ninja-build pkg-config g++ libglib2.0-dev
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav"
 if [ "$want_tests" = 1 ]; then
   packages="$packages chromium python3 python3-aiortc python3-gi gir1.2-gstreamer-1.0
+    python3-websockets python3-numpy
     iproute2 util-linux ca-certificates xvfb x11-xserver-utils x11-utils xdotool"
   command -v node >/dev/null 2>&1 || packages="$packages nodejs"
   command -v npm >/dev/null 2>&1 || packages="$packages npm"

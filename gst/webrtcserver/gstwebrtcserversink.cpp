@@ -72,6 +72,9 @@ constexpr gint64 kSilenceTimeoutUs = 8 * G_USEC_PER_SEC;
 constexpr gint64 kKeyUnitMinIntervalUs = 500 * 1000;
 constexpr guint kHousekeepingMs = 1000;
 constexpr guint kDefaultAudioBitrate = 64; /* kbit/s, Opus */
+/* WebSocket messages above this close the socket (1009); smaller ones that
+ * are still too large for the protocol get an error message instead. */
+constexpr std::size_t kWsMaxSocketMessageBytes = 1024 * 1024;
 
 enum {
   PROP_0,
@@ -137,9 +140,16 @@ struct Viewer {
   Ref<GstPad> tee_pad;             /* request pad on the tee feeding the branch */
   Ref<GstPad> audio_tee_pad;       /* same for audio, when the viewer gets it */
   std::function<void(SessionResult)> pending_answer;
+  SessionEvents events;             /* trickle and end notices (WebSocket) */
+  bool we_offer = false;            /* we made the offer; the viewer answers */
+  bool remote_answer_applied = false;
+  bool local_sdp_sent = false;      /* trickled candidates may follow it */
+  std::vector<LocalCandidate> early_candidates; /* found before that */
+  std::vector<std::string> local_mids;          /* mid of each m-line we sent */
   bool gathering_done = false;
   bool answer_ready = false;
   bool announced = false; /* viewer-added was emitted */
+  bool ended_by_channel = false; /* DELETE, bye or socket closed: nobody to tell */
   bool connected = false;
   gint64 created_us = 0;
   gint64 connected_us = 0;
@@ -818,7 +828,7 @@ static void on_local_description_set(GstWebRTCServerSink *self, Viewer &viewer, 
   g_object_get(viewer.webrtcbin, "ice-gathering-state", &state, nullptr);
   if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
     viewer.gathering_done = true;
-  if (viewer.gathering_done) {
+  if (viewer.gathering_done || viewer.events.on_candidate) {
     finish_answer(self, viewer.id);
     return;
   }
@@ -833,6 +843,46 @@ static void on_local_description_set(GstWebRTCServerSink *self, Viewer &viewer, 
       finish_answer(sink, v.id);
     });
   });
+}
+
+/* Trickle ICE: a local candidate (or "" for the end) to the viewer's
+ * signaling channel, held back until our answer or offer is out. */
+static void deliver_candidate(Viewer &viewer, LocalCandidate c)
+{
+  if (!viewer.events.on_candidate)
+    return;
+  if (!viewer.local_sdp_sent) {
+    viewer.early_candidates.push_back(std::move(c));
+    return;
+  }
+  if (c.mid.empty() && c.mline >= 0 && c.mline < static_cast<int>(viewer.local_mids.size()))
+    c.mid = viewer.local_mids[c.mline];
+  viewer.events.on_candidate(c);
+}
+
+static void on_offer_created(GstWebRTCServerSink *self, Viewer &viewer, GstPromise *p)
+{
+  const std::string error = promise_error(p);
+  if (!error.empty())
+    return fail_viewer(self, viewer, 500, "webrtcbin could not create an offer: " + error + ".");
+  GstWebRTCSessionDescription *offer = nullptr;
+  gst_structure_get(gst_promise_get_reply(p), "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer,
+                    nullptr);
+  if (!offer)
+    return fail_viewer(self, viewer, 500, "webrtcbin created no offer.");
+  complete_answer_fmtp(offer->sdp, viewer.video);
+  GstPromise *promise = promise_for(self, viewer.id, on_local_description_set);
+  g_signal_emit_by_name(viewer.webrtcbin, "set-local-description", offer, promise);
+  gst_promise_unref(promise);
+  gst_webrtc_session_description_free(offer);
+}
+
+static void on_answer_applied(GstWebRTCServerSink *self, Viewer &viewer, GstPromise *p)
+{
+  const std::string error = promise_error(p);
+  if (!error.empty())
+    return fail_viewer(self, viewer, 400, "The answer was refused by webrtcbin: " + error + ".");
+  GST_INFO_OBJECT(self, "viewer %s: answer applied", viewer.id.c_str());
 }
 
 static void on_answer_created(GstWebRTCServerSink *self, Viewer &viewer, GstPromise *p)
@@ -1148,11 +1198,26 @@ static void finish_answer(GstWebRTCServerSink *self, const std::string &id)
     r.id = viewer.id;
     r.etag = viewer.etag;
     r.answer_sdp = take_string(gst_sdp_message_as_text(desc->sdp));
+    for (guint i = 0; i < gst_sdp_message_medias_len(desc->sdp); i++) {
+      const char *mid =
+          gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(desc->sdp, i), "mid");
+      viewer.local_mids.emplace_back(mid ? mid : "");
+    }
     gst_webrtc_session_description_free(desc);
     auto done = std::move(viewer.pending_answer);
     viewer.pending_answer = nullptr;
-    GST_INFO_OBJECT(sink, "viewer %s: answer sent", viewer.id.c_str());
+    GST_INFO_OBJECT(sink, "viewer %s: %s sent", viewer.id.c_str(),
+                    viewer.we_offer ? "offer" : "answer");
     done(r);
+    viewer.local_sdp_sent = true;
+    std::vector<LocalCandidate> early;
+    early.swap(viewer.early_candidates);
+    for (LocalCandidate &c : early) {
+      if (c.mid.empty() && c.mline >= 0 && c.mline < static_cast<int>(viewer.local_mids.size()))
+        c.mid = viewer.local_mids[c.mline];
+      if (viewer.events.on_candidate)
+        viewer.events.on_candidate(c);
+    }
     viewer.announced = true;
     g_signal_emit(sink, signals[SIGNAL_VIEWER_ADDED], 0, viewer.id.c_str(), viewer.webrtcbin);
     g_object_notify(G_OBJECT(sink), "viewers");
@@ -1252,9 +1317,11 @@ static void connect_viewer_signal(GstWebRTCServerSink *self, Viewer &viewer, con
 
 /* Creates the viewer's branch and starts answering its offer. */
 static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sdp,
-                          const OfferCheck &checked, std::function<void(SessionResult)> done)
+                          const OfferCheck &checked, SessionEvents events,
+                          std::function<void(SessionResult)> done)
 {
   const OfferedVideo &video = checked.video;
+  const bool we_offer = offer_sdp.empty();
   GstWebRTCServerSinkPrivate *priv = self->priv;
   auto refuse = [&done](int status, std::string message, int retry_after = 0) {
     SessionResult r;
@@ -1264,12 +1331,20 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
     done(r);
   };
 
-  GstSDPMessage *sdp = nullptr;
-  gst_sdp_message_new_from_text(offer_sdp.c_str(), &sdp);
-  if (!sdp)
-    return refuse(400, "The SDP offer could not be parsed.");
-  GstWebRTCSessionDescription *offer =
-      gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  GstWebRTCSessionDescription *offer = nullptr;
+  if (!we_offer) {
+    GstSDPMessage *sdp = nullptr;
+    gst_sdp_message_new_from_text(offer_sdp.c_str(), &sdp);
+    if (!sdp)
+      return refuse(400, "The SDP offer could not be parsed.");
+    offer = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  }
+  /* Frees the offer on every way out. */
+  std::unique_ptr<GstWebRTCSessionDescription, void (*)(GstWebRTCSessionDescription *)> offer_owner(
+      offer, [](GstWebRTCSessionDescription *d) {
+        if (d)
+          gst_webrtc_session_description_free(d);
+      });
 
   Settings settings;
   VideoCodec codec;
@@ -1279,11 +1354,9 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
     settings = priv->settings;
     codec = priv->active_codec;
     if (!priv->streaming || !priv->chain_built) {
-      gst_webrtc_session_description_free(offer);
       return refuse(503, "The stream is not running; try again shortly.", 2);
     }
     if (settings.max_viewers > 0 && priv->viewers.size() >= settings.max_viewers) {
-      gst_webrtc_session_description_free(offer);
       return refuse(503,
                     "This stream is at its limit of " + std::to_string(priv->viewers.size()) +
                         " viewer(s) (max-viewers); try again later.",
@@ -1296,6 +1369,8 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
   }
   viewer->video = video;
   viewer->audio = checked.audio;
+  viewer->events = std::move(events);
+  viewer->we_offer = we_offer;
   viewer->created_us = now_us();
   viewer->pending_answer = std::move(done);
 
@@ -1309,7 +1384,6 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
       if (e)
         gst_object_unref(gst_object_ref_sink(e));
     }
-    gst_webrtc_session_description_free(offer);
     auto cb = std::move(viewer->pending_answer);
     SessionResult r;
     r.status = 500;
@@ -1322,7 +1396,9 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
   g_object_set(queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
                static_cast<guint64>(500 * GST_MSECOND), nullptr);
   gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
-  gst_util_set_object_arg(G_OBJECT(webrtcbin), "bundle-policy", "max-bundle");
+  /* Our own offers bundle without "bundle-only" sections (port 0), which
+   * some stacks (aiortc 1.4) take as rejected. */
+  gst_util_set_object_arg(G_OBJECT(webrtcbin), "bundle-policy", we_offer ? "max-compat" : "max-bundle");
   configure_ice(self, webrtcbin, settings);
 
   gst_bin_add_many(GST_BIN(branch), queue, pay, webrtcbin, nullptr);
@@ -1373,9 +1449,10 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
         static_cast<ViewerHandle *>(data)->dispatch([](GstWebRTCServerSink *sink, Viewer &viewer) {
           GstWebRTCICEGatheringState state;
           g_object_get(viewer.webrtcbin, "ice-gathering-state", &state, nullptr);
-          if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) {
+          if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && !viewer.gathering_done) {
             viewer.gathering_done = true;
             finish_answer(sink, viewer.id);
+            deliver_candidate(viewer, LocalCandidate{});
           }
         });
       });
@@ -1383,6 +1460,20 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
                         [](GstElement *, GParamSpec *, gpointer data) {
                           static_cast<ViewerHandle *>(data)->dispatch(on_ice_connection_state);
                         });
+  if (v.events.on_candidate)
+    connect_viewer_signal(self, v, "on-ice-candidate",
+                          [](GstElement *, guint mline, gchar *candidate, gpointer data) {
+                            std::string text = candidate ? candidate : "";
+                            if (g_str_has_prefix(text.c_str(), "a="))
+                              text.erase(0, 2);
+                            static_cast<ViewerHandle *>(data)->dispatch(
+                                [mline, text](GstWebRTCServerSink *, Viewer &viewer) {
+                                  LocalCandidate c;
+                                  c.candidate = text;
+                                  c.mline = static_cast<int>(mline);
+                                  deliver_candidate(viewer, c);
+                                });
+                          });
   if (checked.audio.present && checked.audio.viewer_sends)
     g_signal_connect_data(webrtcbin, "pad-added", G_CALLBACK(on_viewer_pad_added),
                           new ViewerHandle(self, id), ViewerHandle::destroy,
@@ -1396,18 +1487,74 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
   gst_element_sync_state_with_parent(branch);
 
   std::string error;
-  if (!link_viewer_media(self, v, error)) {
-    gst_webrtc_session_description_free(offer);
+  if (!link_viewer_media(self, v, error))
     return fail_viewer(self, v, 500, "Could not set up the viewer: " + error + ".");
-  }
   request_key_unit(self, "viewer joined");
 
+  if (we_offer) {
+    GST_INFO_OBJECT(self, "viewer %s: making an offer (payload type %d)", id.c_str(),
+                    video.payload_type);
+    GstPromise *promise = promise_for(self, id, on_offer_created);
+    g_signal_emit_by_name(webrtcbin, "create-offer", nullptr, promise);
+    gst_promise_unref(promise);
+    return;
+  }
   GST_INFO_OBJECT(self, "viewer %s: answering its offer (m-line %u, payload type %d)", id.c_str(),
                   video.mline, video.payload_type);
   GstPromise *promise = promise_for(self, id, on_remote_description_set);
   g_signal_emit_by_name(webrtcbin, "set-remote-description", offer, promise);
   gst_promise_unref(promise);
-  gst_webrtc_session_description_free(offer);
+}
+
+/* What our own offer proposes: the stream's codec with fixed payload
+ * types, in the shape check_offer() gives for a viewer's offer. */
+static OfferCheck our_offer(GstWebRTCServerSink *self)
+{
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  OfferCheck c;
+  c.ok = true;
+  VideoCodec codec;
+  std::string profile;
+  bool audio_input, talkback;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    codec = priv->active_codec;
+    profile = priv->h264_profile;
+    audio_input = priv->audio_tee != nullptr;
+    talkback = priv->settings.talkback;
+  }
+  c.video.mline = 0;
+  c.video.payload_type = 96;
+  GstCaps *vcaps = gst_caps_new_simple(
+      "application/x-rtp", "media", G_TYPE_STRING, "video", "encoding-name", G_TYPE_STRING,
+      video_codec_encoding_name(codec), "clock-rate", G_TYPE_INT, 90000, "payload", G_TYPE_INT, 96,
+      "rtcp-fb-nack", G_TYPE_BOOLEAN, TRUE, "rtcp-fb-nack-pli", G_TYPE_BOOLEAN, TRUE,
+      "rtcp-fb-ccm-fir", G_TYPE_BOOLEAN, TRUE, nullptr);
+  if (codec == VideoCodec::H264) {
+    gst_caps_set_simple(vcaps, "packetization-mode", G_TYPE_STRING, "1",
+                        "level-asymmetry-allowed", G_TYPE_STRING, "1", nullptr);
+    /* profile_idc and constraint flags; level 3.1 */
+    static const std::map<std::string, const char *> ids = {
+        {"constrained-baseline", "42e01f"}, {"baseline", "42001f"}, {"main", "4d001f"},
+        {"high", "64001f"}};
+    auto it = ids.find(profile);
+    c.video.profile_level_id = it != ids.end() ? it->second : "42e01f";
+  }
+  c.video.caps = Ref<GstCaps>::adopt(vcaps);
+  c.video.mids = {"video0"};
+  if (audio_input || talkback) {
+    c.audio.present = true;
+    c.audio.mline = 1;
+    c.audio.payload_type = 111;
+    c.audio.caps = Ref<GstCaps>::adopt(gst_caps_new_simple(
+        "application/x-rtp", "media", G_TYPE_STRING, "audio", "encoding-name", G_TYPE_STRING,
+        "OPUS", "clock-rate", G_TYPE_INT, 48000, "payload", G_TYPE_INT, 111, "encoding-params",
+        G_TYPE_STRING, "2", "minptime", G_TYPE_STRING, "10", "useinbandfec", G_TYPE_STRING, "1",
+        nullptr));
+    c.audio.viewer_receives = audio_input;
+    c.audio.viewer_sends = talkback;
+  }
+  return c;
 }
 
 /* Frees a removed viewer's branch; on the server thread. Never while the
@@ -1465,6 +1612,8 @@ static void end_viewer(GstWebRTCServerSink *self, const std::string &id, const c
       g_object_set(priv->audio_valve, "drop", TRUE, nullptr);
   }
   GST_INFO_OBJECT(self, "viewer %s ended: %s", id.c_str(), reason);
+  if (viewer->events.on_ended && !viewer->ended_by_channel)
+    viewer->events.on_ended(reason);
   if (viewer->pending_answer) {
     SessionResult r;
     r.status = 503;
@@ -1726,10 +1875,50 @@ class SinkBackend : public SessionBackend
     sent.h264_profile = self_->priv->h264_profile;
     return true;
   }
-  void create_session(const std::string &offer_sdp, const OfferCheck &offer,
+  void create_session(const std::string &offer_sdp, const OfferCheck &offer, SessionEvents events,
                       std::function<void(SessionResult)> done) override
   {
-    create_viewer(self_, offer_sdp, offer, std::move(done));
+    create_viewer(self_, offer_sdp, offer, std::move(events), std::move(done));
+  }
+  void create_offer_session(SessionEvents events, std::function<void(SessionResult)> done) override
+  {
+    create_viewer(self_, std::string(), our_offer(self_), std::move(events), std::move(done));
+  }
+  int apply_answer(const std::string &id, const std::string &answer_sdp,
+                   std::string &message) override
+  {
+    GstSDPMessage *sdp = nullptr;
+    if (answer_sdp.compare(0, 2, "v=") != 0 ||
+        gst_sdp_message_new_from_text(answer_sdp.c_str(), &sdp) != GST_SDP_OK || !sdp) {
+      if (sdp)
+        gst_sdp_message_free(sdp);
+      message = "The answer is not valid SDP.";
+      return 400;
+    }
+    GstWebRTCSessionDescription *answer =
+        gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+    Viewer *viewer = nullptr;
+    {
+      std::lock_guard<std::mutex> guard(self_->priv->lock);
+      auto it = self_->priv->viewers.find(id);
+      if (it != self_->priv->viewers.end())
+        viewer = it->second.get();
+    }
+    int status = 0;
+    if (!viewer) {
+      message = "There is no viewer session \"" + id + "\".";
+      status = 404;
+    } else if (!viewer->we_offer || !viewer->local_sdp_sent || viewer->remote_answer_applied) {
+      message = "This session is not waiting for an answer.";
+      status = 409;
+    } else {
+      viewer->remote_answer_applied = true; /* one answer only */
+      GstPromise *promise = promise_for(self_, id, on_answer_applied);
+      g_signal_emit_by_name(viewer->webrtcbin, "set-remote-description", answer, promise);
+      gst_promise_unref(promise);
+    }
+    gst_webrtc_session_description_free(answer);
+    return status;
   }
   int add_remote_candidates(const std::string &id, const SdpFragment &frag,
                             std::string &message) override
@@ -1775,12 +1964,18 @@ class SinkBackend : public SessionBackend
   }
   bool end_session(const std::string &id) override
   {
+    bool by_websocket;
     {
       std::lock_guard<std::mutex> guard(self_->priv->lock);
-      if (!self_->priv->viewers.count(id))
+      auto it = self_->priv->viewers.find(id);
+      if (it == self_->priv->viewers.end())
         return false;
+      it->second->ended_by_channel = true;
+      by_websocket = static_cast<bool>(it->second->events.on_ended);
     }
-    end_viewer(self_, id, "the viewer said goodbye (DELETE)");
+    end_viewer(self_, id,
+               by_websocket ? "the viewer said bye or closed its WebSocket"
+                            : "the viewer said goodbye (DELETE)");
     return true;
   }
   std::string stats_json() override { return ::stats_json(self_); }
@@ -1825,9 +2020,20 @@ static bool start_server(GstWebRTCServerSink *self)
     return false;
   }
 
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    config.audio = priv->audio_pad != nullptr;
+  }
+  config.talkback = settings.talkback;
   priv->backend = std::make_unique<SinkBackend>(self);
   priv->api = std::make_unique<HttpApi>(*priv->backend, config);
   HttpApi *api = priv->api.get();
+  priv->server.set_websocket(
+      "/ws", kWsMaxSocketMessageBytes,
+      [api](const HttpRequest &request) { return api->check_websocket(request); },
+      [api](const HttpRequest &request, WsChannel channel) {
+        return api->accept_websocket(request, std::move(channel));
+      });
   std::string error;
   if (!priv->server.start(
           settings.bind_address, settings.port, config.max_body_size,

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "httpapi.h"
+#include "wssignaling.h"
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
@@ -251,6 +252,78 @@ HttpResponse HttpApi::unauthorized_response(const HttpRequest &request) const
   return r;
 }
 
+bool HttpApi::origin_listed(const std::string &origin) const
+{
+  if (config_.cors_origin == "*")
+    return true;
+  std::size_t pos = 0;
+  const std::string &list = config_.cors_origin;
+  while (pos <= list.size()) {
+    auto comma = list.find(',', pos);
+    std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!origin.empty() && item == origin)
+      return true;
+    if (comma == std::string::npos)
+      break;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+HttpResponse HttpApi::check_websocket(const HttpRequest &request) const
+{
+  if (!config_.token.empty()) {
+    auto it = request.query.find("token");
+    const bool by_query = it != request.query.end() && secrets_equal(it->second, config_.token);
+    if (!by_query && !authorized(request)) {
+      HttpResponse r = HttpResponse::error(
+          401, request.header("authorization").empty() && it == request.query.end()
+                   ? "This stream needs a token: connect to /ws?token=<token>."
+                   : "The token is wrong; ask whoever runs the stream for the right one.");
+      return r;
+    }
+  }
+  /* Any page may open a WebSocket (CORS does not apply), so the Origin is
+   * checked here against the same list; the server's own page always passes. */
+  const std::string &origin = request.header("origin");
+  if (!origin.empty() && !origin_listed(origin)) {
+    const std::string &host = request.header("host");
+    if (origin != "http://" + host && origin != "https://" + host)
+      return HttpResponse::error(403, "Pages from " + origin +
+                                          " may not use this stream (see cors-origin).");
+  }
+  return HttpResponse{0, {}, {}, {}};
+}
+
+namespace
+{
+class WsPeerConnection : public WsConnection
+{
+ public:
+  WsPeerConnection(SessionBackend &backend, WsSignalingConfig config, WsChannel channel)
+      : peer_(backend, std::move(config), channel.send, channel.close)
+  {
+    peer_.start();
+  }
+  void on_text(const std::string &text) override { peer_.on_message(text); }
+
+ private:
+  WsSignalingPeer peer_;
+};
+}  // namespace
+
+std::unique_ptr<WsConnection> HttpApi::accept_websocket(const HttpRequest &, WsChannel channel)
+{
+  WsSignalingConfig config;
+  config.ice_servers = config_.ice_servers;
+  config.ice_transport_policy = config_.ice_transport_policy;
+  config.audio = config_.audio;
+  config.talkback = config_.talkback;
+  return std::make_unique<WsPeerConnection>(backend_, std::move(config), std::move(channel));
+}
+
 void HttpApi::add_cors_headers(const HttpRequest &request, HttpResponse &response) const
 {
   if (config_.cors_origin.empty())
@@ -313,6 +386,12 @@ std::string HttpApi::config_json() const
   json_builder_add_boolean_value(b, !config_.token.empty());
   json_builder_set_member_name(b, "whep");
   json_builder_add_string_value(b, "/whep");
+  json_builder_set_member_name(b, "ws");
+  json_builder_add_string_value(b, "/ws");
+  json_builder_set_member_name(b, "audio");
+  json_builder_add_boolean_value(b, config_.audio);
+  json_builder_set_member_name(b, "talkback");
+  json_builder_add_boolean_value(b, config_.talkback);
   json_builder_end_object(b);
   return json_to_string(json_builder_get_root(b));
 }
@@ -427,7 +506,7 @@ void HttpApi::handle_whep_post(const HttpRequest &request, HttpReply reply)
     return reply(HttpResponse::error(check.status, check.message));
 
   std::vector<IceServer> servers = config_.ice_servers;
-  backend_.create_session(request.body, check, [reply, servers](SessionResult result) {
+  backend_.create_session(request.body, check, {}, [reply, servers](SessionResult result) {
     if (!result.ok) {
       HttpResponse r = HttpResponse::error(result.status, result.message);
       if (result.retry_after > 0)
@@ -499,7 +578,7 @@ void HttpApi::handle_offer_post(const HttpRequest &request, HttpReply reply)
   if (!check.ok)
     return reply(HttpResponse::error(check.status, check.message));
 
-  backend_.create_session(sdp, check, [reply, json](SessionResult result) {
+  backend_.create_session(sdp, check, {}, [reply, json](SessionResult result) {
     if (!result.ok) {
       HttpResponse r = HttpResponse::error(result.status, result.message);
       if (result.retry_after > 0)

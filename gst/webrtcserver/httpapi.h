@@ -49,6 +49,22 @@ struct HttpResponse {
 
 using HttpReply = std::function<void(HttpResponse)>;
 
+/* What a WebSocket's handler can do with its socket. */
+struct WsChannel {
+  std::function<void(const std::string &text)> send;
+  std::function<void(int code, const std::string &reason)> close;
+};
+
+/* The handler of one WebSocket: gets its text messages, and is destroyed
+ * (on the server thread) when the socket closes or the server stops. */
+class WsConnection
+{
+ public:
+  virtual ~WsConnection() = default;
+  virtual void on_text(const std::string &text) = 0;
+};
+
+
 struct IceServer {
   std::string url;    /* as configured: stun://host:port, turn://user:pass@host:port */
   std::string scheme; /* stun, turn, turns */
@@ -67,6 +83,24 @@ bool parse_ice_server(const std::string &url, IceServer &out, std::string &error
 
 enum class IceTransportPolicy { All, Relay };
 
+/* One local ICE candidate of a session, for trickle ICE. */
+struct LocalCandidate {
+  std::string candidate; /* "candidate:…"; "" marks the end of candidates */
+  std::string mid;
+  int mline = -1;
+};
+
+/* How a session reports to its signaling channel after it was created.
+ * Both are called on the server thread. */
+struct SessionEvents {
+  /* Trickle ICE: every local candidate once the answer (or offer) is out.
+   * Unset: the answer waits for ICE gathering and holds the candidates. */
+  std::function<void(const LocalCandidate &)> on_candidate;
+  /* The session ended on the server's side (ICE failure, timeout, the
+   * stream stopped); not called when the channel itself ended it. */
+  std::function<void(const std::string &reason)> on_ended;
+};
+
 /* What a created viewer session reports back. */
 struct SessionResult {
   bool ok = false;
@@ -75,7 +109,7 @@ struct SessionResult {
   int retry_after = 0; /* seconds, for 503 */
   std::string id;
   std::string etag;
-  std::string answer_sdp;
+  std::string answer_sdp; /* the local description: our answer, or our offer */
 };
 
 /* Implemented by the element: the media and session side. All calls happen
@@ -90,7 +124,16 @@ class SessionBackend
    * caps yet), so offers cannot be checked. */
   virtual bool current_video(SentVideo &sent) = 0;
   virtual void create_session(const std::string &offer_sdp, const OfferCheck &offer,
-                              std::function<void(SessionResult)> done) = 0;
+                              SessionEvents events, std::function<void(SessionResult)> done) = 0;
+  /* The server offers: a session with what the stream sends (and, with
+   * talkback, a microphone it would take); @done gets the offer. */
+  virtual void create_offer_session(SessionEvents events,
+                                    std::function<void(SessionResult)> done) = 0;
+  /* Applies the viewer's answer to our offer. 0 on success, else an HTTP
+   * status (404 no such session, 400 malformed, 409 not waiting for an
+   * answer) with @message. A later failure ends the session (on_ended). */
+  virtual int apply_answer(const std::string &id, const std::string &answer_sdp,
+                           std::string &message) = 0;
   /* 0 on success, else an HTTP status (404 unknown session, 400, 422 ICE restart). */
   virtual int add_remote_candidates(const std::string &id, const SdpFragment &frag,
                                     std::string &message) = 0;
@@ -108,6 +151,8 @@ struct HttpApiConfig {
   std::vector<IceServer> ice_servers;
   IceTransportPolicy ice_transport_policy = IceTransportPolicy::All;
   std::string web_root; /* empty: the page compiled into the plugin */
+  bool audio = false;    /* the stream has audio (told to the page) */
+  bool talkback = false; /* viewers may send their microphone */
 };
 
 class HttpApi
@@ -123,6 +168,13 @@ class HttpApi
   /* The JSON body of GET /config. */
   std::string config_json() const;
 
+  /* GET /ws before the handshake: token (Authorization header or ?token=,
+   * as browsers cannot set headers on a WebSocket) and Origin. Status 0
+   * when the upgrade may go ahead, else the refusal to send. */
+  HttpResponse check_websocket(const HttpRequest &request) const;
+  /* The handler of an accepted /ws socket. */
+  std::unique_ptr<WsConnection> accept_websocket(const HttpRequest &request, WsChannel channel);
+
  private:
   void handle_whep_post(const HttpRequest &request, HttpReply reply);
   void handle_offer_post(const HttpRequest &request, HttpReply reply);
@@ -130,6 +182,8 @@ class HttpApi
   HttpResponse handle_whep_delete(const std::string &id);
   HttpResponse handle_static(const HttpRequest &request);
   bool authorized(const HttpRequest &request) const;
+  /* Whether @origin is in the cors-origin list (or the list is "*"). */
+  bool origin_listed(const std::string &origin) const;
   HttpResponse unauthorized_response(const HttpRequest &request) const;
   void add_cors_headers(const HttpRequest &request, HttpResponse &response) const;
   /* Validates token, content type and size of an offer; fills @error when refused. */

@@ -8,6 +8,10 @@
 
 #include <memory>
 
+#include <gst/gst.h>
+
+#include "gstrefptr.h"
+
 namespace livecast
 {
 
@@ -65,18 +69,8 @@ void early_handler(SoupServer *, SoupServerMessage *msg, const char *, GHashTabl
   }
 }
 
-struct HandlerContext {
-  HttpServer::Handler *handler;
-};
-
-void request_handler(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *query,
-                     gpointer user_data)
+HttpRequest request_from(SoupServerMessage *msg, const char *path, GHashTable *query)
 {
-  /* Already answered by the early handler (413). */
-  if (soup_server_message_get_status(msg) != 0)
-    return;
-  auto *handler = static_cast<HttpServer::Handler *>(user_data);
-
   HttpRequest request;
   request.method = soup_server_message_get_method(msg);
   {
@@ -102,6 +96,17 @@ void request_handler(SoupServer *, SoupServerMessage *msg, const char *path, GHa
   SoupMessageBody *body = soup_server_message_get_request_body(msg);
   if (body && body->length > 0)
     request.body.assign(body->data, static_cast<std::size_t>(body->length));
+  return request;
+}
+
+void request_handler(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *query,
+                     gpointer user_data)
+{
+  /* Already answered by the early handler (413). */
+  if (soup_server_message_get_status(msg) != 0)
+    return;
+  auto *handler = static_cast<HttpServer::Handler *>(user_data);
+  HttpRequest request = request_from(msg, path, query);
 
   auto pending = std::make_shared<PendingReply>();
   pending->msg = SOUP_SERVER_MESSAGE(g_object_ref(msg));
@@ -125,6 +130,118 @@ void request_handler(SoupServer *, SoupServerMessage *msg, const char *path, GHa
 }
 
 }  // namespace
+
+/* libsoup callbacks of the WebSocket path, with access to the server. */
+struct WsGlue {
+  /* Token, origin and "is it an upgrade at all", answered in plain HTTP. */
+  static void early(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *query,
+                    gpointer user_data)
+  {
+    auto *server = static_cast<HttpServer *>(user_data);
+    if (soup_server_message_get_status(msg) != 0)
+      return;
+    const HttpRequest request = request_from(msg, path, query);
+    HttpResponse refusal = server->ws_check_(request);
+    if (refusal.status == 0 && request.header("upgrade").empty())
+      refusal = HttpResponse::error(
+          426, "This is the WebSocket signaling endpoint; connect with a WebSocket client.");
+    if (refusal.status != 0)
+      send_response(msg, refusal);
+  }
+
+  static void opened(SoupServer *, SoupServerMessage *msg, const char *path,
+                     SoupWebsocketConnection *connection, gpointer user_data)
+  {
+    auto *server = static_cast<HttpServer *>(user_data);
+    GUri *uri = soup_server_message_get_uri(msg);
+    GHashTable *query = nullptr;
+    if (uri && g_uri_get_query(uri))
+      query = soup_form_decode(g_uri_get_query(uri));
+    const HttpRequest request = request_from(msg, path, query);
+    if (query)
+      g_hash_table_unref(query);
+
+    soup_websocket_connection_set_max_incoming_payload_size(connection,
+                                                            server->ws_max_message_size_);
+    /* Pings keep NATs and proxies from dropping a quiet signaling socket. */
+    soup_websocket_connection_set_keepalive_interval(connection, 20);
+    WsChannel channel;
+    Ref<SoupWebsocketConnection> conn = Ref<SoupWebsocketConnection>::ref(connection);
+    channel.send = [conn](const std::string &text) {
+      if (soup_websocket_connection_get_state(conn.get()) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_send_text(conn.get(), text.c_str());
+    };
+    channel.close = [conn](int code, const std::string &reason) {
+      if (soup_websocket_connection_get_state(conn.get()) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close(conn.get(), static_cast<gushort>(code), reason.c_str());
+    };
+    std::unique_ptr<WsConnection> handler = server->ws_accept_(request, std::move(channel));
+    if (!handler) {
+      soup_websocket_connection_close(connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+                                      "Refused.");
+      return;
+    }
+    g_object_ref(connection);
+    server->websockets_[connection] = std::move(handler);
+    g_signal_connect(connection, "message", G_CALLBACK(message), server);
+    g_signal_connect(connection, "closed", G_CALLBACK(closed), server);
+  }
+
+  static void message(SoupWebsocketConnection *connection, gint type, GBytes *bytes,
+                      gpointer user_data)
+  {
+    auto *server = static_cast<HttpServer *>(user_data);
+    auto it = server->websockets_.find(connection);
+    if (it == server->websockets_.end())
+      return;
+    gsize size = 0;
+    const char *data = static_cast<const char *>(g_bytes_get_data(bytes, &size));
+    if (type != SOUP_WEBSOCKET_DATA_TEXT) {
+      /* Treated as text anyway: the protocol reports what is wrong with it. */
+      GST_LOG("binary WebSocket message of %" G_GSIZE_FORMAT " bytes", size);
+    }
+    it->second->on_text(std::string(data ? data : "", size));
+  }
+
+  static void closed(SoupWebsocketConnection *connection, gpointer user_data)
+  {
+    auto *server = static_cast<HttpServer *>(user_data);
+    auto it = server->websockets_.find(connection);
+    if (it == server->websockets_.end())
+      return;
+    std::unique_ptr<WsConnection> handler = std::move(it->second);
+    server->websockets_.erase(it);
+    g_signal_handlers_disconnect_by_data(connection, server);
+    handler.reset();
+    g_object_unref(connection);
+  }
+
+  /* On the server thread, before the server goes. */
+  static void close_all(HttpServer *server)
+  {
+    while (!server->websockets_.empty()) {
+      auto it = server->websockets_.begin();
+      SoupWebsocketConnection *connection = it->first;
+      std::unique_ptr<WsConnection> handler = std::move(it->second);
+      server->websockets_.erase(it);
+      g_signal_handlers_disconnect_by_data(connection, server);
+      handler.reset();
+      if (soup_websocket_connection_get_state(connection) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close(connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+                                        "The stream stopped.");
+      g_object_unref(connection);
+    }
+  }
+};
+
+void HttpServer::set_websocket(std::string path, std::size_t max_message_size, WsCheck check,
+                               WsAccept accept)
+{
+  ws_path_ = std::move(path);
+  ws_max_message_size_ = max_message_size;
+  ws_check_ = std::move(check);
+  ws_accept_ = std::move(accept);
+}
 
 HttpServer::HttpServer() = default;
 
@@ -165,6 +282,11 @@ void HttpServer::thread_main(std::string address, int port)
   server_ = soup_server_new("server-header", "livecast ", nullptr);
   soup_server_add_early_handler(server_, nullptr, early_handler, &max_body_size_, nullptr);
   soup_server_add_handler(server_, nullptr, request_handler, &handler_, nullptr);
+  if (!ws_path_.empty()) {
+    soup_server_add_early_handler(server_, ws_path_.c_str(), WsGlue::early, this, nullptr);
+    soup_server_add_websocket_handler(server_, ws_path_.c_str(), nullptr, nullptr,
+                                      WsGlue::opened, this, nullptr);
+  }
 
   std::string error;
   GInetAddress *inet = g_inet_address_new_from_string(address.c_str());
@@ -204,6 +326,7 @@ void HttpServer::thread_main(std::string address, int port)
     g_main_loop_run(loop_);
 
   running_ = false;
+  WsGlue::close_all(this);
   soup_server_disconnect(server_);
   g_object_unref(server_);
   server_ = nullptr;

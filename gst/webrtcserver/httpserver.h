@@ -14,6 +14,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -21,6 +23,7 @@
 #include "httpapi.h"
 
 typedef struct _SoupServer SoupServer;
+typedef struct _SoupWebsocketConnection SoupWebsocketConnection;
 
 namespace livecast
 {
@@ -29,6 +32,11 @@ class HttpServer
 {
  public:
   using Handler = std::function<void(const HttpRequest &, HttpReply)>;
+  /* Decides on an upgrade request before the handshake: a response with
+   * status 0 lets it through, anything else is sent instead. */
+  using WsCheck = std::function<HttpResponse(const HttpRequest &)>;
+  using WsAccept =
+      std::function<std::unique_ptr<WsConnection>(const HttpRequest &, WsChannel channel)>;
 
   HttpServer();
   ~HttpServer();
@@ -40,6 +48,10 @@ class HttpServer
    * than @max_body_size are refused with 413 before they are read. */
   bool start(const std::string &address, int port, std::size_t max_body_size, Handler handler,
              std::string &error);
+  /* Serves WebSockets at @path (set before start()). Messages larger than
+   * @max_message_size close the socket (1009); smaller ones go to the handler. */
+  void set_websocket(std::string path, std::size_t max_message_size, WsCheck check,
+                     WsAccept accept);
   /* Stops listening, closes connections and joins the thread. Idempotent. */
   void stop();
 
@@ -69,6 +81,14 @@ class HttpServer
   std::atomic<int> bound_port_{0};
   std::size_t max_body_size_ = 0;
   Handler handler_;
+  std::string ws_path_;
+  std::size_t ws_max_message_size_ = 0;
+  WsCheck ws_check_;
+  WsAccept ws_accept_;
+  /* Open WebSockets and their handlers; server thread only. */
+  std::map<SoupWebsocketConnection *, std::unique_ptr<WsConnection>> websockets_;
+
+  friend struct WsGlue;
 
   /* start() waits on this for the thread to report listening or failure. */
   std::mutex start_lock_;

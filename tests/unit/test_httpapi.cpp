@@ -34,15 +34,18 @@ class SessionTable : public SessionBackend
   std::vector<SdpFragment> trickled;
   int next = 1;
   int refuse_status = 0;
+  SessionEvents events;           /* of the last session created */
+  std::vector<std::string> answers; /* applied with apply_answer */
 
   bool current_video(SentVideo &sent) override
   {
     sent.codec = codec;
     return started;
   }
-  void create_session(const std::string &offer, const OfferCheck &checked,
+  void create_session(const std::string &offer, const OfferCheck &checked, SessionEvents ev,
                       std::function<void(SessionResult)> done) override
   {
+    events = ev;
     SessionResult r;
     if (refuse_status) {
       r.status = refuse_status;
@@ -56,6 +59,26 @@ class SessionTable : public SessionBackend
     r.answer_sdp = "v=0\r\nanswer-for-pt:" + std::to_string(checked.video.payload_type) + "\r\n";
     etags[r.id] = r.etag;
     done(r);
+  }
+  void create_offer_session(SessionEvents ev, std::function<void(SessionResult)> done) override
+  {
+    events = ev;
+    SessionResult r;
+    r.ok = true;
+    r.id = "session" + std::to_string(next++);
+    r.etag = "etag-" + r.id;
+    r.answer_sdp = "v=0\r\nserver-offer\r\n";
+    etags[r.id] = r.etag;
+    done(r);
+  }
+  int apply_answer(const std::string &id, const std::string &sdp, std::string &message) override
+  {
+    if (!etags.count(id)) {
+      message = "no session";
+      return 404;
+    }
+    answers.push_back(sdp);
+    return 0;
   }
   int add_remote_candidates(const std::string &id, const SdpFragment &frag,
                             std::string &message) override

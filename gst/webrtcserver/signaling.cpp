@@ -1,0 +1,645 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "signaling.h"
+
+#include <cstring>
+
+namespace livecast
+{
+
+namespace
+{
+
+struct TypeName {
+  SignalMessage::Type type;
+  const char *name;
+};
+
+const TypeName kTypeNames[] = {
+    {SignalMessage::Type::Join, "join"},           {SignalMessage::Type::Welcome, "welcome"},
+    {SignalMessage::Type::Offer, "offer"},         {SignalMessage::Type::Answer, "answer"},
+    {SignalMessage::Type::Candidate, "candidate"}, {SignalMessage::Type::Bye, "bye"},
+    {SignalMessage::Type::Leave, "leave"},         {SignalMessage::Type::Error, "error"},
+};
+
+std::shared_ptr<JsonNode> share_node(JsonNode *node)
+{
+  return std::shared_ptr<JsonNode>(node, [](JsonNode *n) {
+    if (n)
+      json_node_unref(n);
+  });
+}
+
+/* Owns a JsonBuilder for one serialisation. */
+class Builder
+{
+ public:
+  Builder() : b_(json_builder_new()) {}
+  ~Builder() { g_object_unref(b_); }
+  Builder(const Builder &) = delete;
+  Builder &operator=(const Builder &) = delete;
+
+  JsonBuilder *get() const { return b_; }
+  void string(const char *name, const std::string &value)
+  {
+    json_builder_set_member_name(b_, name);
+    json_builder_add_string_value(b_, value.c_str());
+  }
+  void string_if_set(const char *name, const std::string &value)
+  {
+    if (!value.empty())
+      string(name, value);
+  }
+
+ private:
+  JsonBuilder *b_;
+};
+
+std::string generate(JsonNode *root)
+{
+  JsonGenerator *gen = json_generator_new();
+  json_generator_set_root(gen, root);
+  gchar *data = json_generator_to_data(gen, nullptr);
+  std::string out = data ? data : "";
+  g_free(data);
+  g_object_unref(gen);
+  return out;
+}
+
+/* Checks what the parser cannot be trusted with, without parsing: the
+ * nesting depth of arrays and objects (the parser is recursive) and the
+ * escape \u0000 (json-glib hands strings out NUL-terminated, so it would
+ * silently cut the string short). */
+bool prescan(const std::string &text, std::string &error)
+{
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (std::size_t i = 0; i < text.size(); i++) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+        if (c == 'u' && text.compare(i + 1, 4, "0000") == 0) {
+          error = "The message contains a NUL character (\\u0000) in a string.";
+          return false;
+        }
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kSignalMaxDepth) {
+        error = "The message nests arrays or objects deeper than " +
+                std::to_string(kSignalMaxDepth) + " levels.";
+        return false;
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return true;
+}
+
+bool has_control_characters(const std::string &s)
+{
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f)
+      return true;
+  }
+  return false;
+}
+
+std::string quoted_name(const char *name)
+{
+  return std::string("\"") + name + "\"";
+}
+
+/* Reads the member JSON-glib calls "value" of type string. Absent and null
+ * are both "absent" (returns true, @present false). */
+bool optional_string(JsonObject *obj, const char *name, std::string &value, bool &present,
+                     std::string &error)
+{
+  present = false;
+  value.clear();
+  JsonNode *node = json_object_get_member(obj, name);
+  if (!node || JSON_NODE_HOLDS_NULL(node))
+    return true;
+  if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING) {
+    error = "The " + quoted_name(name) + " member must be a string.";
+    return false;
+  }
+  value = json_node_get_string(node);
+  present = true;
+  return true;
+}
+
+bool required_string(JsonObject *obj, const char *name, const char *what, std::string &value,
+                     std::string &error)
+{
+  bool present = false;
+  if (!optional_string(obj, name, value, present, error))
+    return false;
+  if (!present) {
+    error = std::string(what) + " needs a string member " + quoted_name(name) + ".";
+    return false;
+  }
+  return true;
+}
+
+/* Room names and ids: 1 to kSignalMaxNameBytes bytes, no control characters. */
+bool optional_name(JsonObject *obj, const char *name, std::string &value, std::string &error)
+{
+  bool present = false;
+  if (!optional_string(obj, name, value, present, error))
+    return false;
+  if (present &&
+      (value.empty() || value.size() > kSignalMaxNameBytes || has_control_characters(value))) {
+    error = "The " + quoted_name(name) + " member must be 1 to " +
+            std::to_string(kSignalMaxNameBytes) + " bytes without control characters.";
+    return false;
+  }
+  return true;
+}
+
+bool read_sdp(JsonObject *obj, const char *what, std::string &sdp, std::string &error)
+{
+  if (!required_string(obj, "sdp", what, sdp, error))
+    return false;
+  if (sdp.compare(0, 2, "v=") != 0) {
+    error = "The \"sdp\" member must be SDP text starting with \"v=0\".";
+    return false;
+  }
+  return true;
+}
+
+bool read_candidate(JsonObject *obj, SignalCandidate &out, std::string &error)
+{
+  out = SignalCandidate();
+  JsonNode *node = json_object_get_member(obj, "candidate");
+  if (!node) {
+    error =
+        "A candidate message needs a \"candidate\" member (an object, or null for the end of "
+        "candidates).";
+    return false;
+  }
+  if (JSON_NODE_HOLDS_NULL(node))
+    return true; /* end of candidates */
+  if (!JSON_NODE_HOLDS_OBJECT(node)) {
+    error =
+        "The \"candidate\" member must be an object {\"candidate\", \"sdpMid\", "
+        "\"sdpMLineIndex\"} or null.";
+    return false;
+  }
+  JsonObject *c = json_node_get_object(node);
+  JsonNode *line = json_object_get_member(c, "candidate");
+  if (!line || !JSON_NODE_HOLDS_VALUE(line) || json_node_get_value_type(line) != G_TYPE_STRING) {
+    error = "The candidate object needs a \"candidate\" string (\"\" for the end of candidates).";
+    return false;
+  }
+  out.candidate = json_node_get_string(line);
+  if (out.candidate.size() > kSignalMaxCandidateBytes) {
+    error =
+        "The candidate line is longer than " + std::to_string(kSignalMaxCandidateBytes) + " bytes.";
+    return false;
+  }
+  if (!out.candidate.empty() &&
+      (out.candidate.compare(0, 10, "candidate:") != 0 || has_control_characters(out.candidate))) {
+    error = "The candidate line must be one line starting with \"candidate:\".";
+    return false;
+  }
+  if (!optional_string(c, "sdpMid", out.sdp_mid, out.has_sdp_mid, error))
+    return false;
+  JsonNode *index = json_object_get_member(c, "sdpMLineIndex");
+  if (index && !JSON_NODE_HOLDS_NULL(index)) {
+    if (!JSON_NODE_HOLDS_VALUE(index) || json_node_get_value_type(index) != G_TYPE_INT64 ||
+        json_node_get_int(index) < 0 || json_node_get_int(index) > 65535) {
+      error = "The \"sdpMLineIndex\" member must be a whole number from 0 to 65535.";
+      return false;
+    }
+    out.sdp_mline_index = static_cast<int>(json_node_get_int(index));
+  }
+  bool has_ufrag = false;
+  if (!optional_string(c, "usernameFragment", out.username_fragment, has_ufrag, error))
+    return false;
+  if (!out.candidate.empty() && !out.has_sdp_mid && out.sdp_mline_index < 0) {
+    error =
+        "The candidate object needs \"sdpMid\" or \"sdpMLineIndex\" to say which media it "
+        "belongs to.";
+    return false;
+  }
+  return true;
+}
+
+bool read_ice_servers(JsonObject *obj, std::optional<std::vector<SignalIceServer>> &out,
+                      std::string &error)
+{
+  out.reset();
+  JsonNode *node = json_object_get_member(obj, "iceServers");
+  if (!node || JSON_NODE_HOLDS_NULL(node))
+    return true;
+  const std::string shape =
+      "The \"iceServers\" member must be an array of {\"urls\", \"username\", \"credential\"} "
+      "objects.";
+  if (!JSON_NODE_HOLDS_ARRAY(node)) {
+    error = shape;
+    return false;
+  }
+  std::vector<SignalIceServer> servers;
+  JsonArray *array = json_node_get_array(node);
+  for (guint i = 0; i < json_array_get_length(array); i++) {
+    JsonNode *entry = json_array_get_element(array, i);
+    if (!JSON_NODE_HOLDS_OBJECT(entry)) {
+      error = shape;
+      return false;
+    }
+    JsonObject *e = json_node_get_object(entry);
+    SignalIceServer server;
+    JsonNode *urls = json_object_get_member(e, "urls");
+    if (urls && JSON_NODE_HOLDS_VALUE(urls) && json_node_get_value_type(urls) == G_TYPE_STRING) {
+      server.urls.emplace_back(json_node_get_string(urls));
+    } else if (urls && JSON_NODE_HOLDS_ARRAY(urls)) {
+      JsonArray *list = json_node_get_array(urls);
+      for (guint j = 0; j < json_array_get_length(list); j++) {
+        JsonNode *u = json_array_get_element(list, j);
+        if (!JSON_NODE_HOLDS_VALUE(u) || json_node_get_value_type(u) != G_TYPE_STRING) {
+          error = "Each ICE server's \"urls\" must be a string or an array of strings.";
+          return false;
+        }
+        server.urls.emplace_back(json_node_get_string(u));
+      }
+    }
+    if (server.urls.empty()) {
+      error = "Each ICE server needs \"urls\": a string or a non-empty array of strings.";
+      return false;
+    }
+    bool present = false;
+    if (!optional_string(e, "username", server.username, present, error) ||
+        !optional_string(e, "credential", server.credential, present, error))
+      return false;
+    servers.push_back(std::move(server));
+  }
+  out = std::move(servers);
+  return true;
+}
+
+bool read_peers(JsonObject *obj, std::optional<std::vector<std::string>> &out, std::string &error)
+{
+  out.reset();
+  JsonNode *node = json_object_get_member(obj, "peers");
+  if (!node || JSON_NODE_HOLDS_NULL(node))
+    return true;
+  const char *shape = "The \"peers\" member must be an array of id strings.";
+  if (!JSON_NODE_HOLDS_ARRAY(node)) {
+    error = shape;
+    return false;
+  }
+  std::vector<std::string> peers;
+  JsonArray *array = json_node_get_array(node);
+  for (guint i = 0; i < json_array_get_length(array); i++) {
+    JsonNode *p = json_array_get_element(array, i);
+    if (!JSON_NODE_HOLDS_VALUE(p) || json_node_get_value_type(p) != G_TYPE_STRING) {
+      error = shape;
+      return false;
+    }
+    peers.emplace_back(json_node_get_string(p));
+  }
+  out = std::move(peers);
+  return true;
+}
+
+std::string json_error_detail(const GError *err)
+{
+  std::string detail = err && err->message ? err->message : "unknown error";
+  /* json-glib prefixes "<data>:line:column: "; keep line:column. */
+  if (detail.compare(0, 7, "<data>:") == 0)
+    detail = detail.substr(7);
+  while (!detail.empty() && (detail.back() == '.' || detail.back() == '\n'))
+    detail.pop_back();
+  return detail;
+}
+
+void add_candidate(Builder &b, const SignalCandidate &c)
+{
+  JsonBuilder *jb = b.get();
+  json_builder_set_member_name(jb, "candidate");
+  if (c.end_of_candidates() && !c.has_sdp_mid && c.sdp_mline_index < 0) {
+    json_builder_add_null_value(jb);
+    return;
+  }
+  json_builder_begin_object(jb);
+  b.string("candidate", c.candidate);
+  if (c.has_sdp_mid)
+    b.string("sdpMid", c.sdp_mid);
+  if (c.sdp_mline_index >= 0) {
+    json_builder_set_member_name(jb, "sdpMLineIndex");
+    json_builder_add_int_value(jb, c.sdp_mline_index);
+  }
+  b.string_if_set("usernameFragment", c.username_fragment);
+  json_builder_end_object(jb);
+}
+
+void add_ice_servers(Builder &b, const std::vector<SignalIceServer> &servers)
+{
+  JsonBuilder *jb = b.get();
+  json_builder_set_member_name(jb, "iceServers");
+  json_builder_begin_array(jb);
+  for (const SignalIceServer &s : servers) {
+    json_builder_begin_object(jb);
+    json_builder_set_member_name(jb, "urls");
+    json_builder_begin_array(jb);
+    for (const std::string &u : s.urls)
+      json_builder_add_string_value(jb, u.c_str());
+    json_builder_end_array(jb);
+    b.string_if_set("username", s.username);
+    b.string_if_set("credential", s.credential);
+    json_builder_end_object(jb);
+  }
+  json_builder_end_array(jb);
+}
+
+SignalMessage of_type(SignalMessage::Type type)
+{
+  SignalMessage m;
+  m.type = type;
+  m.type_name = signal_type_name(type);
+  return m;
+}
+
+}  // namespace
+
+const char *signal_type_name(SignalMessage::Type type)
+{
+  for (const TypeName &t : kTypeNames) {
+    if (t.type == type)
+      return t.name;
+  }
+  return "";
+}
+
+SignalMessage::Type signal_type_from_name(const std::string &name)
+{
+  for (const TypeName &t : kTypeNames) {
+    if (name == t.name)
+      return t.type;
+  }
+  return SignalMessage::Type::Unknown;
+}
+
+SignalMessage SignalMessage::join(std::string room)
+{
+  SignalMessage m = of_type(Type::Join);
+  m.room = std::move(room);
+  return m;
+}
+
+SignalMessage SignalMessage::joined(std::string from)
+{
+  SignalMessage m = of_type(Type::Join);
+  m.from = std::move(from);
+  return m;
+}
+
+SignalMessage SignalMessage::welcome(std::string id)
+{
+  SignalMessage m = of_type(Type::Welcome);
+  m.id = std::move(id);
+  return m;
+}
+
+SignalMessage SignalMessage::offer(std::string sdp)
+{
+  SignalMessage m = of_type(Type::Offer);
+  m.sdp = std::move(sdp);
+  return m;
+}
+
+SignalMessage SignalMessage::answer(std::string sdp)
+{
+  SignalMessage m = of_type(Type::Answer);
+  m.sdp = std::move(sdp);
+  return m;
+}
+
+SignalMessage SignalMessage::ice_candidate(SignalCandidate candidate)
+{
+  SignalMessage m = of_type(Type::Candidate);
+  m.candidate = std::move(candidate);
+  return m;
+}
+
+SignalMessage SignalMessage::end_of_candidates()
+{
+  return of_type(Type::Candidate);
+}
+
+SignalMessage SignalMessage::bye()
+{
+  return of_type(Type::Bye);
+}
+
+SignalMessage SignalMessage::leave()
+{
+  return of_type(Type::Leave);
+}
+
+SignalMessage SignalMessage::left(std::string from)
+{
+  SignalMessage m = of_type(Type::Leave);
+  m.from = std::move(from);
+  return m;
+}
+
+SignalMessage SignalMessage::error(std::string message)
+{
+  SignalMessage m = of_type(Type::Error);
+  m.message = std::move(message);
+  return m;
+}
+
+bool parse_signal_message(const std::string &text, SignalMessage &out, std::string &error)
+{
+  out = SignalMessage();
+  if (text.size() > kSignalMaxMessageBytes) {
+    error = "The message is " + std::to_string(text.size()) + " bytes; the limit is " +
+            std::to_string(kSignalMaxMessageBytes) + " bytes.";
+    return false;
+  }
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    error = "The message is empty; send one JSON object.";
+    return false;
+  }
+  if (!g_utf8_validate_len(text.data(), text.size(), nullptr)) {
+    error = "The message is not valid UTF-8 text.";
+    return false;
+  }
+  if (!prescan(text, error))
+    return false;
+
+  JsonParser *parser = json_parser_new();
+  GError *err = nullptr;
+  bool parsed =
+      json_parser_load_from_data(parser, text.data(), static_cast<gssize>(text.size()), &err);
+  std::shared_ptr<JsonNode> root = parsed ? share_node(json_parser_steal_root(parser)) : nullptr;
+  g_object_unref(parser);
+  if (!parsed || !root) {
+    error = "The message is not valid JSON (" + json_error_detail(err) + ").";
+    if (err)
+      g_error_free(err);
+    return false;
+  }
+  if (!JSON_NODE_HOLDS_OBJECT(root.get())) {
+    error = "The message must be a JSON object like {\"type\":\"offer\",\"sdp\":\"…\"}.";
+    return false;
+  }
+  JsonObject *obj = json_node_get_object(root.get());
+
+  JsonNode *type = json_object_get_member(obj, "type");
+  if (!type) {
+    error = "The message has no \"type\" member.";
+    return false;
+  }
+  if (!JSON_NODE_HOLDS_VALUE(type) || json_node_get_value_type(type) != G_TYPE_STRING) {
+    error = "The \"type\" member must be a string.";
+    return false;
+  }
+  SignalMessage m;
+  m.type_name = json_node_get_string(type);
+  m.type = signal_type_from_name(m.type_name);
+  if (m.type == SignalMessage::Type::Unknown) {
+    std::string shown = m.type_name.size() > 40 ? m.type_name.substr(0, 40) + "…" : m.type_name;
+    if (!g_utf8_validate(shown.c_str(), -1, nullptr) || has_control_characters(shown))
+      shown = "?";
+    error = "Unknown message type \"" + shown +
+            "\"; the types are join, welcome, offer, answer, candidate, bye, leave and error.";
+    return false;
+  }
+
+  if (!optional_name(obj, "from", m.from, error) || !optional_name(obj, "to", m.to, error))
+    return false;
+
+  switch (m.type) {
+    case SignalMessage::Type::Join:
+      if (!optional_name(obj, "room", m.room, error))
+        return false;
+      break;
+    case SignalMessage::Type::Welcome:
+      if (!required_string(obj, "id", "A welcome message", m.id, error) ||
+          !optional_name(obj, "id", m.id, error) || !read_peers(obj, m.peers, error) ||
+          !read_ice_servers(obj, m.ice_servers, error))
+        return false;
+      break;
+    case SignalMessage::Type::Offer:
+      if (!read_sdp(obj, "An offer", m.sdp, error))
+        return false;
+      break;
+    case SignalMessage::Type::Answer:
+      if (!read_sdp(obj, "An answer", m.sdp, error))
+        return false;
+      break;
+    case SignalMessage::Type::Candidate:
+      if (!read_candidate(obj, m.candidate, error))
+        return false;
+      break;
+    case SignalMessage::Type::Error:
+      if (!required_string(obj, "message", "An error message", m.message, error))
+        return false;
+      if (m.message.size() > kSignalMaxErrorBytes) {
+        error = "The error's \"message\" is longer than " + std::to_string(kSignalMaxErrorBytes) +
+                " bytes.";
+        return false;
+      }
+      break;
+    case SignalMessage::Type::Bye:
+    case SignalMessage::Type::Leave:
+    case SignalMessage::Type::Unknown:
+      break;
+  }
+  m.json = std::move(root);
+  out = std::move(m);
+  return true;
+}
+
+std::string to_json(const SignalMessage &m)
+{
+  Builder b;
+  JsonBuilder *jb = b.get();
+  json_builder_begin_object(jb);
+  b.string("type", m.type_name.empty() ? signal_type_name(m.type) : m.type_name);
+  switch (m.type) {
+    case SignalMessage::Type::Join:
+      b.string_if_set("room", m.room);
+      break;
+    case SignalMessage::Type::Welcome:
+      b.string("id", m.id);
+      if (m.peers) {
+        json_builder_set_member_name(jb, "peers");
+        json_builder_begin_array(jb);
+        for (const std::string &p : *m.peers)
+          json_builder_add_string_value(jb, p.c_str());
+        json_builder_end_array(jb);
+      }
+      if (m.ice_servers)
+        add_ice_servers(b, *m.ice_servers);
+      break;
+    case SignalMessage::Type::Offer:
+    case SignalMessage::Type::Answer:
+      b.string("sdp", m.sdp);
+      break;
+    case SignalMessage::Type::Candidate:
+      add_candidate(b, m.candidate);
+      break;
+    case SignalMessage::Type::Error:
+      b.string("message", m.message);
+      break;
+    case SignalMessage::Type::Bye:
+    case SignalMessage::Type::Leave:
+    case SignalMessage::Type::Unknown:
+      break;
+  }
+  b.string_if_set("from", m.from);
+  b.string_if_set("to", m.to);
+  json_builder_end_object(jb);
+  JsonNode *root = json_builder_get_root(jb);
+  std::string out = generate(root);
+  json_node_unref(root);
+  return out;
+}
+
+std::string to_forwarded_json(const SignalMessage &message, const std::string &from)
+{
+  if (!message.json || !JSON_NODE_HOLDS_OBJECT(message.json.get())) {
+    SignalMessage copy = message;
+    copy.from = from;
+    return to_json(copy);
+  }
+  /* A copy: the parsed message stays as received. */
+  JsonNode *copy = json_node_copy(message.json.get());
+  JsonObject *obj = json_node_get_object(copy);
+  /* A copied node shares its object with the original; give it its own. */
+  JsonObject *own = json_object_new();
+  JsonObjectIter iter;
+  const gchar *name = nullptr;
+  JsonNode *value = nullptr;
+  json_object_iter_init_ordered(&iter, obj);
+  while (json_object_iter_next_ordered(&iter, &name, &value)) {
+    if (std::strcmp(name, "from") != 0)
+      json_object_set_member(own, name, json_node_copy(value));
+  }
+  json_object_set_string_member(own, "from", from.c_str());
+  json_node_take_object(copy, own);
+  std::string out = generate(copy);
+  json_node_unref(copy);
+  return out;
+}
+
+std::string signal_error_json(const std::string &message)
+{
+  return to_json(SignalMessage::error(message));
+}
+
+}  // namespace livecast

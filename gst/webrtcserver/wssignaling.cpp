@@ -1,0 +1,334 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "wssignaling.h"
+
+#include <json-glib/json-glib.h>
+
+#include <utility>
+#include <vector>
+
+#include "gstrefptr.h"
+
+namespace livecast
+{
+
+namespace
+{
+
+std::string to_text(JsonBuilder *b)
+{
+  JsonNode *root = json_builder_get_root(b);
+  JsonGenerator *gen = json_generator_new();
+  json_generator_set_root(gen, root);
+  std::string out = take_string(json_generator_to_data(gen, nullptr));
+  g_object_unref(gen);
+  json_node_unref(root);
+  return out;
+}
+
+}  // namespace
+
+WsSignalingPeer::WsSignalingPeer(SessionBackend &backend, WsSignalingConfig config, Send send,
+                                 Close close, Clock clock)
+    : backend_(backend), config_(std::move(config)), send_(std::move(send)),
+      close_(std::move(close)), clock_(std::move(clock))
+{
+}
+
+WsSignalingPeer::~WsSignalingPeer()
+{
+  *alive_ = false;
+  end_session("the WebSocket closed");
+}
+
+void WsSignalingPeer::start()
+{
+  JsonBuilder *b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "type");
+  json_builder_add_string_value(b, "welcome");
+  json_builder_set_member_name(b, "iceServers");
+  json_builder_begin_array(b);
+  for (const IceServer &server : config_.ice_servers) {
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "urls");
+    json_builder_add_string_value(b, server.browser_url().c_str());
+    if (!server.username.empty()) {
+      json_builder_set_member_name(b, "username");
+      json_builder_add_string_value(b, server.username.c_str());
+      json_builder_set_member_name(b, "credential");
+      json_builder_add_string_value(b, server.credential.c_str());
+    }
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "iceTransportPolicy");
+  json_builder_add_string_value(
+      b, config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");
+  json_builder_set_member_name(b, "audio");
+  json_builder_add_boolean_value(b, config_.audio);
+  json_builder_set_member_name(b, "talkback");
+  json_builder_add_boolean_value(b, config_.talkback);
+  json_builder_end_object(b);
+  send_(to_text(b));
+  g_object_unref(b);
+}
+
+bool WsSignalingPeer::over_rate_limit()
+{
+  const gint64 now = clock_();
+  if (now - window_start_ >= G_USEC_PER_SEC) {
+    if (!window_refused_)
+      flood_since_ = 0;
+    window_start_ = now;
+    window_count_ = 0;
+    window_refused_ = false;
+  }
+  if (++window_count_ <= kWsMaxMessagesPerSecond)
+    return false;
+  if (!flood_since_)
+    flood_since_ = now;
+  if (now - flood_since_ >= kWsFloodSecondsBeforeClose * G_USEC_PER_SEC) {
+    close_(1008, "Too many messages for too long.");
+    return true;
+  }
+  if (!window_refused_) {
+    window_refused_ = true;
+    send_error("Too many messages: at most " + std::to_string(kWsMaxMessagesPerSecond) +
+                   " per second are read; the rest of this second's are dropped.",
+               429);
+  }
+  return true;
+}
+
+void WsSignalingPeer::on_message(const std::string &text)
+{
+  if (over_rate_limit())
+    return;
+  SignalMessage message;
+  std::string error;
+  if (!parse_signal_message(text, message, error)) {
+    send_error(error, 400);
+    return;
+  }
+  handle(message);
+}
+
+void WsSignalingPeer::handle(const SignalMessage &message)
+{
+  switch (message.type) {
+    case SignalMessage::Type::Offer:
+      return handle_offer(message);
+    case SignalMessage::Type::Join:
+      return handle_join();
+    case SignalMessage::Type::Answer:
+      return handle_answer(message);
+    case SignalMessage::Type::Candidate:
+      return handle_candidate(message);
+    case SignalMessage::Type::Bye:
+    case SignalMessage::Type::Leave:
+      end_session("the viewer said bye");
+      return;
+    default:
+      send_error("A viewer cannot send \"" + message.type_name +
+                     "\" messages; send join, offer, answer, candidate or bye.",
+                 400);
+      return;
+  }
+}
+
+SessionEvents WsSignalingPeer::make_events()
+{
+  std::weak_ptr<bool> alive = alive_;
+  SessionEvents events;
+  events.on_candidate = [this, alive](const LocalCandidate &c) {
+    auto guard = alive.lock();
+    if (!guard || !*guard)
+      return;
+    if (c.candidate.empty()) {
+      send_(to_json(SignalMessage::end_of_candidates()));
+      return;
+    }
+    SignalCandidate candidate;
+    candidate.candidate = c.candidate;
+    candidate.sdp_mid = c.mid;
+    candidate.has_sdp_mid = !c.mid.empty();
+    candidate.sdp_mline_index = c.mline;
+    send_(to_json(SignalMessage::ice_candidate(candidate)));
+  };
+  events.on_ended = [this, alive](const std::string &reason) {
+    auto guard = alive.lock();
+    if (!guard || !*guard)
+      return;
+    session_id_.clear();
+    state_ = State::Idle;
+    send_error("The session ended: " + reason + ".");
+    send_(to_json(SignalMessage::bye()));
+  };
+  return events;
+}
+
+void WsSignalingPeer::handle_offer(const SignalMessage &message)
+{
+  if (state_ != State::Idle) {
+    send_error("This connection already has a session; send bye before a new offer "
+               "(ICE restarts are not supported).",
+               409);
+    return;
+  }
+  SentVideo sent;
+  if (!backend_.current_video(sent)) {
+    send_error("The stream has not started yet; try again in a moment.", 503);
+    return;
+  }
+  OfferCheck check = check_offer(message.sdp, sent);
+  if (!check.ok) {
+    send_error(check.message, check.status);
+    return;
+  }
+  state_ = State::Creating;
+  std::weak_ptr<bool> alive = alive_;
+  SessionBackend &backend = backend_;
+  backend_.create_session(message.sdp, check, make_events(),
+                          [this, alive, &backend](SessionResult r) {
+                            auto guard = alive.lock();
+                            if (!guard || !*guard) {
+                              if (r.ok) /* the socket closed meanwhile */
+                                backend.end_session(r.id);
+                              return;
+                            }
+                            if (!r.ok) {
+                              state_ = State::Idle;
+                              pending_candidates_.clear();
+                              send_error(r.message, r.status);
+                              return;
+                            }
+                            session_id_ = r.id;
+                            state_ = State::Active;
+                            send_(to_json(SignalMessage::answer(r.answer_sdp)));
+                            flush_pending_candidates();
+                          });
+}
+
+void WsSignalingPeer::handle_join()
+{
+  if (state_ != State::Idle) {
+    send_error("This connection already has a session; send bye before joining again.", 409);
+    return;
+  }
+  SentVideo sent;
+  if (!backend_.current_video(sent)) {
+    send_error("The stream has not started yet; try again in a moment.", 503);
+    return;
+  }
+  state_ = State::Creating;
+  std::weak_ptr<bool> alive = alive_;
+  SessionBackend &backend = backend_;
+  backend_.create_offer_session(make_events(), [this, alive, &backend](SessionResult r) {
+    auto guard = alive.lock();
+    if (!guard || !*guard) {
+      if (r.ok)
+        backend.end_session(r.id);
+      return;
+    }
+    if (!r.ok) {
+      state_ = State::Idle;
+      send_error(r.message, r.status);
+      return;
+    }
+    session_id_ = r.id;
+    state_ = State::AwaitingAnswer;
+    send_(to_json(SignalMessage::offer(r.answer_sdp)));
+  });
+}
+
+void WsSignalingPeer::handle_answer(const SignalMessage &message)
+{
+  if (state_ != State::AwaitingAnswer) {
+    send_error("No offer of ours is waiting for an answer; send join to get one.", 409);
+    return;
+  }
+  std::string error;
+  const int status = backend_.apply_answer(session_id_, message.sdp, error);
+  if (status) {
+    send_error(error, status);
+    return;
+  }
+  state_ = State::Active;
+}
+
+void WsSignalingPeer::handle_candidate(const SignalMessage &message)
+{
+  if (message.candidate.end_of_candidates())
+    return; /* webrtcbin needs no end-of-candidates */
+  if (state_ == State::Creating) {
+    /* Trickled right after the offer, before our answer: kept till then. */
+    if (pending_candidates_.size() < kWsMaxPendingCandidates)
+      pending_candidates_.push_back(message.candidate);
+    else
+      send_error("Too many candidates before the answer; the rest are dropped.", 429);
+    return;
+  }
+  if (session_id_.empty()) {
+    send_error("A candidate needs a session: send an offer or join first, and candidates after "
+               "the answer or offer.",
+               409);
+    return;
+  }
+  add_candidate(message.candidate);
+}
+
+void WsSignalingPeer::add_candidate(const SignalCandidate &candidate)
+{
+  /* No ufrag: ICE restarts cannot happen on this channel (a new offer is
+   * refused while a session exists). */
+  SdpFragment frag;
+  frag.ok = true;
+  TrickleCandidate c;
+  c.candidate = candidate.candidate;
+  c.mid = candidate.has_sdp_mid ? candidate.sdp_mid : "";
+  c.mline = candidate.sdp_mline_index;
+  frag.candidates.push_back(c);
+  std::string error;
+  const int status = backend_.add_remote_candidates(session_id_, frag, error);
+  if (status)
+    send_error(error, status);
+}
+
+void WsSignalingPeer::flush_pending_candidates()
+{
+  std::vector<SignalCandidate> pending;
+  pending.swap(pending_candidates_);
+  for (const SignalCandidate &c : pending)
+    add_candidate(c);
+}
+
+void WsSignalingPeer::end_session(const char *why)
+{
+  (void)why;
+  if (!session_id_.empty())
+    backend_.end_session(session_id_);
+  session_id_.clear();
+  pending_candidates_.clear();
+  state_ = State::Idle;
+}
+
+void WsSignalingPeer::send_error(const std::string &message, int status)
+{
+  JsonBuilder *b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "type");
+  json_builder_add_string_value(b, "error");
+  json_builder_set_member_name(b, "message");
+  json_builder_add_string_value(b, message.c_str());
+  if (status) {
+    json_builder_set_member_name(b, "status");
+    json_builder_add_int_value(b, status);
+  }
+  json_builder_end_object(b);
+  send_(to_text(b));
+  g_object_unref(b);
+}
+
+}  // namespace livecast

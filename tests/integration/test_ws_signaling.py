@@ -1,0 +1,292 @@
+#!/usr/bin/python3
+"""webrtcserversink's WebSocket signaling (GET /ws) with aiortc as the viewer.
+
+  offer     aiortc offers, the sink answers; the sink's candidates trickle in
+  join      aiortc sends join, the sink offers, aiortc answers
+  talkback  aiortc sends a 440 Hz tone as its microphone; the sink's
+            talkback_<id> pad (linked by gst-launch to a file) must carry
+            audio whose dominant frequency is 440 Hz (within 5 Hz)
+  bad-input non-JSON, wrong types, unknown types, huge and flooding messages:
+            errors come back and the server keeps serving
+
+Runs inside the private network namespace (tests/netns-run.sh).
+"""
+import asyncio
+import fractions
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import aioice.ice
+import numpy
+import websockets
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import AudioStreamTrack
+from aiortc.sdp import candidate_from_sdp
+from av import AudioFrame
+
+# aioice skips loopback addresses; on loopback-only test hosts use 127.0.0.1.
+aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+
+PORT = 18095
+URL = f"http://127.0.0.1:{PORT}"
+WS = f"ws://127.0.0.1:{PORT}/ws"
+TONE_HZ = 440
+
+
+def start_sender(extra="", tail=""):
+    pipeline = (
+        f"videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 "
+        f"! webrtcserversink name=s port={PORT} {extra} {tail}"
+    )
+    proc = subprocess.Popen(["gst-launch-1.0", "-q"] + pipeline.split())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            stats = json.load(urllib.request.urlopen(URL + "/stats", timeout=1))
+            if stats["encoder"]["codec"]:
+                return proc
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit(f"gst-launch-1.0 exited with {proc.returncode}: {pipeline}")
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("webrtcserversink did not start serving within 10 s")
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+class Tone(AudioStreamTrack):
+    """A 440 Hz sine as aiortc's microphone, 20 ms frames at 48 kHz."""
+
+    def __init__(self):
+        super().__init__()
+        self.samples = 0
+
+    async def recv(self):
+        n = 960
+        if self.samples:
+            await asyncio.sleep(n / 48000)
+        t = (numpy.arange(n) + self.samples) / 48000
+        pcm = (numpy.sin(2 * numpy.pi * TONE_HZ * t) * 12000).astype(numpy.int16)
+        frame = AudioFrame(format="s16", layout="mono", samples=n)
+        frame.planes[0].update(pcm.tobytes())
+        frame.sample_rate = 48000
+        frame.pts = self.samples
+        frame.time_base = fractions.Fraction(1, 48000)
+        self.samples += n
+        return frame
+
+
+async def recv_json(ws, timeout=10):
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def session(mode, tone=False):
+    """One viewer over /ws; returns (frames, candidates trickled to us, ms to first frame)."""
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    got_track = asyncio.get_running_loop().create_future()
+
+    def on_track(track):
+        if track.kind == "video" and not got_track.done():
+            got_track.set_result(track)
+
+    pc.on("track", on_track)
+    started = time.monotonic()
+    trickled = 0
+    async with websockets.connect(WS) as ws:
+        welcome = await recv_json(ws)
+        assert welcome["type"] == "welcome", welcome
+        assert welcome["iceServers"] == [], welcome
+        if mode == "join":
+            await ws.send(json.dumps({"type": "join"}))
+            offer = await recv_json(ws)
+            assert offer["type"] == "offer", offer
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
+            if os.environ.get("SHOW_SDP"):
+                print(offer["sdp"])
+            if tone:
+                pc.addTrack(Tone())  # takes the offered audio section, now sendrecv
+            await pc.setLocalDescription(await pc.createAnswer())
+            await ws.send(json.dumps({"type": "answer", "sdp": pc.localDescription.sdp}))
+        else:
+            pc.addTransceiver("video", direction="recvonly")
+            if tone:
+                pc.addTransceiver(Tone(), direction="sendrecv")
+            await pc.setLocalDescription(await pc.createOffer())
+            await ws.send(json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}))
+
+        async def read_signals():
+            nonlocal trickled
+            async for text in ws:
+                msg = json.loads(text)
+                if msg["type"] == "answer":
+                    await pc.setRemoteDescription(RTCSessionDescription(sdp=msg["sdp"], type="answer"))
+                elif msg["type"] == "candidate":
+                    c = msg["candidate"]
+                    if c and c["candidate"]:
+                        trickled += 1
+                        candidate = candidate_from_sdp(c["candidate"].split(":", 1)[1])
+                        candidate.sdpMid = c.get("sdpMid")
+                        candidate.sdpMLineIndex = c.get("sdpMLineIndex")
+                        await pc.addIceCandidate(candidate)
+                elif msg["type"] == "error":
+                    print(f"# server error: {msg}")
+
+        reader = asyncio.ensure_future(read_signals())
+        track = await asyncio.wait_for(got_track, 15)
+        frames, first = 0, None
+        end = time.monotonic() + (4 if tone else 0)
+        while frames < 30 or time.monotonic() < end:
+            await asyncio.wait_for(track.recv(), 10)
+            frames += 1
+            if first is None:
+                first = (time.monotonic() - started) * 1000
+        await ws.send(json.dumps({"type": "bye"}))
+        reader.cancel()
+    await pc.close()
+    return frames, trickled, first
+
+
+def dominant_frequency(raw):
+    pcm = numpy.frombuffer(raw, dtype="<i2").astype(float)
+    pcm = pcm[-48000:]  # the last second
+    spectrum = numpy.abs(numpy.fft.rfft(pcm * numpy.hanning(len(pcm))))
+    freqs = numpy.fft.rfftfreq(len(pcm), 1 / 48000)
+    return freqs[int(numpy.argmax(spectrum))], float(numpy.sqrt(numpy.mean(pcm ** 2)))
+
+
+async def bad_input():
+    """Every bad message gets an error and the socket keeps working."""
+    failures = []
+    async with websockets.connect(WS, max_size=2**22) as ws:
+        await recv_json(ws)
+        cases = [
+            ("non-JSON", "hello"),
+            ("not an object", "[1,2]"),
+            ("no type", "{}"),
+            ("wrong type of sdp", json.dumps({"type": "offer", "sdp": 5})),
+            ("unknown type", json.dumps({"type": "dance"})),
+            ("answer without offer", json.dumps({"type": "answer", "sdp": "v=0\r\n"})),
+            ("candidate without session", json.dumps(
+                {"type": "candidate", "candidate": {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host",
+                                                    "sdpMLineIndex": 0}})),
+            ("bad SDP offer", json.dumps({"type": "offer", "sdp": "v=0\r\nnonsense"})),
+            ("huge message", json.dumps({"type": "offer", "sdp": "v=0" + "x" * 200000})),
+        ]
+        for name, text in cases:
+            await ws.send(text)
+            reply = await recv_json(ws)
+            if reply.get("type") != "error" or not reply.get("message"):
+                failures.append(f"{name}: got {reply}")
+            else:
+                print(f"# {name}: {reply.get('status', '-')} {reply['message']}")
+        # A flood: 500 messages at once; some errors, then the socket still answers.
+        for _ in range(500):
+            await ws.send("{}")
+        errors = 0
+        try:
+            while True:
+                reply = await recv_json(ws, 2)
+                errors += reply.get("type") == "error"
+        except asyncio.TimeoutError:
+            pass
+        print(f"# flood of 500: {errors} error replies")
+        await asyncio.sleep(1.1)
+        await ws.send("{}")
+        reply = await recv_json(ws)
+        if reply.get("type") != "error":
+            failures.append(f"after the flood: got {reply}")
+    # 2 MiB: refused, by an error or by closing that socket (1009); either
+    # way the server keeps serving others.
+    try:
+        async with websockets.connect(WS, max_size=2**22) as ws:
+            await recv_json(ws)
+            await ws.send("x" * (2 * 1024 * 1024))
+            reply = await recv_json(ws, 5)
+            print(f"# 2 MiB message: {reply}")
+            if reply.get("type") != "error":
+                failures.append(f"a 2 MiB message got {reply}")
+    except websockets.ConnectionClosed as e:
+        print(f"# 2 MiB message: socket closed with {e.rcvd.code if e.rcvd else '?'}")
+    frames, _, _ = await session("offer")
+    if frames < 30:
+        failures.append("no stream after the bad input")
+    # Plain HTTP on /ws says what it is.
+    try:
+        urllib.request.urlopen(URL + "/ws", timeout=5)
+        failures.append("GET /ws without upgrade succeeded")
+    except urllib.error.HTTPError as e:
+        body = e.read().decode()
+        print(f"# plain GET /ws: {e.code} {body.strip()}")
+        if e.code != 426:
+            failures.append(f"plain GET /ws: {e.code}")
+    return failures
+
+
+def main():
+    mode = sys.argv[1] if len(sys.argv) > 1 else "offer"
+    if mode in ("offer", "join"):
+        sender = start_sender()
+        try:
+            frames, trickled, first = asyncio.run(asyncio.wait_for(session(mode), 40))
+        finally:
+            stop(sender)
+        print(f"# /ws {mode}: {frames} frames, first after {first:.0f} ms, "
+              f"{trickled} candidate(s) trickled by the server")
+        if trickled < 1:
+            print("FAIL: the server trickled no candidate")
+            return 1
+        print("1 passed, 0 failed")
+        return 0
+    if mode == "talkback":
+        out = tempfile.NamedTemporaryFile(suffix=".raw", delete=False).name
+        # gst-launch links the talkback_<id> pad when it appears.
+        sender = start_sender("talkback=true", f"s. ! queue ! filesink location={out}")
+        try:
+            # join: aiortc 1.4 offers each section with its own ICE credentials
+            # under one BUNDLE group, which webrtcbin refuses; it answers ours fine.
+            for offer_mode in ("join",):
+                frames, _, _ = asyncio.run(asyncio.wait_for(session(offer_mode, tone=True), 40))
+        finally:
+            stop(sender)
+        raw = open(out, "rb").read()
+        os.unlink(out)
+        seconds = len(raw) / 2 / 48000
+        if seconds < 1:
+            print(f"FAIL: only {seconds:.2f} s of talkback audio came out of the sink")
+            return 1
+        freq, rms = dominant_frequency(raw)
+        print(f"# talkback: {seconds:.1f} s of audio, dominant {freq:.1f} Hz, RMS {rms:.0f}")
+        if abs(freq - TONE_HZ) > 5:
+            print(f"FAIL: dominant frequency {freq:.1f} Hz, expected {TONE_HZ} Hz")
+            return 1
+        print("1 passed, 0 failed")
+        return 0
+    if mode == "bad-input":
+        sender = start_sender()
+        try:
+            failures = asyncio.run(asyncio.wait_for(bad_input(), 90))
+        finally:
+            stop(sender)
+        for f in failures:
+            print(f"FAIL: {f}")
+        return 1 if failures else 0
+    print(f"unknown mode {mode}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
