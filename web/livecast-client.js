@@ -104,6 +104,10 @@ export class LivecastClient {
     return this.#opts.transport;
   }
 
+  get token() {
+    return this.#opts.token;
+  }
+
   /**
    * Switches our microphone on (asks for it: getUserMedia) or off (stops it). Resolves to true
    * when the microphone is in the state asked for; on failure `microphone.state` is 'error' and

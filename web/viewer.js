@@ -72,9 +72,15 @@ function createClient(token) {
   return created;
 }
 
+/** A 401 in words for the viewer (the server's sentence may speak of URLs and headers). */
+function tokenProblem(status) {
+  if (status.state !== 'error' || status.error?.status !== 401) return null;
+  return client.token ? 'The token is not right' : 'This stream needs a token';
+}
+
 function render(status) {
   document.body.dataset.state = status.state;
-  ui.statusText.textContent = statusText(status, client.stats);
+  ui.statusText.textContent = tokenProblem(status) ?? statusText(status, client.stats);
   ui.startStop.textContent = client.running ? 'Stop' : 'Start';
   const [title, detail] = placeholderText(status);
   ui.placeholderTitle.textContent = title;
@@ -87,9 +93,9 @@ function render(status) {
 function placeholderText(status) {
   switch (status.state) {
     case 'error':
-      return [status.message, status.error?.status === 401
-        ? 'Enter the token of this stream:'
-        : 'Press Start to try again.'];
+      return tokenProblem(status)
+        ? [tokenProblem(status), 'Enter the token of this stream:']
+        : [status.message, 'Press Start to try again.'];
     case 'reconnecting':
       return [status.message, status.error?.message ?? ''];
     case 'stopped':

@@ -101,7 +101,7 @@ async function talk(context, query, what, messages) {
   const on = await bytesOver(`${what}, microphone on`);
   const shown = await micState(page);
   if (query === '') {
-    await page.click('#stats-toggle');
+    if (await page.isHidden('#stats')) await page.click('#stats-toggle');
     await sleep(1100);
     await saveShot(cli.shots, 'mic-on.png', await page.screenshot());
   }

@@ -85,7 +85,7 @@ async function play(context, query, messages, { shot = null, keep = false } = {}
   result.remoteCandidateMs = await page.evaluate(() =>
     window.livecast.timings.firstRemoteCandidate - window.livecast.timings.start);
   if (shot) {
-    await page.click('#stats-toggle');
+    if (await page.isHidden('#stats')) await page.click('#stats-toggle');
     await sleep(1100);
     await saveShot(cli.shots, shot, await page.screenshot());
   }
