@@ -158,6 +158,7 @@ struct Viewer {
   /* Last statistics read from webrtcbin. */
   guint64 bytes_sent = 0;
   gint64 bytes_sent_at = 0;
+  guint64 bytes_received = 0; /* RTP from the viewer: its microphone */
   double bitrate = 0;
   gint64 packets_lost = 0;
   double rtt = -1;
@@ -1069,16 +1070,23 @@ static void on_viewer_pad_added(GstElement *webrtcbin, GstPad *pad, gpointer use
   if (!self)
     return;
   Ref<GstWebRTCServerSink> sink = Ref<GstWebRTCServerSink>::adopt(self);
-  if (!s || g_strcmp0(gst_structure_get_string(s, "media"), "audio") != 0) {
-    /* Nothing else is expected from a viewer; let it go to a fakesink. */
-    GST_DEBUG_OBJECT(self, "viewer %s: ignoring incoming %" GST_PTR_FORMAT, handle->id.c_str(),
-                     caps.get());
-  }
   GstElement *branch = GST_ELEMENT(gst_element_get_parent(webrtcbin));
   if (!branch)
     return;
   Ref<GstElement> branch_ref = Ref<GstElement>::adopt(branch);
-  const bool audio = s && g_strcmp0(gst_structure_get_string(s, "media"), "audio") == 0;
+  bool audio = s && g_strcmp0(gst_structure_get_string(s, "media"), "audio") == 0;
+  if (!audio) {
+    /* Caps may not be set yet: the transceiver knows its kind. */
+    GstWebRTCRTPTransceiver *trans = nullptr;
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(pad), "transceiver"))
+      g_object_get(pad, "transceiver", &trans, nullptr);
+    if (trans) {
+      GstWebRTCKind kind = GST_WEBRTC_KIND_UNKNOWN;
+      g_object_get(trans, "kind", &kind, nullptr);
+      audio = kind == GST_WEBRTC_KIND_AUDIO;
+      gst_object_unref(trans);
+    }
+  }
   std::vector<GstElement *> chain;
   for (const char *factory :
        audio ? std::vector<const char *>{"rtpopusdepay", "opusdec", "audioconvert",
@@ -1107,6 +1115,9 @@ static void on_viewer_pad_added(GstElement *webrtcbin, GstPad *pad, gpointer use
     tee = chain[5];
     g_object_set(tee, "allow-not-linked", TRUE, nullptr);
   }
+  if (!audio) /* nothing but audio is expected from a viewer: dropped */
+    GST_DEBUG_OBJECT(self, "viewer %s: dropping incoming %" GST_PTR_FORMAT, handle->id.c_str(),
+                     caps.get());
   for (GstElement *e : chain)
     gst_bin_add(GST_BIN(branch), e);
   for (std::size_t i = 0; i + 1 < chain.size(); i++)
@@ -1396,9 +1407,7 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
   g_object_set(queue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
                static_cast<guint64>(500 * GST_MSECOND), nullptr);
   gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
-  /* Our own offers bundle without "bundle-only" sections (port 0), which
-   * some stacks (aiortc 1.4) take as rejected. */
-  gst_util_set_object_arg(G_OBJECT(webrtcbin), "bundle-policy", we_offer ? "max-compat" : "max-bundle");
+  gst_util_set_object_arg(G_OBJECT(webrtcbin), "bundle-policy", "max-bundle");
   configure_ice(self, webrtcbin, settings);
 
   gst_bin_add_many(GST_BIN(branch), queue, pay, webrtcbin, nullptr);
@@ -1703,7 +1712,7 @@ static void read_viewer_stats(GstWebRTCServerSink *self, Viewer &viewer)
         const GstStructure *reply = gst_promise_get_reply(p);
         if (!reply)
           return;
-        guint64 bytes = 0;
+        guint64 bytes = 0, received = 0;
         gint64 lost = 0;
         double rtt = -1;
         guint pli = 0;
@@ -1724,6 +1733,10 @@ static void read_viewer_stats(GstWebRTCServerSink *self, Viewer &viewer)
             guint count = 0;
             if (gst_structure_get_uint(s, "pli-count", &count))
               pli += count;
+          } else if (type == GST_WEBRTC_STATS_INBOUND_RTP) {
+            guint64 b = 0;
+            if (gst_structure_get_uint64(s, "bytes-received", &b))
+              received += b;
           } else if (type == GST_WEBRTC_STATS_REMOTE_INBOUND_RTP) {
             gint64 l = 0;
             gint li = 0;
@@ -1736,7 +1749,8 @@ static void read_viewer_stats(GstWebRTCServerSink *self, Viewer &viewer)
               rtt = r;
           }
         }
-        h->dispatch([bytes, lost, rtt, pli](GstWebRTCServerSink *, Viewer &v) {
+        h->dispatch([bytes, received, lost, rtt, pli](GstWebRTCServerSink *, Viewer &v) {
+          v.bytes_received = received;
           const gint64 now = now_us();
           if (v.bytes_sent_at > 0 && now > v.bytes_sent_at && bytes >= v.bytes_sent)
             v.bitrate = (bytes - v.bytes_sent) * 8.0 * G_USEC_PER_SEC / (now - v.bytes_sent_at);
@@ -1835,6 +1849,8 @@ static std::string stats_json(GstWebRTCServerSink *self)
     json_builder_add_double_value(b, (now - v.created_us) / double(G_USEC_PER_SEC));
     json_builder_set_member_name(b, "bitrate");
     json_builder_add_int_value(b, static_cast<gint64>(v.bitrate));
+    json_builder_set_member_name(b, "bytesReceived");
+    json_builder_add_int_value(b, static_cast<gint64>(v.bytes_received));
     json_builder_set_member_name(b, "packetsLost");
     json_builder_add_int_value(b, v.packets_lost);
     json_builder_set_member_name(b, "pliCount");

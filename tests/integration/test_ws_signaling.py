@@ -120,6 +120,8 @@ async def session(mode, tone=False):
             if tone:
                 pc.addTrack(Tone())  # takes the offered audio section, now sendrecv
             await pc.setLocalDescription(await pc.createAnswer())
+            if os.environ.get("SHOW_SDP"):
+                print(pc.localDescription.sdp)
             await ws.send(json.dumps({"type": "answer", "sdp": pc.localDescription.sdp}))
         else:
             pc.addTransceiver("video", direction="recvonly")
@@ -238,10 +240,12 @@ async def bad_input():
 
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "offer"
-    if mode in ("offer", "join"):
-        sender = start_sender()
+    if mode in ("offer", "join", "join-audio"):
+        # join-audio: our offer has an audio section too (audio_0 fed)
+        sender = start_sender("", "audiotestsrc is-live=true ! s.audio_0" if mode == "join-audio" else "")
         try:
-            frames, trickled, first = asyncio.run(asyncio.wait_for(session(mode), 40))
+            frames, trickled, first = asyncio.run(
+                asyncio.wait_for(session("offer" if mode == "offer" else "join"), 40))
         finally:
             stop(sender)
         print(f"# /ws {mode}: {frames} frames, first after {first:.0f} ms, "
@@ -253,8 +257,9 @@ def main():
         return 0
     if mode == "talkback":
         out = tempfile.NamedTemporaryFile(suffix=".raw", delete=False).name
-        # gst-launch links the talkback_<id> pad when it appears.
-        sender = start_sender("talkback=true", f"s. ! queue ! filesink location={out}")
+        # gst-launch links the talkback_<id> pad when it appears; async=false, as
+        # a sink that gets nothing until a viewer talks must not hold up PLAYING.
+        sender = start_sender("talkback=true", f"s. ! queue ! filesink async=false location={out}")
         try:
             # join: aiortc 1.4 offers each section with its own ICE credentials
             # under one BUNDLE group, which webrtcbin refuses; it answers ours fine.
