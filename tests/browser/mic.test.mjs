@@ -43,10 +43,27 @@ async function sessionBytes(what) {
   return bytes;
 }
 
+/**
+ * Bytes from the viewer per WINDOW_MS. The server refreshes bytesReceived about once a second,
+ * so a plain 3 s difference may hold 2 or 4 s of data: measure between two refreshes (changes
+ * seen by polling) at least WINDOW_MS apart and scale to WINDOW_MS. A counter that does not move
+ * is measured over the window as it is.
+ */
 async function bytesOver(what) {
-  const start = await sessionBytes(what);
-  await sleep(WINDOW_MS);
-  return (await sessionBytes(what)) - start;
+  const nextChange = async (from, notBefore, graceMs) => {
+    const deadline = Math.max(Date.now(), notBefore) + graceMs;
+    let bytes = from;
+    while (Date.now() < deadline) {
+      bytes = await sessionBytes(what);
+      if (bytes !== from && Date.now() >= notBefore) break;
+      await sleep(100);
+    }
+    return { bytes, at: Date.now() };
+  };
+  const first = await sessionBytes(what);
+  const start = await nextChange(first, 0, 1500);
+  const end = await nextChange(start.bytes, start.at + WINDOW_MS, 1500);
+  return Math.round(((end.bytes - start.bytes) * WINDOW_MS) / (end.at - start.at));
 }
 
 async function waitForViewers(expected, timeoutMs) {
