@@ -305,8 +305,8 @@ export class LivecastClient {
 
   #onTrack(session, track) {
     if (session !== this.#session) return;
-    this.#opts.onTrack?.(track, session.stream);
     this.#attachVideo(session);
+    this.#opts.onTrack?.(track, session.stream);
   }
 
   #attachVideo(session) {
