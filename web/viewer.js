@@ -184,7 +184,9 @@ function renderStats(s) {
     : 'WHEP');
   const audio = s?.audio;
   ui.stats.classList.toggle('has-audio', Boolean(audio));
-  set('s-audio', audio ? [audio.codec, formatBitrate(audio.bitrate)].filter(Boolean).join(' · ')
+  // Servers write "opus" or "OPUS" in their SDP: the codec's own spelling is "Opus".
+  const audioCodec = audio?.codec?.toLowerCase() === 'opus' ? 'Opus' : audio?.codec;
+  set('s-audio', audio ? [audioCodec, formatBitrate(audio.bitrate)].filter(Boolean).join(' · ')
     : '–');
   // Chromium measures received audio where it plays it: nothing while the video is muted.
   const muted = ui.video.muted && !(audio?.rms > 0);
