@@ -46,6 +46,7 @@
 #include "httpapi.h"
 #include "httpserver.h"
 #include "sdpoffer.h"
+#include "signalingclient.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_webrtc_server_sink_debug);
 #define GST_CAT_DEFAULT gst_webrtc_server_sink_debug
@@ -92,6 +93,10 @@ enum {
   PROP_CORS_ORIGIN,
   PROP_MAX_VIEWERS,
   PROP_WEB_ROOT,
+  PROP_SIGNALING_URL,
+  PROP_ROOM,
+  PROP_TLS_CERTIFICATE,
+  PROP_TLS_KEY,
   PROP_SYNC,
   PROP_AUDIO_BITRATE,
   PROP_TALKBACK,
@@ -120,6 +125,10 @@ struct Settings {
   std::string cors_origin = "*";
   guint max_viewers = kDefaultMaxViewers;
   std::string web_root;
+  std::string signaling_url; /* client mode: the relay to connect to */
+  std::string room = "livecast";
+  std::string tls_certificate; /* PEM file; set: HTTPS and WSS */
+  std::string tls_key;         /* PEM file; empty: in the certificate file */
   bool sync = true;
   guint audio_bitrate = kDefaultAudioBitrate;
   bool talkback = false;
@@ -221,6 +230,7 @@ struct GstWebRTCServerSinkPrivate {
   HttpServer server;
   std::unique_ptr<SinkBackend> backend;
   std::unique_ptr<HttpApi> api;
+  std::unique_ptr<SignalingClient> signaling_client; /* server thread only */
   std::random_device random;
 };
 
@@ -2003,6 +2013,31 @@ class SinkBackend : public SessionBackend
 /* ---------------------------------------------------------------------- */
 /* Server start/stop                                                      */
 
+/* Client mode: connects out to the relay, on the server thread. */
+static void start_signaling_client(GstWebRTCServerSink *self, const Settings &settings,
+                                   const HttpApiConfig &config)
+{
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  WsSignalingConfig ws;
+  ws.ice_servers = config.ice_servers;
+  ws.ice_transport_policy = config.ice_transport_policy;
+  ws.audio = config.audio;
+  ws.talkback = config.talkback;
+  const std::string url = settings.signaling_url, room = settings.room;
+  priv->server.invoke([self, priv, ws, url, room]() {
+    priv->signaling_client = std::make_unique<SignalingClient>(
+        priv->server, *priv->backend, ws, url, room,
+        [self](bool connected, const std::string &detail) {
+          if (connected)
+            GST_INFO_OBJECT(self, "signaling relay: %s", detail.c_str());
+          else
+            GST_ELEMENT_WARNING(self, RESOURCE, OPEN_READ_WRITE,
+                                ("Signaling relay: %s.", detail.c_str()), (nullptr));
+        });
+    priv->signaling_client->start();
+  });
+}
+
 static bool start_server(GstWebRTCServerSink *self)
 {
   GstWebRTCServerSinkPrivate *priv = self->priv;
@@ -2029,6 +2064,12 @@ static bool start_server(GstWebRTCServerSink *self)
     }
     config.ice_servers.push_back(server);
   }
+  if (!settings.tls_key.empty() && settings.tls_certificate.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("tls-key is set but tls-certificate is not; set both for HTTPS."),
+                      (nullptr));
+    return false;
+  }
   if (!settings.web_root.empty() && !g_file_test(settings.web_root.c_str(), G_FILE_TEST_IS_DIR)) {
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
                       ("web-root \"%s\" is not a directory.", settings.web_root.c_str()),
@@ -2044,6 +2085,9 @@ static bool start_server(GstWebRTCServerSink *self)
   priv->backend = std::make_unique<SinkBackend>(self);
   priv->api = std::make_unique<HttpApi>(*priv->backend, config);
   HttpApi *api = priv->api.get();
+  priv->server.set_tls(settings.tls_certificate, settings.tls_key);
+  /* Client-mode objects live on the server thread and end with it. */
+  priv->server.on_shutdown([priv]() { priv->signaling_client.reset(); });
   priv->server.set_websocket(
       "/ws", kWsMaxSocketMessageBytes,
       [api](const HttpRequest &request) { return api->check_websocket(request); },
@@ -2062,7 +2106,10 @@ static bool start_server(GstWebRTCServerSink *self)
     return false;
   }
   priv->server.add_periodic(kHousekeepingMs, [self]() { housekeeping(self); });
-  GST_INFO_OBJECT(self, "serving on http://%s:%d/", settings.bind_address.c_str(),
+  if (!settings.signaling_url.empty())
+    start_signaling_client(self, settings, config);
+  GST_INFO_OBJECT(self, "serving on %s://%s:%d/", priv->server.tls() ? "https" : "http",
+                  settings.bind_address.c_str(),
                   priv->server.bound_port());
   g_object_notify(G_OBJECT(self), "bound-port");
   return true;
@@ -2290,6 +2337,18 @@ static void gst_webrtc_server_sink_set_property(GObject *object, guint prop_id, 
     case PROP_WEB_ROOT:
       s.web_root = str();
       break;
+    case PROP_SIGNALING_URL:
+      s.signaling_url = str();
+      break;
+    case PROP_ROOM:
+      s.room = str();
+      break;
+    case PROP_TLS_CERTIFICATE:
+      s.tls_certificate = str();
+      break;
+    case PROP_TLS_KEY:
+      s.tls_key = str();
+      break;
     case PROP_SYNC:
       s.sync = g_value_get_boolean(value);
       if (priv->end_sink)
@@ -2368,6 +2427,18 @@ static void gst_webrtc_server_sink_get_property(GObject *object, guint prop_id, 
       break;
     case PROP_WEB_ROOT:
       g_value_set_string(value, s.web_root.empty() ? nullptr : s.web_root.c_str());
+      break;
+    case PROP_SIGNALING_URL:
+      g_value_set_string(value, s.signaling_url.empty() ? nullptr : s.signaling_url.c_str());
+      break;
+    case PROP_ROOM:
+      g_value_set_string(value, s.room.c_str());
+      break;
+    case PROP_TLS_CERTIFICATE:
+      g_value_set_string(value, s.tls_certificate.empty() ? nullptr : s.tls_certificate.c_str());
+      break;
+    case PROP_TLS_KEY:
+      g_value_set_string(value, s.tls_key.empty() ? nullptr : s.tls_key.c_str());
       break;
     case PROP_SYNC:
       g_value_set_boolean(value, s.sync);
@@ -2546,6 +2617,38 @@ static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
       g_param_spec_string("web-root", "Web root",
                           "Directory to serve the viewer page from instead of the copy built "
                           "into the plugin.",
+                          nullptr, rw_ready));
+  /**
+   * GstWebRTCServerSink:signaling-url:
+   *
+   * Client mode: connect out to this WebSocket signaling relay (for example
+   * `livecast signal` on a public host), join #GstWebRTCServerSink:room and
+   * serve every viewer there; reconnects with back-off when the relay goes
+   * away. The local HTTP server keeps running too.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_SIGNALING_URL,
+      g_param_spec_string("signaling-url", "Signaling URL",
+                          "ws:// or wss:// URL of a signaling relay to connect out to, serving "
+                          "the viewers that join the room there (unset: only local signaling).",
+                          nullptr, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_ROOM,
+      g_param_spec_string("room", "Room",
+                          "Room to join on the signaling relay (signaling-url).", "livecast",
+                          rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_TLS_CERTIFICATE,
+      g_param_spec_string("tls-certificate", "TLS certificate",
+                          "PEM file with the server's certificate (and chain): serves HTTPS and "
+                          "WSS instead of HTTP, as browsers need for the microphone anywhere "
+                          "but localhost.",
+                          nullptr, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_TLS_KEY,
+      g_param_spec_string("tls-key", "TLS key",
+                          "PEM file with the private key of tls-certificate (unset: the key is in "
+                          "the certificate file).",
                           nullptr, rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_SYNC,

@@ -234,6 +234,12 @@ struct WsGlue {
   }
 };
 
+void HttpServer::set_tls(std::string certificate_file, std::string key_file)
+{
+  tls_certificate_file_ = std::move(certificate_file);
+  tls_key_file_ = std::move(key_file);
+}
+
 void HttpServer::set_websocket(std::string path, std::size_t max_message_size, WsCheck check,
                                WsAccept accept)
 {
@@ -254,6 +260,20 @@ bool HttpServer::start(const std::string &address, int port, std::size_t max_bod
                        Handler handler, std::string &error)
 {
   stop();
+  if (!tls_certificate_file_.empty()) {
+    GError *err = nullptr;
+    tls_certificate_ = g_tls_certificate_new_from_files(
+        tls_certificate_file_.c_str(),
+        tls_key_file_.empty() ? tls_certificate_file_.c_str() : tls_key_file_.c_str(), &err);
+    if (!tls_certificate_) {
+      error = "could not load the TLS certificate \"" + tls_certificate_file_ + "\"" +
+              (tls_key_file_.empty() ? std::string(" (with its key in the same file)")
+                                     : " and key \"" + tls_key_file_ + "\"") +
+              ": " + (err ? err->message : "unknown error");
+      g_clear_error(&err);
+      return false;
+    }
+  }
   handler_ = std::move(handler);
   max_body_size_ = max_body_size;
   context_ = g_main_context_new();
@@ -279,7 +299,8 @@ bool HttpServer::start(const std::string &address, int port, std::size_t max_bod
 void HttpServer::thread_main(std::string address, int port)
 {
   g_main_context_push_thread_default(context_);
-  server_ = soup_server_new("server-header", "livecast ", nullptr);
+  server_ = soup_server_new("server-header", "livecast ", "tls-certificate", tls_certificate_,
+                            nullptr);
   soup_server_add_early_handler(server_, nullptr, early_handler, &max_body_size_, nullptr);
   soup_server_add_handler(server_, nullptr, request_handler, &handler_, nullptr);
   if (!ws_path_.empty()) {
@@ -295,7 +316,9 @@ void HttpServer::thread_main(std::string address, int port)
   } else {
     GSocketAddress *sockaddr = g_inet_socket_address_new(inet, static_cast<guint16>(port));
     GError *err = nullptr;
-    if (!soup_server_listen(server_, sockaddr, static_cast<SoupServerListenOptions>(0), &err)) {
+    const auto options = static_cast<SoupServerListenOptions>(
+        tls_certificate_ ? SOUP_SERVER_LISTEN_HTTPS : 0);
+    if (!soup_server_listen(server_, sockaddr, options, &err)) {
       error = "could not listen on " + address + ":" + std::to_string(port) + ": " +
               (err ? err->message : "unknown error");
       g_clear_error(&err);
@@ -326,6 +349,8 @@ void HttpServer::thread_main(std::string address, int port)
     g_main_loop_run(loop_);
 
   running_ = false;
+  if (shutdown_)
+    shutdown_();
   WsGlue::close_all(this);
   soup_server_disconnect(server_);
   g_object_unref(server_);
@@ -372,6 +397,7 @@ void HttpServer::stop()
   }
   g_main_context_unref(context);
   bound_port_ = 0;
+  g_clear_object(&tls_certificate_);
 }
 
 bool HttpServer::in_server_thread() const

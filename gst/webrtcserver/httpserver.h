@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <gio/gio.h>
 #include <glib.h>
 
 #include <atomic>
@@ -48,10 +49,17 @@ class HttpServer
    * than @max_body_size are refused with 413 before they are read. */
   bool start(const std::string &address, int port, std::size_t max_body_size, Handler handler,
              std::string &error);
+  /* Serves HTTPS and WSS with this certificate and key (PEM files), loaded
+   * by start(). Set before start(); empty paths mean plain HTTP. */
+  void set_tls(std::string certificate_file, std::string key_file);
+  bool tls() const { return !tls_certificate_file_.empty(); }
   /* Serves WebSockets at @path (set before start()). Messages larger than
    * @max_message_size close the socket (1009); smaller ones go to the handler. */
   void set_websocket(std::string path, std::size_t max_message_size, WsCheck check,
                      WsAccept accept);
+  /* Runs @fn on the server thread when it stops, before its context goes
+   * (for objects living on that thread). Set before start(). */
+  void on_shutdown(std::function<void()> fn) { shutdown_ = std::move(fn); }
   /* Stops listening, closes connections and joins the thread. Idempotent. */
   void stop();
 
@@ -81,6 +89,9 @@ class HttpServer
   std::atomic<int> bound_port_{0};
   std::size_t max_body_size_ = 0;
   Handler handler_;
+  std::string tls_certificate_file_, tls_key_file_;
+  GTlsCertificate *tls_certificate_ = nullptr; /* loaded by start() */
+  std::function<void()> shutdown_;
   std::string ws_path_;
   std::size_t ws_max_message_size_ = 0;
   WsCheck ws_check_;

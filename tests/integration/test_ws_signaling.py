@@ -15,6 +15,7 @@ import asyncio
 import fractions
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,7 +39,7 @@ WS = f"ws://127.0.0.1:{PORT}/ws"
 TONE_HZ = 440
 
 
-def start_sender(extra="", tail=""):
+def start_sender(extra="", tail="", url=URL, context=None):
     pipeline = (
         f"videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 "
         f"! webrtcserversink name=s port={PORT} {extra} {tail}"
@@ -47,7 +48,7 @@ def start_sender(extra="", tail=""):
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
-            stats = json.load(urllib.request.urlopen(URL + "/stats", timeout=1))
+            stats = json.load(urllib.request.urlopen(url + "/stats", timeout=1, context=context))
             if stats["encoder"]["codec"]:
                 return proc
         except OSError:
@@ -94,7 +95,7 @@ async def recv_json(ws, timeout=10):
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
-async def session(mode, tone=False):
+async def session(mode, tone=False, ws_url=WS, ssl_context=None):
     """One viewer over /ws; returns (frames, candidates trickled to us, ms to first frame)."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     got_track = asyncio.get_running_loop().create_future()
@@ -106,7 +107,7 @@ async def session(mode, tone=False):
     pc.on("track", on_track)
     started = time.monotonic()
     trickled = 0
-    async with websockets.connect(WS) as ws:
+    async with websockets.connect(ws_url, ssl=ssl_context) as ws:
         welcome = await recv_json(ws)
         assert welcome["type"] == "welcome", welcome
         assert welcome["iceServers"] == [], welcome
@@ -238,6 +239,50 @@ async def bad_input():
     return failures
 
 
+def tls():
+    """tls-certificate/tls-key: HTTPS and WSS with a self-signed certificate."""
+    import ssl
+
+    tmp = tempfile.mkdtemp()
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    context = ssl.create_default_context(cafile=cert)
+    failures = []
+    # A key without a certificate, and a missing file: clear errors, no server.
+    for extra, expect in ((f"tls-key={key}", "tls-certificate is not"),
+                          (f"tls-certificate={tmp}/missing.pem", "TLS certificate")):
+        pipeline = (f"videotestsrc is-live=true ! webrtcserversink port={PORT} {extra}")
+        run = subprocess.run(["gst-launch-1.0"] + pipeline.split(), capture_output=True, text=True,
+                             timeout=20)
+        line = next((l for l in run.stdout.splitlines() + run.stderr.splitlines()
+                     if "ERROR" in l), "")
+        print(f"# {extra}: exit {run.returncode}: {line.strip()}")
+        if run.returncode == 0 or expect not in run.stdout + run.stderr:
+            failures.append(f"{extra}: exit {run.returncode}, no error naming '{expect}'")
+    https = f"https://127.0.0.1:{PORT}"
+    sender = start_sender(f"tls-certificate={cert} tls-key={key}", url=https, context=context)
+    try:
+        page = urllib.request.urlopen(https + "/", timeout=5, context=context).read()
+        if b"<video" not in page:
+            failures.append("GET / over HTTPS did not give the viewer page")
+        try:
+            urllib.request.urlopen(URL + "/config", timeout=5)
+            failures.append("plain HTTP was served on the HTTPS port")
+        except (urllib.error.URLError, ConnectionError, OSError) as e:
+            print(f"# plain HTTP on the HTTPS port: refused ({e.__class__.__name__})")
+        frames, trickled, first = asyncio.run(asyncio.wait_for(
+            session("join", ws_url=f"wss://127.0.0.1:{PORT}/ws", ssl_context=context), 40))
+        print(f"# wss join: {frames} frames, first after {first:.0f} ms")
+    finally:
+        stop(sender)
+        shutil.rmtree(tmp, ignore_errors=True)
+    for f in failures:
+        print(f"FAIL: {f}")
+    return 1 if failures else 0
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "offer"
     if mode in ("offer", "join", "join-audio"):
@@ -280,6 +325,8 @@ def main():
             return 1
         print("1 passed, 0 failed")
         return 0
+    if mode == "tls":
+        return tls()
     if mode == "bad-input":
         sender = start_sender()
         try:
