@@ -1,4 +1,4 @@
-// livecast-client.js: WHEP viewer client for livecast's webrtcserversink.
+// livecast-client.js: viewer client for livecast's webrtcserversink, over WHEP or WebSocket.
 //
 // A plain ES module with no dependencies, usable by any page:
 //
@@ -6,21 +6,36 @@
 //   const client = new LivecastClient({ server: 'http://host:8080', video, onStatus, onStats });
 //   client.start();
 //
-// Flow (RFC 9725, WHEP): GET /config → RTCPeerConnection with its ICE servers → recvonly offer →
+// WHEP (RFC 9725, the default): GET /config → RTCPeerConnection with its ICE servers → offer →
 // POST /whep → answer; later local candidates are trickled with PATCH (RFC 8840 sdpfrag); DELETE
-// on stop() and when the page goes away. Failures reconnect with exponential back-off.
+// on stop() and when the page goes away.
+// WebSocket (transport: 'ws'): GET /ws → "welcome" (ICE servers, what the stream offers) → our
+// offer and the server's answer, or (wsMode: 'join') the server's offer and our answer; candidates
+// trickle both ways on the socket; "bye" or closing the socket ends the session.
+// Either way, failures reconnect with exponential back-off (Retry-After honoured).
+//
+// Audio: received when the server has it (/config.audio; audio: true/false forces it). Talkback:
+// when the server accepts viewers' microphones (/config.talkback), the audio section is offered
+// sendrecv from the start with no track; setMicrophone(true) asks for the microphone and puts its
+// track on the sender (replaceTrack, no renegotiation).
 
 const DEFAULTS = {
   server: '', // base URL of the livecast server; '' = the page's own origin
   token: '', // sent as "Authorization: Bearer" on every API call when set
   video: null, // HTMLVideoElement that shows the stream (optional)
-  audio: false, // also ask for audio (recvonly transceiver)
+  transport: 'whep', // 'whep' | 'ws' (WebSocket signaling on /ws)
+  wsMode: 'offer', // WebSocket only: 'offer' (we offer) | 'join' (the server offers)
+  audio: 'auto', // receive audio: 'auto' (when the server says it has some) | true | false
+  talkback: 'auto', // offer our microphone: 'auto' (when the server accepts it) | false
   onStatus: null, // (status) => void, see #setStatus()
   onStats: null, // (stats) => void, see summarizeStats()
+  onConfig: null, // (config) => void: what the server offers ({ audio, talkback, … })
+  onMicrophone: null, // (microphone) => void, see `microphone`
+  onTrack: null, // (track, stream) => void: a track of the stream arrived
   initialRetryMs: 500,
   maxRetryMs: 10000,
   stableAfterMs: 5000, // playing this long → back-off starts from initialRetryMs again
-  gatherTimeoutMs: 1000, // offers are sent after ICE gathering or this long, whichever is first
+  gatherTimeoutMs: 1000, // WHEP offers are sent after ICE gathering or this long, at most
   requestTimeoutMs: 10000,
   connectTimeoutMs: 15000, // from the answer to a connected peer connection
   // Chromium says "disconnected" after ~5 s without packets; it may still recover, but a new
@@ -45,14 +60,20 @@ export class LivecastError extends Error {
  *
  * Public state, read-only: `state` ('idle' | 'connecting' | 'connected' | 'playing' |
  * 'reconnecting' | 'error' | 'stopped'), `status` (last object given to onStatus), `stats` (last
- * summary, null without a session) and `timings` (performance.now() marks of the current attempt:
- * start, answered, connected, firstFrame).
+ * summary, null without a session), `timings` (performance.now() marks of the current attempt:
+ * start, configured, answered, connected, firstFrame, firstRemoteCandidate), `config` (what the
+ * server last said it offers: iceServers, audio, talkback…), `signaling` (transport, mode and
+ * candidate counts of the current attempt) and `microphone` (see setMicrophone()).
  */
 export class LivecastClient {
   state = 'idle';
   status = { state: 'idle', message: 'Idle' };
   stats = null;
   timings = {};
+  config = null;
+  signaling = null;
+  /** available: the server takes our microphone; state: 'off' | 'starting' | 'on' | 'error'. */
+  microphone = { available: false, state: 'off', message: '' };
 
   #opts;
   #session = null;
@@ -61,14 +82,128 @@ export class LivecastClient {
   #generation = 0; // bumped on every (re)connect and stop: stale async work checks it
   #timers = new Timers();
   #prevStats = null;
+  #micTrack = null;
+  #micGeneration = 0; // bumped when the microphone is switched: a late getUserMedia is dropped
 
   constructor(options = {}) {
     this.#opts = { ...DEFAULTS, ...options };
     this.#opts.server = String(this.#opts.server || '').replace(/\/+$/, '');
+    if (!['whep', 'ws'].includes(this.#opts.transport)) {
+      throw new TypeError(`transport must be 'whep' or 'ws', not ${this.#opts.transport}`);
+    }
+    if (!['offer', 'join'].includes(this.#opts.wsMode)) {
+      throw new TypeError(`wsMode must be 'offer' or 'join', not ${this.#opts.wsMode}`);
+    }
   }
 
   get running() {
     return this.#running;
+  }
+
+  get transport() {
+    return this.#opts.transport;
+  }
+
+  get token() {
+    return this.#opts.token;
+  }
+
+  /**
+   * Switches our microphone on (asks for it: getUserMedia) or off (stops it). Resolves to true
+   * when the microphone is in the state asked for; on failure `microphone.state` is 'error' and
+   * `microphone.message` says why in one sentence. The track survives reconnects.
+   */
+  async setMicrophone(on) {
+    const gen = ++this.#micGeneration;
+    if (!on) {
+      this.#dropMicrophone();
+      this.#setMicrophone('off', '');
+      return true;
+    }
+    if (this.#micTrack) return true;
+    if (!this.microphone.available) {
+      this.#setMicrophone('error', 'This stream does not take a microphone.');
+      return false;
+    }
+    if (!globalThis.isSecureContext || !navigator.mediaDevices?.getUserMedia) {
+      this.#setMicrophone('error', globalThis.isSecureContext === false
+        ? 'The microphone needs a secure page: open this page over https:// or on localhost.'
+        : 'This browser cannot capture a microphone.');
+      return false;
+    }
+    this.#setMicrophone('starting', 'Asking for the microphone…');
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+      });
+    } catch (err) {
+      if (gen === this.#micGeneration) this.#setMicrophone('error', microphoneError(err));
+      return false;
+    }
+    const track = stream.getAudioTracks()[0];
+    if (gen !== this.#micGeneration || !track) {
+      // Switched off (or on again) while the browser asked: this answer is not wanted any more.
+      for (const t of stream.getTracks()) t.stop();
+      if (!track && gen === this.#micGeneration) {
+        this.#setMicrophone('error', 'The browser gave no microphone track.');
+      }
+      return false;
+    }
+    track.addEventListener('ended', () => {
+      if (this.#micTrack !== track) return;
+      this.#dropMicrophone();
+      this.#setMicrophone('error', 'The microphone stopped (unplugged, or access was withdrawn).');
+    });
+    this.#micTrack = track;
+    try {
+      await this.#session?.setMicrophoneTrack(track);
+    } catch (err) {
+      console.warn('livecast: replaceTrack failed:', err.message);
+    }
+    if (gen === this.#micGeneration) this.#setMicrophone('on', 'Microphone on');
+    return gen === this.#micGeneration;
+  }
+
+  #dropMicrophone() {
+    const track = this.#micTrack;
+    this.#micTrack = null;
+    if (!track) return;
+    track.stop();
+    this.#session?.setMicrophoneTrack(null).catch(() => {});
+  }
+
+  #setMicrophone(state, message) {
+    this.microphone = { ...this.microphone, state, message };
+    if (state === 'error') console.warn('livecast:', message);
+    this.#opts.onMicrophone?.(this.microphone);
+  }
+
+  /** What the server said about itself (/config or the WebSocket welcome). */
+  #onConfig(config) {
+    this.config = config;
+    this.timings.configured ??= performance.now();
+    const available = this.#opts.talkback !== false && config.talkback === true;
+    if (available !== this.microphone.available) {
+      this.microphone = { ...this.microphone, available };
+      if (!available && this.microphone.state !== 'off') {
+        this.#micGeneration++;
+        this.#dropMicrophone();
+        this.microphone = { ...this.microphone, state: 'off', message: '' };
+      }
+      this.#opts.onMicrophone?.(this.microphone);
+    }
+    this.#opts.onConfig?.(config);
+  }
+
+  /** The audio section we want, given what the server offers: { receive, send }. */
+  #audioWanted(config) {
+    const audio = this.#opts.audio;
+    // A server that does not say whether it has audio gets no audio section: an unanswered one
+    // must never cost the video.
+    const receive = audio === 'auto' ? config.audio === true : Boolean(audio);
+    const send = this.#opts.talkback !== false && config.talkback === true;
+    return { receive, send };
   }
 
   /** Starts watching; does nothing when already started. */
@@ -89,6 +224,11 @@ export class LivecastClient {
     removeEventListener('pagehide', this.#onPageHide);
     removeEventListener('pageshow', this.#onPageShow);
     const closing = this.#teardown();
+    if (this.#micTrack || this.microphone.state !== 'off') {
+      this.#micGeneration++;
+      this.#dropMicrophone();
+      this.#setMicrophone('off', '');
+    }
     this.#setStatus('stopped', 'Stopped');
     await closing;
   }
@@ -102,18 +242,53 @@ export class LivecastClient {
     const stale = () => gen !== this.#generation;
     this.#timers.clearAll();
     this.timings = { start: performance.now() };
+    const ws = this.#opts.transport === 'ws';
+    this.signaling = {
+      transport: this.#opts.transport,
+      mode: ws ? this.#opts.wsMode : 'offer',
+      localCandidates: 0,
+      remoteCandidates: 0,
+      remoteEndOfCandidates: false,
+    };
     this.#setStatus('connecting', this.#attempt ? 'Reconnecting…' : 'Connecting…');
+    let session;
     try {
-      const config = await fetchConfig(this.#url('/config'), this.#opts);
-      if (stale()) return;
-      const session = new WhepSession({
-        endpoint: this.#url('/whep'),
-        rtcConfig: rtcConfiguration(config),
+      const common = {
         options: this.#opts,
-        onTrack: () => this.#attachVideo(session),
+        signaling: this.signaling,
+        micTrack: () => this.#micTrack,
+        onTrack: (track) => this.#onTrack(session, track),
         onConnectionState: (state) => this.#onConnectionState(session, state),
-      });
-      this.#session = session;
+        onRemoteCandidate: () => {
+          if (!stale()) this.timings.firstRemoteCandidate ??= performance.now();
+        },
+      };
+      if (ws) {
+        session = new WsSession({
+          ...common,
+          url: webSocketUrl(this.#url('/ws'), this.#opts.token),
+          probeUrl: this.#url('/ws'),
+          audioWanted: (config) => {
+            if (!stale()) this.#onConfig(config);
+            return this.#audioWanted(config);
+          },
+          onFail: (err) => {
+            if (!stale() && session === this.#session) this.#fail(err);
+          },
+        });
+        this.#session = session;
+      } else {
+        const config = await fetchConfig(this.#url('/config'), this.#opts);
+        if (stale()) return;
+        this.#onConfig(config);
+        session = new WhepSession({
+          ...common,
+          endpoint: this.#url('/whep'),
+          rtcConfig: rtcConfiguration(config),
+          audio: this.#audioWanted(config),
+        });
+        this.#session = session;
+      }
       await session.open();
       if (stale()) return;
       this.timings.answered = performance.now();
@@ -126,6 +301,12 @@ export class LivecastClient {
     } catch (err) {
       if (!stale()) this.#fail(err);
     }
+  }
+
+  #onTrack(session, track) {
+    if (session !== this.#session) return;
+    this.#attachVideo(session);
+    this.#opts.onTrack?.(track, session.stream);
   }
 
   #attachVideo(session) {
@@ -261,13 +442,99 @@ export class LivecastClient {
   }
 }
 
-/** One WHEP session: a peer connection and its resource on the server. */
-class WhepSession {
+/**
+ * What WHEP and WebSocket sessions share: the peer connection, the stream it receives, and the
+ * audio transceiver that carries our microphone.
+ */
+class PeerSession {
   stream = new MediaStream();
-  pc;
+  pc = null;
+  signaling; // the client's counters of this attempt (shared object)
+  callbacks;
+  audioTransceiver = null;
 
+  constructor({ signaling, micTrack, onTrack, onConnectionState, onRemoteCandidate }) {
+    this.signaling = signaling;
+    this.callbacks = { micTrack, onTrack, onConnectionState, onRemoteCandidate };
+  }
+
+  createPeerConnection(rtcConfig, onLocalCandidate) {
+    const pc = new RTCPeerConnection(rtcConfig);
+    pc.ontrack = ({ track }) => {
+      this.stream.addTrack(track);
+      this.callbacks.onTrack(track);
+    };
+    pc.onconnectionstatechange = () => this.callbacks.onConnectionState(pc.connectionState);
+    pc.onicecandidate = ({ candidate }) => onLocalCandidate(candidate);
+    this.pc = pc;
+    return pc;
+  }
+
+  /** As the offerer: video recvonly, and the audio section we want ({ receive, send }). */
+  addTransceivers(audio) {
+    this.pc.addTransceiver('video', { direction: 'recvonly' });
+    const direction = audioDirection(audio);
+    if (direction === 'inactive') return;
+    // Talkback: sendrecv with no track yet; the microphone joins later with replaceTrack().
+    this.audioTransceiver = this.pc.addTransceiver('audio', { direction });
+    this.#applyMicrophone();
+  }
+
+  /** As the answerer (after the server's offer): what we take of each section it offers. */
+  acceptTransceivers(audio) {
+    let video = null;
+    for (const t of this.pc.getTransceivers()) {
+      const kind = t.receiver.track.kind;
+      if (kind === 'video' && !video) {
+        t.direction = 'recvonly';
+        video = t;
+      } else if (kind === 'audio' && !this.audioTransceiver) {
+        t.direction = audioDirection(audio);
+        if (t.direction !== 'inactive') this.audioTransceiver = t;
+      } else {
+        t.direction = 'inactive';
+      }
+    }
+    this.#applyMicrophone();
+  }
+
+  /** Puts our microphone track (or null: nothing) on the audio sender; no renegotiation. */
+  async setMicrophoneTrack(track) {
+    const t = this.audioTransceiver;
+    if (!t || !this.pc || this.pc.signalingState === 'closed') return false;
+    if (t.direction !== 'sendrecv' && t.direction !== 'sendonly') return false;
+    await t.sender.replaceTrack(track);
+    return true;
+  }
+
+  #applyMicrophone() {
+    const track = this.callbacks.micTrack();
+    if (track) {
+      this.setMicrophoneTrack(track).catch((err) =>
+        console.warn('livecast: replaceTrack failed:', err.message));
+    }
+  }
+
+  closePeer() {
+    if (!this.pc) return;
+    this.pc.ontrack = this.pc.onconnectionstatechange = this.pc.onicecandidate = null;
+    this.pc.close();
+    // Received tracks end here; our microphone belongs to the client and stays open.
+    for (const track of this.stream.getTracks()) track.stop();
+  }
+}
+
+function audioDirection({ receive, send }) {
+  if (receive && send) return 'sendrecv';
+  if (send) return 'sendonly';
+  return receive ? 'recvonly' : 'inactive';
+}
+
+/** One WHEP session: a peer connection and its resource on the server. */
+class WhepSession extends PeerSession {
   #endpoint;
   #opts;
+  #audio;
   #resource = null; // absolute URL from the Location header
   #etag = null;
   #closed = false;
@@ -279,23 +546,18 @@ class WhepSession {
   #patchChain = Promise.resolve(); // PATCHes go out one after another, in order
   #flushTimer = 0;
 
-  constructor({ endpoint, rtcConfig, options, onTrack, onConnectionState }) {
+  constructor({ endpoint, rtcConfig, options, audio, ...common }) {
+    super(common);
     this.#endpoint = endpoint;
     this.#opts = options;
-    this.pc = new RTCPeerConnection(rtcConfig);
-    this.pc.ontrack = ({ track }) => {
-      this.stream.addTrack(track);
-      onTrack();
-    };
-    this.pc.onconnectionstatechange = () => onConnectionState(this.pc.connectionState);
-    this.pc.onicecandidate = ({ candidate }) => this.#onCandidate(candidate);
+    this.#audio = audio;
+    this.createPeerConnection(rtcConfig, (candidate) => this.#onCandidate(candidate));
   }
 
   /** Offer, POST, answer. Throws a LivecastError. */
   async open() {
     const pc = this.pc;
-    pc.addTransceiver('video', { direction: 'recvonly' });
-    if (this.#opts.audio) pc.addTransceiver('audio', { direction: 'recvonly' });
+    this.addTransceivers(this.#audio);
     await pc.setLocalDescription(await pc.createOffer());
     // Non-trickle first: most candidates ride in the offer. On loopback Chromium finds none at
     // all, which is fine: the server learns a peer-reflexive candidate from our checks.
@@ -325,6 +587,11 @@ class WhepSession {
     } catch (err) {
       throw new LivecastError(`The server's answer was refused: ${err.message}`, { cause: err });
     }
+    // WHEP servers send their candidates in the answer.
+    const count = answer.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:')).length;
+    this.signaling.remoteCandidates += count;
+    this.signaling.remoteEndOfCandidates = /^a=end-of-candidates/m.test(answer);
+    if (count) this.callbacks.onRemoteCandidate();
     this.#scheduleFlush();
   }
 
@@ -334,9 +601,7 @@ class WhepSession {
     this.#closed = true;
     clearTimeout(this.#flushTimer);
     const deleted = this.#delete({ keepalive });
-    this.pc.ontrack = this.pc.onconnectionstatechange = this.pc.onicecandidate = null;
-    this.pc.close();
-    for (const track of this.stream.getTracks()) track.stop();
+    this.closePeer();
     return deleted;
   }
 
@@ -369,6 +634,7 @@ class WhepSession {
     const end = this.#gatheringDone && !this.#endSent;
     if (!this.#trickle || this.#closed || (!this.#pending.length && !end)) return;
     const candidates = this.#pending.splice(0);
+    this.signaling.localCandidates += candidates.length;
     this.#endSent ||= end;
     const headers = { 'Content-Type': 'application/trickle-ice-sdpfrag' };
     if (this.#etag) headers['If-Match'] = this.#etag;
@@ -385,6 +651,281 @@ class WhepSession {
     } catch (err) {
       console.warn('livecast: PATCH failed:', err.message);
     }
+  }
+}
+
+/**
+ * One session over WebSocket signaling (GET /ws): welcome, then our offer and the server's
+ * answer or (mode 'join') the server's offer and our answer, candidates both ways as they come.
+ * Closing the socket ends the session on the server; the server closing it ends ours (onFail).
+ */
+class WsSession extends PeerSession {
+  id = null; // the server's id for this session (from the welcome)
+
+  #url;
+  #probeUrl;
+  #opts;
+  #audioWanted;
+  #onFail;
+  #ws = null;
+  #welcomed = false;
+  #closed = false;
+  #waiter = null; // { type, resolve, reject, timer }: the one reply open() waits for
+  #localSent = false; // our description went out: our candidates may follow it
+  #localQueue = [];
+  #localEndSent = false;
+  #remoteQueue = []; // the server's candidates that came before its description
+  #closedPromise = null;
+
+  constructor({ url, probeUrl, options, audioWanted, onFail, ...common }) {
+    super(common);
+    this.#url = url;
+    this.#probeUrl = probeUrl;
+    this.#opts = options;
+    this.#audioWanted = audioWanted;
+    this.#onFail = onFail;
+  }
+
+  /** Welcome, offer/answer. Throws a LivecastError. */
+  async open() {
+    const welcome = await this.#connect();
+    this.id = typeof welcome.id === 'string' ? welcome.id : null;
+    const audio = this.#audioWanted(welcome);
+    if (this.#closed) throw new LivecastError('Closed');
+    const pc = this.createPeerConnection(rtcConfiguration(welcome),
+      (candidate) => this.#onLocalCandidate(candidate));
+    if (this.#opts.wsMode === 'join') {
+      const offer = this.#expect('offer');
+      this.#send({ type: 'join' });
+      const { sdp } = await offer;
+      await this.#setRemote({ type: 'offer', sdp });
+      this.acceptTransceivers(audio);
+      await pc.setLocalDescription(await pc.createAnswer());
+      this.#send({ type: 'answer', sdp: pc.localDescription.sdp });
+      this.#flushLocal();
+    } else {
+      this.addTransceivers(audio);
+      await pc.setLocalDescription(await pc.createOffer());
+      const answer = this.#expect('answer');
+      // Trickle: the offer goes at once, candidates follow as the browser finds them.
+      this.#send({ type: 'offer', sdp: pc.localDescription.sdp });
+      this.#flushLocal();
+      const { sdp } = await answer;
+      await this.#setRemote({ type: 'answer', sdp });
+    }
+  }
+
+  /** Says bye, closes the socket and the peer connection; resolves once the socket is closed. */
+  close() {
+    if (this.#closed) return this.#closedPromise ?? Promise.resolve();
+    this.#closed = true;
+    this.#rejectWaiter(new LivecastError('Closed'));
+    const ws = this.#ws;
+    if (ws && ws.readyState <= WebSocket.OPEN) {
+      this.#closedPromise = new Promise((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        ws.addEventListener('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      this.#send({ type: 'bye' });
+      ws.close(1000, 'bye');
+    }
+    this.closePeer();
+    return this.#closedPromise ?? Promise.resolve();
+  }
+
+  /** Opens the socket and waits for the welcome. */
+  #connect() {
+    let ws;
+    try {
+      ws = new WebSocket(this.#url);
+    } catch (err) {
+      return Promise.reject(new LivecastError(`Bad WebSocket URL ${this.#url}`, { cause: err }));
+    }
+    this.#ws = ws;
+    const welcome = this.#expect('welcome');
+    ws.onmessage = (event) => this.#onMessage(event.data);
+    ws.onclose = (event) => this.#onClose(event);
+    return welcome;
+  }
+
+  /** The next message of this type (or the error the server sends instead), within the timeout. */
+  #expect(type) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#rejectWaiter(new LivecastError(type === 'welcome'
+          ? 'The server did not open the WebSocket session in time'
+          : `The server sent no ${type} in time`, { retryable: true }));
+      }, this.#opts.requestTimeoutMs);
+      this.#waiter = { type, resolve, reject, timer };
+    });
+  }
+
+  #resolveWaiter(message) {
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    clearTimeout(waiter.timer);
+    waiter.resolve(message);
+  }
+
+  #rejectWaiter(err) {
+    const waiter = this.#waiter;
+    if (!waiter) return false;
+    this.#waiter = null;
+    clearTimeout(waiter.timer);
+    waiter.reject(err);
+    return true;
+  }
+
+  #send(message) {
+    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(message));
+  }
+
+  #onMessage(data) {
+    if (this.#closed) return;
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      console.warn('livecast: a WebSocket message that is not JSON:', String(data).slice(0, 80));
+      return;
+    }
+    const type = message?.type;
+    if (type === 'welcome') this.#welcomed = true;
+    if (this.#waiter && type === this.#waiter.type) {
+      if ((type === 'offer' || type === 'answer') && typeof message.sdp !== 'string') {
+        this.#rejectWaiter(new LivecastError(`The server's ${type} has no SDP`));
+      } else {
+        this.#resolveWaiter(message);
+      }
+      return;
+    }
+    switch (type) {
+      case 'candidate':
+        this.#onRemoteCandidate(message.candidate);
+        break;
+      case 'error': {
+        const err = errorFromMessage(message);
+        // An error in reply to what open() waits for ends this attempt; others are reported.
+        if (!this.#rejectWaiter(err)) console.warn('livecast: the server says:', err.message);
+        break;
+      }
+      case 'bye':
+        this.#end(new LivecastError('The server ended the session', { retryable: true }));
+        break;
+      default:
+        console.debug('livecast: ignored WebSocket message', type);
+    }
+  }
+
+  async #onClose(event) {
+    if (this.#closed) return;
+    let err;
+    if (!this.#welcomed) {
+      // The browser hides why a WebSocket failed (401? 404? nobody there?): ask the route
+      // with a plain GET, whose answer explains.
+      err = await this.#probe();
+    } else {
+      const reason = event.reason ? `: ${event.reason}` : '';
+      err = new LivecastError(`The signaling connection closed${reason}`, { retryable: true });
+    }
+    this.#end(err);
+  }
+
+  #end(err) {
+    if (this.#closed) return;
+    if (!this.#rejectWaiter(err)) this.#onFail(err);
+  }
+
+  async #probe() {
+    const where = new URL(this.#probeUrl, location.href).origin;
+    let res;
+    try {
+      res = await request(this.#probeUrl, { token: this.#opts.token, timeoutMs: 3000 });
+    } catch (err) {
+      return err; // "Cannot reach the server at …", retryable
+    }
+    if (res.status === 404) {
+      return new LivecastError(
+        `The server at ${where} has no WebSocket signaling (/ws); use WHEP instead`,
+        { status: 404 });
+    }
+    // 400/426 "upgrade expected" and 2xx mean the route is there: the socket itself failed.
+    if ([200, 400, 426].includes(res.status) || res.ok) {
+      return new LivecastError(`The WebSocket connection to ${where} failed`, { retryable: true });
+    }
+    return errorFromResponse(res);
+  }
+
+  #onLocalCandidate(candidate) {
+    if (candidate && !candidate.candidate) return; // an empty one: end of a generation
+    if (!this.#localSent) {
+      this.#localQueue.push(candidate);
+      return;
+    }
+    if (!candidate) {
+      if (this.#localEndSent) return;
+      this.#localEndSent = true;
+      this.#send({ type: 'candidate', candidate: null });
+      return;
+    }
+    this.signaling.localCandidates++;
+    this.#send({
+      type: 'candidate',
+      candidate: {
+        candidate: candidate.candidate,
+        sdpMid: candidate.sdpMid,
+        sdpMLineIndex: candidate.sdpMLineIndex,
+        ...(candidate.usernameFragment ? { usernameFragment: candidate.usernameFragment } : {}),
+      },
+    });
+  }
+
+  #flushLocal() {
+    this.#localSent = true;
+    for (const candidate of this.#localQueue.splice(0)) this.#onLocalCandidate(candidate);
+  }
+
+  #onRemoteCandidate(candidate) {
+    let init = null; // null: end of candidates
+    if (candidate && typeof candidate === 'object' && typeof candidate.candidate === 'string' &&
+      candidate.candidate.trim()) {
+      init = {
+        candidate: candidate.candidate.trim().replace(/^a=/, ''),
+        sdpMid: typeof candidate.sdpMid === 'string' ? candidate.sdpMid : null,
+        sdpMLineIndex: Number.isInteger(candidate.sdpMLineIndex) ? candidate.sdpMLineIndex : null,
+      };
+      if (init.sdpMid === null && init.sdpMLineIndex === null) init.sdpMLineIndex = 0;
+      this.signaling.remoteCandidates++;
+      this.callbacks.onRemoteCandidate();
+    } else if (candidate != null && !(typeof candidate === 'object' && candidate.candidate === '')) {
+      console.warn('livecast: a malformed candidate from the server:', JSON.stringify(candidate));
+      return;
+    } else {
+      this.signaling.remoteEndOfCandidates = true;
+    }
+    if (this.pc?.remoteDescription) this.#addRemote(init);
+    else this.#remoteQueue.push(init);
+  }
+
+  #addRemote(init) {
+    // No argument: end of candidates.
+    const added = init ? this.pc.addIceCandidate(init) : this.pc.addIceCandidate();
+    added.catch((err) => {
+      if (init) console.warn('livecast: a candidate from the server was refused:', err.message);
+    });
+  }
+
+  async #setRemote(description) {
+    try {
+      await this.pc.setRemoteDescription(description);
+    } catch (err) {
+      throw new LivecastError(`The server's ${description.type} was refused: ${err.message}`,
+        { cause: err });
+    }
+    for (const init of this.#remoteQueue.splice(0)) this.#addRemote(init);
   }
 }
 
@@ -464,6 +1005,44 @@ function parseRetryAfter(value) {
   return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 60000) : 0;
 }
 
+/** ws:// or wss:// for the page's or the given server's /ws; the token rides in the query. */
+function webSocketUrl(httpUrl, token) {
+  const url = new URL(httpUrl, location.href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (token) url.searchParams.set('token', token);
+  return url.href;
+}
+
+/** {"type":"error","message":…,"status":…} → a LivecastError, retryable as HTTP errors are. */
+function errorFromMessage(message) {
+  const status = Number.isInteger(message.status) ? message.status : 0;
+  let text = typeof message.message === 'string' ? message.message.trim() : '';
+  if (text.length > 300) text = `${text.slice(0, 300)}…`;
+  const retryAfterMs = message.retryAfter != null ? parseRetryAfter(String(message.retryAfter)) : 0;
+  return new LivecastError(text || `The server refused${status ? ` (${status})` : ''}`, {
+    status,
+    retryable: status >= 500 || status === 408 || status === 429,
+    retryAfterMs,
+  });
+}
+
+/** One sentence for a failed getUserMedia(). */
+function microphoneError(err) {
+  switch (err?.name) {
+    case 'NotAllowedError':
+    case 'SecurityError':
+      return 'The microphone was refused: allow it for this site in the browser and try again.';
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+      return 'No microphone was found.';
+    case 'NotReadableError':
+    case 'AbortError':
+      return 'The microphone could not be opened (another application may be using it).';
+    default:
+      return `The microphone could not be opened: ${err?.message || err}`;
+  }
+}
+
 async function fetchConfig(url, opts) {
   const res = await request(url, { token: opts.token, timeoutMs: opts.requestTimeoutMs });
   if (res.status === 404) return {}; // a server without /config: defaults will do
@@ -540,13 +1119,18 @@ function mediaSections(lines) {
 /**
  * Reduces a getStats() report to what a viewer shows. `prev` is the previous result (for rates;
  * `rateBase` is the sample they are measured from). Rates are null until two reports half a
- * second apart exist; counters are 0 before the first packet.
+ * second apart exist; counters are 0 before the first packet. `audio` (what we receive) and
+ * `microphone` (what we send) are null when there is no such stream.
  */
 export function summarizeStats(report, prev = null) {
   let video = null;
+  let audioIn = null;
+  let audioOut = null;
   let pair = null;
   for (const s of report.values()) {
     if (s.type === 'inbound-rtp' && s.kind === 'video') video = s;
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') audioIn = s;
+    if (s.type === 'outbound-rtp' && s.kind === 'audio') audioOut = s;
     if (s.type === 'transport' && s.selectedCandidatePairId) {
       pair = report.get(s.selectedCandidatePairId) ?? pair;
     }
@@ -554,18 +1138,45 @@ export function summarizeStats(report, prev = null) {
   pair ??= [...report.values()].find((s) => s.type === 'candidate-pair' && s.nominated &&
     s.state === 'succeeded') ?? null;
   const codec = video?.codecId ? report.get(video.codecId) : null;
+  const audioCodec = audioIn?.codecId ? report.get(audioIn.codecId) : null;
+  const micSource = audioOut?.mediaSourceId ? report.get(audioOut.mediaSourceId) : null;
   const local = pair ? report.get(pair.localCandidateId) : null;
-  const timestamp = video?.timestamp ?? performance.now();
+  const timestamp = (video ?? audioIn)?.timestamp ?? performance.now();
   const bytesReceived = video?.bytesReceived ?? 0;
   const framesDecoded = video?.framesDecoded ?? 0;
   const packetsLost = Math.max(video?.packetsLost ?? 0, 0);
   const packetsReceived = video?.packetsReceived ?? 0;
+  const audioBytes = audioIn?.bytesReceived ?? 0;
+  const audioEnergy = audioIn?.totalAudioEnergy ?? 0;
+  const audioDuration = audioIn?.totalSamplesDuration ?? 0;
+  const micBytes = audioOut?.bytesSent ?? 0;
   // Rates are measured over at least half a second: an extra poll (at the first frame) may come
   // a few milliseconds after the last one, and would give noise. Until then the last rates hold.
   const base = prev?.rateBase ?? null;
   const seconds = base ? (timestamp - base.timestamp) / 1000 : 0;
   const fresh = seconds >= 0.5;
   const rate = (now, before) => Math.max(now - before, 0) / seconds;
+  // RMS level over the interval from the energy counters: steadier than the instant audioLevel.
+  const energyRms = () => {
+    const duration = audioDuration - (base.audioDuration ?? 0);
+    return duration > 0 ? Math.sqrt(Math.max(audioEnergy - (base.audioEnergy ?? 0), 0) / duration)
+      : null;
+  };
+  const audio = audioIn ? {
+    bitrate: fresh ? rate(audioBytes * 8, (base.audioBytes ?? 0) * 8) : prev?.audio?.bitrate ?? null,
+    level: audioIn.audioLevel ?? null, // 0…1, now
+    rms: fresh ? energyRms() : prev?.audio?.rms ?? null, // 0…1, over the last interval
+    totalAudioEnergy: audioEnergy,
+    bytesReceived: audioBytes,
+    packetsReceived: audioIn.packetsReceived ?? 0,
+    packetsLost: Math.max(audioIn.packetsLost ?? 0, 0),
+    codec: audioCodec?.mimeType?.split('/')[1] ?? null, // 'opus'
+  } : null;
+  const microphone = audioOut && (micBytes > 0 || micSource?.audioLevel != null) ? {
+    bitrate: fresh ? rate(micBytes * 8, (base.micBytes ?? 0) * 8) : prev?.microphone?.bitrate ?? null,
+    level: micSource?.audioLevel ?? null,
+    bytesSent: micBytes,
+  } : null;
   return {
     timestamp,
     width: video?.frameWidth ?? 0,
@@ -586,8 +1197,19 @@ export function summarizeStats(report, prev = null) {
     decoder: video?.decoderImplementation ?? null,
     candidateType: local?.candidateType ?? null, // 'host', 'srflx', 'prflx', 'relay'
     protocol: local?.protocol ?? null,
-    rateBase: video && (fresh || !base) ? { timestamp, bytesReceived, framesDecoded } : base,
+    audio,
+    microphone,
+    rateBase: (video || audioIn) && (fresh || !base)
+      ? { timestamp, bytesReceived, framesDecoded, audioBytes, audioEnergy, audioDuration, micBytes }
+      : base,
   };
+}
+
+/** An audio level (0…1, linear) in dBFS, as text: "−18 dB", "silent". */
+export function formatLevel(level) {
+  if (level == null) return '–';
+  if (level < 1e-4) return 'silent';
+  return `${Math.round(20 * Math.log10(level)).toString().replace('-', '−')} dB`;
 }
 
 export function formatBitrate(bps) {
