@@ -38,6 +38,12 @@
 GST_DEBUG_CATEGORY_STATIC(gst_screen_cap_src_debug);
 #define GST_CAT_DEFAULT gst_screen_cap_src_debug
 
+/* One frame's grab: failed grabs tried again this many times this far
+ * apart, and new sizes followed this many times, before it is an error. */
+constexpr int kMaxGrabFailures = 5;
+constexpr gulong kGrabRetryDelayUs = 10000;
+constexpr int kMaxResizesPerFrame = 20;
+
 using namespace livecast;
 
 enum {
@@ -267,7 +273,10 @@ static GstFlowReturn gst_screen_cap_src_create(GstPushSrc *psrc, GstBuffer **out
 
   GstBuffer *buffer = nullptr;
   std::string error;
-  for (int attempt = 0; attempt < 3; attempt++) {
+  /* While the screen changes size (xrandr, a monitor plugged in), grabs
+   * fail or report new sizes for a moment: a few tries, a little apart. */
+  int failures = 0, resizes = 0;
+  for (;;) {
     const GrabResult result = priv->capture->grab(&buffer, error);
     if (result == GrabResult::Ok)
       break;
@@ -278,6 +287,10 @@ static GstFlowReturn gst_screen_cap_src_create(GstPushSrc *psrc, GstBuffer **out
       return GST_FLOW_ERROR;
     }
     if (result == GrabResult::Resized) {
+      if (++resizes > kMaxResizesPerFrame) {
+        error = "the screen size kept changing";
+        break;
+      }
       priv->format = priv->capture->format();
       GST_INFO_OBJECT(self, "screen area is now %dx%d, renegotiating", priv->format.width,
                       priv->format.height);
@@ -291,6 +304,9 @@ static GstFlowReturn gst_screen_cap_src_create(GstPushSrc *psrc, GstBuffer **out
       continue;
     }
     GST_WARNING_OBJECT(self, "grab failed: %s", error.c_str());
+    if (++failures >= kMaxGrabFailures)
+      break;
+    g_usleep(kGrabRetryDelayUs);
   }
   if (!buffer) {
     GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Could not capture the screen: %s.", error.c_str()),

@@ -307,6 +307,9 @@ void HttpServer::thread_main(std::string address, int port)
     soup_server_add_early_handler(server_, ws_path_.c_str(), WsGlue::early, this, nullptr);
     soup_server_add_websocket_handler(server_, ws_path_.c_str(), nullptr, nullptr,
                                       WsGlue::opened, this, nullptr);
+    /* libsoup checks its size limit on the compressed frame: with
+     * permessage-deflate a small frame could inflate to any size. */
+    soup_server_remove_websocket_extension(server_, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   }
 
   std::string error;
