@@ -19,13 +19,15 @@ struct RawOptions {
   gchar *bitrate = nullptr, *fps = nullptr, *size = nullptr, *token = nullptr;
   gchar *file = nullptr, *stun = nullptr, *monitor = nullptr, *region = nullptr;
   gboolean list_presets = FALSE, print_pipeline = FALSE, loop = FALSE, version = FALSE;
-  gboolean verbose = FALSE, no_cursor = FALSE, relay_only = FALSE;
+  gboolean verbose = FALSE, no_cursor = FALSE, relay_only = FALSE, talkback = FALSE;
   gchar **turn = nullptr;
+  gchar *signaling_url = nullptr, *room = nullptr, *tls_cert = nullptr, *tls_key = nullptr;
+  std::optional<std::string> audio;
 
   ~RawOptions()
   {
-    for (gchar *s :
-         {preset, port, bind, codec, bitrate, fps, size, token, file, stun, monitor, region})
+    for (gchar *s : {preset, port, bind, codec, bitrate, fps, size, token, file, stun, monitor,
+                     region, signaling_url, room, tls_cert, tls_key})
       g_free(s);
     g_strfreev(turn);
   }
@@ -54,6 +56,9 @@ std::string help_description(const PresetPaths &paths)
   d += "  livecast --turn turn://USER:PASS@turn.example.org:3478 --relay-only\n";
   d +=
       "                                            viewers connect only through that TURN server\n";
+  d += "  livecast --audio --talkback                sound both ways (microphone button on the page)\n";
+  d += "  livecast --signaling-url wss://relay.example.org/ws --room lab\n";
+  d += "                                            also serve viewers through a relay (sender behind NAT)\n";
   d += "  gst-launch-1.0 $(livecast --print-pipeline)\n";
   d += "                                            the same pipeline, by hand\n";
   d += "\n";
@@ -114,6 +119,27 @@ bool parse_command_line(int argc, char **argv, const PresetPaths &paths, Command
        "TURN server turn://USER:PASS@HOST:PORT (repeatable)", "URL"},
       {"relay-only", 0, 0, G_OPTION_ARG_NONE, &raw.relay_only,
        "Connect viewers only through the TURN server(s): no direct or STUN paths", nullptr},
+      {"audio", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+       reinterpret_cast<gpointer>(+[](const gchar *, const gchar *value, gpointer data,
+                                      GError **) -> gboolean {
+         static_cast<RawOptions *>(data)->audio = value ? value : "";
+         return TRUE;
+       }),
+       "Send sound too: the default microphone/line-in, or --audio=test for a 440 Hz tone",
+       "[test]"},
+      {"talkback", 0, 0, G_OPTION_ARG_NONE, &raw.talkback,
+       "Let viewers talk: play each viewer's microphone here", nullptr},
+      {"signaling-url", 0, 0, G_OPTION_ARG_STRING, &raw.signaling_url,
+       "Also serve the viewers of a signaling relay's room (ws:// or wss://, e.g. livecast "
+       "signal on a public host)",
+       "URL"},
+      {"room", 0, 0, G_OPTION_ARG_STRING, &raw.room,
+       "Room on the signaling relay (default: livecast)", "NAME"},
+      {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &raw.tls_cert,
+       "Serve HTTPS/WSS with this PEM certificate (needed for the microphone off localhost)",
+       "FILE"},
+      {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &raw.tls_key,
+       "PEM private key of --tls-cert (default: in the certificate file)", "FILE"},
       {"print-pipeline", 0, 0, G_OPTION_ARG_NONE, &raw.print_pipeline,
        "Print the pipeline for gst-launch-1.0 and exit", nullptr},
       {"verbose", 'v', 0, G_OPTION_ARG_NONE, &raw.verbose,
@@ -129,7 +155,10 @@ bool parse_command_line(int argc, char **argv, const PresetPaths &paths, Command
       "The picture comes from a preset (see --list-presets). Without --preset, livecast\n"
       "streams the screen when a display is available and a moving test pattern otherwise.");
   g_option_context_set_description(ctx.get(), help_description(paths).c_str());
-  g_option_context_add_main_entries(ctx.get(), entries, nullptr);
+  /* A main group of our own, so that callbacks (--audio) get &raw. */
+  GOptionGroup *main_group = g_option_group_new(nullptr, nullptr, nullptr, &raw, nullptr);
+  g_option_group_add_entries(main_group, entries);
+  g_option_context_set_main_group(ctx.get(), main_group);
   /* Owned by the context once added; also initialises GStreamer after parsing. */
   g_option_context_add_group(ctx.get(), gst_init_get_option_group());
 
@@ -158,6 +187,12 @@ bool parse_command_line(int argc, char **argv, const PresetPaths &paths, Command
   cl.region = take(raw.region);
   cl.no_cursor = raw.no_cursor;
   cl.relay_only = raw.relay_only;
+  cl.audio = raw.audio;
+  cl.talkback = raw.talkback;
+  cl.signaling_url = take(raw.signaling_url);
+  cl.room = take(raw.room);
+  cl.tls_cert = take(raw.tls_cert);
+  cl.tls_key = take(raw.tls_key);
   for (gchar **t = raw.turn; t && *t; t++)
     cl.turn.emplace_back(*t);
   cl.list_presets = raw.list_presets;

@@ -23,6 +23,9 @@ struct CommandLine {
   std::optional<std::string> monitor, region;
   bool no_cursor = false;
   bool relay_only = false; /* --relay-only: ICE through TURN only */
+  std::optional<std::string> audio; /* --audio[=SOURCE]: "" (the default device) or "test" */
+  bool talkback = false;            /* --talkback: play the viewers' microphones */
+  std::optional<std::string> signaling_url, room, tls_cert, tls_key;
   bool list_presets = false;
   bool print_pipeline = false;
   bool loop = false;

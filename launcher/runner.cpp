@@ -212,6 +212,10 @@ class Runner
   void end_of_stream();
   void loop_seek(bool first);
   void post_viewer_event(const char *id, bool joined);
+  /* Prints @line from the main loop (callable from any thread). */
+  void post_line(std::string line);
+  void play_talkback(GstElement *sink, GstPad *pad);
+  void stop_talkback(GstPad *pad);
   void viewer_event(const std::string &id, bool joined);
   void print_line(FILE *stream, const std::string &line);
   void end_status_line();
@@ -366,6 +370,24 @@ bool Runner::build()
                          this));
   }
 
+  /* --talkback: each viewer's microphone appears as a talkback_<id> pad;
+   * play it. The player is a bin that keeps its own preroll to itself
+   * (async-handling), as it joins a pipeline that is already playing. */
+  if (config_.talkback) {
+    sink_handlers_.push_back(g_signal_connect(
+        sink_.get(), "pad-added", G_CALLBACK(+[](GstElement *sink, GstPad *pad, gpointer self) {
+          if (g_str_has_prefix(GST_PAD_NAME(pad), "talkback_"))
+            static_cast<Runner *>(self)->play_talkback(sink, pad);
+        }),
+        this));
+    sink_handlers_.push_back(g_signal_connect(
+        sink_.get(), "pad-removed", G_CALLBACK(+[](GstElement *, GstPad *pad, gpointer self) {
+          if (g_str_has_prefix(GST_PAD_NAME(pad), "talkback_"))
+            static_cast<Runner *>(self)->stop_talkback(pad);
+        }),
+        this));
+  }
+
   GstBusPtr bus(gst_element_get_bus(pipeline_.get()));
   gst_bus_add_watch(
       bus.get(),
@@ -379,6 +401,57 @@ bool Runner::build()
 
 /* Changes state, waiting up to `wait` for an asynchronous change to finish
  * (a timeout is not an error); on failure prints the pipeline's own error. */
+/* On the sink's streaming thread, before the talkback pad carries data. */
+void Runner::play_talkback(GstElement *, GstPad *pad)
+{
+  const char *custom = g_getenv("LIVECAST_TALKBACK_SINK");
+  const std::string description = std::string("queue max-size-time=500000000 leaky=downstream ! "
+                                              "audioconvert ! audioresample ! ") +
+                                  (custom && *custom ? custom : "autoaudiosink");
+  GErrorHolder err;
+  GstElement *player = gst_parse_bin_from_description(description.c_str(), TRUE, err.out());
+  if (!player || err) {
+    if (player)
+      gst_object_unref(player);
+    post_line(std::string("livecast: warning: cannot play a viewer's microphone: ") +
+              err.message());
+    return;
+  }
+  const std::string name = std::string("player-") + GST_PAD_NAME(pad);
+  gst_object_set_name(GST_OBJECT(player), name.c_str());
+  g_object_set(player, "async-handling", TRUE, nullptr);
+  gst_bin_add(GST_BIN(pipeline_.get()), player);
+  GstPadPtr sinkpad(gst_element_get_static_pad(player, "sink"));
+  if (gst_pad_link(pad, sinkpad.get()) != GST_PAD_LINK_OK) {
+    gst_bin_remove(GST_BIN(pipeline_.get()), player);
+    post_line("livecast: warning: cannot link a viewer's microphone to the speakers");
+    return;
+  }
+  gst_element_sync_state_with_parent(player);
+  post_line("A viewer is talking (" + std::string(GST_PAD_NAME(pad) + 9, 0, 8) + "…)");
+}
+
+void Runner::stop_talkback(GstPad *pad)
+{
+  const std::string name = std::string("player-") + GST_PAD_NAME(pad);
+  GstElement *player = gst_bin_get_by_name(GST_BIN(pipeline_.get()), name.c_str());
+  if (!player)
+    return;
+  /* Not from this (streaming or server) thread: from the main loop. */
+  g_idle_add(
+      [](gpointer data) -> gboolean {
+        auto *player = static_cast<GstElement *>(data);
+        gst_element_set_state(player, GST_STATE_NULL);
+        if (GstObject *parent = gst_object_get_parent(GST_OBJECT(player))) {
+          gst_bin_remove(GST_BIN(parent), player);
+          gst_object_unref(parent);
+        }
+        gst_object_unref(player);
+        return G_SOURCE_REMOVE;
+      },
+      player);
+}
+
 bool Runner::change_state(GstState state, GstClockTime wait)
 {
   GstStateChangeReturn ret = gst_element_set_state(pipeline_.get(), state);
@@ -411,7 +484,8 @@ void Runner::print_welcome(int port)
   }
   about += ": " + config_.summary();
 
-  std::string url = "http://" + url_host(config_.bind) + ":" + std::to_string(port) + "/";
+  const std::string scheme = config_.tls_cert.empty() ? "http://" : "https://";
+  std::string url = scheme + url_host(config_.bind) + ":" + std::to_string(port) + "/";
   if (!config_.token.empty())
     url += "?token=" + config_.token; /* the token is URL-safe by construction */
 
@@ -422,12 +496,12 @@ void Runner::print_welcome(int port)
     if (addrs.empty()) {
       std::printf(
           "Listening on every interface: other machines use "
-          "http://<this machine's address>:%d/%s\n",
-          port, query.c_str());
+          "%s<this machine's address>:%d/%s\n",
+          scheme.c_str(), port, query.c_str());
     } else {
       std::printf("Listening on every interface; from other machines:");
       for (const auto &a : addrs)
-        std::printf(" http://%s:%d/%s", a.c_str(), port, query.c_str());
+        std::printf(" %s%s:%d/%s", scheme.c_str(), a.c_str(), port, query.c_str());
       std::printf("\n");
     }
   }
@@ -755,6 +829,22 @@ void Runner::viewer_event(const std::string &id, bool joined)
 
 /* Prints a whole line without mixing it into the TTY status line; the status
  * is redrawn on the next tick. */
+void Runner::post_line(std::string line)
+{
+  struct Line {
+    Runner *runner;
+    std::string text;
+  };
+  g_idle_add_full(
+      G_PRIORITY_DEFAULT,
+      [](gpointer data) -> gboolean {
+        auto *l = static_cast<Line *>(data);
+        l->runner->print_line(stdout, l->text);
+        return G_SOURCE_REMOVE;
+      },
+      new Line{this, std::move(line)}, [](gpointer data) { delete static_cast<Line *>(data); });
+}
+
 void Runner::print_line(FILE *stream, const std::string &line)
 {
   end_status_line();

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include <cerrno>
+#include <tuple>
 #include <fcntl.h>
 
 namespace livecast
@@ -300,8 +301,24 @@ bool build_pipeline(const Preset &preset, StreamConfig &c, std::string &error)
   }
   if (c.relay_only)
     sink += " ice-transport-policy=relay";
+  if (c.talkback)
+    sink += " talkback=true";
+  if (!c.signaling_url.empty())
+    sink += " signaling-url=" + launch_quote(c.signaling_url) + " room=" + launch_quote(c.room);
+  if (!c.tls_cert.empty())
+    sink += " tls-certificate=" + launch_quote(c.tls_cert);
+  if (!c.tls_key.empty())
+    sink += " tls-key=" + launch_quote(c.tls_key);
 
   c.pipeline = source + " ! " + sink;
+  /* Sound into the sink's audio_0; it is encoded to Opus there. */
+  if (c.audio) {
+    c.pipeline += *c.audio == "test"
+                      ? " audiotestsrc is-live=true wave=sine freq=440 volume=0.3"
+                      : " autoaudiosrc";
+    c.pipeline += " ! audioconvert ! audioresample ! queue max-size-time=200000000 leaky=downstream ! " +
+                  std::string(kSinkName) + ".audio_0";
+  }
   return true;
 }
 
@@ -321,6 +338,10 @@ std::string StreamConfig::summary() const
   s += fps ? " at " + std::to_string(*fps) + " fps" : " at source rate";
   s += codec == "h264" ? ", H.264" : codec == "vp8" ? ", VP8" : ", VP9";
   s += " at " + std::to_string(bitrate_kbps) + " kbit/s";
+  if (audio)
+    s += *audio == "test" ? ", a 440 Hz tone" : ", sound";
+  if (talkback)
+    s += ", talkback";
   return s;
 }
 
@@ -474,6 +495,44 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
     return false;
   }
   c.relay_only = cl.relay_only;
+  if (cl.audio) {
+    if (!cl.audio->empty() && *cl.audio != "test") {
+      error = "--audio takes no value (the default sound input) or =test (a tone), not '" +
+              *cl.audio + "'";
+      return false;
+    }
+    c.audio = *cl.audio;
+  }
+  c.talkback = cl.talkback;
+  if (cl.room && !cl.signaling_url) {
+    error = "--room names a room on a signaling relay; add --signaling-url ws://HOST:PORT/ws";
+    return false;
+  }
+  if (cl.signaling_url) {
+    const std::string &u = *cl.signaling_url;
+    if (!g_str_has_prefix(u.c_str(), "ws://") && !g_str_has_prefix(u.c_str(), "wss://")) {
+      error = "--signaling-url must start with ws:// or wss://, not '" + u + "'";
+      return false;
+    }
+    c.signaling_url = u;
+    c.room = cl.room ? *cl.room : "livecast";
+  }
+  if (cl.tls_key && !cl.tls_cert) {
+    error = "--tls-key needs --tls-cert FILE (the certificate it belongs to)";
+    return false;
+  }
+  for (const auto &[option, value, target] :
+       {std::tuple{"--tls-cert", cl.tls_cert, &c.tls_cert},
+        std::tuple{"--tls-key", cl.tls_key, &c.tls_key}}) {
+    if (!value)
+      continue;
+    if (!g_file_test(value->c_str(), G_FILE_TEST_IS_REGULAR)) {
+      error = std::string(option) + " " + *value + ": no such file";
+      return false;
+    }
+    GCharPtr absolute(g_canonicalize_filename(value->c_str(), nullptr));
+    *target = absolute.get();
+  }
 
   /* x264 encodes 4:2:0 only, which needs even sides; say so instead of
    * letting the encoder fail on the first frame. */

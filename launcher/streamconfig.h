@@ -34,6 +34,10 @@ struct StreamConfig {
   std::string stun;  /* empty: none */
   std::vector<std::string> turn;
   bool relay_only = false; /* ice-transport-policy=relay */
+  std::optional<std::string> audio; /* "" the default device, "test" a tone; unset: none */
+  bool talkback = false;
+  std::string signaling_url, room; /* client mode; empty: none */
+  std::string tls_cert, tls_key;   /* absolute paths; empty: plain HTTP */
   std::string file;        /* absolute path, for presets that need one */
   bool loop = false;
   /* Screen capture, for presets whose source uses {capture}. */

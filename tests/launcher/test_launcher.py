@@ -381,6 +381,62 @@ class LauncherTest(unittest.TestCase):
         self.assert_usage_error(['--print-pipeline', '--relay-only'], '--relay-only needs a TURN server',
                                 '--turn turn://USER:PASSWORD@HOST:PORT')
 
+    def test_audio_talkback_relay_and_tls_options(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp, True)
+        cert = os.path.join(tmp, 'cert.pem')
+        with open(cert, 'w') as f:
+            f.write('not checked before the sink starts\n')
+        res = self.livecast('--print-pipeline', '--preset', 'test', '--audio=test', '--talkback',
+                            '--signaling-url', 'ws://127.0.0.1:8081/ws', '--room', 'lab',
+                            '--tls-cert', cert)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        printed = shlex.split(res.stdout.strip())
+        for prop in ('talkback=true', 'signaling-url=ws://127.0.0.1:8081/ws', 'room=lab',
+                     f'tls-certificate={cert}', 'audiotestsrc', 'sink.audio_0'):
+            self.assertIn(prop, printed)
+        res = self.livecast('--print-pipeline', '--preset', 'test', '--audio')
+        self.assertIn('autoaudiosrc', res.stdout)
+        self.assertNotIn('talkback', res.stdout)
+        self.assert_usage_error(['--print-pipeline', '--audio=loud'], '--audio', "'loud'")
+        self.assert_usage_error(['--print-pipeline', '--room', 'lab'], '--signaling-url')
+        self.assert_usage_error(['--print-pipeline', '--signaling-url', 'http://x/ws'], 'ws://')
+        self.assert_usage_error(['--print-pipeline', '--tls-key', cert], '--tls-cert')
+        self.assert_usage_error(['--print-pipeline', '--tls-cert', os.path.join(tmp, 'nope.pem')],
+                                'no such file')
+
+    def test_audio_and_talkback_play(self):
+        """--audio=test sends a tone; --talkback plays what a viewer (aiortc, over /ws)
+        says: its 440 Hz tone comes out of the talkback player."""
+        self.need_sink()
+        try:
+            spec = importlib.util.spec_from_file_location(
+                'wstest', os.path.join(SOURCE_ROOT, 'tests', 'integration', 'test_ws_signaling.py'))
+            wstest = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(wstest)
+        except ImportError as e:
+            self.skipTest(f'aiortc, websockets or numpy missing: {e}')
+        import asyncio
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp, True)
+        out = os.path.join(tmp, 'talkback.raw')
+        env = dict(self.env)
+        env['LIVECAST_TALKBACK_SINK'] = f'filesink async=false location={out}'
+        port = wstest.PORT
+        r = self.start('--preset', 'test', '--port', str(port), '--audio=test', '--talkback',
+                       *SMALL, env=env)
+        self.assertIsNotNone(r.url(), r.transcript())
+        self.assertIn('a 440 Hz tone, talkback', r.transcript())
+        frames, _, _ = asyncio.run(asyncio.wait_for(wstest.session('join', tone=True), 40))
+        self.assertGreaterEqual(frames, 30)
+        self.assertIsNotNone(r.wait_line(re.compile(r'^A viewer is talking'), 5), r.transcript())
+        self.assertEqual(r.stop()[0], 0, r.transcript())
+        raw = open(out, 'rb').read()
+        self.assertGreater(len(raw), 96000, 'less than 1 s of talkback audio was played')
+        freq, rms = wstest.dominant_frequency(raw)
+        print(f'# launcher talkback: {len(raw) / 96000:.1f} s, {freq:.1f} Hz, RMS {rms:.0f}')
+        self.assertLess(abs(freq - 440), 5)
+
     def run_printed(self, printed, stop_after=None):
         """Runs a printed pipeline as a shell would pass it to gst-launch-1.0.
         With stop_after (s), interrupts it then; else it must end by itself."""
