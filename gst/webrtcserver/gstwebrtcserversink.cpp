@@ -146,7 +146,7 @@ struct Viewer {
   OfferedAudio audio;
   GstElement *branch = nullptr;    /* queue ! payloader ! webrtcbin; child of the sink */
   GstElement *webrtcbin = nullptr; /* inside branch */
-  GstElement *payloader = nullptr; /* inside branch */
+  GstElement *payloader = nullptr; /* inside branch: what feeds webrtcbin's video pad */
   GstElement *audio_payloader = nullptr; /* inside branch, when the viewer gets audio */
   Ref<GstPad> tee_pad;             /* request pad on the tee feeding the branch */
   Ref<GstPad> audio_tee_pad;       /* same for audio, when the viewer gets it */
@@ -1509,9 +1509,26 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
     }
   }
 
+  /* H.264: the payloader writes the profile-level-id of our SPS into its
+   * caps, which webrtcbin then matches exactly against the offer's. Put the
+   * viewer's own value in its place (same profile, checked in check_offer),
+   * so the answer never depends on whether the caps came before it. */
+  GstElement *video_out = pay;
+  if (codec == VideoCodec::H264 && !video.profile_level_id.empty()) {
+    if (GstElement *setter = make_element(self, "capssetter", "profile-level-id")) {
+      Ref<GstCaps> plid = Ref<GstCaps>::adopt(
+          gst_caps_new_simple("application/x-rtp", "profile-level-id", G_TYPE_STRING,
+                              video.profile_level_id.c_str(), nullptr));
+      g_object_set(setter, "caps", plid.get(), nullptr);
+      gst_bin_add(GST_BIN(branch), setter);
+      gst_element_link(pay, setter);
+      video_out = setter;
+    }
+  }
+
   viewer->branch = branch;
   viewer->webrtcbin = webrtcbin;
-  viewer->payloader = pay;
+  viewer->payloader = video_out;
   Viewer &v = *viewer;
   const std::string id = viewer->id;
   {

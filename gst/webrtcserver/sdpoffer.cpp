@@ -309,11 +309,21 @@ void complete_answer_fmtp(GstSDPMessage *answer, const OfferedVideo &video)
         !g_str_has_prefix(attr->value, prefix.c_str()))
       continue;
     const std::string params(attr->value + prefix.size());
-    if (!fmtp_value(params, "profile-level-id").empty())
-      return;
+    /* Whatever webrtcbin took from our SPS (when the payloader had caps in
+     * time) gives way to the value the viewer offered for this profile. */
+    std::string kept;
+    gchar **items = g_strsplit(params.c_str(), ";", -1);
+    for (gchar **item = items; *item; item++) {
+      std::string p = *item;
+      p.erase(0, p.find_first_not_of(' '));
+      if (p.empty() || g_ascii_strncasecmp(p.c_str(), "profile-level-id=", 17) == 0)
+        continue;
+      kept += (kept.empty() ? "" : ";") + p;
+    }
+    g_strfreev(items);
     GstSDPAttribute replacement; /* its strings are taken over by the media */
-    const std::string value = std::string(attr->value) + (params.empty() ? "" : ";") +
-                              "profile-level-id=" + video.profile_level_id;
+    const std::string value = prefix + kept + (kept.empty() ? "" : ";") + "profile-level-id=" +
+                              video.profile_level_id;
     gst_sdp_attribute_set(&replacement, "fmtp", value.c_str());
     gst_sdp_media_replace_attribute(media, i, &replacement);
     return;

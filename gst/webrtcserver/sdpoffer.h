@@ -76,8 +76,9 @@ struct OfferCheck {
 OfferCheck check_offer(const std::string &sdp_text, const SentVideo &sent);
 
 /* GstSdp turns profile-level-id into a "profile" caps field and loses the
- * level, so webrtcbin's answer has none and browsers would read the default
- * (baseline, level 1.0). Puts the offer's own value back into @answer. */
+ * level, so webrtcbin's answer has none (or, once the payloader has caps,
+ * the SPS's own) and browsers could read the default (baseline, level 1.0).
+ * Sets the offer's own value in @answer, replacing any other. */
 void complete_answer_fmtp(GstSDPMessage *answer, const OfferedVideo &video);
 
 /* One candidate from a trickle-ICE SDP fragment (RFC 8840). */

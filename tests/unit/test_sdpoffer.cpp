@@ -55,9 +55,22 @@ static void test_answer_gets_profile_level_id()
   complete_answer_fmtp(answer, c.video);
   ASSERT_STR_EQ(gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(answer, 0), "fmtp"),
                 "102 packetization-mode=1;level-asymmetry-allowed=1;profile-level-id=42e01f");
-  /* Already there: left alone. */
+  /* Already there: kept once, not added twice. */
   complete_answer_fmtp(answer, c.video);
   g_assert_cmpuint(gst_sdp_media_attributes_len(gst_sdp_message_get_media(answer, 0)), ==, 2);
+  ASSERT_STR_EQ(gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(answer, 0), "fmtp"),
+                "102 packetization-mode=1;level-asymmetry-allowed=1;profile-level-id=42e01f");
+  gst_sdp_message_free(answer);
+  /* The SPS's own value (what webrtcbin writes once the payloader has caps)
+   * gives way to the offer's. */
+  gst_sdp_message_new_from_text(
+      "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 102\r\n"
+      "a=fmtp:102 packetization-mode=1;profile-level-id=42c01f;level-asymmetry-allowed=1\r\n",
+      &answer);
+  complete_answer_fmtp(answer, c.video);
+  ASSERT_STR_EQ(gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(answer, 0), "fmtp"),
+                "102 packetization-mode=1;level-asymmetry-allowed=1;profile-level-id=42e01f");
   gst_sdp_message_free(answer);
 }
 
