@@ -25,6 +25,10 @@ const DEFAULTS = {
   video: null, // HTMLVideoElement that shows the stream (optional)
   transport: 'whep', // 'whep' | 'ws' (WebSocket signaling on /ws)
   wsMode: 'offer', // WebSocket only: 'offer' (we offer) | 'join' (the server offers)
+  // A signaling relay (`livecast signal`) instead of the server's own /ws: its ws(s):// URL and
+  // the room the stream serves (webrtcserversink signaling-url/room). Implies transport 'ws'.
+  relay: '',
+  room: 'livecast',
   audio: 'auto', // receive audio: 'auto' (when the server says it has some) | true | false
   talkback: 'auto', // offer our microphone: 'auto' (when the server accepts it) | false
   onStatus: null, // (status) => void, see #setStatus()
@@ -88,6 +92,7 @@ export class LivecastClient {
   constructor(options = {}) {
     this.#opts = { ...DEFAULTS, ...options };
     this.#opts.server = String(this.#opts.server || '').replace(/\/+$/, '');
+    if (this.#opts.relay) this.#opts.transport = 'ws';
     if (!['whep', 'ws'].includes(this.#opts.transport)) {
       throw new TypeError(`transport must be 'whep' or 'ws', not ${this.#opts.transport}`);
     }
@@ -266,8 +271,8 @@ export class LivecastClient {
       if (ws) {
         session = new WsSession({
           ...common,
-          url: webSocketUrl(this.#url('/ws'), this.#opts.token),
-          probeUrl: this.#url('/ws'),
+          url: this.#opts.relay || webSocketUrl(this.#url('/ws'), this.#opts.token),
+          probeUrl: this.#opts.relay ? null : this.#url('/ws'),
           audioWanted: (config) => {
             if (!stale()) this.#onConfig(config);
             return this.#audioWanted(config);
@@ -676,6 +681,7 @@ class WsSession extends PeerSession {
   #localEndSent = false;
   #remoteQueue = []; // the server's candidates that came before its description
   #closedPromise = null;
+  #peer = null; // relay mode: the room member (the stream) we talk to, from its offer
 
   constructor({ url, probeUrl, options, audioWanted, onFail, ...common }) {
     super(common);
@@ -688,16 +694,24 @@ class WsSession extends PeerSession {
 
   /** Welcome, offer/answer. Throws a LivecastError. */
   async open() {
+    const relay = Boolean(this.#opts.relay);
     const welcome = await this.#connect();
     this.id = typeof welcome.id === 'string' ? welcome.id : null;
-    const audio = this.#audioWanted(welcome);
+    let audio = this.#audioWanted(welcome);
     if (this.#closed) throw new LivecastError('Closed');
     const pc = this.createPeerConnection(rtcConfiguration(welcome),
       (candidate) => this.#onLocalCandidate(candidate));
-    if (this.#opts.wsMode === 'join') {
-      const offer = this.#expect('offer');
-      this.#send({ type: 'join' });
-      const { sdp } = await offer;
+    if (relay || this.#opts.wsMode === 'join') {
+      // Through a relay the stream offers to each member that joins the room (our join went
+      // with the connection); it may not be there yet, so wait as long as it takes.
+      const offer = this.#expect('offer', relay ? 0 : undefined);
+      if (!relay) this.#send({ type: 'join' });
+      const { sdp, from } = await offer;
+      if (relay) {
+        this.#peer = typeof from === 'string' ? from : null;
+        // A relay's welcome says nothing about the stream: its offer does.
+        audio = audioFromOffer(sdp, this.#opts);
+      }
       await this.#setRemote({ type: 'offer', sdp });
       this.acceptTransceivers(audio);
       await pc.setLocalDescription(await pc.createAnswer());
@@ -746,19 +760,24 @@ class WsSession extends PeerSession {
     }
     this.#ws = ws;
     const welcome = this.#expect('welcome');
+    // A relay speaks only once we join a room.
+    if (this.#opts.relay) {
+      ws.onopen = () => ws.send(JSON.stringify({ type: 'join', room: this.#opts.room }));
+    }
     ws.onmessage = (event) => this.#onMessage(event.data);
     ws.onclose = (event) => this.#onClose(event);
     return welcome;
   }
 
   /** The next message of this type (or the error the server sends instead), within the timeout. */
-  #expect(type) {
+  #expect(type, timeoutMs = this.#opts.requestTimeoutMs) {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      // 0: no time limit (a relay's room may be empty for a while).
+      const timer = timeoutMs === 0 ? 0 : setTimeout(() => {
         this.#rejectWaiter(new LivecastError(type === 'welcome'
           ? 'The server did not open the WebSocket session in time'
           : `The server sent no ${type} in time`, { retryable: true }));
-      }, this.#opts.requestTimeoutMs);
+      }, timeoutMs);
       this.#waiter = { type, resolve, reject, timer };
     });
   }
@@ -780,7 +799,9 @@ class WsSession extends PeerSession {
   }
 
   #send(message) {
-    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(message));
+    // Through a relay: to the stream only, not to every viewer in the room.
+    const addressed = this.#peer ? { ...message, to: this.#peer } : message;
+    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(addressed));
   }
 
   #onMessage(data) {
@@ -793,6 +814,17 @@ class WsSession extends PeerSession {
       return;
     }
     const type = message?.type;
+    if (this.#opts.relay) {
+      // Other members' traffic is not ours; the stream leaving ends the session.
+      const from = typeof message?.from === 'string' ? message.from : null;
+      if (type === 'join' || (from && this.#peer && from !== this.#peer)) return;
+      if (type === 'leave') {
+        if (from && from === this.#peer) {
+          this.#end(new LivecastError('The stream left the room', { retryable: true }));
+        }
+        return;
+      }
+    }
     if (type === 'welcome') this.#welcomed = true;
     if (this.#waiter && type === this.#waiter.type) {
       if ((type === 'offer' || type === 'answer') && typeof message.sdp !== 'string') {
@@ -823,7 +855,9 @@ class WsSession extends PeerSession {
   async #onClose(event) {
     if (this.#closed) return;
     let err;
-    if (!this.#welcomed) {
+    if (!this.#welcomed && !this.#probeUrl) {
+      err = new LivecastError(`Cannot reach the signaling relay at ${this.#url}`, { retryable: true });
+    } else if (!this.#welcomed) {
       // The browser hides why a WebSocket failed (401? 404? nobody there?): ask the route
       // with a plain GET, whose answer explains.
       err = await this.#probe();
@@ -1006,6 +1040,18 @@ function parseRetryAfter(value) {
 }
 
 /** ws:// or wss:// for the page's or the given server's /ws; the token rides in the query. */
+/** What to do with the audio section of a stream's own offer: receive what it sends, and
+ * send our microphone where it would receive one (talkback). */
+function audioFromOffer(sdp, opts) {
+  // (Port 0 with a=bundle-only is still a live section.)
+  const section = sdp.split(/\r?\n(?=m=)/).find((m) => m.startsWith('m=audio'));
+  const dir = section ? ((section.match(/^a=(sendrecv|sendonly|recvonly|inactive)\s*$/m) || [])[1] ?? 'sendrecv') : 'inactive';
+  return {
+    receive: opts.audio !== false && (dir === 'sendrecv' || dir === 'sendonly'),
+    send: opts.talkback !== false && (dir === 'sendrecv' || dir === 'recvonly'),
+  };
+}
+
 function webSocketUrl(httpUrl, token) {
   const url = new URL(httpUrl, location.href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';

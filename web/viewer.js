@@ -2,6 +2,7 @@
 // URL parameters:
 //   ?token=…            the server's token
 //   &transport=ws       WebSocket signaling (/ws) instead of WHEP; &ws-mode=join: the server offers
+//   &relay=ws://…/ws    signaling through a relay (livecast signal) instead; &room=NAME (livecast)
 //   &audio=0            no audio (default: audio when the stream has some); &audio: always ask
 //   &mic=0              no microphone button even when the server takes viewers' microphones
 //   &stats              the statistics overlay shown
@@ -47,6 +48,9 @@ function transportOptions() {
   return {
     transport: ['ws', 'websocket'].includes(transport) ? 'ws' : 'whep',
     wsMode: wsMode === 'join' ? 'join' : 'offer',
+    // ?relay=ws://host:port/ws&room=NAME: a stream served through a signaling relay.
+    relay: params.get('relay') ?? '',
+    room: params.get('room') || 'livecast',
   };
 }
 
