@@ -1177,6 +1177,10 @@ static bool link_viewer_media(GstWebRTCServerSink *self, Viewer &viewer, std::st
   }
   g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
                "codec-preferences", viewer.video.caps.get(), nullptr);
+  /* Retransmit what a viewer reports lost (NACK, RTX when it offers it):
+   * a lost packet costs one round trip instead of a key frame. */
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(trans), "do-nack"))
+    g_object_set(trans, "do-nack", TRUE, nullptr);
   gst_object_unref(trans);
   Ref<GstPad> paysrc = Ref<GstPad>::adopt(gst_element_get_static_pad(viewer.payloader, "src"));
   if (gst_pad_link(paysrc.get(), sinkpad.get()) != GST_PAD_LINK_OK) {
