@@ -5,6 +5,7 @@
 
 #include "util.h"
 
+#include <gio/gio.h>
 #include <gst/gst.h>
 #include <gst/pbutils/pbutils.h>
 
@@ -146,6 +147,15 @@ std::string url_host(const std::string &bind)
   if (bind.find(':') != std::string::npos)
     return "[" + bind + "]";
   return bind;
+}
+
+bool is_loopback(const std::string &bind)
+{
+  GInetAddress *address = g_inet_address_new_from_string(bind.c_str());
+  const bool loopback = address && g_inet_address_get_is_loopback(address);
+  if (address)
+    g_object_unref(address);
+  return loopback;
 }
 
 bool is_wildcard(const std::string &bind)
@@ -505,6 +515,11 @@ void Runner::print_welcome(int port)
       std::printf("\n");
     }
   }
+  if (!is_loopback(config_.bind) && config_.token.empty())
+    std::fprintf(stderr,
+                 "livecast: warning: anyone who can reach port %d can watch; add --token SECRET "
+                 "to let in only those you give the URL to\n",
+                 port);
   std::printf("Press Ctrl-C to stop.\n");
   std::fflush(stdout);
 }
@@ -667,6 +682,8 @@ void Runner::handle_message(GstMessage *msg)
       quit(kExitFailure);
       break;
     case GST_MESSAGE_WARNING:
+      /* The sink's warning about an open port is for everyone (the welcome
+       * says it in the launcher's words); the rest only with --verbose. */
       if (verbose_) {
         GError *err = nullptr;
         gchar *dbg = nullptr;

@@ -60,6 +60,10 @@ constexpr int kDefaultPort = 8080;
 constexpr guint kDefaultBitrate = 2000; /* kbit/s */
 constexpr guint kDefaultKeyIntMax = 60;
 constexpr guint kDefaultMaxViewers = 16;
+/* Sessions still connecting at once: each holds a webrtcbin, so a flood of
+ * offers that never connect is capped here. */
+constexpr guint kDefaultMaxPending = 10;
+constexpr guint kDefaultMaxOffersPerSecond = 10; /* per client address */
 constexpr VideoCodec kDefaultCodec = VideoCodec::H264;
 /* How long the answer waits for ICE gathering before it is sent as is. */
 constexpr guint kGatheringTimeoutMs = 3000;
@@ -94,6 +98,8 @@ enum {
   PROP_TOKEN,
   PROP_CORS_ORIGIN,
   PROP_MAX_VIEWERS,
+  PROP_MAX_PENDING,
+  PROP_MAX_OFFERS_PER_SECOND,
   PROP_WEB_ROOT,
   PROP_SIGNALING_URL,
   PROP_ROOM,
@@ -126,6 +132,8 @@ struct Settings {
   std::string token;
   std::string cors_origin = "*";
   guint max_viewers = kDefaultMaxViewers;
+  guint max_pending = kDefaultMaxPending;
+  guint max_offers_per_second = kDefaultMaxOffersPerSecond;
   std::string web_root;
   std::string signaling_url; /* client mode: the relay to connect to */
   std::string room = "livecast";
@@ -1437,6 +1445,15 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
     if (!priv->streaming || !priv->chain_built) {
       return refuse(503, "The stream is not running; try again shortly.", 2);
     }
+    guint pending = 0;
+    for (const auto &v : priv->viewers)
+      pending += v.second->connected ? 0 : 1;
+    if (settings.max_pending > 0 && pending >= settings.max_pending) {
+      return refuse(503,
+                    "Too many viewers are connecting at once (" + std::to_string(pending) +
+                        ", max-pending); try again in a second.",
+                    1);
+    }
     if (settings.max_viewers > 0 && priv->viewers.size() >= settings.max_viewers) {
       return refuse(503,
                     "This stream is at its limit of " + std::to_string(priv->viewers.size()) +
@@ -2136,6 +2153,21 @@ static bool start_server(GstWebRTCServerSink *self)
   }
   HttpApiConfig config;
   config.token = settings.token;
+  config.max_offers_per_second = settings.max_offers_per_second;
+  {
+    /* Reachable beyond this machine and open to anyone: say so, and how to close it. */
+    GInetAddress *bind = g_inet_address_new_from_string(settings.bind_address.c_str());
+    const bool loopback = bind && g_inet_address_get_is_loopback(bind);
+    if (bind)
+      g_object_unref(bind);
+    if (!loopback && settings.token.empty())
+      GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS,
+                          ("The WebRTC server listens on %s without a token: anyone who can "
+                           "reach this port can watch. Set token=SECRET (livecast --token "
+                           "SECRET) and give viewers the URL with ?token=SECRET.",
+                           settings.bind_address.c_str()),
+                          (nullptr));
+  }
   config.cors_origin = settings.cors_origin;
   config.web_root = settings.web_root;
   config.ice_transport_policy = settings.ice_transport_policy;
@@ -2422,6 +2454,12 @@ static void gst_webrtc_server_sink_set_property(GObject *object, guint prop_id, 
     case PROP_MAX_VIEWERS:
       s.max_viewers = g_value_get_uint(value);
       break;
+    case PROP_MAX_PENDING:
+      s.max_pending = g_value_get_uint(value);
+      break;
+    case PROP_MAX_OFFERS_PER_SECOND:
+      s.max_offers_per_second = g_value_get_uint(value);
+      break;
     case PROP_WEB_ROOT:
       s.web_root = str();
       break;
@@ -2512,6 +2550,12 @@ static void gst_webrtc_server_sink_get_property(GObject *object, guint prop_id, 
       break;
     case PROP_MAX_VIEWERS:
       g_value_set_uint(value, s.max_viewers);
+      break;
+    case PROP_MAX_PENDING:
+      g_value_set_uint(value, s.max_pending);
+      break;
+    case PROP_MAX_OFFERS_PER_SECOND:
+      g_value_set_uint(value, s.max_offers_per_second);
       break;
     case PROP_WEB_ROOT:
       g_value_set_string(value, s.web_root.empty() ? nullptr : s.web_root.c_str());
@@ -2700,6 +2744,19 @@ static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
                         "Largest number of viewers at once (0 = no limit); more get 503.", 0,
                         G_MAXUINT, kDefaultMaxViewers,
                         static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_PENDING,
+      g_param_spec_uint("max-pending", "Maximum pending viewers",
+                        "Largest number of viewers still connecting at once (0 = no limit); more "
+                        "get 503 with Retry-After.",
+                        0, G_MAXUINT, kDefaultMaxPending,
+                        static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_OFFERS_PER_SECOND,
+      g_param_spec_uint("max-offers-per-second", "Maximum offers per second",
+                        "New sessions one client address may start per second, in bursts of as "
+                        "many (0 = no limit); more get 429 with Retry-After.",
+                        0, G_MAXUINT, kDefaultMaxOffersPerSecond, rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_WEB_ROOT,
       g_param_spec_string("web-root", "Web root",

@@ -226,7 +226,7 @@ std::string media_type(const std::string &content_type)
 }
 
 HttpApi::HttpApi(SessionBackend &backend, HttpApiConfig config)
-    : backend_(backend), config_(std::move(config))
+    : backend_(backend), config_(std::move(config)), offer_limiter_(config_.max_offers_per_second)
 {
 }
 
@@ -272,6 +272,47 @@ bool HttpApi::origin_listed(const std::string &origin) const
   return false;
 }
 
+bool OfferRateLimiter::allow(const std::string &address, gint64 now_us, int &retry_after_s)
+{
+  if (per_second_ == 0)
+    return true;
+  /* Addresses quiet for a while are forgotten: the map stays small. */
+  if (now_us - last_prune_ > 10 * G_USEC_PER_SEC) {
+    last_prune_ = now_us;
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      if (now_us - it->second.at > 10 * G_USEC_PER_SEC)
+        it = buckets_.erase(it);
+      else
+        ++it;
+    }
+  }
+  auto it = buckets_.find(address);
+  if (it == buckets_.end())
+    it = buckets_.emplace(address, Bucket{static_cast<double>(per_second_), now_us}).first;
+  Bucket &b = it->second;
+  b.tokens = std::min<double>(per_second_,
+                              b.tokens + (now_us - b.at) * per_second_ / double(G_USEC_PER_SEC));
+  b.at = now_us;
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    return true;
+  }
+  retry_after_s = 1;
+  return false;
+}
+
+bool HttpApi::admit_session(const HttpRequest &request, HttpResponse &error)
+{
+  int retry_after = 1;
+  if (offer_limiter_.allow(request.remote_address, g_get_monotonic_time(), retry_after))
+    return true;
+  error = HttpResponse::error(429, "Too many new sessions from your address (at most " +
+                                       std::to_string(config_.max_offers_per_second) +
+                                       " a second); try again in a second.");
+  error.add_header("Retry-After", std::to_string(retry_after));
+  return false;
+}
+
 HttpResponse HttpApi::check_websocket(const HttpRequest &request) const
 {
   if (!config_.token.empty()) {
@@ -314,9 +355,14 @@ class WsPeerConnection : public WsConnection
 };
 }  // namespace
 
-std::unique_ptr<WsConnection> HttpApi::accept_websocket(const HttpRequest &, WsChannel channel)
+std::unique_ptr<WsConnection> HttpApi::accept_websocket(const HttpRequest &request,
+                                                        WsChannel channel)
 {
   WsSignalingConfig config;
+  const std::string address = request.remote_address;
+  config.admit = [this, address](int &retry_after_s) {
+    return offer_limiter_.allow(address, g_get_monotonic_time(), retry_after_s);
+  };
   config.ice_servers = config_.ice_servers;
   config.ice_transport_policy = config_.ice_transport_policy;
   config.audio = config_.audio;
@@ -492,7 +538,8 @@ void HttpApi::handle(const HttpRequest &request, HttpReply reply)
 void HttpApi::handle_whep_post(const HttpRequest &request, HttpReply reply)
 {
   HttpResponse error;
-  if (!check_offer_request(request, {"application/sdp"}, error))
+  if (!check_offer_request(request, {"application/sdp"}, error) ||
+      !admit_session(request, error))
     return reply(std::move(error));
 
   SentVideo sent;
@@ -534,7 +581,8 @@ void HttpApi::handle_whep_post(const HttpRequest &request, HttpReply reply)
 void HttpApi::handle_offer_post(const HttpRequest &request, HttpReply reply)
 {
   HttpResponse error;
-  if (!check_offer_request(request, {"application/sdp", "application/json"}, error))
+  if (!check_offer_request(request, {"application/sdp", "application/json"}, error) ||
+      !admit_session(request, error))
     return reply(std::move(error));
 
   const bool json = media_type(request.header("content-type")) == "application/json";

@@ -9,6 +9,8 @@
  */
 #pragma once
 
+#include <glib.h>
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -26,6 +28,7 @@ struct HttpRequest {
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> headers; /* names in lower case */
   std::string body;
+  std::string remote_address; /* the client's IP address, "" if unknown */
 
   /* Header value ("" when absent); @name in lower case. */
   const std::string &header(const std::string &name) const;
@@ -144,8 +147,30 @@ class SessionBackend
   virtual std::string stats_json() = 0;
 };
 
+/* At most @per_second new sessions per client address and second, with a
+ * burst of as many (a token bucket per address). 0: no limit. */
+class OfferRateLimiter
+{
+ public:
+  explicit OfferRateLimiter(unsigned per_second = 0) : per_second_(per_second) {}
+  /* Whether @address may start a session at @now_us; when not, how many
+   * seconds to wait (@retry_after_s). */
+  bool allow(const std::string &address, gint64 now_us, int &retry_after_s);
+  std::size_t tracked() const { return buckets_.size(); }
+
+ private:
+  struct Bucket {
+    double tokens;
+    gint64 at;
+  };
+  unsigned per_second_;
+  std::map<std::string, Bucket> buckets_;
+  gint64 last_prune_ = 0;
+};
+
 struct HttpApiConfig {
   std::string token; /* empty: no authentication */
+  unsigned max_offers_per_second = 10; /* per client address, WHEP, /offer and /ws; 0: none */
   std::string cors_origin = "*";
   std::size_t max_body_size = 64 * 1024;
   std::vector<IceServer> ice_servers;
@@ -190,8 +215,12 @@ class HttpApi
   bool check_offer_request(const HttpRequest &request, const std::vector<std::string> &types,
                            HttpResponse &error) const;
 
+  /* Admits a new session from @request's address (429 in @error if not). */
+  bool admit_session(const HttpRequest &request, HttpResponse &error);
+
   SessionBackend &backend_;
   HttpApiConfig config_;
+  OfferRateLimiter offer_limiter_;
 };
 
 /* Constant-time comparison of two secrets. */

@@ -96,6 +96,8 @@ HttpRequest request_from(SoupServerMessage *msg, const char *path, GHashTable *q
   SoupMessageBody *body = soup_server_message_get_request_body(msg);
   if (body && body->length > 0)
     request.body.assign(body->data, static_cast<std::size_t>(body->length));
+  if (const char *host = soup_server_message_get_remote_host(msg))
+    request.remote_address = host;
   return request;
 }
 

@@ -182,6 +182,8 @@ void WsSignalingPeer::handle_offer(const SignalMessage &message)
     send_error("The stream has not started yet; try again in a moment.", 503);
     return;
   }
+  if (!admitted())
+    return;
   OfferCheck check = check_offer(message.sdp, sent);
   if (!check.ok) {
     send_error(check.message, check.status);
@@ -222,6 +224,8 @@ void WsSignalingPeer::handle_join()
     send_error("The stream has not started yet; try again in a moment.", 503);
     return;
   }
+  if (!admitted())
+    return;
   state_ = State::Creating;
   std::weak_ptr<bool> alive = alive_;
   SessionBackend &backend = backend_;
@@ -241,6 +245,17 @@ void WsSignalingPeer::handle_join()
     state_ = State::AwaitingAnswer;
     send_(to_json(SignalMessage::offer(r.answer_sdp)));
   });
+}
+
+bool WsSignalingPeer::admitted()
+{
+  int retry_after = 1;
+  if (!config_.admit || config_.admit(retry_after))
+    return true;
+  send_error("Too many new sessions from your address; try again in " +
+                 std::to_string(retry_after) + " s.",
+             429);
+  return false;
 }
 
 void WsSignalingPeer::handle_answer(const SignalMessage &message)

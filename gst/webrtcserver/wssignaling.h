@@ -44,6 +44,9 @@ struct WsSignalingConfig {
   IceTransportPolicy ice_transport_policy = IceTransportPolicy::All;
   bool audio = false;    /* the stream has audio */
   bool talkback = false; /* viewers may send their microphone */
+  /* Whether this viewer's address may start another session now (false:
+   * 429, try again in @retry_after_s); unset: always. */
+  std::function<bool(int &retry_after_s)> admit;
 };
 
 class WsSignalingPeer
@@ -80,6 +83,7 @@ class WsSignalingPeer
   void add_candidate(const SignalCandidate &candidate);
   void flush_pending_candidates();
   void end_session(const char *why);
+  bool admitted();
   void send_error(const std::string &message, int status = 0);
   SessionEvents make_events();
   bool over_rate_limit();

@@ -751,6 +751,16 @@ class LauncherTest(unittest.TestCase):
         with urllib.request.urlopen(url, timeout=5) as resp:
             self.assertEqual(resp.status, 200)
         self.assertEqual(r.stop()[0], 0)
+        # Open to everyone: one warning line that says how to close it.
+        warnings = [l for l in r.err if l.startswith('livecast: warning: anyone')]
+        self.assertEqual(len(warnings), 1, r.transcript())
+        self.assertIn('--token SECRET', warnings[0])
+        # With a token, or on loopback, no warning.
+        for args in (['--bind', '0.0.0.0', '--token', 's3cret'], []):
+            r = self.start('--port', '0', *args, *SMALL)
+            self.assertIsNotNone(r.url(), r.transcript())
+            self.assertEqual(r.stop()[0], 0)
+            self.assertEqual([l for l in r.err if 'can watch' in l], [], r.transcript())
 
     def test_port_in_use_fails_with_one_line(self):
         self.need_sink()

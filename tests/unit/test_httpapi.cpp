@@ -677,6 +677,62 @@ static void test_relay_router()
   ASSERT_STR_EQ(json_member(address_to("{\"type\":\"bye\"}", "x"), "to"), "x");
 }
 
+/* ---- limits: new sessions per client address ---- */
+
+static void test_offer_rate_limit()
+{
+  OfferRateLimiter limiter(3);
+  int retry = 0;
+  const gint64 t0 = 100 * G_USEC_PER_SEC;
+  for (int i = 0; i < 3; i++)
+    g_assert_true(limiter.allow("10.0.0.1", t0, retry));
+  g_assert_false(limiter.allow("10.0.0.1", t0, retry));
+  g_assert_cmpint(retry, ==, 1);
+  /* Another address has its own bucket. */
+  g_assert_true(limiter.allow("10.0.0.2", t0, retry));
+  /* A third of a second refills one. */
+  g_assert_true(limiter.allow("10.0.0.1", t0 + G_USEC_PER_SEC / 3 + 1, retry));
+  g_assert_false(limiter.allow("10.0.0.1", t0 + G_USEC_PER_SEC / 3 + 2, retry));
+  /* Quiet addresses are forgotten. */
+  g_assert_true(limiter.allow("10.0.0.3", t0 + 60 * G_USEC_PER_SEC, retry));
+  g_assert_cmpuint(limiter.tracked(), ==, 1);
+  /* 0: no limit. */
+  OfferRateLimiter none(0);
+  for (int i = 0; i < 1000; i++)
+    g_assert_true(none.allow("x", t0, retry));
+}
+
+static void test_offer_rate_limit_http_and_ws()
+{
+  SessionTable table;
+  HttpApiConfig config;
+  config.max_offers_per_second = 2;
+  HttpApi api(table, config);
+  HttpRequest r = request("POST", "/whep", "application/sdp", kChromiumOffer);
+  r.remote_address = "192.0.2.7";
+  g_assert_cmpint(call(api, r).status, ==, 201);
+  g_assert_cmpint(call(api, r).status, ==, 201);
+  HttpResponse refused = call(api, r);
+  g_assert_cmpint(refused.status, ==, 429);
+  ASSERT_STR_EQ(refused.header("Retry-After"), "1");
+  g_assert_true(refused.body.find("at most 2 a second") != std::string::npos);
+  /* The plain /offer form shares the budget; another address does not. */
+  HttpRequest plain = request("POST", "/offer", "application/sdp", kChromiumOffer);
+  plain.remote_address = "192.0.2.7";
+  g_assert_cmpint(call(api, plain).status, ==, 429);
+  plain.remote_address = "192.0.2.8";
+  g_assert_cmpint(call(api, plain).status, ==, 200);
+  /* So does /ws, through its admit hook. */
+  std::vector<std::string> sent;
+  HttpRequest upgrade = request("GET", "/ws");
+  upgrade.remote_address = "192.0.2.7";
+  std::unique_ptr<WsConnection> ws = api.accept_websocket(
+      upgrade, WsChannel{[&sent](const std::string &t) { sent.push_back(t); },
+                         [](int, const std::string &) {}});
+  ws->on_text("{\"type\":\"join\"}");
+  g_assert_true(sent.back().find("\"status\":429") != std::string::npos);
+}
+
 int main(int argc, char **argv)
 {
   gst_init(&argc, &argv);
@@ -695,5 +751,7 @@ int main(int argc, char **argv)
   g_test_add_func("/ws/bad-input-and-flood", test_ws_bad_input_and_flood);
   g_test_add_func("/ws/check", test_ws_check);
   g_test_add_func("/ws/relay-router", test_relay_router);
+  g_test_add_func("/limits/offer-rate", test_offer_rate_limit);
+  g_test_add_func("/limits/offer-rate-http-and-ws", test_offer_rate_limit_http_and_ws);
   return g_test_run();
 }
