@@ -33,6 +33,10 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -76,6 +80,8 @@ constexpr gint64 kSilenceTimeoutUs = 8 * G_USEC_PER_SEC;
 /* Key frame requests from viewers (PLI/FIR) are honoured at most this often. */
 constexpr gint64 kKeyUnitMinIntervalUs = 500 * 1000;
 constexpr guint kHousekeepingMs = 1000;
+/* At most this often, free memory goes back to the system after viewers left. */
+constexpr gint64 kTrimIntervalUs = 5 * G_USEC_PER_SEC;
 constexpr guint kDefaultAudioBitrate = 64; /* kbit/s, Opus */
 /* Longest wait for a new viewer's payloaders to know their caps (SSRC). */
 constexpr guint kPayloaderCapsTimeoutMs = 1000;
@@ -241,6 +247,9 @@ struct GstWebRTCServerSinkPrivate {
   std::unique_ptr<SinkBackend> backend;
   std::unique_ptr<HttpApi> api;
   std::unique_ptr<SignalingClient> signaling_client; /* server thread only */
+  /* Server thread only: memory handed back after viewers leave (see housekeeping). */
+  bool branches_disposed = false;
+  gint64 last_trim_us = 0;
   std::random_device random;
 };
 
@@ -1715,6 +1724,7 @@ static void dispose_branch(GstWebRTCServerSink *self, const std::string &id, Ref
     gst_bin_remove(GST_BIN(self), branch.get());
   }
   GST_STATE_UNLOCK(self);
+  self->priv->branches_disposed = true;
 }
 
 static void end_viewer(GstWebRTCServerSink *self, const std::string &id, const char *reason)
@@ -1920,6 +1930,17 @@ static void housekeeping(GstWebRTCServerSink *self)
     read_viewer_stats(self, *v);
   for (const auto &e : expired)
     end_viewer(self, e.first, e.second);
+
+#ifdef __GLIBC__
+  /* A crowd of viewers that has left leaves its webrtcbins' memory free but
+   * scattered over glibc's heaps, where it stays resident for days; give
+   * it back to the system now and then. */
+  if (priv->branches_disposed && now - priv->last_trim_us > kTrimIntervalUs) {
+    priv->branches_disposed = false;
+    priv->last_trim_us = now;
+    malloc_trim(0);
+  }
+#endif
 }
 
 static std::string stats_json(GstWebRTCServerSink *self)

@@ -46,6 +46,13 @@ void send_response(SoupServerMessage *msg, const HttpResponse &response)
   SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
   for (const auto &h : response.headers)
     soup_message_headers_append(headers, h.first.c_str(), h.second.c_str());
+  /* libsoup 3.2 (Debian 12) never notices a client closing an idle
+   * keep-alive connection (fixed in 3.3: "Don't leak idle connections closed
+   * by the client"): each would stay in CLOSE_WAIT with its descriptor.
+   * Signaling is a few requests per viewer, so one connection per request
+   * costs nothing. */
+  if (!soup_message_headers_header_contains(headers, "Connection", "close"))
+    soup_message_headers_append(headers, "Connection", "close");
   if (!response.body.empty() || !response.content_type.empty()) {
     soup_server_message_set_response(
         msg, response.content_type.empty() ? nullptr : response.content_type.c_str(),
