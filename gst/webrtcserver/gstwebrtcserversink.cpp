@@ -556,7 +556,7 @@ static bool build_chain(GstWebRTCServerSink *self, const GstCaps *caps)
   return true;
 }
 
-static void end_all_viewers(GstWebRTCServerSink *self);
+static void end_all_viewers(GstWebRTCServerSink *self, const char *reason = "the stream stopped");
 
 static gboolean video_pad_event(GstPad *pad, GstObject *parent, GstEvent *event)
 {
@@ -576,7 +576,7 @@ static gboolean video_pad_event(GstPad *pad, GstObject *parent, GstEvent *event)
      * webrtcbin sinks never see EOS) are gone, the bin's EOS completes. */
     GST_INFO_OBJECT(self, "end of stream: ending every viewer");
     Ref<GstWebRTCServerSink> ref = Ref<GstWebRTCServerSink>::ref(self);
-    self->priv->server.invoke([ref]() { end_all_viewers(ref.get()); });
+    self->priv->server.invoke([ref]() { end_all_viewers(ref.get(), "the stream ended"); });
   }
   return ret;
 }
@@ -1811,7 +1811,7 @@ static void end_viewer(GstWebRTCServerSink *self, const std::string &id, const c
 /* Ends every viewer and frees every branch; called with the server stopped
  * or from the server thread. Streaming must not be running on the branches
  * any more when called from outside the server thread. */
-static void end_all_viewers(GstWebRTCServerSink *self)
+static void end_all_viewers(GstWebRTCServerSink *self, const char *reason)
 {
   std::vector<std::string> ids;
   {
@@ -1820,7 +1820,7 @@ static void end_all_viewers(GstWebRTCServerSink *self)
       ids.push_back(v.first);
   }
   for (const auto &id : ids)
-    end_viewer(self, id, "the stream stopped");
+    end_viewer(self, id, reason);
 }
 
 /* ---------------------------------------------------------------------- */

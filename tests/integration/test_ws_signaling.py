@@ -239,6 +239,41 @@ async def bad_input():
     return failures
 
 
+async def told_at_end():
+    """A stream that ends (EOS) tells its /ws viewer: error + bye, then the socket
+    stays usable; returns (frames before the end, seconds from the first frame to the bye)."""
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    got_track = asyncio.get_running_loop().create_future()
+    pc.on("track", lambda t: t.kind == "video" and not got_track.done() and got_track.set_result(t))
+    async with websockets.connect(WS) as ws:
+        await recv_json(ws)
+        await ws.send(json.dumps({"type": "join"}))
+        offer = await recv_json(ws)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        await ws.send(json.dumps({"type": "answer", "sdp": pc.localDescription.sdp}))
+        track = await asyncio.wait_for(got_track, 15)
+        await asyncio.wait_for(track.recv(), 10)
+        first = time.monotonic()
+        frames = 1
+        told = []
+        async def frames_until_end():
+            nonlocal frames
+            try:
+                while True:
+                    await asyncio.wait_for(track.recv(), 10)
+                    frames += 1
+            except Exception:
+                pass
+        counter = asyncio.ensure_future(frames_until_end())
+        while "bye" not in [m["type"] for m in told]:
+            told.append(await recv_json(ws, 15))
+        took = time.monotonic() - first
+        counter.cancel()
+    await pc.close()
+    return frames, took, told
+
+
 def tls():
     """tls-certificate/tls-key: HTTPS and WSS with a self-signed certificate."""
     import ssl
@@ -327,6 +362,31 @@ def main():
         return 0
     if mode == "tls":
         return tls()
+    if mode == "eos":
+        # 4 s of video, then EOS: gst-launch -e ends cleanly (exit 0) and the viewer is told.
+        pipeline = (f"videotestsrc is-live=true num-buffers=120 ! video/x-raw,width=320,height=240,"
+                    f"framerate=30/1 ! webrtcserversink port={PORT}")
+        proc = subprocess.Popen(["gst-launch-1.0", "-q", "-e"] + pipeline.split())
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(URL + "/stats", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        try:
+            frames, took, told = asyncio.run(asyncio.wait_for(told_at_end(), 40))
+            code = proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        print(f"# end of stream: {frames} frames, told {[m['type'] for m in told]} {took:.1f} s after "
+              f"the first frame; gst-launch exit {code}")
+        told = [m for m in told if m["type"] != "candidate"]
+        if told[0]["type"] != "error" or "stream ended" not in told[0]["message"] or code != 0:
+            print(f"FAIL: expected error + bye and exit 0, got {told}, exit {code}")
+            return 1
+        return 0
     if mode == "bad-input":
         sender = start_sender()
         try:
