@@ -582,8 +582,13 @@ void test_playback()
     std::vector<guint64> numbers;
     for (int i = 0; i < 30; i++)
       numbers.push_back(p.pull("c").number);
-    g_assert_true(std::find(numbers.begin(), numbers.end(), 12) != numbers.end());
-    g_assert_cmpuint(numbers.back(), <, 12); /* started again */
+    /* It reached the end and started again. (A frame may be skipped on a
+     * loaded machine: the source keeps only the newest, so look for the
+     * wrap, not for frame 12 itself.) */
+    bool wrapped = false;
+    for (std::size_t i = 1; i < numbers.size(); i++)
+      wrapped = wrapped || (numbers[i] < numbers[i - 1] && numbers[i - 1] >= 10);
+    g_assert_true(wrapped);
   }
   expect_all_released("loop");
   const std::string junk = write_recording("livecast-not-a.bag", "hello\n");
