@@ -426,6 +426,31 @@ static GstElement *make_encoder(GstWebRTCServerSink *self, VideoCodec codec, gui
   return enc;
 }
 
+/* Adds @chain to the bin between a new request pad of @from (a tee) and
+ * @to, and starts it. Called from the streaming thread on the first caps. */
+static bool insert_chain(GstWebRTCServerSink *self, const std::vector<GstElement *> &chain,
+                         GstElement *from, GstElement *to, const char *what)
+{
+  for (GstElement *e : chain)
+    gst_bin_add(GST_BIN(self), e);
+  Ref<GstPad> from_src = Ref<GstPad>::adopt(gst_element_request_pad_simple(from, "src_%u"));
+  Ref<GstPad> first_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(chain[0], "sink"));
+  gst_pad_link(from_src.get(), first_sink.get());
+  std::vector<GstElement *> linked = chain;
+  linked.push_back(to);
+  for (std::size_t i = 0; i + 1 < linked.size(); i++) {
+    if (!gst_element_link(linked[i], linked[i + 1])) {
+      GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Could not link the %s chain.", what),
+                        ("%s -> %s", GST_ELEMENT_NAME(linked[i]), GST_ELEMENT_NAME(linked[i + 1])));
+      return false;
+    }
+  }
+  /* Downstream first, so nothing is pushed into an element still in NULL. */
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+    gst_element_sync_state_with_parent(*it);
+  return true;
+}
+
 /* Builds valve ! queue ! [videoconvert ! encoder ! capsfilter] ! [parser]
  * between the input tee and the viewers' tee. Called from the streaming
  * thread on the first caps. */
@@ -511,28 +536,8 @@ static bool build_chain(GstWebRTCServerSink *self, const GstCaps *caps)
   gst_util_set_object_arg(G_OBJECT(chain[0]), "drop-mode", "forward-sticky-events");
   g_object_set(chain[0], "drop", TRUE, nullptr);
 
-  GstElement *tee = priv->tee;
-  for (GstElement *e : chain)
-    gst_bin_add(GST_BIN(self), e);
-  {
-    Ref<GstPad> input_src =
-        Ref<GstPad>::adopt(gst_element_request_pad_simple(priv->input_tee, "src_%u"));
-    Ref<GstPad> valve_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(chain[0], "sink"));
-    gst_pad_link(input_src.get(), valve_sink.get());
-  }
-  chain.push_back(tee);
-  for (std::size_t i = 0; i + 1 < chain.size(); i++) {
-    if (!gst_element_link(chain[i], chain[i + 1])) {
-      GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Could not link the encoding chain."),
-                        ("%s -> %s", GST_ELEMENT_NAME(chain[i]), GST_ELEMENT_NAME(chain[i + 1])));
-      return false;
-    }
-  }
-  chain.pop_back();
-
-  /* Downstream first, so nothing is pushed into an element still in NULL. */
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it)
-    gst_element_sync_state_with_parent(*it);
+  if (!insert_chain(self, chain, priv->input_tee, priv->tee, "video encoding"))
+    return false;
 
   {
     std::lock_guard<std::mutex> guard(priv->lock);
@@ -658,25 +663,8 @@ static bool build_audio_chain(GstWebRTCServerSink *self, const GstCaps *caps)
                  nullptr);
     gst_util_set_object_arg(G_OBJECT(chain.back()), "audio-type", "restricted-lowdelay");
   }
-  for (GstElement *e : chain)
-    gst_bin_add(GST_BIN(self), e);
-  {
-    Ref<GstPad> input_src =
-        Ref<GstPad>::adopt(gst_element_request_pad_simple(priv->audio_input_tee, "src_%u"));
-    Ref<GstPad> valve_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(chain[0], "sink"));
-    gst_pad_link(input_src.get(), valve_sink.get());
-  }
-  chain.push_back(priv->audio_tee);
-  for (std::size_t i = 0; i + 1 < chain.size(); i++) {
-    if (!gst_element_link(chain[i], chain[i + 1])) {
-      GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Could not link the audio encoding chain."),
-                        ("%s -> %s", GST_ELEMENT_NAME(chain[i]), GST_ELEMENT_NAME(chain[i + 1])));
-      return false;
-    }
-  }
-  chain.pop_back();
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it)
-    gst_element_sync_state_with_parent(*it);
+  if (!insert_chain(self, chain, priv->audio_input_tee, priv->audio_tee, "audio encoding"))
+    return false;
   {
     std::lock_guard<std::mutex> guard(priv->lock);
     priv->audio_valve = chain[0];

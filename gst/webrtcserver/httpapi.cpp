@@ -403,14 +403,11 @@ void HttpApi::add_cors_headers(const HttpRequest &request, HttpResponse &respons
                       "Location, Link, ETag, Accept-Patch, Accept-Post, Retry-After");
 }
 
-std::string HttpApi::config_json() const
+void add_ice_servers_json(JsonBuilder *b, const std::vector<IceServer> &servers)
 {
-  JsonBuilderRef jb;
-  JsonBuilder *b = jb.b;
-  json_builder_begin_object(b);
   json_builder_set_member_name(b, "iceServers");
   json_builder_begin_array(b);
-  for (const auto &s : config_.ice_servers) {
+  for (const auto &s : servers) {
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "urls");
     json_builder_begin_array(b);
@@ -425,6 +422,14 @@ std::string HttpApi::config_json() const
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
+}
+
+std::string HttpApi::config_json() const
+{
+  JsonBuilderRef jb;
+  JsonBuilder *b = jb.b;
+  json_builder_begin_object(b);
+  add_ice_servers_json(b, config_.ice_servers);
   json_builder_set_member_name(b, "iceTransportPolicy");
   json_builder_add_string_value(
       b, config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");

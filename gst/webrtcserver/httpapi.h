@@ -10,6 +10,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include <functional>
 #include <map>
@@ -80,6 +81,9 @@ struct IceServer {
   /* The URI form browsers use: "stun:host:port", "turn:host:port?transport=udp". */
   std::string browser_url() const;
 };
+
+/* Adds "iceServers":[…] (RTCConfiguration's form) to the object @builder is in. */
+void add_ice_servers_json(JsonBuilder *builder, const std::vector<IceServer> &servers);
 
 /* Parses GStreamer's ICE server URL form; false (and @error set) when malformed. */
 bool parse_ice_server(const std::string &url, IceServer &out, std::string &error);

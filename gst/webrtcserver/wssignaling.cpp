@@ -48,21 +48,7 @@ void WsSignalingPeer::start()
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "type");
   json_builder_add_string_value(b, "welcome");
-  json_builder_set_member_name(b, "iceServers");
-  json_builder_begin_array(b);
-  for (const IceServer &server : config_.ice_servers) {
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "urls");
-    json_builder_add_string_value(b, server.browser_url().c_str());
-    if (!server.username.empty()) {
-      json_builder_set_member_name(b, "username");
-      json_builder_add_string_value(b, server.username.c_str());
-      json_builder_set_member_name(b, "credential");
-      json_builder_add_string_value(b, server.credential.c_str());
-    }
-    json_builder_end_object(b);
-  }
-  json_builder_end_array(b);
+  add_ice_servers_json(b, config_.ice_servers);
   json_builder_set_member_name(b, "iceTransportPolicy");
   json_builder_add_string_value(
       b, config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");
@@ -178,11 +164,7 @@ void WsSignalingPeer::handle_offer(const SignalMessage &message)
     return;
   }
   SentVideo sent;
-  if (!backend_.current_video(sent)) {
-    send_error("The stream has not started yet; try again in a moment.", 503);
-    return;
-  }
-  if (!admitted())
+  if (!may_start_session(sent))
     return;
   OfferCheck check = check_offer(message.sdp, sent);
   if (!check.ok) {
@@ -220,11 +202,7 @@ void WsSignalingPeer::handle_join()
     return;
   }
   SentVideo sent;
-  if (!backend_.current_video(sent)) {
-    send_error("The stream has not started yet; try again in a moment.", 503);
-    return;
-  }
-  if (!admitted())
+  if (!may_start_session(sent))
     return;
   state_ = State::Creating;
   std::weak_ptr<bool> alive = alive_;
@@ -247,8 +225,12 @@ void WsSignalingPeer::handle_join()
   });
 }
 
-bool WsSignalingPeer::admitted()
+bool WsSignalingPeer::may_start_session(SentVideo &sent)
 {
+  if (!backend_.current_video(sent)) {
+    send_error("The stream has not started yet; try again in a moment.", 503);
+    return false;
+  }
   int retry_after = 1;
   if (!config_.admit || config_.admit(retry_after))
     return true;

@@ -83,7 +83,9 @@ class WsSignalingPeer
   void add_candidate(const SignalCandidate &candidate);
   void flush_pending_candidates();
   void end_session(const char *why);
-  bool admitted();
+  /* The stream runs and this address may start another session; else the
+   * viewer is told why (503, 429). */
+  bool may_start_session(SentVideo &sent);
   void send_error(const std::string &message, int status = 0);
   SessionEvents make_events();
   bool over_rate_limit();
