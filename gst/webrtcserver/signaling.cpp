@@ -390,7 +390,8 @@ void add_candidate(Builder &b, const SignalCandidate &c)
 {
   JsonBuilder *jb = b.get();
   json_builder_set_member_name(jb, "candidate");
-  if (c.end_of_candidates() && !c.has_sdp_mid && c.sdp_mline_index < 0) {
+  if (c.end_of_candidates() && !c.has_sdp_mid && c.sdp_mline_index < 0 &&
+      c.username_fragment.empty()) {
     json_builder_add_null_value(jb);
     return;
   }

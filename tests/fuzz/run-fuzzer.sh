@@ -10,7 +10,8 @@ shift 4
 seconds=${LIVECAST_FUZZ_SECONDS:-20}
 name=$(basename "$fuzzer")
 
-# Reports end the run: halt on the first, leaks included, full stacks.
+# Reports end the run: halt on the first, leaks included. Full (slow) stacks
+# on malloc: GLib has no frame pointers, and the suppressions need them.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1:abort_on_error=0:fast_unwind_on_malloc=0:symbolize=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=${LSAN_SUPPRESSIONS:-/dev/null}:print_suppressions=0}"

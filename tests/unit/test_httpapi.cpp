@@ -207,6 +207,11 @@ void test_whep_post_errors()
   assert_error(call(api, request("POST", "/whep", "application/sdp", std::string(20000, 'v'))),
                413);
   assert_error(call(api, request("POST", "/whep", "application/sdp", kVp8OnlyOffer)), 406, "H264");
+  /* Found by fuzzing: an fmtp name that is not UTF-8 made GStreamer warn
+   * while the offer's caps were read. */
+  std::string not_utf8 = kChromiumOffer;
+  not_utf8.replace(not_utf8.find("profile-level-id=42e01f"), 8, "profile\xff");
+  assert_error(call(api, request("POST", "/whep", "application/sdp", not_utf8)), 400, "UTF-8");
   table.started = false;
   HttpResponse r = call(api, request("POST", "/whep", "application/sdp", kChromiumOffer));
   assert_error(r, 503);
