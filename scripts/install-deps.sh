@@ -1,8 +1,9 @@
 #!/bin/sh
 # Installs what livecast needs on Debian 12 (or Ubuntu 22.04+), only what is
 # missing. With --tests it also installs what the test suite drives: Chromium,
-# aiortc, Node.js and the npm packages of tests/browser, and mingw-w64 and
-# Wine for the Windows capture core (tests/cross).
+# aiortc, Node.js and the npm packages of tests/browser, mingw-w64 and
+# Wine for the Windows capture core (tests/cross), and clang with libFuzzer
+# for tests/fuzz (scripts/fuzz.sh).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,8 @@ if [ "$want_tests" = 1 ]; then
   packages="$packages chromium python3 python3-aiortc python3-gi gir1.2-gstreamer-1.0
     python3-websockets python3-numpy coturn
     iproute2 util-linux ca-certificates xvfb x11-xserver-utils x11-utils xdotool
-    g++-mingw-w64-x86-64 mingw-w64-x86-64-dev wine64"
+    g++-mingw-w64-x86-64 mingw-w64-x86-64-dev wine64
+    clang libclang-rt-14-dev llvm"
   command -v node >/dev/null 2>&1 || packages="$packages nodejs"
   command -v npm >/dev/null 2>&1 || packages="$packages npm"
 fi

@@ -281,8 +281,11 @@ struct Device::Pipeline {
     if (pipe) {
       rs2_error *e = nullptr;
       api->rs2_pipeline_stop(pipe, &e);
-      if (e)
-        GST_DEBUG("rs2_pipeline_stop: %s", api->take_error(e).c_str());
+      /* Taken outside the log macro: it evaluates its arguments only when
+       * the debug level is on, and take_error() is what frees the error. */
+      const std::string message = api->take_error(e);
+      if (!message.empty())
+        GST_DEBUG("rs2_pipeline_stop: %s", message.c_str());
     }
     if (align)
       api->rs2_delete_processing_block(align);

@@ -101,8 +101,10 @@ std::unique_ptr<Api> open_library(const std::string &name, std::string &why, boo
 
 std::mutex loaded_lock;
 /* Loaded tables by the name they were asked for ("" for the search). Never
- * freed: the library stays loaded. */
-std::map<std::string, Api *> loaded;
+ * freed: the library stays loaded. The map itself is never destroyed either:
+ * a static map would be torn down at exit under a capture thread that may
+ * still use its tables, and would leave the tables unreachable. */
+std::map<std::string, Api *> &loaded = *new std::map<std::string, Api *>();
 
 }  // namespace
 

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "httpapi.h"
+#include "signaling.h"
 #include "wssignaling.h"
 
 #include <gio/gio.h>
@@ -593,6 +594,9 @@ void HttpApi::handle_offer_post(const HttpRequest &request, HttpReply reply)
   const bool json = media_type(request.header("content-type")) == "application/json";
   std::string sdp = request.body;
   if (json) {
+    std::string bad_text;
+    if (!check_json_text(request.body, bad_text))
+      return reply(HttpResponse::error(400, "The body is not accepted: " + bad_text));
     JsonParser *parser = json_parser_new();
     GError *err = nullptr;
     bool parsed = json_parser_load_from_data(parser, request.body.data(),

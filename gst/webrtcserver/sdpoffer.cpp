@@ -213,6 +213,10 @@ OfferCheck check_offer(const std::string &sdp_text, const SentVideo &sent)
     return refuse(400, "The request body is empty; send an SDP offer.");
   if (sdp_text.compare(0, 2, "v=") != 0)
     return refuse(400, "The body is not an SDP offer: it must start with \"v=0\".");
+  /* GstSdp copies fmtp names and values into caps, which must be UTF-8
+   * (GStreamer warns on each invalid one); SDP text is UTF-8 anyway. */
+  if (!g_utf8_validate(sdp_text.data(), static_cast<gssize>(sdp_text.size()), nullptr))
+    return refuse(400, "The SDP offer is not valid UTF-8 text.");
 
   GstSDPMessage *raw = nullptr;
   gst_sdp_message_new(&raw);

@@ -3,6 +3,7 @@
  */
 #include "signaling.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace livecast
@@ -67,15 +68,52 @@ std::string generate(JsonNode *root)
   return out;
 }
 
-/* Checks what the parser cannot be trusted with, without parsing: the
- * nesting depth of arrays and objects (the parser is recursive) and the
- * escape \u0000 (json-glib hands strings out NUL-terminated, so it would
- * silently cut the string short). */
-bool prescan(const std::string &text, std::string &error)
+/* A number JSON cannot write back (json-glib reads 1e400 as infinity and
+ * would forward it as "inf", which no receiver can parse). */
+bool has_non_finite_number(JsonNode *node)
+{
+  switch (JSON_NODE_TYPE(node)) {
+    case JSON_NODE_OBJECT: {
+      JsonObjectIter iter;
+      JsonNode *member = nullptr;
+      json_object_iter_init(&iter, json_node_get_object(node));
+      while (json_object_iter_next(&iter, nullptr, &member)) {
+        if (has_non_finite_number(member))
+          return true;
+      }
+      return false;
+    }
+    case JSON_NODE_ARRAY: {
+      JsonArray *array = json_node_get_array(node);
+      for (guint i = 0; i < json_array_get_length(array); i++) {
+        if (has_non_finite_number(json_array_get_element(array, i)))
+          return true;
+      }
+      return false;
+    }
+    case JSON_NODE_VALUE:
+      return json_node_get_value_type(node) == G_TYPE_DOUBLE &&
+             !std::isfinite(json_node_get_double(node));
+    case JSON_NODE_NULL:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool check_json_text(const std::string &text, std::string &error)
 {
   int depth = 0;
   bool in_string = false;
   bool escaped = false;
+  bool in_scalar = false;  /* a top-level number or literal is being read */
+  bool value_done = false; /* the top-level value has ended */
+  auto more = [&error]() {
+    /* json-glib would take the last of several values (and leak the others). */
+    error = "The message is not valid JSON (there is more after its one value).";
+    return false;
+  };
   for (std::size_t i = 0; i < text.size(); i++) {
     const char c = text[i];
     if (in_string) {
@@ -89,8 +127,29 @@ bool prescan(const std::string &text, std::string &error)
         escaped = true;
       } else if (c == '"') {
         in_string = false;
+        if (depth == 0)
+          value_done = true;
       }
-    } else if (c == '"') {
+      continue;
+    }
+    const bool blank = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    if (depth == 0) {
+      if (blank) {
+        if (in_scalar)
+          value_done = true;
+        in_scalar = false;
+        continue;
+      }
+      if (value_done)
+        return more();
+      if (c != '"' && c != '[' && c != '{') {
+        in_scalar = true;
+        continue;
+      }
+      if (in_scalar)
+        return more();
+    }
+    if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
       if (++depth > kSignalMaxDepth) {
@@ -99,11 +158,15 @@ bool prescan(const std::string &text, std::string &error)
         return false;
       }
     } else if (c == ']' || c == '}') {
-      --depth;
+      if (--depth == 0)
+        value_done = true;
     }
   }
   return true;
 }
+
+namespace
+{
 
 bool has_control_characters(const std::string &s)
 {
@@ -327,7 +390,8 @@ void add_candidate(Builder &b, const SignalCandidate &c)
 {
   JsonBuilder *jb = b.get();
   json_builder_set_member_name(jb, "candidate");
-  if (c.end_of_candidates() && !c.has_sdp_mid && c.sdp_mline_index < 0) {
+  if (c.end_of_candidates() && !c.has_sdp_mid && c.sdp_mline_index < 0 &&
+      c.username_fragment.empty()) {
     json_builder_add_null_value(jb);
     return;
   }
@@ -520,7 +584,7 @@ bool parse_signal_message(const std::string &text, SignalMessage &out, std::stri
     error = "The message is not valid UTF-8 text.";
     return false;
   }
-  if (!prescan(text, error))
+  if (!check_json_text(text, error))
     return false;
 
   JsonParser *parser = json_parser_new();
@@ -537,6 +601,10 @@ bool parse_signal_message(const std::string &text, SignalMessage &out, std::stri
   }
   if (!JSON_NODE_HOLDS_OBJECT(root.get())) {
     error = "The message must be a JSON object like {\"type\":\"offer\",\"sdp\":\"…\"}.";
+    return false;
+  }
+  if (has_non_finite_number(root.get())) {
+    error = "The message has a number too large for JSON.";
     return false;
   }
   JsonObject *obj = json_node_get_object(root.get());

@@ -118,6 +118,13 @@ SignalMessage::Type signal_type_from_name(const std::string &name);
  * "The \"sdp\" member must be a string." @out is reset either way. */
 bool parse_signal_message(const std::string &text, SignalMessage &out, std::string &error);
 
+/* What json-glib cannot be trusted with, checked on the text before parsing
+ * it: nesting deeper than kSignalMaxDepth (the parser is recursive), the
+ * escape \u0000 (strings come out NUL-terminated, cut short), and more than
+ * one value (json-glib keeps the last and leaks the others). false with
+ * @error set (one sentence). */
+bool check_json_text(const std::string &text, std::string &error);
+
 /* The message as JSON text, in the shapes listed above. Members that are
  * empty or absent are left out. */
 std::string to_json(const SignalMessage &message);

@@ -174,11 +174,14 @@ void WsSignalingPeer::handle_offer(const SignalMessage &message)
   state_ = State::Creating;
   std::weak_ptr<bool> alive = alive_;
   SessionBackend &backend = backend_;
+  const guint64 creation = ++creation_;
   backend_.create_session(message.sdp, check, make_events(),
-                          [this, alive, &backend](SessionResult r) {
+                          [this, alive, &backend, creation](SessionResult r) {
                             auto guard = alive.lock();
-                            if (!guard || !*guard) {
-                              if (r.ok) /* the socket closed meanwhile */
+                            if (!guard || !*guard || creation != creation_) {
+                              /* The socket closed, or the viewer said bye,
+                               * meanwhile: nobody wants this session. */
+                              if (r.ok)
                                 backend.end_session(r.id);
                               return;
                             }
@@ -207,10 +210,11 @@ void WsSignalingPeer::handle_join()
   state_ = State::Creating;
   std::weak_ptr<bool> alive = alive_;
   SessionBackend &backend = backend_;
-  backend_.create_offer_session(make_events(), [this, alive, &backend](SessionResult r) {
+  const guint64 creation = ++creation_;
+  backend_.create_offer_session(make_events(), [this, alive, &backend, creation](SessionResult r) {
     auto guard = alive.lock();
-    if (!guard || !*guard) {
-      if (r.ok)
+    if (!guard || !*guard || creation != creation_) {
+      if (r.ok) /* the socket closed, or bye came, meanwhile */
         backend.end_session(r.id);
       return;
     }
@@ -308,6 +312,9 @@ void WsSignalingPeer::end_session(const char *why)
     backend_.end_session(session_id_);
   session_id_.clear();
   pending_candidates_.clear();
+  /* A session still being created is not wanted any more: its result ends it. */
+  if (state_ == State::Creating)
+    creation_++;
   state_ = State::Idle;
 }
 

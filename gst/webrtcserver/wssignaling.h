@@ -98,6 +98,9 @@ class WsSignalingPeer
   State state_ = State::Idle;
   std::string session_id_;
   std::vector<SignalCandidate> pending_candidates_;
+  /* Counts session creations; a result whose count is not the latest was
+   * abandoned (bye while it was being made) and is ended on arrival. */
+  guint64 creation_ = 0;
   /* Outlives nothing: callbacks the backend holds check it before using this. */
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 

@@ -283,7 +283,12 @@ rs2_frame *new_frame()
 }
 
 /* Released frames are kept (without their pixels) so that a second release
- * or a late use is seen, not undefined behaviour. */
+ * or a late use is seen, not undefined behaviour. They stay reachable from
+ * here (never freed on purpose), so LeakSanitizer reports only frames that
+ * were never released. */
+std::mutex released_lock;
+std::vector<rs2_frame *> &released = *new std::vector<rs2_frame *>();
+
 void release(rs2_frame *f)
 {
   if (!f)
@@ -302,6 +307,8 @@ void release(rs2_frame *f)
     f->camera.reset();
     f->dead = true;
     live_frames--;
+    std::lock_guard<std::mutex> guard(released_lock);
+    released.push_back(f);
   }
 }
 

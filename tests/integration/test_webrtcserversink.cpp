@@ -124,7 +124,9 @@ void check_whep_viewer(const char *codec_prop, const char *codec, bool level_asy
   g_assert_true(g_str_has_prefix(rx.location().c_str(), "/whep/"));
   g_assert_cmpuint(rx.location().size(), >=, 6 + 32); /* 128-bit id */
   g_assert_false(rx.post_result().header("ETag").empty());
-  g_assert_cmpstr(rx.post_result().header("Content-Type").c_str(), ==, "application/sdp");
+  /* A named copy: g_assert_cmpstr keeps the pointer past a temporary's end. */
+  const std::string content_type = rx.post_result().header("Content-Type");
+  g_assert_cmpstr(content_type.c_str(), ==, "application/sdp");
   /* The answer mirrors the offer's payload type. */
   const std::string pt = g_str_equal(codec, "H264") ? "102" : "98"; /* as the receiver offers */
   g_assert_true(rx.answer().find("a=rtpmap:" + pt + " " + codec + "/90000") != std::string::npos);

@@ -759,7 +759,8 @@ void test_cursor()
     g_print("# ARGB cursor blended exactly (within 2)\n");
 
     /* Shape change on a still screen shows like a move does. */
-    g_assert_cmpstr(xp.send("cursor default").c_str(), ==, "ok");
+    const std::string reply = xp.send("cursor default"); /* g_assert_cmpstr outlives a temporary */
+    g_assert_cmpstr(reply.c_str(), ==, "ok");
     Frame f;
     int n = 0;
     while (n < 3 && !has_x_cursor_at(f = cap.pull(), bg, 900, 500, false, ""))

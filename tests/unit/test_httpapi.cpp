@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -39,6 +40,8 @@ class SessionTable : public SessionBackend
   int next = 1;
   int refuse_status = 0;
   SessionEvents events;           /* of the last session created */
+  bool deferred = false;          /* answers wait for run_pending() */
+  std::vector<std::function<void()>> pending;
   std::vector<std::string> answers; /* applied with apply_answer */
 
   bool current_video(SentVideo &sent) override
@@ -62,7 +65,10 @@ class SessionTable : public SessionBackend
     r.etag = "etag-" + r.id;
     r.answer_sdp = "v=0\r\nanswer-for-pt:" + std::to_string(checked.video.payload_type) + "\r\n";
     etags[r.id] = r.etag;
-    done(r);
+    if (deferred)
+      pending.push_back([done, r]() { done(r); });
+    else
+      done(r);
   }
   void create_offer_session(SessionEvents ev, std::function<void(SessionResult)> done) override
   {
@@ -201,6 +207,11 @@ void test_whep_post_errors()
   assert_error(call(api, request("POST", "/whep", "application/sdp", std::string(20000, 'v'))),
                413);
   assert_error(call(api, request("POST", "/whep", "application/sdp", kVp8OnlyOffer)), 406, "H264");
+  /* Found by fuzzing: an fmtp name that is not UTF-8 made GStreamer warn
+   * while the offer's caps were read. */
+  std::string not_utf8 = kChromiumOffer;
+  not_utf8.replace(not_utf8.find("profile-level-id=42e01f"), 8, "profile\xff");
+  assert_error(call(api, request("POST", "/whep", "application/sdp", not_utf8)), 400, "UTF-8");
   table.started = false;
   HttpResponse r = call(api, request("POST", "/whep", "application/sdp", kChromiumOffer));
   assert_error(r, 503);
@@ -586,6 +597,27 @@ static void test_ws_bad_input_and_flood()
   g_assert_cmpint(h.closed_code, ==, 1008);
 }
 
+/* Found by fuzzing: a viewer that says bye while its answer is being made,
+ * then offers again, got two sessions and the first streamed to nobody. */
+static void test_ws_bye_while_creating()
+{
+  WsHarness h;
+  h.table.deferred = true;
+  h.peer->on_message(offer_json());
+  h.peer->on_message("{\"type\":\"bye\"}");
+  h.peer->on_message(offer_json());
+  std::vector<std::function<void()>> pending;
+  pending.swap(h.table.pending);
+  for (auto &f : pending)
+    f();
+  /* Only the second offer's session is left, and it is the viewer's. */
+  g_assert_cmpuint(h.table.etags.size(), ==, 1);
+  ASSERT_STR_EQ(h.peer->session_id(), "session2");
+  g_assert_true(h.table.etags.count("session2"));
+  h.peer.reset();
+  g_assert_cmpuint(h.table.etags.size(), ==, 0);
+}
+
 static void test_ws_check()
 {
   SessionTable table;
@@ -749,6 +781,7 @@ int main(int argc, char **argv)
   g_test_add_func("/ws/welcome-offer-answer", test_ws_welcome_offer_answer);
   g_test_add_func("/ws/join-and-end", test_ws_join_and_end);
   g_test_add_func("/ws/bad-input-and-flood", test_ws_bad_input_and_flood);
+  g_test_add_func("/ws/bye-while-creating", test_ws_bye_while_creating);
   g_test_add_func("/ws/check", test_ws_check);
   g_test_add_func("/ws/relay-router", test_relay_router);
   g_test_add_func("/limits/offer-rate", test_offer_rate_limit);

@@ -267,6 +267,13 @@ void test_errors()
       {"not JSON", "hello", "not valid JSON"},
       {"truncated", "{\"type\":\"offer\"", "not valid JSON"},
       {"trailing garbage", "{\"type\":\"bye\"} x", "not valid JSON"},
+      /* Found by fuzzing: json-glib took the last of several values (and
+       * leaked the others), and a relay forwarded 1e400 as "inf". */
+      {"two objects", "{\"type\":\"offer\",\"sdp\":\"v=0\"}{\"type\":\"bye\"}", "not valid JSON"},
+      {"number then object", "2{\"type\":\"bye\"}", "not valid JSON"},
+      {"string then object", "\"x\" {\"type\":\"bye\"}", "not valid JSON"},
+      {"infinite number", "{\"type\":\"bye\",\"n\":1e400}", "too large"},
+      {"infinite nested", "{\"type\":\"bye\",\"x\":[{\"n\":-1e999}]}", "too large"},
       {"invalid UTF-8", std::string("{\"type\":\"join\",\"room\":\"\xff\xfe\"}"), "UTF-8"},
       {"NUL byte", std::string("{\"type\":\"bye\"}\0", 15), "UTF-8"},
       {"array", "[1,2]", "JSON object"},
