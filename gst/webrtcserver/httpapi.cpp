@@ -302,6 +302,22 @@ bool OfferRateLimiter::allow(const std::string &address, gint64 now_us, int &ret
   return false;
 }
 
+bool HttpApi::stream_started(SentVideo &sent, const std::string &offer, HttpResponse &error)
+{
+  if (backend_.current_video(sent))
+    return true;
+  /* A malformed offer is refused as such even before the stream starts:
+   * trying again later would not help it. */
+  OfferCheck syntax = check_offer(offer, SentVideo{});
+  if (!syntax.ok && syntax.status == 400) {
+    error = HttpResponse::error(400, syntax.message);
+    return false;
+  }
+  error = HttpResponse::error(503, "The stream has not started yet; try again shortly.");
+  error.add_header("Retry-After", "1");
+  return false;
+}
+
 bool HttpApi::admit_session(const HttpRequest &request, HttpResponse &error)
 {
   int retry_after = 1;
@@ -549,11 +565,8 @@ void HttpApi::handle_whep_post(const HttpRequest &request, HttpReply reply)
     return reply(std::move(error));
 
   SentVideo sent;
-  if (!backend_.current_video(sent)) {
-    HttpResponse r = HttpResponse::error(503, "The stream has not started yet; try again shortly.");
-    r.add_header("Retry-After", "1");
-    return reply(std::move(r));
-  }
+  if (!stream_started(sent, request.body, error))
+    return reply(std::move(error));
   OfferCheck check = check_offer(request.body, sent);
   if (!check.ok)
     return reply(HttpResponse::error(check.status, check.message));
@@ -626,11 +639,8 @@ void HttpApi::handle_offer_post(const HttpRequest &request, HttpReply reply)
   }
 
   SentVideo sent;
-  if (!backend_.current_video(sent)) {
-    HttpResponse r = HttpResponse::error(503, "The stream has not started yet; try again shortly.");
-    r.add_header("Retry-After", "1");
-    return reply(std::move(r));
-  }
+  if (!stream_started(sent, sdp, error))
+    return reply(std::move(error));
   OfferCheck check = check_offer(sdp, sent);
   if (!check.ok)
     return reply(HttpResponse::error(check.status, check.message));

@@ -219,6 +219,9 @@ class HttpApi
   bool check_offer_request(const HttpRequest &request, const std::vector<std::string> &types,
                            HttpResponse &error) const;
 
+  /* Whether the stream runs (fills @sent); else @error: 400 for a
+   * malformed @offer, 503 otherwise. */
+  bool stream_started(SentVideo &sent, const std::string &offer, HttpResponse &error);
   /* Admits a new session from @request's address (429 in @error if not). */
   bool admit_session(const HttpRequest &request, HttpResponse &error);
 

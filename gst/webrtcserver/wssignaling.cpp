@@ -163,6 +163,12 @@ void WsSignalingPeer::handle_offer(const SignalMessage &message)
                409);
     return;
   }
+  /* Malformed is malformed, whether or not the stream runs yet. */
+  const OfferCheck syntax = check_offer(message.sdp, SentVideo{});
+  if (!syntax.ok && syntax.status == 400) {
+    send_error(syntax.message, 400);
+    return;
+  }
   SentVideo sent;
   if (!may_start_session(sent))
     return;
