@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "procstat.h"
 #include "whepreceiver.h"
 
 namespace
@@ -34,25 +35,6 @@ double median(std::vector<double> v)
   std::sort(v.begin(), v.end());
   return v.empty() ? -1
                    : (v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2);
-}
-
-/* CPU seconds (user + system) used so far by process @pid. */
-double cpu_seconds(pid_t pid)
-{
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields(content.substr(content.rfind(')') + 2));
-  std::string f;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; fields >> f; i++) {
-    if (i == 14)
-      utime = std::stoull(f);
-    if (i == 15) {
-      stime = std::stoull(f);
-      break;
-    }
-  }
-  return double(utime + stime) / sysconf(_SC_CLK_TCK);
 }
 
 pid_t spawn_sender(int port, const char *caps, const std::string &props = "")
@@ -115,17 +97,6 @@ void bench_time_to_first_frame()
       "min %.0f ms, max %.0f ms; ratio to the 300 ms target: %.2f\n",
       times.size(), m, times.empty() ? -1 : *std::min_element(times.begin(), times.end()),
       times.empty() ? -1 : *std::max_element(times.begin(), times.end()), m / 300.0);
-}
-
-long rss_kb(pid_t pid)
-{
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stol(line.substr(6));
-  }
-  return -1;
 }
 
 struct Load {
@@ -204,30 +175,10 @@ void bench_capacity()
 /* CPU cores the sender uses over @seconds while @viewers watch. */
 double sender_cores(pid_t sender, const std::string &url, int viewers, int seconds)
 {
-  std::vector<std::unique_ptr<WhepReceiver>> rxs;
-  for (int i = 0; i < viewers; i++) {
-    rxs.push_back(std::make_unique<WhepReceiver>(url, "H264", false));
-    std::string error;
-    if (!rxs.back()->start(error))
-      g_printerr("viewer %d: %s\n", i, error.c_str());
-  }
-  for (auto &rx : rxs)
-    rx->wait_frames(30, 10000);
-  const double c0 = cpu_seconds(sender);
-  const gint64 t0 = g_get_monotonic_time();
-  std::vector<guint> f0;
-  for (auto &rx : rxs)
-    f0.push_back(rx->frames());
-  g_usleep(seconds * G_USEC_PER_SEC);
-  const double cores = (cpu_seconds(sender) - c0) / ((g_get_monotonic_time() - t0) / 1e6);
-  guint min_frames = G_MAXUINT;
-  for (std::size_t i = 0; i < rxs.size(); i++)
-    min_frames = std::min(min_frames, rxs[i]->frames() - f0[i]);
+  const Load l = measure_load(sender, url, viewers, seconds);
   g_print("  %d viewer(s): sender uses %.3f cores; slowest viewer got %.1f frames/s\n", viewers,
-          cores, min_frames / double(seconds));
-  for (auto &rx : rxs)
-    rx->stop_session();
-  return cores;
+          l.cores, l.slowest_fps);
+  return l.cores;
 }
 
 void bench_fan_out()

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "procstat.h"
 #include "whepreceiver.h"
 
 namespace
@@ -88,16 +89,6 @@ std::string fd_kinds(GPid pid)
   return out;
 }
 
-long rss_kb(GPid pid)
-{
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stol(line.substr(6));
-  }
-  return -1;
-}
 
 /* /stats "viewers", or -1 when the server does not answer. */
 int stats_viewers(const std::string &url)
