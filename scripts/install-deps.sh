@@ -31,7 +31,7 @@ packages="meson ninja-build pkg-config g++ libglib2.0-dev
 if [ "$want_tests" = 1 ]; then
   packages="$packages chromium python3 python3-aiortc python3-gi gir1.2-gstreamer-1.0
     python3-websockets python3-numpy coturn
-    iproute2 util-linux ca-certificates xvfb x11-xserver-utils x11-utils xdotool
+    iproute2 util-linux nftables ca-certificates xvfb x11-xserver-utils x11-utils xdotool
     g++-mingw-w64-x86-64 mingw-w64-x86-64-dev wine64
     clang libclang-rt-14-dev llvm"
   command -v node >/dev/null 2>&1 || packages="$packages nodejs"

@@ -79,6 +79,11 @@ constexpr gint64 kConnectTimeoutUs = 20 * G_USEC_PER_SEC;
 constexpr gint64 kSilenceTimeoutUs = 8 * G_USEC_PER_SEC;
 /* Key frame requests from viewers (PLI/FIR) are honoured at most this often. */
 constexpr gint64 kKeyUnitMinIntervalUs = 500 * 1000;
+/* A viewer silent this long after kChattyPackets packets at most
+ * kChattyGapUs apart was cut off (see note_received). */
+constexpr gint64 kOutageUs = 1 * G_USEC_PER_SEC;
+constexpr gint64 kChattyGapUs = 250 * 1000;
+constexpr guint kChattyPackets = 10;
 constexpr guint kHousekeepingMs = 1000;
 /* At most this often, free memory goes back to the system after viewers left. */
 constexpr gint64 kTrimIntervalUs = 5 * G_USEC_PER_SEC;
@@ -920,16 +925,43 @@ static void on_answer_created(GstWebRTCServerSink *self, Viewer &viewer, GstProm
   gst_webrtc_session_description_free(answer);
 }
 
+/* What the probe on a viewer's nicesrc keeps: the last packet's time, how
+ * many packets in a row came close together, and the sink, to ask for a key
+ * frame. */
+struct ReceiveWatch {
+  Timestamp last_rx;
+  guint chatty = 0;
+  GWeakRef sink;
+
+  ReceiveWatch(GstWebRTCServerSink *self, Timestamp rx) : last_rx(std::move(rx))
+  {
+    g_weak_ref_init(&sink, self);
+  }
+  ~ReceiveWatch() { g_weak_ref_clear(&sink); }
+};
+
 static GstPadProbeReturn note_received(GstPad *, GstPadProbeInfo *, gpointer user_data)
 {
-  auto *last_rx = static_cast<Timestamp *>(user_data);
-  (*last_rx)->store(now_us());
+  auto *w = static_cast<ReceiveWatch *>(user_data);
+  const gint64 now = now_us();
+  const gint64 gap = now - w->last_rx->exchange(now);
+  /* A viewer that was sending several packets a second (browsers: RTCP
+   * feedback every ~100 ms) and went silent for a second was cut off: what we
+   * sent meanwhile is lost, and its PLI may have gone into the outage.
+   * Chromium asks again only 3 s after its last decoded frame. */
+  if (gap >= kOutageUs && w->chatty >= kChattyPackets) {
+    if (auto *self = static_cast<GstWebRTCServerSink *>(g_weak_ref_get(&w->sink))) {
+      request_key_unit(self, "a viewer is back after an outage");
+      gst_object_unref(self);
+    }
+  }
+  w->chatty = gap <= kChattyGapUs ? w->chatty + 1 : 0;
   return GST_PAD_PROBE_OK;
 }
 
 /* Watches every packet the viewer sends (RTCP, DTLS) to notice when it has
  * vanished without a word: ICE consent would take 30 s to fail. */
-static void watch_received_packets(Viewer &viewer)
+static void watch_received_packets(GstWebRTCServerSink *self, Viewer &viewer)
 {
   GstIterator *it = gst_bin_iterate_recurse(GST_BIN(viewer.webrtcbin));
   GValue item = G_VALUE_INIT;
@@ -942,8 +974,8 @@ static void watch_received_packets(Viewer &viewer)
         gst_pad_add_probe(src.get(),
                           static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
                                                        GST_PAD_PROBE_TYPE_BUFFER_LIST),
-                          note_received, new Timestamp(viewer.last_rx),
-                          [](gpointer d) { delete static_cast<Timestamp *>(d); });
+                          note_received, new ReceiveWatch(self, viewer.last_rx),
+                          [](gpointer d) { delete static_cast<ReceiveWatch *>(d); });
     }
     g_value_reset(&item);
   }
@@ -966,7 +998,7 @@ static void on_ice_connection_state(GstWebRTCServerSink *self, Viewer &viewer)
         viewer.connected = true;
         viewer.connected_us = now_us();
         viewer.last_rx->store(now_us());
-        watch_received_packets(viewer);
+        watch_received_packets(self, viewer);
         GST_INFO_OBJECT(self, "viewer %s connected", viewer.id.c_str());
       }
       break;
