@@ -6,57 +6,18 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { networkInterfaces } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
+import {
+  HERE, SKIP, TestFailure, check, loadPlaywright, log, ms, requirePrivateNetwork, running, skip,
+  sleep, tail, watchPage,
+} from './testkit.mjs';
 
-export const HERE = path.dirname(fileURLToPath(import.meta.url));
+export {
+  HERE, SKIP, TestFailure, check, log, ms, running, skip, sleep, tail, watchPage,
+};
+
 export const SOURCE_ROOT = process.env.LIVECAST_SOURCE_ROOT || path.resolve(HERE, '../..');
-export const SKIP = 77;
-
-export const log = (...args) =>
-  console.log(`[${(performance.now() / 1000).toFixed(2)}s]`, ...args);
-
-export class TestFailure extends Error {}
-
-export function check(ok, message) {
-  if (!ok) throw new TestFailure(message);
-}
-
-export function sleep(msec) {
-  return new Promise((resolve) => setTimeout(resolve, msec));
-}
-
-export function ms(value) {
-  return Number.isFinite(value) ? `${(value / 1000).toFixed(2)} s` : '?';
-}
-
-export function skip(reason) {
-  const required = process.env.LIVECAST_REQUIRE_BROWSER === '1';
-  console.log(`${required ? 'FAIL' : 'SKIP'}: ${reason}`);
-  process.exit(required ? 1 : SKIP);
-}
-
-async function loadPlaywright() {
-  try {
-    return (await import('playwright-core')).chromium;
-  } catch {
-    return skip(`playwright-core is not installed; run: npm ci --prefix ${HERE}`);
-  }
-}
-
-// Chromium and libnice must never see a real interface: refuse to run outside a namespace
-// that has only loopback.
-function requirePrivateNetwork() {
-  const external = Object.entries(networkInterfaces())
-    .filter(([, addrs]) => addrs.some((a) => !a.internal)).map(([name]) => name);
-  if (external.length) {
-    console.error(`FAIL: network interfaces ${external.join(', ')} are visible; run through ` +
-      'tests/netns-run.sh (a private network namespace with only loopback)');
-    process.exit(1);
-  }
-}
 
 // ---- the server ------------------------------------------------------------------------------
 
@@ -76,14 +37,6 @@ export function startPipeline(args) {
     child.on('error', (err) => resolve({ code: -1, signal: null, error: err }));
   });
   return child;
-}
-
-export function running(child) {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-export function tail(child, lines = 40) {
-  return child.output.join('').split('\n').slice(-lines).join('\n');
 }
 
 export async function waitForHttp(url, timeoutMs, server) {
@@ -122,19 +75,6 @@ export async function getJson(url) {
 
 // ---- pages -----------------------------------------------------------------------------------
 
-export function watchPage(page, name, messages) {
-  page.on('console', (m) => messages.push(`${name} console.${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => messages.push(`${name} page error: ${e.message}`));
-  page.on('requestfailed', (r) => messages.push(
-    `${name} request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
-  page.on('response', (r) => {
-    if (r.status() >= 400) messages.push(`${name} HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
-  });
-  page.on('websocket', (ws) => {
-    messages.push(`${name} WebSocket ${ws.url()}`);
-    ws.on('close', () => messages.push(`${name} WebSocket closed ${ws.url()}`));
-  });
-}
 
 /**
  * Waits until the page's client (window.livecast) decoded `min` frames of `width`; returns its

@@ -1,5 +1,6 @@
-// Plumbing shared by the relay and TURN browser tests: logging, failures and skips, child
-// processes with captured output, and the private-network guard.
+// Plumbing shared by every browser test: logging, failures and skips, child processes with
+// captured output, the private-network guard and page diagnostics. harness.mjs builds the
+// gst-launch-1.0 server and run/exit protocol of the page tests on top of it.
 import { spawn } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
@@ -126,6 +127,15 @@ export function tail(child, lines = 40) {
 export function watchPage(page, name, messages) {
   page.on('console', (m) => messages.push(`${name} console.${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => messages.push(`${name} page error: ${e.message}`));
+  page.on('requestfailed', (r) => messages.push(
+    `${name} request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) messages.push(`${name} HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
+  });
+  page.on('websocket', (ws) => {
+    messages.push(`${name} WebSocket ${ws.url()}`);
+    ws.on('close', () => messages.push(`${name} WebSocket closed ${ws.url()}`));
+  });
 }
 
 /**
