@@ -2021,10 +2021,7 @@ static std::string stats_json(GstWebRTCServerSink *self)
   json_builder_end_array(b);
   json_builder_end_object(b);
   JsonNode *root = json_builder_get_root(b);
-  JsonGenerator *gen = json_generator_new();
-  json_generator_set_root(gen, root);
-  std::string out = take_string(json_generator_to_data(gen, nullptr));
-  g_object_unref(gen);
+  std::string out = json_text(root);
   json_node_unref(root);
   g_object_unref(b);
   return out;

@@ -27,10 +27,7 @@ struct JsonBuilderRef {
 
 std::string json_to_string(JsonNode *root)
 {
-  JsonGenerator *gen = json_generator_new();
-  json_generator_set_root(gen, root);
-  std::string out = take_string(json_generator_to_data(gen, nullptr));
-  g_object_unref(gen);
+  std::string out = json_text(root);
   json_node_unref(root);
   return out;
 }
@@ -261,7 +258,8 @@ bool HttpApi::origin_listed(const std::string &origin) const
   const std::string &list = config_.cors_origin;
   while (pos <= list.size()) {
     auto comma = list.find(',', pos);
-    std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::string item =
+        list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     item.erase(0, item.find_first_not_of(' '));
     item.erase(item.find_last_not_of(' ') + 1);
     if (!origin.empty() && item == origin)
@@ -349,8 +347,8 @@ HttpResponse HttpApi::check_websocket(const HttpRequest &request) const
   if (!origin.empty() && !origin_listed(origin)) {
     const std::string &host = request.header("host");
     if (origin != "http://" + host && origin != "https://" + host)
-      return HttpResponse::error(403, "Pages from " + origin +
-                                          " may not use this stream (see cors-origin).");
+      return HttpResponse::error(
+          403, "Pages from " + origin + " may not use this stream (see cors-origin).");
   }
   return HttpResponse{0, {}, {}, {}};
 }
@@ -560,8 +558,7 @@ void HttpApi::handle(const HttpRequest &request, HttpReply reply)
 void HttpApi::handle_whep_post(const HttpRequest &request, HttpReply reply)
 {
   HttpResponse error;
-  if (!check_offer_request(request, {"application/sdp"}, error) ||
-      !admit_session(request, error))
+  if (!check_offer_request(request, {"application/sdp"}, error) || !admit_session(request, error))
     return reply(std::move(error));
 
   SentVideo sent;

@@ -3,7 +3,9 @@
  */
 #include "signaling.h"
 
+#include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace livecast
@@ -57,15 +59,107 @@ class Builder
   JsonBuilder *b_;
 };
 
-std::string generate(JsonNode *root)
+void write_json_string(std::string &out, const char *s)
 {
-  JsonGenerator *gen = json_generator_new();
-  json_generator_set_root(gen, root);
-  gchar *data = json_generator_to_data(gen, nullptr);
-  std::string out = data ? data : "";
-  g_free(data);
-  g_object_unref(gen);
-  return out;
+  out += '"';
+  for (const unsigned char *p = reinterpret_cast<const unsigned char *>(s); *p; p++) {
+    switch (*p) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (*p < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", *p);
+          out += escaped;
+        } else {
+          out += static_cast<char>(*p);
+        }
+    }
+  }
+  out += '"';
+}
+
+void write_json(std::string &out, JsonNode *node)
+{
+  switch (JSON_NODE_TYPE(node)) {
+    case JSON_NODE_OBJECT: {
+      JsonObjectIter iter;
+      const gchar *name = nullptr;
+      JsonNode *member = nullptr;
+      bool first = true;
+      out += '{';
+      json_object_iter_init_ordered(&iter, json_node_get_object(node));
+      while (json_object_iter_next_ordered(&iter, &name, &member)) {
+        if (!first)
+          out += ',';
+        first = false;
+        write_json_string(out, name);
+        out += ':';
+        write_json(out, member);
+      }
+      out += '}';
+      return;
+    }
+    case JSON_NODE_ARRAY: {
+      JsonArray *array = json_node_get_array(node);
+      out += '[';
+      for (guint i = 0; i < json_array_get_length(array); i++) {
+        if (i > 0)
+          out += ',';
+        write_json(out, json_array_get_element(array, i));
+      }
+      out += ']';
+      return;
+    }
+    case JSON_NODE_NULL:
+      out += "null";
+      return;
+    case JSON_NODE_VALUE:
+      break;
+  }
+  const GType type = json_node_get_value_type(node);
+  if (type == G_TYPE_STRING) {
+    write_json_string(out, json_node_get_string(node));
+  } else if (type == G_TYPE_INT64) {
+    out += std::to_string(json_node_get_int(node));
+  } else if (type == G_TYPE_BOOLEAN) {
+    out += json_node_get_boolean(node) ? "true" : "false";
+  } else if (type == G_TYPE_DOUBLE) {
+    /* json-glib's own generator writes 1e+270 as "1e+270.0", which is not
+     * JSON. */
+    const double value = json_node_get_double(node);
+    if (!std::isfinite(value)) {
+      out += "null";
+      return;
+    }
+    /* The shortest form that reads back exactly: 0.1, not 0.10000000000000001. */
+    char number[G_ASCII_DTOSTR_BUF_SIZE];
+    for (int digits = 1; digits <= 17; digits++) {
+      char format[8];
+      std::snprintf(format, sizeof format, "%%.%dg", digits);
+      g_ascii_formatd(number, sizeof number, format, value);
+      if (g_ascii_strtod(number, nullptr) == value)
+        break;
+    }
+    out += number;
+    if (!std::strpbrk(number, ".eE"))
+      out += ".0";
+  } else {
+    out += "null";
+  }
 }
 
 /* A number JSON cannot write back (json-glib reads 1e400 as infinity and
@@ -102,65 +196,212 @@ bool has_non_finite_number(JsonNode *node)
 
 }  // namespace
 
+namespace
+{
+
+bool is_blank(char c)
+{
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+bool is_digit(char c)
+{
+  return c >= '0' && c <= '9';
+}
+
+int hex_value(char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* The four hex digits of a \u escape at @at, or -1. */
+long unicode_escape(const std::string &text, std::size_t at)
+{
+  if (at + 4 > text.size())
+    return -1;
+  long value = 0;
+  for (std::size_t k = at; k < at + 4; k++) {
+    const int digit = hex_value(text[k]);
+    if (digit < 0)
+      return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+/* One string from its opening quote at @i; @i ends after the closing one.
+ * JSON allows only the escapes \" \\ \/ \b \f \n \r \t and \uXXXX; json-glib
+ * also takes octal and other escapes and turns them into bytes that are not
+ * UTF-8, and lone surrogates into bytes that are not either. */
+bool scan_string(const std::string &text, std::size_t &i, std::string &error)
+{
+  for (i++; i < text.size(); i++) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '"') {
+      i++;
+      return true;
+    }
+    if (c < 0x20) {
+      error = "The message has a control character inside a string; JSON needs it escaped.";
+      return false;
+    }
+    if (c != '\\')
+      continue;
+    if (++i >= text.size())
+      break;
+    const char e = text[i];
+    if (std::strchr("\"\\/bfnrt", e) && e != '\0')
+      continue;
+    if (e != 'u') {
+      error = "The message has an escape JSON does not allow in a string";
+      if (e > 0x20 && e < 0x7f)
+        error += std::string(" (\\") + e + ")";
+      error += ".";
+      return false;
+    }
+    const long unit = unicode_escape(text, i + 1);
+    if (unit < 0) {
+      error = "The message has a \\u escape without four hex digits.";
+      return false;
+    }
+    if (unit == 0) {
+      error = "The message contains a NUL character (\\u0000) in a string.";
+      return false;
+    }
+    i += 4;
+    if (unit >= 0xdc00 && unit <= 0xdfff) {
+      error = "The message has a \\u escape that is a lone low surrogate.";
+      return false;
+    }
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const long low = text.compare(i + 1, 2, "\\u") == 0 ? unicode_escape(text, i + 3) : -1;
+      if (low < 0xdc00 || low > 0xdfff) {
+        error = "The message has a \\u escape that is a high surrogate without its low half.";
+        return false;
+      }
+      i += 6;
+    }
+  }
+  /* Not closed: json-glib says where. */
+  return true;
+}
+
+/* One number token from @i (a '-' or a digit): the JSON grammar
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? where json-glib also takes
+ * hex, octal, "1." and ".5"; whole numbers must fit in 64 bits, because
+ * json-glib wraps larger ones around silently. */
+bool scan_number(const std::string &text, std::size_t &i, std::string &error)
+{
+  const std::size_t begin = i;
+  while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '.' ||
+                             text[i] == '+' || text[i] == '-'))
+    i++;
+  const std::string token = text.substr(begin, i - begin);
+  std::size_t k = 0;
+  const bool negative = k < token.size() && token[k] == '-';
+  if (negative)
+    k++;
+  const std::size_t int_begin = k;
+  if (k < token.size() && token[k] == '0') {
+    k++;
+  } else {
+    while (k < token.size() && is_digit(token[k]))
+      k++;
+  }
+  const std::size_t int_digits = k - int_begin;
+  bool whole = true;
+  bool ok = int_digits > 0;
+  if (ok && k < token.size() && token[k] == '.') {
+    whole = false;
+    const std::size_t frac = ++k;
+    while (k < token.size() && is_digit(token[k]))
+      k++;
+    ok = k > frac;
+  }
+  if (ok && k < token.size() && (token[k] == 'e' || token[k] == 'E')) {
+    whole = false;
+    k++;
+    if (k < token.size() && (token[k] == '+' || token[k] == '-'))
+      k++;
+    const std::size_t exp = k;
+    while (k < token.size() && is_digit(token[k]))
+      k++;
+    ok = k > exp;
+  }
+  const std::string shown = token.size() > 24 ? token.substr(0, 24) + "…" : token;
+  if (!ok || k != token.size()) {
+    error = "The message has a number JSON does not allow (" + shown + ").";
+    return false;
+  }
+  if (whole) {
+    const std::string digits = token.substr(int_begin, int_digits);
+    const char *limit = negative ? "9223372036854775808" : "9223372036854775807";
+    if (digits.size() > 19 || (digits.size() == 19 && digits > limit)) {
+      error = "The message has a whole number outside the 64-bit range (" + shown + ").";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 bool check_json_text(const std::string &text, std::string &error)
 {
   int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  bool in_scalar = false;  /* a top-level number or literal is being read */
   bool value_done = false; /* the top-level value has ended */
-  auto more = [&error]() {
-    /* json-glib would take the last of several values (and leak the others). */
-    error = "The message is not valid JSON (there is more after its one value).";
-    return false;
-  };
-  for (std::size_t i = 0; i < text.size(); i++) {
+  std::size_t i = 0;
+  while (i < text.size()) {
     const char c = text[i];
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-        if (c == 'u' && text.compare(i + 1, 4, "0000") == 0) {
-          error = "The message contains a NUL character (\\u0000) in a string.";
-          return false;
-        }
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-        if (depth == 0)
-          value_done = true;
-      }
+    if (is_blank(c)) {
+      i++;
       continue;
     }
-    const bool blank = c == ' ' || c == '\t' || c == '\r' || c == '\n';
-    if (depth == 0) {
-      if (blank) {
-        if (in_scalar)
-          value_done = true;
-        in_scalar = false;
-        continue;
-      }
-      if (value_done)
-        return more();
-      if (c != '"' && c != '[' && c != '{') {
-        in_scalar = true;
-        continue;
-      }
-      if (in_scalar)
-        return more();
+    if (depth == 0 && value_done) {
+      /* json-glib would take the last of several values (and leak the others). */
+      error = "The message is not valid JSON (there is more after its one value).";
+      return false;
     }
     if (c == '"') {
-      in_string = true;
+      if (!scan_string(text, i, error))
+        return false;
+    } else if (c == '-' || is_digit(c)) {
+      if (!scan_number(text, i, error))
+        return false;
+    } else if (c >= 'a' && c <= 'z') {
+      /* true, false or null; json-glib rejects any other word. */
+      while (i < text.size() && std::isalnum(static_cast<unsigned char>(text[i])))
+        i++;
     } else if (c == '[' || c == '{') {
       if (++depth > kSignalMaxDepth) {
         error = "The message nests arrays or objects deeper than " +
                 std::to_string(kSignalMaxDepth) + " levels.";
         return false;
       }
+      i++;
+      continue;
     } else if (c == ']' || c == '}') {
-      if (--depth == 0)
-        value_done = true;
+      depth--;
+      i++;
+    } else if (c == ':' || c == ',') {
+      i++;
+      continue;
+    } else {
+      /* json-glib also reads comments, single quotes and more. */
+      const unsigned char u = static_cast<unsigned char>(c);
+      error = "The message is not valid JSON (unexpected ";
+      error += u > 0x20 && u < 0x7f ? std::string("\"") + c + "\"" : std::string("character");
+      error += " at byte " + std::to_string(i) + ").";
+      return false;
     }
+    if (depth == 0)
+      value_done = true;
   }
   return true;
 }
@@ -383,6 +624,14 @@ std::string json_error_detail(const GError *err)
     detail = detail.substr(7);
   while (!detail.empty() && (detail.back() == '.' || detail.back() == '\n'))
     detail.pop_back();
+  /* It may quote the text it choked on: keep the reply valid, printable UTF-8. */
+  gchar *valid = g_utf8_make_valid(detail.c_str(), static_cast<gssize>(detail.size()));
+  detail = valid;
+  g_free(valid);
+  for (char &c : detail) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      c = ' ';
+  }
   return detail;
 }
 
@@ -717,7 +966,7 @@ std::string to_json(const SignalMessage &m)
   b.string_if_set("to", m.to);
   json_builder_end_object(jb);
   JsonNode *root = json_builder_get_root(jb);
-  std::string out = generate(root);
+  std::string out = json_text(root);
   json_node_unref(root);
   return out;
 }
@@ -744,8 +993,15 @@ std::string to_forwarded_json(const SignalMessage &message, const std::string &f
   }
   json_object_set_string_member(own, "from", from.c_str());
   json_node_take_object(copy, own);
-  std::string out = generate(copy);
+  std::string out = json_text(copy);
   json_node_unref(copy);
+  return out;
+}
+
+std::string json_text(JsonNode *root)
+{
+  std::string out;
+  write_json(out, root);
   return out;
 }
 

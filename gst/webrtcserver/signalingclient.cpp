@@ -50,7 +50,7 @@ std::string address_to(const std::string &json_text, const std::string &member)
     JsonNode *root = json_parser_get_root(parser);
     if (root && JSON_NODE_HOLDS_OBJECT(root)) {
       json_object_set_string_member(json_node_get_object(root), "to", member.c_str());
-      out = take_string(json_to_string(root, FALSE));
+      out = livecast::json_text(root);
     }
   }
   g_object_unref(parser);
@@ -87,7 +87,8 @@ WsSignalingPeer &RelayRouter::peer_for(const std::string &member)
     return *it->second;
   Send send = send_;
   auto peer = std::make_unique<WsSignalingPeer>(
-      backend_, config_, [send, member](const std::string &text) { send(address_to(text, member)); },
+      backend_, config_,
+      [send, member](const std::string &text) { send(address_to(text, member)); },
       [send, member](int, const std::string &reason) {
         /* A member flooding us cannot close the relay's socket: it is told. */
         send(address_to(signal_error_json(reason), member));
@@ -147,8 +148,12 @@ void RelayRouter::on_message(const std::string &text)
 SignalingClient::SignalingClient(HttpServer &server, SessionBackend &backend,
                                  WsSignalingConfig config, std::string url, std::string room,
                                  Status status)
-    : server_(server), backend_(backend), config_(std::move(config)), url_(std::move(url)),
-      room_(std::move(room)), status_(std::move(status))
+    : server_(server),
+      backend_(backend),
+      config_(std::move(config)),
+      url_(std::move(url)),
+      room_(std::move(room)),
+      status_(std::move(status))
 {
   init_debug_category();
 }

@@ -19,10 +19,7 @@ namespace
 std::string to_text(JsonBuilder *b)
 {
   JsonNode *root = json_builder_get_root(b);
-  JsonGenerator *gen = json_generator_new();
-  json_generator_set_root(gen, root);
-  std::string out = take_string(json_generator_to_data(gen, nullptr));
-  g_object_unref(gen);
+  std::string out = json_text(root);
   json_node_unref(root);
   return out;
 }
@@ -31,8 +28,11 @@ std::string to_text(JsonBuilder *b)
 
 WsSignalingPeer::WsSignalingPeer(SessionBackend &backend, WsSignalingConfig config, Send send,
                                  Close close, Clock clock)
-    : backend_(backend), config_(std::move(config)), send_(std::move(send)),
-      close_(std::move(close)), clock_(std::move(clock))
+    : backend_(backend),
+      config_(std::move(config)),
+      send_(std::move(send)),
+      close_(std::move(close)),
+      clock_(std::move(clock))
 {
 }
 
@@ -158,9 +158,10 @@ SessionEvents WsSignalingPeer::make_events()
 void WsSignalingPeer::handle_offer(const SignalMessage &message)
 {
   if (state_ != State::Idle) {
-    send_error("This connection already has a session; send bye before a new offer "
-               "(ICE restarts are not supported).",
-               409);
+    send_error(
+        "This connection already has a session; send bye before a new offer "
+        "(ICE restarts are not supported).",
+        409);
     return;
   }
   /* Malformed is malformed, whether or not the stream runs yet. */
@@ -278,9 +279,10 @@ void WsSignalingPeer::handle_candidate(const SignalMessage &message)
     return;
   }
   if (session_id_.empty()) {
-    send_error("A candidate needs a session: send an offer or join first, and candidates after "
-               "the answer or offer.",
-               409);
+    send_error(
+        "A candidate needs a session: send an offer or join first, and candidates after "
+        "the answer or offer.",
+        409);
     return;
   }
   add_candidate(message.candidate);

@@ -9,6 +9,8 @@
 #include "fuzz_backend.h"
 #include "signaling.h"
 
+#include <cstring>
+
 using namespace livecast;
 
 namespace
@@ -92,6 +94,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   check_same(message, received, false);
   FUZZ_CHECK(received.from == "relay-id");
+  /* Members the relay does not know arrive as they were sent. */
+  FUZZ_CHECK(message.json && received.json);
+  JsonObject *sent_members = json_node_get_object(message.json.get());
+  JsonObject *received_members = json_node_get_object(received.json.get());
+  JsonObjectIter iter;
+  const gchar *name = nullptr;
+  JsonNode *value = nullptr;
+  json_object_iter_init(&iter, sent_members);
+  while (json_object_iter_next(&iter, &name, &value)) {
+    if (std::strcmp(name, "from") == 0)
+      continue;
+    JsonNode *arrived = json_object_get_member(received_members, name);
+    FUZZ_CHECK(arrived != nullptr);
+    FUZZ_CHECK(json_node_equal(value, arrived));
+  }
 
   /* A message built in code (no json) forwards through to_json. */
   SignalMessage built = message;

@@ -231,6 +231,23 @@ void test_forwarded()
   JsonObject *obj = json_node_get_object(m.json.get());
   ASSERT_STR_EQ(json_object_get_string_member(obj, "from"), "spoofed");
 
+  /* Numbers arrive as JSON that reads back as the same value (json-glib's
+   * generator wrote 1e270 as "1e+270.0"); the 64-bit limits pass. */
+  m = parse_ok(
+      "{\"type\":\"bye\",\"a\":1e270,\"b\":-0.0,\"c\":9223372036854775807,"
+      "\"d\":-9223372036854775808,\"e\":0.1,\"f\":2.5E-3,\"g\":[true,false,null],"
+      "\"h\":\"q\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0001\\u00e9\\ud83c\\udfa5\"}");
+  ASSERT_STR_EQ(to_forwarded_json(m, "a"),
+                "{\"type\":\"bye\",\"a\":1e+270,\"b\":-0.0,\"c\":9223372036854775807,"
+                "\"d\":-9223372036854775808,\"e\":0.1,\"f\":0.0025,\"g\":[true,false,null],"
+                "\"h\":\"q\\\"\\\\/\\u0008\\u000c\\n\\r\\t\\u0001é🎥\",\"from\":\"a\"}");
+  SignalMessage again = parse_ok(to_forwarded_json(m, "a"));
+  JsonObject *sent = json_node_get_object(m.json.get());
+  JsonObject *arrived = json_node_get_object(again.json.get());
+  for (const char *name : {"a", "b", "c", "d", "e", "f", "g", "h"})
+    g_assert_true(
+        json_node_equal(json_object_get_member(sent, name), json_object_get_member(arrived, name)));
+
   /* Built in code: serialised with "from". */
   ASSERT_STR_EQ(to_forwarded_json(SignalMessage::bye(), "z"), "{\"type\":\"bye\",\"from\":\"z\"}");
 }
@@ -274,6 +291,33 @@ void test_errors()
       {"string then object", "\"x\" {\"type\":\"bye\"}", "not valid JSON"},
       {"infinite number", "{\"type\":\"bye\",\"n\":1e400}", "too large"},
       {"infinite nested", "{\"type\":\"bye\",\"x\":[{\"n\":-1e999}]}", "too large"},
+      /* Found by fuzzing: json-glib reads more than JSON, and some of it came
+       * out as bytes that are not UTF-8 (octal escapes, lone surrogates) or
+       * as numbers wrapped around (whole numbers beyond 64 bits). */
+      {"octal escape", "{\"type\":\"join\",\"room\":\"\\666\"}",
+       "escape JSON does not allow in a string (\\6)"},
+      {"octal escape in a name", "{\"type\\666\":\"bye\"}", "escape JSON does not allow"},
+      {"x escape", "{\"type\":\"join\",\"room\":\"\\x41\"}",
+       "escape JSON does not allow in a string (\\x)"},
+      {"short u escape", "{\"type\":\"join\",\"room\":\"\\u12\"}", "four hex digits"},
+      {"lone low surrogate", "{\"type\":\"join\",\"room\":\"\\udc00\"}", "lone low surrogate"},
+      {"lone high surrogate", "{\"type\":\"join\",\"room\":\"\\ud83cx\"}", "without its low half"},
+      {"high then high", "{\"type\":\"join\",\"room\":\"\\ud83c\\ud83c\"}", "without its low half"},
+      {"raw control character", "{\"type\":\"join\",\"room\":\"a\x01b\"}", "control character"},
+      {"raw newline", "{\"type\":\"join\",\"room\":\"a\nb\"}", "control character"},
+      {"comment", "{\"type\":\"bye\"/* x */}", "unexpected \"/\" at byte 13"},
+      {"single quotes", "{'type':'bye'}", "unexpected \"'\" at byte 1"},
+      {"hex number", "{\"type\":\"bye\",\"n\":0x10}", "number JSON does not allow (0x10)"},
+      {"octal number", "{\"type\":\"bye\",\"n\":010}", "number JSON does not allow (010)"},
+      {"fraction without digits", "{\"type\":\"bye\",\"n\":1.}", "number JSON does not allow"},
+      {"exponent without digits", "{\"type\":\"bye\",\"n\":1e+}", "number JSON does not allow"},
+      {"lone minus", "{\"type\":\"bye\",\"n\":-}", "number JSON does not allow"},
+      {"whole number too big", "{\"type\":\"bye\",\"n\":9223372036854775808}", "64-bit range"},
+      {"whole number too small", "{\"type\":\"bye\",\"n\":-9223372036854775809}", "64-bit range"},
+      {"whole number far too big", "{\"type\":\"bye\",\"n\":99999999999999999999999}",
+       "64-bit range"},
+      {"no-break space between members", "{\"type\":\"bye\"\xc2\xa0}",
+       "unexpected character at byte 13"},
       {"invalid UTF-8", std::string("{\"type\":\"join\",\"room\":\"\xff\xfe\"}"), "UTF-8"},
       {"NUL byte", std::string("{\"type\":\"bye\"}\0", 15), "UTF-8"},
       {"array", "[1,2]", "JSON object"},
