@@ -1237,6 +1237,8 @@ export function summarizeStats(report, prev = null) {
       (packetsLost + packetsReceived) : 0,
     framesDecoded,
     framesDropped: video?.framesDropped ?? 0,
+    freezeCount: video?.freezeCount ?? 0,
+    totalFreezesDuration: video?.totalFreezesDuration ?? 0, // s
     bytesReceived,
     codec: codec?.mimeType?.split('/')[1] ?? null, // 'H264', 'VP8', …
     codecParameters: codec?.sdpFmtpLine ?? null,

@@ -39,6 +39,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,6 +48,7 @@
 #include <vector>
 
 #include "gstrefptr.h"
+#include "h264aud.h"
 #include "httpapi.h"
 #include "httpserver.h"
 #include "sdpoffer.h"
@@ -63,11 +65,17 @@ namespace
 constexpr int kDefaultPort = 8080;
 constexpr guint kDefaultBitrate = 2000; /* kbit/s */
 constexpr guint kDefaultKeyIntMax = 60;
-constexpr guint kDefaultMaxViewers = 16;
+/* A class, a meeting or a launch watches at once; two cores serve about 64
+ * viewers of 720p30 (tests/bench), bigger machines more. */
+constexpr guint kDefaultMaxViewers = 100;
 /* Sessions still connecting at once: each holds a webrtcbin, so a flood of
- * offers that never connect is capped here. */
-constexpr guint kDefaultMaxPending = 10;
-constexpr guint kDefaultMaxOffersPerSecond = 10; /* per client address */
+ * offers that never connect is capped here; a whole class may press play
+ * in the same second. */
+constexpr guint kDefaultMaxPending = 32;
+/* Per client address: a class behind one NAT address shares it. */
+constexpr guint kDefaultMaxOffersPerSecond = 20;
+/* How many ended sessions /stats lists, with why they ended. */
+constexpr std::size_t kRecentlyEnded = 32;
 constexpr VideoCodec kDefaultCodec = VideoCodec::H264;
 /* How long the answer waits for ICE gathering before it is sent as is. */
 constexpr guint kGatheringTimeoutMs = 3000;
@@ -126,6 +134,7 @@ enum {
 enum {
   SIGNAL_VIEWER_ADDED,
   SIGNAL_VIEWER_REMOVED,
+  SIGNAL_VIEWER_ENDED,
   N_SIGNALS,
 };
 guint signals[N_SIGNALS];
@@ -158,32 +167,46 @@ struct Settings {
 /* Timestamp of the last packet a viewer sent us, shared with a pad probe. */
 using Timestamp = std::shared_ptr<std::atomic<gint64>>;
 
+/* What a viewer's branch is allowed to do, shared between the server thread
+ * and the branch's streaming and DTLS threads. A viewer's branch is a fault
+ * domain: once @failed is set nothing more enters it, and nothing it returns
+ * reaches the shared tee (see make_branch_input). */
+struct ViewerGuard {
+  std::atomic<bool> failed{false};
+  std::atomic<bool> certificate_checked{false};
+  std::mutex lock;
+  /* The peer's DTLS fingerprints from its offer or answer (under lock). */
+  std::vector<DtlsFingerprint> fingerprints;
+};
+
 struct Viewer {
   std::string id;
   std::string etag;
   OfferedVideo video;
   OfferedAudio audio;
-  GstElement *branch = nullptr;    /* queue ! payloader ! webrtcbin; child of the sink */
-  GstElement *webrtcbin = nullptr; /* inside branch */
-  GstElement *payloader = nullptr; /* inside branch: what feeds webrtcbin's video pad */
+  GstElement *branch = nullptr;          /* queue ! payloader ! webrtcbin; child of the sink */
+  GstElement *webrtcbin = nullptr;       /* inside branch */
+  GstElement *payloader = nullptr;       /* inside branch: what feeds webrtcbin's video pad */
   GstElement *audio_payloader = nullptr; /* inside branch, when the viewer gets audio */
-  Ref<GstPad> tee_pad;             /* request pad on the tee feeding the branch */
-  Ref<GstPad> audio_tee_pad;       /* same for audio, when the viewer gets it */
+  Ref<GstPad> tee_pad;                   /* request pad on the tee feeding the branch */
+  Ref<GstPad> audio_tee_pad;             /* same for audio, when the viewer gets it */
   std::function<void(SessionResult)> pending_answer;
-  SessionEvents events;             /* trickle and end notices (WebSocket) */
-  bool we_offer = false;            /* we made the offer; the viewer answers */
+  SessionEvents events;  /* trickle and end notices (WebSocket) */
+  bool we_offer = false; /* we made the offer; the viewer answers */
   bool remote_answer_applied = false;
-  bool local_sdp_sent = false;      /* trickled candidates may follow it */
+  bool local_sdp_sent = false;                  /* trickled candidates may follow it */
   std::vector<LocalCandidate> early_candidates; /* found before that */
   std::vector<std::string> local_mids;          /* mid of each m-line we sent */
   bool gathering_done = false;
   bool answer_ready = false;
   bool announced = false; /* viewer-added was emitted */
+  bool certificates_watched = false;
   bool ended_by_channel = false; /* DELETE, bye or socket closed: nobody to tell */
   bool connected = false;
   gint64 created_us = 0;
   gint64 connected_us = 0;
   Timestamp last_rx = std::make_shared<std::atomic<gint64>>(0);
+  std::shared_ptr<ViewerGuard> guard = std::make_shared<ViewerGuard>();
   std::string ice_state = "new";
   /* Last statistics read from webrtcbin. */
   guint64 bytes_sent = 0;
@@ -198,6 +221,8 @@ struct Viewer {
 }  // namespace
 
 struct GstWebRTCServerSinkPrivate;
+
+enum class H264Format { None, ByteStream, Avc };
 
 struct _GstWebRTCServerSink {
   GstBin parent;
@@ -235,6 +260,8 @@ struct GstWebRTCServerSinkPrivate {
   int width = 0;
   int height = 0;
 
+  /* The H.264 form reaching the tee (from its caps), for count_output. */
+  std::atomic<H264Format> h264_format{H264Format::None};
   /* Encoder output counters, updated by a pad probe. */
   std::atomic<guint64> out_bytes{0};
   std::atomic<guint64> out_frames{0};
@@ -256,6 +283,19 @@ struct GstWebRTCServerSinkPrivate {
   bool branches_disposed = false;
   gint64 last_trim_us = 0;
   std::random_device random;
+
+  /* Viewers turned away by max-viewers and max-pending (the rate limit is
+   * counted by the HTTP API). */
+  std::atomic<guint64> refused_max_viewers{0};
+  std::atomic<guint64> refused_max_pending{0};
+  std::atomic<guint64> refused_rate{0};
+  /* The last kRecentlyEnded sessions that ended, and why (under lock). */
+  struct Ended {
+    std::string id;
+    std::string reason;
+    gint64 at_us;
+  };
+  std::deque<Ended> recently_ended;
 };
 
 #define gst_webrtc_server_sink_parent_class parent_class
@@ -391,9 +431,28 @@ static GstPadProbeReturn key_unit_rate_limit(GstPad *, GstPadProbeInfo *info, gp
   return GST_PAD_PROBE_OK;
 }
 
+/* What reaches the viewers' tee: counted, and H.264 without access unit
+ * delimiters (h264aud.h; x264enc makes none, passed-through input may). */
 static GstPadProbeReturn count_output(GstPad *, GstPadProbeInfo *info, gpointer user_data)
 {
   auto *priv = static_cast<GstWebRTCServerSinkPrivate *>(user_data);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+      GstCaps *caps;
+      gst_event_parse_caps(event, &caps);
+      const GstStructure *s = gst_caps_get_structure(caps, 0);
+      priv->h264_format = !gst_structure_has_name(s, "video/x-h264") ? H264Format::None
+                          : g_strcmp0(gst_structure_get_string(s, "stream-format"), "avc") == 0
+                              ? H264Format::Avc
+                              : H264Format::ByteStream;
+    }
+    return GST_PAD_PROBE_OK;
+  }
+  const H264Format format = priv->h264_format;
+  if (format != H264Format::None)
+    GST_PAD_PROBE_INFO_DATA(info) =
+        h264_without_aud(GST_PAD_PROBE_INFO_BUFFER(info), format == H264Format::Avc);
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
   priv->out_bytes += gst_buffer_get_size(buf);
   priv->out_frames++;
@@ -413,7 +472,8 @@ static GstElement *make_encoder(GstWebRTCServerSink *self, VideoCodec codec, gui
       if (enc) {
         gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
         gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
-        g_object_set(enc, "bitrate", bitrate, "key-int-max", key_int_max, nullptr);
+        /* No access unit delimiters: see h264aud.h. */
+        g_object_set(enc, "bitrate", bitrate, "key-int-max", key_int_max, "aud", FALSE, nullptr);
       }
       break;
     case VideoCodec::VP8:
@@ -641,9 +701,9 @@ static bool build_audio_chain(GstWebRTCServerSink *self, const GstCaps *caps)
   }
   std::vector<GstElement *> chain;
   bool ok = true;
-  for (const char *factory : raw ? std::vector<const char *>{"valve", "queue", "audioconvert",
-                                                             "audioresample", "opusenc"}
-                                 : std::vector<const char *>{"valve", "queue"}) {
+  for (const char *factory :
+       raw ? std::vector<const char *>{"valve", "queue", "audioconvert", "audioresample", "opusenc"}
+           : std::vector<const char *>{"valve", "queue"}) {
     GstElement *e = make_element(self, factory, (std::string("audio-") + factory).c_str());
     if (!e) {
       ok = false;
@@ -734,7 +794,7 @@ static GstPad *add_audio_input(GstWebRTCServerSink *self, GstPadTemplate *templ)
 /* ---------------------------------------------------------------------- */
 /* Viewers                                                                */
 
-static void end_viewer(GstWebRTCServerSink *self, const std::string &id, const char *reason);
+static void end_viewer(GstWebRTCServerSink *self, const std::string &id, const std::string &reason);
 static void finish_answer(GstWebRTCServerSink *self, const std::string &id);
 
 /* Runs @fn on the server thread with the viewer @id, if it still exists.
@@ -768,6 +828,8 @@ struct ViewerHandle {
     g_weak_ref_init(&sink, self);
   }
   ~ViewerHandle() { g_weak_ref_clear(&sink); }
+  ViewerHandle(const ViewerHandle &) = delete;
+  ViewerHandle &operator=(const ViewerHandle &) = delete;
 
   /* Calls @fn on the server thread if the element and the viewer still exist. */
   void dispatch(std::function<void(GstWebRTCServerSink *, Viewer &)> fn)
@@ -781,6 +843,180 @@ struct ViewerHandle {
   static void destroy(gpointer data, GClosure *) { delete static_cast<ViewerHandle *>(data); }
   static void destroy_notify(gpointer data) { delete static_cast<ViewerHandle *>(data); }
 };
+
+/* ---------------------------------------------------------------------- */
+/* A viewer's branch as a fault domain                                    */
+
+/* What each branch bin carries: whose it is, and its guard. */
+struct BranchTag {
+  std::string id;
+  std::shared_ptr<ViewerGuard> guard;
+};
+
+static GQuark branch_tag_quark()
+{
+  static GQuark quark = g_quark_from_static_string("livecast-viewer-branch");
+  return quark;
+}
+
+/* What the tee gets back from a viewer. tee stops pushing to every other
+ * pad as soon as one returns anything but OK or NOT_LINKED (tee.c,
+ * gst_tee_handle_data), so a viewer's error, EOS or flushing must never
+ * leave its branch: here it marks the viewer failed and reads as OK. */
+static GstFlowReturn branch_result(GstPad *pad, ViewerGuard *guard, GstFlowReturn ret)
+{
+  if (ret == GST_FLOW_OK || ret == GST_FLOW_NOT_LINKED)
+    return GST_FLOW_OK;
+  if (!guard->failed.exchange(true))
+    GST_DEBUG_OBJECT(pad, "viewer branch returned %s; nothing more goes in",
+                     gst_flow_get_name(ret));
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn branch_input_chain(GstPad *pad, GstObject *parent, GstBuffer *buffer)
+{
+  auto *guard = static_cast<ViewerGuard *>(gst_pad_get_element_private(pad));
+  if (guard->failed) {
+    gst_buffer_unref(buffer);
+    return GST_FLOW_OK;
+  }
+  return branch_result(pad, guard, gst_proxy_pad_chain_default(pad, parent, buffer));
+}
+
+static GstFlowReturn branch_input_chain_list(GstPad *pad, GstObject *parent, GstBufferList *list)
+{
+  auto *guard = static_cast<ViewerGuard *>(gst_pad_get_element_private(pad));
+  if (guard->failed) {
+    gst_buffer_list_unref(list);
+    return GST_FLOW_OK;
+  }
+  return branch_result(pad, guard, gst_proxy_pad_chain_list_default(pad, parent, list));
+}
+
+/* Serialized queries (ALLOCATION, DRAIN) wait for the branch's own
+ * streaming thread, which webrtcbin holds in a blocked push until DTLS is up
+ * (and which a failed viewer may never give back): answered here, or the
+ * shared encoder would wait for the slowest viewer to connect. Nothing in a
+ * branch wants a buffer pool or metas from upstream. */
+static gboolean branch_input_query(GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  if (GST_QUERY_IS_SERIALIZED(query))
+    return TRUE;
+  return gst_pad_query_default(pad, parent, query);
+}
+
+/* A sink ghost pad @name on @branch for @target, guarded by @guard. */
+static void add_branch_input(GstElement *branch, const char *name, GstElement *target,
+                             const std::shared_ptr<ViewerGuard> &guard)
+{
+  Ref<GstPad> sink = Ref<GstPad>::adopt(gst_element_get_static_pad(target, "sink"));
+  GstPad *pad = gst_ghost_pad_new(name, sink.get());
+  /* The guard lives as long as the pad: its streaming thread reads it. */
+  g_object_set_data_full(
+      G_OBJECT(pad), "livecast-viewer-guard", new std::shared_ptr<ViewerGuard>(guard),
+      [](gpointer data) { delete static_cast<std::shared_ptr<ViewerGuard> *>(data); });
+  gst_pad_set_element_private(pad, guard.get());
+  gst_pad_set_chain_function(pad, branch_input_chain);
+  gst_pad_set_chain_list_function(pad, branch_input_chain_list);
+  gst_pad_set_query_function(pad, branch_input_query);
+  gst_element_add_pad(branch, pad);
+}
+
+/* The tag of the viewer branch @object is in; false when it is in none
+ * (the shared part of the element, or nothing of ours). Takes no lock: it
+ * runs in whatever thread posts a message. */
+static bool branch_of(GstWebRTCServerSink *self, GstObject *object, BranchTag &tag)
+{
+  Ref<GstObject> current = Ref<GstObject>::ref(object);
+  while (current) {
+    Ref<GstObject> parent = Ref<GstObject>::adopt(gst_object_get_parent(current.get()));
+    if (parent.get() == GST_OBJECT(self)) {
+      auto *found =
+          static_cast<BranchTag *>(g_object_get_qdata(G_OBJECT(current.get()), branch_tag_quark()));
+      if (found)
+        tag = *found;
+      return found != nullptr;
+    }
+    current = parent;
+  }
+  return false;
+}
+
+/* Messages from inside a viewer's branch stay there: its errors end that
+ * viewer (webrtcbin posts them for a DTLS alert, garbage on its socket, a
+ * peer that vanished mid-handshake), its warnings are logged, its EOS is
+ * not the stream's. Errors of the shared part (input, encoder) still reach
+ * the pipeline. */
+/* Events sent to the element itself. The viewers' webrtcbins contain
+ * sources (nicesrc), which makes this bin look like a source to its parent:
+ * an EOS sent to the pipeline (gst-launch-1.0 -e) would be pushed into each
+ * viewer's webrtcbin, and block there on a pad webrtcbin holds until DTLS is
+ * up. Downstream events reach this element through its sink pads; upstream
+ * ones (a seek) go to the end sinks, which pass them on to the input. */
+static gboolean gst_webrtc_server_sink_send_event(GstElement *element, GstEvent *event)
+{
+  auto *self = GST_WEBRTC_SERVER_SINK(element);
+  if (!GST_EVENT_IS_UPSTREAM(event)) {
+    GST_DEBUG_OBJECT(self, "not passing %s on to the viewers", GST_EVENT_TYPE_NAME(event));
+    gst_event_unref(event);
+    return TRUE;
+  }
+  std::vector<Ref<GstElement>> sinks;
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    for (GstElement *e : {self->priv->end_sink, self->priv->audio_end_sink}) {
+      if (e)
+        sinks.push_back(Ref<GstElement>::ref(e));
+    }
+  }
+  gboolean handled = FALSE;
+  for (const Ref<GstElement> &sink : sinks)
+    handled |= gst_element_send_event(sink.get(), gst_event_ref(event));
+  gst_event_unref(event);
+  return handled;
+}
+
+static void gst_webrtc_server_sink_handle_message(GstBin *bin, GstMessage *message)
+{
+  auto *self = GST_WEBRTC_SERVER_SINK(bin);
+  const GstMessageType type = GST_MESSAGE_TYPE(message);
+  BranchTag tag;
+  if ((type != GST_MESSAGE_ERROR && type != GST_MESSAGE_WARNING && type != GST_MESSAGE_INFO &&
+       type != GST_MESSAGE_EOS) ||
+      !branch_of(self, GST_MESSAGE_SRC(message), tag)) {
+    GST_BIN_CLASS(parent_class)->handle_message(bin, message);
+    return;
+  }
+  if (type == GST_MESSAGE_ERROR || type == GST_MESSAGE_WARNING) {
+    GError *error = nullptr;
+    gchar *debug = nullptr;
+    if (type == GST_MESSAGE_ERROR)
+      gst_message_parse_error(message, &error, &debug);
+    else
+      gst_message_parse_warning(message, &error, &debug);
+    GErrorPtr error_owner(error);
+    GCharPtr debug_owner(debug);
+    /* The debug text ends with the element's own words ("Fatal SSL error"). */
+    std::string detail = debug ? debug : "";
+    detail.erase(
+        0, detail.find_last_of('\n') == std::string::npos ? 0 : detail.find_last_of('\n') + 1);
+    const std::string what = std::string(error ? error->message : "unknown error") + " (" +
+                             GST_MESSAGE_SRC_NAME(message) + (detail.empty() ? "" : ": ") + detail +
+                             ")";
+    if (type == GST_MESSAGE_WARNING) {
+      GST_INFO_OBJECT(self, "viewer %s: warning: %s", tag.id.c_str(), what.c_str());
+    } else {
+      GST_WARNING_OBJECT(self, "viewer %s: error: %s; ending it [%s]", tag.id.c_str(), what.c_str(),
+                         debug ? debug : "");
+      tag.guard->failed = true;
+      const std::string reason = "its connection failed: " + what;
+      Ref<GstWebRTCServerSink> ref = Ref<GstWebRTCServerSink>::ref(self);
+      const std::string id = tag.id;
+      self->priv->server.invoke([ref, id, reason]() { end_viewer(ref.get(), id, reason); });
+    }
+  }
+  gst_message_unref(message);
+}
 
 static void fail_viewer(GstWebRTCServerSink *self, Viewer &viewer, int status,
                         const std::string &message)
@@ -841,11 +1077,103 @@ static GstPromise *promise_for(GstWebRTCServerSink *self, const std::string &id,
       });
 }
 
+/* Ends @viewer when the certificate it showed in the DTLS handshake is not
+ * the one its SDP's fingerprint names. Called in the DTLS thread. */
+static void check_certificate(const std::string &pem, ViewerGuard &guard, ViewerHandle &handle)
+{
+  std::vector<DtlsFingerprint> expected;
+  {
+    std::lock_guard<std::mutex> lock(guard.lock);
+    expected = guard.fingerprints;
+  }
+  std::string why;
+  if (certificate_matches_fingerprints(pem, expected, why)) {
+    guard.certificate_checked = true;
+    return;
+  }
+  guard.failed = true; /* before any media is keyed for it */
+  handle.dispatch([why](GstWebRTCServerSink *sink, Viewer &viewer) {
+    GST_WARNING_OBJECT(sink, "viewer %s: %s", viewer.id.c_str(), why.c_str());
+    end_viewer(sink, viewer.id, why);
+  });
+}
+
+struct CertificateWatch {
+  std::shared_ptr<ViewerGuard> guard;
+  ViewerHandle handle;
+};
+
+/* dtlssrtpdec notifies peer-pem from OpenSSL's verify callback, inside the
+ * handshake: a mismatch is found before the handshake ends. */
+static void on_peer_certificate(GObject *dtlssrtpdec, GParamSpec *, gpointer data)
+{
+  auto *watch = static_cast<CertificateWatch *>(data);
+  gchar *pem = nullptr;
+  g_object_get(dtlssrtpdec, "peer-pem", &pem, nullptr);
+  const std::string text = take_string(pem);
+  if (!text.empty())
+    check_certificate(text, *watch->guard, watch->handle);
+}
+
+/* webrtcbin (1.22) never compares the viewer's DTLS certificate with its
+ * SDP fingerprint (RFC 8122 requires it): watch every DTLS decoder of the
+ * viewer, which exist once a local description is set, before ICE can
+ * connect. */
+static void watch_dtls_certificates(GstWebRTCServerSink *self, Viewer &viewer)
+{
+  if (viewer.certificates_watched)
+    return;
+  viewer.certificates_watched = true;
+  GstIterator *it = gst_bin_iterate_recurse(GST_BIN(viewer.webrtcbin));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    GstElement *e = GST_ELEMENT(g_value_get_object(&item));
+    GstElementFactory *f = gst_element_get_factory(e);
+    if (f && g_str_equal(GST_OBJECT_NAME(f), "dtlssrtpdec"))
+      g_signal_connect_data(
+          e, "notify::peer-pem", G_CALLBACK(on_peer_certificate),
+          new CertificateWatch{viewer.guard, ViewerHandle(self, viewer.id)},
+          [](gpointer data, GClosure *) { delete static_cast<CertificateWatch *>(data); },
+          static_cast<GConnectFlags>(0));
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+}
+
+/* The certificate check once more when DTLS is up, in case no decoder was
+ * there to watch: a viewer whose certificate was never checked ends. */
+static bool certificate_was_checked(GstWebRTCServerSink *self, Viewer &viewer)
+{
+  if (viewer.guard->certificate_checked)
+    return true;
+  GstWebRTCRTPTransceiver *trans = nullptr;
+  g_signal_emit_by_name(viewer.webrtcbin, "get-transceiver", 0, &trans);
+  Ref<GstWebRTCRTPTransceiver> trans_ref = Ref<GstWebRTCRTPTransceiver>::adopt(trans);
+  GstWebRTCRTPSender *sender = nullptr;
+  if (trans)
+    g_object_get(trans, "sender", &sender, nullptr);
+  Ref<GstWebRTCRTPSender> sender_ref = Ref<GstWebRTCRTPSender>::adopt(sender);
+  GstWebRTCDTLSTransport *transport = nullptr;
+  if (sender)
+    g_object_get(sender, "transport", &transport, nullptr);
+  Ref<GstWebRTCDTLSTransport> transport_ref = Ref<GstWebRTCDTLSTransport>::adopt(transport);
+  gchar *pem = nullptr;
+  if (transport)
+    g_object_get(transport, "remote-certificate", &pem, nullptr);
+  /* A mismatch ends the viewer at once (we are on the server thread). */
+  std::shared_ptr<ViewerGuard> guard = viewer.guard;
+  ViewerHandle handle(self, viewer.id);
+  check_certificate(take_string(pem), *guard, handle);
+  return guard->certificate_checked;
+}
+
 static void on_local_description_set(GstWebRTCServerSink *self, Viewer &viewer, GstPromise *p)
 {
   const std::string error = promise_error(p);
   if (!error.empty())
     return fail_viewer(self, viewer, 500, "The answer could not be applied: " + error + ".");
+  watch_dtls_certificates(self, viewer);
   viewer.answer_ready = true;
   GstWebRTCICEGatheringState state;
   g_object_get(viewer.webrtcbin, "ice-gathering-state", &state, nullptr);
@@ -1017,6 +1345,8 @@ static void on_peer_connection_state(GstWebRTCServerSink *self, Viewer &viewer)
   GstWebRTCPeerConnectionState state;
   g_object_get(viewer.webrtcbin, "connection-state", &state, nullptr);
   if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
+    if (!certificate_was_checked(self, viewer))
+      return; /* ended */
     /* DTLS is up: the first packets it can decrypt must start a picture. */
     request_key_unit(self, "viewer connected");
   } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
@@ -1058,8 +1388,8 @@ static bool link_viewer_audio(GstWebRTCServerSink *self, Viewer &viewer, std::st
                       : GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY;
   if (!send) {
     GstWebRTCRTPTransceiver *trans = nullptr;
-    g_signal_emit_by_name(viewer.webrtcbin, "add-transceiver", direction,
-                          viewer.audio.caps.get(), &trans);
+    g_signal_emit_by_name(viewer.webrtcbin, "add-transceiver", direction, viewer.audio.caps.get(),
+                          &trans);
     if (!trans) {
       error = "webrtcbin refused an audio transceiver";
       return false;
@@ -1112,9 +1442,8 @@ static void on_viewer_pad_added(GstElement *webrtcbin, GstPad *pad, gpointer use
   Ref<GstCaps> caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(pad));
   if (!caps)
     caps = Ref<GstCaps>::adopt(gst_pad_query_caps(pad, nullptr));
-  const GstStructure *s = caps && !gst_caps_is_empty(caps.get())
-                              ? gst_caps_get_structure(caps.get(), 0)
-                              : nullptr;
+  const GstStructure *s =
+      caps && !gst_caps_is_empty(caps.get()) ? gst_caps_get_structure(caps.get(), 0) : nullptr;
   auto *self = static_cast<GstWebRTCServerSink *>(g_weak_ref_get(&handle->sink));
   if (!self)
     return;
@@ -1138,8 +1467,8 @@ static void on_viewer_pad_added(GstElement *webrtcbin, GstPad *pad, gpointer use
   }
   std::vector<GstElement *> chain;
   for (const char *factory :
-       audio ? std::vector<const char *>{"rtpopusdepay", "opusdec", "audioconvert",
-                                         "audioresample", "capsfilter", "tee", "fakesink"}
+       audio ? std::vector<const char *>{"rtpopusdepay", "opusdec", "audioconvert", "audioresample",
+                                         "capsfilter", "tee", "fakesink"}
              : std::vector<const char *>{"fakesink"}) {
     GstElement *e = gst_element_factory_make(factory, nullptr);
     if (!e) {
@@ -1184,8 +1513,7 @@ static void on_viewer_pad_added(GstElement *webrtcbin, GstPad *pad, gpointer use
         gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(self), "talkback_%s");
     GstPad *outer = gst_ghost_pad_new_from_template(name.c_str(), inner, templ);
     gst_pad_set_active(outer, TRUE);
-    GST_INFO_OBJECT(self, "viewer %s: talkback audio on pad %s", handle->id.c_str(),
-                    name.c_str());
+    GST_INFO_OBJECT(self, "viewer %s: talkback audio on pad %s", handle->id.c_str(), name.c_str());
     gst_element_add_pad(GST_ELEMENT(self), outer);
   }
   Ref<GstPad> depay_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(chain[0], "sink"));
@@ -1478,12 +1806,14 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
     for (const auto &v : priv->viewers)
       pending += v.second->connected ? 0 : 1;
     if (settings.max_pending > 0 && pending >= settings.max_pending) {
+      priv->refused_max_pending++;
       return refuse(503,
                     "Too many viewers are connecting at once (" + std::to_string(pending) +
                         ", max-pending); try again in a second.",
                     1);
     }
     if (settings.max_viewers > 0 && priv->viewers.size() >= settings.max_viewers) {
+      priv->refused_max_viewers++;
       return refuse(503,
                     "This stream is at its limit of " + std::to_string(priv->viewers.size()) +
                         " viewer(s) (max-viewers); try again later.",
@@ -1496,6 +1826,7 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
   }
   viewer->video = video;
   viewer->audio = checked.audio;
+  viewer->guard->fingerprints = checked.dtls_fingerprints; /* empty when we offer */
   viewer->events = std::move(events);
   viewer->we_offer = we_offer;
   viewer->created_us = now_us();
@@ -1528,8 +1859,10 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
 
   gst_bin_add_many(GST_BIN(branch), queue, pay, webrtcbin, nullptr);
   gst_element_link(queue, pay);
-  Ref<GstPad> qsink = Ref<GstPad>::adopt(gst_element_get_static_pad(queue, "sink"));
-  gst_element_add_pad(branch, gst_ghost_pad_new("sink", qsink.get()));
+  add_branch_input(branch, "sink", queue, viewer->guard);
+  g_object_set_qdata_full(G_OBJECT(branch), branch_tag_quark(),
+                          new BranchTag{viewer->id, viewer->guard},
+                          [](gpointer data) { delete static_cast<BranchTag *>(data); });
 
   bool has_audio_input;
   {
@@ -1547,8 +1880,7 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
                    nullptr);
       gst_bin_add_many(GST_BIN(branch), aqueue, apay, nullptr);
       gst_element_link(aqueue, apay);
-      Ref<GstPad> asink = Ref<GstPad>::adopt(gst_element_get_static_pad(aqueue, "sink"));
-      gst_element_add_pad(branch, gst_ghost_pad_new("audio_sink", asink.get()));
+      add_branch_input(branch, "audio_sink", aqueue, viewer->guard);
       viewer->audio_payloader = apay;
     } else {
       for (GstElement *e : {aqueue, apay}) {
@@ -1641,22 +1973,22 @@ static void create_viewer(GstWebRTCServerSink *self, const std::string &offer_sd
         if (d)
           gst_webrtc_session_description_free(d);
       });
-  when_payloaders_ready(self, v, [we_offer, pending, video](GstWebRTCServerSink *sink,
-                                                             Viewer &viewer) {
-    if (we_offer) {
-      GST_INFO_OBJECT(sink, "viewer %s: making an offer (payload type %d)", viewer.id.c_str(),
-                      video.payload_type);
-      GstPromise *promise = promise_for(sink, viewer.id, on_offer_created);
-      g_signal_emit_by_name(viewer.webrtcbin, "create-offer", nullptr, promise);
-      gst_promise_unref(promise);
-      return;
-    }
-    GST_INFO_OBJECT(sink, "viewer %s: answering its offer (m-line %u, payload type %d)",
-                    viewer.id.c_str(), video.mline, video.payload_type);
-    GstPromise *promise = promise_for(sink, viewer.id, on_remote_description_set);
-    g_signal_emit_by_name(viewer.webrtcbin, "set-remote-description", pending->get(), promise);
-    gst_promise_unref(promise);
-  });
+  when_payloaders_ready(
+      self, v, [we_offer, pending, video](GstWebRTCServerSink *sink, Viewer &viewer) {
+        if (we_offer) {
+          GST_INFO_OBJECT(sink, "viewer %s: making an offer (payload type %d)", viewer.id.c_str(),
+                          video.payload_type);
+          GstPromise *promise = promise_for(sink, viewer.id, on_offer_created);
+          g_signal_emit_by_name(viewer.webrtcbin, "create-offer", nullptr, promise);
+          gst_promise_unref(promise);
+          return;
+        }
+        GST_INFO_OBJECT(sink, "viewer %s: answering its offer (m-line %u, payload type %d)",
+                        viewer.id.c_str(), video.mline, video.payload_type);
+        GstPromise *promise = promise_for(sink, viewer.id, on_remote_description_set);
+        g_signal_emit_by_name(viewer.webrtcbin, "set-remote-description", pending->get(), promise);
+        gst_promise_unref(promise);
+      });
 }
 
 /* What our own offer proposes: the stream's codec with fixed payload
@@ -1684,12 +2016,13 @@ static OfferCheck our_offer(GstWebRTCServerSink *self)
       "rtcp-fb-nack", G_TYPE_BOOLEAN, TRUE, "rtcp-fb-nack-pli", G_TYPE_BOOLEAN, TRUE,
       "rtcp-fb-ccm-fir", G_TYPE_BOOLEAN, TRUE, nullptr);
   if (codec == VideoCodec::H264) {
-    gst_caps_set_simple(vcaps, "packetization-mode", G_TYPE_STRING, "1",
-                        "level-asymmetry-allowed", G_TYPE_STRING, "1", nullptr);
+    gst_caps_set_simple(vcaps, "packetization-mode", G_TYPE_STRING, "1", "level-asymmetry-allowed",
+                        G_TYPE_STRING, "1", nullptr);
     /* profile_idc and constraint flags; level 3.1 */
-    static const std::map<std::string, const char *> ids = {
-        {"constrained-baseline", "42e01f"}, {"baseline", "42001f"}, {"main", "4d001f"},
-        {"high", "64001f"}};
+    static const std::map<std::string, const char *> ids = {{"constrained-baseline", "42e01f"},
+                                                            {"baseline", "42001f"},
+                                                            {"main", "4d001f"},
+                                                            {"high", "64001f"}};
     auto it = ids.find(profile);
     c.video.profile_level_id = it != ids.end() ? it->second : "42e01f";
   }
@@ -1699,11 +2032,11 @@ static OfferCheck our_offer(GstWebRTCServerSink *self)
     c.audio.present = true;
     c.audio.mline = 1;
     c.audio.payload_type = 111;
-    c.audio.caps = Ref<GstCaps>::adopt(gst_caps_new_simple(
-        "application/x-rtp", "media", G_TYPE_STRING, "audio", "encoding-name", G_TYPE_STRING,
-        "OPUS", "clock-rate", G_TYPE_INT, 48000, "payload", G_TYPE_INT, 111, "encoding-params",
-        G_TYPE_STRING, "2", "minptime", G_TYPE_STRING, "10", "useinbandfec", G_TYPE_STRING, "1",
-        nullptr));
+    c.audio.caps = Ref<GstCaps>::adopt(
+        gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "audio", "encoding-name",
+                            G_TYPE_STRING, "OPUS", "clock-rate", G_TYPE_INT, 48000, "payload",
+                            G_TYPE_INT, 111, "encoding-params", G_TYPE_STRING, "2", "minptime",
+                            G_TYPE_STRING, "10", "useinbandfec", G_TYPE_STRING, "1", nullptr));
     c.audio.viewer_receives = audio_input;
     c.audio.viewer_sends = talkback;
   }
@@ -1719,9 +2052,8 @@ static void dispose_branch(GstWebRTCServerSink *self, const std::string &id, Ref
 {
   if (!GST_STATE_TRYLOCK(self)) {
     Ref<GstWebRTCServerSink> ref = Ref<GstWebRTCServerSink>::ref(self);
-    self->priv->server.add_timeout(20, [ref, id, branch, tee_pads]() {
-      dispose_branch(ref.get(), id, branch, tee_pads);
-    });
+    self->priv->server.add_timeout(
+        20, [ref, id, branch, tee_pads]() { dispose_branch(ref.get(), id, branch, tee_pads); });
     return;
   }
   for (const Ref<GstPad> &tee_pad : tee_pads) {
@@ -1747,7 +2079,7 @@ static void dispose_branch(GstWebRTCServerSink *self, const std::string &id, Ref
   self->priv->branches_disposed = true;
 }
 
-static void end_viewer(GstWebRTCServerSink *self, const std::string &id, const char *reason)
+static void end_viewer(GstWebRTCServerSink *self, const std::string &id, const std::string &reason)
 {
   GstWebRTCServerSinkPrivate *priv = self->priv;
   std::unique_ptr<Viewer> viewer;
@@ -1760,18 +2092,22 @@ static void end_viewer(GstWebRTCServerSink *self, const std::string &id, const c
     viewer = std::move(it->second);
     priv->viewers.erase(it);
     last = priv->viewers.empty();
+    priv->recently_ended.push_front({id, reason, now_us()});
+    if (priv->recently_ended.size() > kRecentlyEnded)
+      priv->recently_ended.pop_back();
     if (last && priv->valve)
       g_object_set(priv->valve, "drop", TRUE, nullptr);
     if (last && priv->audio_valve)
       g_object_set(priv->audio_valve, "drop", TRUE, nullptr);
   }
-  GST_INFO_OBJECT(self, "viewer %s ended: %s", id.c_str(), reason);
+  viewer->guard->failed = true; /* nothing more goes in while it is unlinked */
+  GST_INFO_OBJECT(self, "viewer %s ended: %s", id.c_str(), reason.c_str());
   if (viewer->events.on_ended && !viewer->ended_by_channel)
     viewer->events.on_ended(reason);
   if (viewer->pending_answer) {
     SessionResult r;
     r.status = 503;
-    r.message = std::string("The viewer session ended before it was answered: ") + reason + ".";
+    r.message = "The viewer session ended before it was answered: " + reason + ".";
     viewer->pending_answer(r);
   }
 
@@ -1823,6 +2159,7 @@ static void end_viewer(GstWebRTCServerSink *self, const std::string &id, const c
     }
   }
   if (viewer->announced) {
+    g_signal_emit(self, signals[SIGNAL_VIEWER_ENDED], 0, id.c_str(), reason.c_str());
     g_signal_emit(self, signals[SIGNAL_VIEWER_REMOVED], 0, id.c_str());
     g_object_notify(G_OBJECT(self), "viewers");
   }
@@ -2019,6 +2356,30 @@ static std::string stats_json(GstWebRTCServerSink *self)
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
+  /* Viewers turned away so far, by the limit that did it. */
+  json_builder_set_member_name(b, "refused");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "maxViewers");
+  json_builder_add_int_value(b, static_cast<gint64>(priv->refused_max_viewers.load()));
+  json_builder_set_member_name(b, "maxPending");
+  json_builder_add_int_value(b, static_cast<gint64>(priv->refused_max_pending.load()));
+  json_builder_set_member_name(b, "rate");
+  json_builder_add_int_value(b, static_cast<gint64>(priv->refused_rate.load()));
+  json_builder_end_object(b);
+  /* The last sessions that ended, newest first, and why. */
+  json_builder_set_member_name(b, "ended");
+  json_builder_begin_array(b);
+  for (const auto &e : priv->recently_ended) {
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "id");
+    json_builder_add_string_value(b, e.id.c_str());
+    json_builder_set_member_name(b, "reason");
+    json_builder_add_string_value(b, e.reason.c_str());
+    json_builder_set_member_name(b, "ago");
+    json_builder_add_double_value(b, (now - e.at_us) / double(G_USEC_PER_SEC));
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
   json_builder_end_object(b);
   JsonNode *root = json_builder_get_root(b);
   std::string out = json_text(root);
@@ -2080,7 +2441,16 @@ class SinkBackend : public SessionBackend
     } else if (!viewer->we_offer || !viewer->local_sdp_sent || viewer->remote_answer_applied) {
       message = "This session is not waiting for an answer.";
       status = 409;
+    } else if (std::vector<DtlsFingerprint> fingerprints =
+                   sdp_dtls_fingerprints(sdp, viewer->video.mline);
+               fingerprints.empty()) {
+      message = "The answer has no well-formed DTLS fingerprint (a=fingerprint).";
+      status = 400;
     } else {
+      {
+        std::lock_guard<std::mutex> lock(viewer->guard->lock);
+        viewer->guard->fingerprints = std::move(fingerprints);
+      }
       viewer->remote_answer_applied = true; /* one answer only */
       GstPromise *promise = promise_for(self_, id, on_answer_applied);
       g_signal_emit_by_name(viewer->webrtcbin, "set-remote-description", answer, promise);
@@ -2148,6 +2518,7 @@ class SinkBackend : public SessionBackend
     return true;
   }
   std::string stats_json() override { return ::stats_json(self_); }
+  void session_rate_limited() override { self_->priv->refused_rate++; }
 
  private:
   GstWebRTCServerSink *self_;
@@ -2267,8 +2638,7 @@ static bool start_server(GstWebRTCServerSink *self)
   if (!settings.signaling_url.empty())
     start_signaling_client(self, settings, config);
   GST_INFO_OBJECT(self, "serving on %s://%s:%d/", priv->server.tls() ? "https" : "http",
-                  settings.bind_address.c_str(),
-                  priv->server.bound_port());
+                  settings.bind_address.c_str(), priv->server.bound_port());
   g_object_notify(G_OBJECT(self), "bound-port");
   return true;
 }
@@ -2624,11 +2994,16 @@ static void gst_webrtc_server_sink_get_property(GObject *object, guint prop_id, 
       break;
     case PROP_STATS:
       g_value_take_boxed(
-          value, gst_structure_new("application/x-webrtcserversink-stats", "viewers", G_TYPE_UINT,
-                                   static_cast<guint>(priv->viewers.size()), "encoded-fps",
-                                   G_TYPE_DOUBLE, priv->fps, "encoded-bitrate", G_TYPE_UINT64,
-                                   static_cast<guint64>(priv->bitrate_bps), "width", G_TYPE_INT,
-                                   priv->width, "height", G_TYPE_INT, priv->height, nullptr));
+          value,
+          gst_structure_new(
+              "application/x-webrtcserversink-stats", "viewers", G_TYPE_UINT,
+              static_cast<guint>(priv->viewers.size()), "encoded-fps", G_TYPE_DOUBLE, priv->fps,
+              "encoded-bitrate", G_TYPE_UINT64, static_cast<guint64>(priv->bitrate_bps), "width",
+              G_TYPE_INT, priv->width, "height", G_TYPE_INT, priv->height, "refused-max-viewers",
+              G_TYPE_UINT64, static_cast<guint64>(priv->refused_max_viewers.load()),
+              "refused-max-pending", G_TYPE_UINT64,
+              static_cast<guint64>(priv->refused_max_pending.load()), "refused-rate", G_TYPE_UINT64,
+              static_cast<guint64>(priv->refused_rate.load()), nullptr));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -2678,7 +3053,10 @@ static void gst_webrtc_server_sink_init(GstWebRTCServerSink *self)
   Ref<GstPad> teesink = Ref<GstPad>::adopt(gst_element_get_static_pad(priv->tee, "sink"));
   gst_pad_add_probe(teesink.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, key_unit_rate_limit, self,
                     nullptr);
-  gst_pad_add_probe(teesink.get(), GST_PAD_PROBE_TYPE_BUFFER, count_output, priv, nullptr);
+  gst_pad_add_probe(
+      teesink.get(),
+      static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+      count_output, priv, nullptr);
 }
 
 static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
@@ -2817,9 +3195,8 @@ static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
                           nullptr, rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_ROOM,
-      g_param_spec_string("room", "Room",
-                          "Room to join on the signaling relay (signaling-url).", "livecast",
-                          rw_ready));
+      g_param_spec_string("room", "Room", "Room to join on the signaling relay (signaling-url).",
+                          "livecast", rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_TLS_CERTIFICATE,
       g_param_spec_string("tls-certificate", "TLS certificate",
@@ -2866,8 +3243,10 @@ static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
-                         "Current figures: viewers, encoded-fps, encoded-bitrate (bit/s), width "
-                         "and height.",
+                         "Current figures: viewers, encoded-fps, encoded-bitrate (bit/s), width, "
+                         "height, and the viewers turned away so far by max-viewers, max-pending "
+                         "and max-offers-per-second (refused-max-viewers, refused-max-pending, "
+                         "refused-rate).",
                          GST_TYPE_STRUCTURE, ro));
 
   /**
@@ -2882,11 +3261,28 @@ static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
       g_signal_new("viewer-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,
                    nullptr, G_TYPE_NONE, 2, G_TYPE_STRING, GST_TYPE_ELEMENT);
   /**
+   * GstWebRTCServerSink::viewer-ended:
+   * @sink: the element
+   * @id: the viewer's session id
+   * @reason: why it ended, one sentence, for example "the viewer said goodbye
+   *   (DELETE)", "ICE failed" or "its connection failed: Could not read from
+   *   resource. (dtlsdec0: Fatal SSL error)"
+   *
+   * A viewer that was announced with #GstWebRTCServerSink::viewer-added
+   * ended; emitted just before #GstWebRTCServerSink::viewer-removed, from the
+   * server thread.
+   */
+  signals[SIGNAL_VIEWER_ENDED] =
+      g_signal_new("viewer-ended", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,
+                   nullptr, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  /**
    * GstWebRTCServerSink::viewer-removed:
    * @sink: the element
    * @id: the viewer's session id
    *
-   * A viewer left (DELETE, ICE failure, timeout, or the element stopped).
+   * A viewer left (DELETE, ICE failure, timeout, an error of its own
+   * connection, or the element stopped); #GstWebRTCServerSink::viewer-ended
+   * says why.
    */
   signals[SIGNAL_VIEWER_REMOVED] =
       g_signal_new("viewer-removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr,
@@ -2895,6 +3291,8 @@ static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
   element_class->request_new_pad = gst_webrtc_server_sink_request_new_pad;
   element_class->release_pad = gst_webrtc_server_sink_release_pad;
   element_class->change_state = gst_webrtc_server_sink_change_state;
+  GST_BIN_CLASS(klass)->handle_message = gst_webrtc_server_sink_handle_message;
+  element_class->send_event = gst_webrtc_server_sink_send_event;
 
   gst_element_class_add_static_pad_template(element_class, &video_template);
   gst_element_class_add_static_pad_template(element_class, &audio_template);

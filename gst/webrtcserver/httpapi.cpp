@@ -321,6 +321,7 @@ bool HttpApi::admit_session(const HttpRequest &request, HttpResponse &error)
   int retry_after = 1;
   if (offer_limiter_.allow(request.remote_address, g_get_monotonic_time(), retry_after))
     return true;
+  backend_.session_rate_limited();
   error = HttpResponse::error(429, "Too many new sessions from your address (at most " +
                                        std::to_string(config_.max_offers_per_second) +
                                        " a second); try again in a second.");
@@ -376,7 +377,10 @@ std::unique_ptr<WsConnection> HttpApi::accept_websocket(const HttpRequest &reque
   WsSignalingConfig config;
   const std::string address = request.remote_address;
   config.admit = [this, address](int &retry_after_s) {
-    return offer_limiter_.allow(address, g_get_monotonic_time(), retry_after_s);
+    if (offer_limiter_.allow(address, g_get_monotonic_time(), retry_after_s))
+      return true;
+    backend_.session_rate_limited();
+    return false;
   };
   config.ice_servers = config_.ice_servers;
   config.ice_transport_policy = config_.ice_transport_policy;

@@ -68,7 +68,6 @@ class WsConnection
   virtual void on_text(const std::string &text) = 0;
 };
 
-
 struct IceServer {
   std::string url;    /* as configured: stun://host:port, turn://user:pass@host:port */
   std::string scheme; /* stun, turn, turns */
@@ -149,6 +148,9 @@ class SessionBackend
   /* false when there is no such session. */
   virtual bool end_session(const std::string &id) = 0;
   virtual std::string stats_json() = 0;
+  /* A new session from one address was refused by max-offers-per-second
+   * (429), for the element's count of viewers turned away. */
+  virtual void session_rate_limited() {}
 };
 
 /* At most @per_second new sessions per client address and second, with a
@@ -173,13 +175,13 @@ class OfferRateLimiter
 };
 
 struct HttpApiConfig {
-  std::string token; /* empty: no authentication */
+  std::string token;                   /* empty: no authentication */
   unsigned max_offers_per_second = 10; /* per client address, WHEP, /offer and /ws; 0: none */
   std::string cors_origin = "*";
   std::size_t max_body_size = 64 * 1024;
   std::vector<IceServer> ice_servers;
   IceTransportPolicy ice_transport_policy = IceTransportPolicy::All;
-  std::string web_root; /* empty: the page compiled into the plugin */
+  std::string web_root;  /* empty: the page compiled into the plugin */
   bool audio = false;    /* the stream has audio (told to the page) */
   bool talkback = false; /* viewers may send their microphone */
 };

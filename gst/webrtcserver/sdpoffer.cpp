@@ -155,8 +155,7 @@ Ref<GstCaps> caps_for_payload(const GstSDPMedia *media, int pt)
 
 /* Fills @audio from an audio section offering Opus (48 kHz, 2 channels as
  * RFC 7587 writes it) in a direction that carries something. */
-void find_opus(const GstSDPMessage *msg, const GstSDPMedia *media, guint index,
-               OfferedAudio &audio)
+void find_opus(const GstSDPMessage *msg, const GstSDPMedia *media, guint index, OfferedAudio &audio)
 {
   const std::string direction = media_direction(msg, media);
   if (direction == "inactive")
@@ -296,6 +295,18 @@ OfferCheck check_offer(const std::string &sdp_text, const SentVideo &sent)
         fmtp_value(fmtp_for(media, result.video.payload_type), "profile-level-id");
   if (!result.video.caps)
     return refuse(400, "The chosen video payload type of the offer could not be read.");
+  result.dtls_fingerprints = sdp_dtls_fingerprints(msg.get(), result.video.mline);
+  if (result.dtls_fingerprints.empty())
+    return refuse(400,
+                  "The DTLS fingerprint of the SDP offer is malformed; it must read "
+                  "\"a=fingerprint:sha-256 AB:CD:…\".");
+  bool checkable = false;
+  for (const DtlsFingerprint &f : result.dtls_fingerprints)
+    checkable = checkable || dtls_fingerprint_algorithm_supported(f.algorithm);
+  if (!checkable)
+    return refuse(400,
+                  "The DTLS fingerprint of the SDP offer uses a hash this server cannot "
+                  "check; use sha-256.");
   result.ok = true;
   result.status = 0;
   return result;
@@ -326,8 +337,8 @@ void complete_answer_fmtp(GstSDPMessage *answer, const OfferedVideo &video)
     }
     g_strfreev(items);
     GstSDPAttribute replacement; /* its strings are taken over by the media */
-    const std::string value = prefix + kept + (kept.empty() ? "" : ";") + "profile-level-id=" +
-                              video.profile_level_id;
+    const std::string value =
+        prefix + kept + (kept.empty() ? "" : ";") + "profile-level-id=" + video.profile_level_id;
     gst_sdp_attribute_set(&replacement, "fmtp", value.c_str());
     gst_sdp_media_replace_attribute(media, i, &replacement);
     return;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "dtlsfingerprint.h"
 #include "gstrefptr.h"
 
 namespace livecast
@@ -57,7 +58,7 @@ struct OfferedAudio {
   guint mline = 0;
   std::string mid;
   int payload_type = -1;
-  Ref<GstCaps> caps;         /* as OfferedVideo::caps */
+  Ref<GstCaps> caps;            /* as OfferedVideo::caps */
   bool viewer_receives = false; /* recvonly or sendrecv */
   bool viewer_sends = false;    /* sendonly or sendrecv */
 };
@@ -70,6 +71,9 @@ struct OfferCheck {
   std::string message;
   OfferedVideo video;
   OfferedAudio audio;
+  /* The viewer's DTLS fingerprints (of its video section, else the
+   * session's), which its certificate must match. */
+  std::vector<DtlsFingerprint> dtls_fingerprints;
 };
 
 /* Checks an SDP offer text and picks the payload type for @sent. */
