@@ -4,16 +4,51 @@
 # aiortc, Node.js and the npm packages of tests/browser, mingw-w64 and
 # Wine for the Windows capture core (tests/cross), and clang with libFuzzer
 # for tests/fuzz (scripts/fuzz.sh).
+#
+# --print-packages [--tests] installs nothing: it prints the Debian packages
+# it would want, one a line ("PACKAGE", or "PACKAGE PROGRAM" for a package
+# left out when PROGRAM is already on PATH). tests/packaging/test_packages.py
+# checks every element, module and program the presets, the plugins and the
+# tests use against these lists.
 set -eu
 cd "$(dirname "$0")/.."
 
 want_tests=0
+print=0
 for arg in "$@"; do
   case "$arg" in
     --tests) want_tests=1 ;;
-    *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
+    --print-packages) print=1 ;;
+    *) echo "usage: $0 [--tests] [--print-packages]" >&2; exit 2 ;;
   esac
 done
+
+# Build and run time: everything ./scripts/start.sh needs. gstreamer1.0-x is
+# the test preset's timeoverlay and clockoverlay (pango).
+runtime_packages="meson ninja-build pkg-config g++ libglib2.0-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  libsoup-3.0-dev libjson-glib-dev
+  libx11-dev libxext-dev libxfixes-dev libxdamage-dev libxrandr-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav
+  gstreamer1.0-x"
+# What the tests drive on top (--tests).
+test_packages="chromium python3 python3-aiortc python3-gi gir1.2-gstreamer-1.0
+  python3-websockets python3-numpy coturn
+  iproute2 util-linux nftables ca-certificates xvfb x11-xserver-utils x11-utils xdotool
+  g++-mingw-w64-x86-64 mingw-w64-x86-64-dev wine64
+  clang libclang-rt-14-dev llvm"
+# PACKAGE:PROGRAM for the tests: any PROGRAM on PATH will do, else PACKAGE.
+test_programs="nodejs:node npm:npm"
+
+if [ "$print" = 1 ]; then
+  for p in $runtime_packages; do echo "$p"; done
+  if [ "$want_tests" = 1 ]; then
+    for p in $test_packages; do echo "$p"; done
+    for pp in $test_programs; do echo "${pp%%:*} ${pp#*:}"; done
+  fi
+  exit 0
+fi
 
 SUDO=""
 if [ "$(id -u)" != "0" ]; then
@@ -22,20 +57,12 @@ if [ "$(id -u)" != "0" ]; then
   fi
 fi
 
-packages="meson ninja-build pkg-config g++ libglib2.0-dev
-  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
-  libsoup-3.0-dev libjson-glib-dev
-  libx11-dev libxext-dev libxfixes-dev libxdamage-dev libxrandr-dev
-  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav"
+packages=$runtime_packages
 if [ "$want_tests" = 1 ]; then
-  packages="$packages chromium python3 python3-aiortc python3-gi gir1.2-gstreamer-1.0
-    python3-websockets python3-numpy coturn
-    iproute2 util-linux nftables ca-certificates xvfb x11-xserver-utils x11-utils xdotool
-    g++-mingw-w64-x86-64 mingw-w64-x86-64-dev wine64
-    clang libclang-rt-14-dev llvm"
-  command -v node >/dev/null 2>&1 || packages="$packages nodejs"
-  command -v npm >/dev/null 2>&1 || packages="$packages npm"
+  packages="$packages $test_packages"
+  for pp in $test_programs; do
+    command -v "${pp#*:}" >/dev/null 2>&1 || packages="$packages ${pp%%:*}"
+  done
 fi
 
 missing=""
