@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "sdpoffer.h"
+#include "session/session.h"
 
 namespace livecast
 {
@@ -89,69 +90,6 @@ bool parse_ice_server(const std::string &url, IceServer &out, std::string &error
 
 enum class IceTransportPolicy { All, Relay };
 
-/* One local ICE candidate of a session, for trickle ICE. */
-struct LocalCandidate {
-  std::string candidate; /* "candidate:…"; "" marks the end of candidates */
-  std::string mid;
-  int mline = -1;
-};
-
-/* How a session reports to its signaling channel after it was created.
- * Both are called on the server thread. */
-struct SessionEvents {
-  /* Trickle ICE: every local candidate once the answer (or offer) is out.
-   * Unset: the answer waits for ICE gathering and holds the candidates. */
-  std::function<void(const LocalCandidate &)> on_candidate;
-  /* The session ended on the server's side (ICE failure, timeout, the
-   * stream stopped); not called when the channel itself ended it. */
-  std::function<void(const std::string &reason)> on_ended;
-};
-
-/* What a created viewer session reports back. */
-struct SessionResult {
-  bool ok = false;
-  int status = 0;      /* HTTP status when !ok */
-  std::string message; /* one sentence when !ok */
-  int retry_after = 0; /* seconds, for 503 */
-  std::string id;
-  std::string etag;
-  std::string answer_sdp; /* the local description: our answer, or our offer */
-};
-
-/* Implemented by the element: the media and session side. All calls happen
- * on the server thread; @done is called exactly once, on the server thread,
- * possibly later (the answer waits for ICE gathering). */
-class SessionBackend
-{
- public:
-  virtual ~SessionBackend() = default;
-
-  /* What the stream sends now; false when the stream has not started (no
-   * caps yet), so offers cannot be checked. */
-  virtual bool current_video(SentVideo &sent) = 0;
-  virtual void create_session(const std::string &offer_sdp, const OfferCheck &offer,
-                              SessionEvents events, std::function<void(SessionResult)> done) = 0;
-  /* The server offers: a session with what the stream sends (and, with
-   * talkback, a microphone it would take); @done gets the offer. */
-  virtual void create_offer_session(SessionEvents events,
-                                    std::function<void(SessionResult)> done) = 0;
-  /* Applies the viewer's answer to our offer. 0 on success, else an HTTP
-   * status (404 no such session, 400 malformed, 409 not waiting for an
-   * answer) with @message. A later failure ends the session (on_ended). */
-  virtual int apply_answer(const std::string &id, const std::string &answer_sdp,
-                           std::string &message) = 0;
-  /* 0 on success, else an HTTP status (404 unknown session, 400, 422 ICE restart). */
-  virtual int add_remote_candidates(const std::string &id, const SdpFragment &frag,
-                                    std::string &message) = 0;
-  /* The session's ETag, or "" if there is no such session. */
-  virtual std::string session_etag(const std::string &id) = 0;
-  /* false when there is no such session. */
-  virtual bool end_session(const std::string &id) = 0;
-  virtual std::string stats_json() = 0;
-  /* A new session from one address was refused by max-offers-per-second
-   * (429), for the element's count of viewers turned away. */
-  virtual void session_rate_limited() {}
-};
 
 /* At most @per_second new sessions per client address and second, with a
  * burst of as many (a token bucket per address). 0: no limit. */

@@ -1,0 +1,60 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A consumer's branch (a viewer's webrtcbin and what feeds it) as a fault
+ * domain: whatever goes wrong inside it ends that consumer, never the
+ * stream or another consumer (ARCHITECTURE.md, "Viewers are untrusted").
+ *
+ * - Its inputs (ghost pads fed by the shared tees) read every flow result as
+ *   OK: tee stops pushing to all its pads as soon as one returns anything
+ *   else (tee.c, gst_tee_handle_data). A result that is not OK marks the
+ *   branch failed, and nothing more goes in.
+ * - Its inputs answer serialized queries (ALLOCATION, DRAIN) themselves:
+ *   those wait for the branch's own streaming thread, which webrtcbin holds
+ *   in a blocked push until DTLS is up.
+ * - Each branch bin carries a tag (whose it is, and its guard), so the
+ *   element's handle_message can tell its messages from the shared part's.
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "dtlsfingerprint.h"
+
+namespace livecast
+{
+
+/* Shared between the loop thread and the branch's streaming and DTLS threads. */
+struct BranchGuard {
+  std::atomic<bool> failed{false};
+  std::atomic<bool> certificate_checked{false};
+  std::mutex lock;
+  /* The peer's DTLS fingerprints from its offer or answer (under lock). */
+  std::vector<DtlsFingerprint> fingerprints;
+};
+
+struct BranchTag {
+  std::string id;
+  std::shared_ptr<BranchGuard> guard;
+};
+
+/* Adds a sink ghost pad @name to @branch for @target's sink pad, guarded by @guard. */
+void add_guarded_input(GstElement *branch, const char *name, GstElement *target,
+                       const std::shared_ptr<BranchGuard> &guard);
+
+/* Marks @branch as the fault domain of consumer @id. */
+void tag_branch(GstElement *branch, const std::string &id,
+                const std::shared_ptr<BranchGuard> &guard);
+
+/* The tag of the branch @object is in, looking up to @container (the
+ * element); false when it is in none. Takes no lock: it runs in whatever
+ * thread posts a message. */
+bool find_branch(GstObject *container, GstObject *object, BranchTag &tag);
+
+}  // namespace livecast

@@ -1,0 +1,142 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The shared half of webrtcserversink: what comes in is encoded once and
+ * fanned out to every consumer (ARCHITECTURE.md, "Media").
+ *
+ *   video_0 → input-tee → end-sink (prerolls, paces at each frame's time,
+ *                                    posts EOS: files play at their speed)
+ *                       → valve → queue → [videoconvert → encoder → caps]
+ *                         → [h264parse] → tee → one branch per viewer
+ *   audio_0 → audio-input-tee → audio-end-sink
+ *                             → valve → queue → [convert → resample → opusenc]
+ *                               → audio-tee → one branch per viewer
+ *
+ * The valves drop while nobody watches: no encoding work without a viewer.
+ * Key frame requests from viewers (PLI/FIR) reach the one encoder through
+ * the tee and are rate-limited there; our own (a viewer joined) pass.
+ * Everything here lives in the element's bin; the class is only its owner.
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "gstrefptr.h"
+#include "sdpoffer.h"
+
+namespace livecast
+{
+
+struct FanoutSettings {
+  VideoCodec codec = VideoCodec::H264; /* what raw video is encoded to */
+  guint bitrate_kbps = 2000;
+  guint key_int_max = 60;
+  guint audio_bitrate_kbps = 64;
+  bool sync = true; /* the end sinks wait for each buffer's time */
+};
+
+/* What the stream sends, once its first caps arrived. */
+struct FanoutState {
+  bool started = false; /* the first video caps arrived: the chain exists */
+  bool encodes = false; /* raw input, encoded here */
+  SentVideo video;      /* codec and H.264 profile */
+  int width = 0, height = 0;
+  bool audio = false; /* audio_0 was requested */
+};
+
+/* Encoder output over the last interval, and in total. */
+struct FanoutRates {
+  double fps = 0;
+  double bitrate_bps = 0;
+  guint64 frames = 0;
+};
+
+class MediaFanout
+{
+ public:
+  /* Builds the input tee, end sink and viewers' tee inside @bin (the
+   * element), whose GST_ELEMENT_ERRORs this posts. */
+  explicit MediaFanout(GstBin *bin);
+  MediaFanout(const MediaFanout &) = delete;
+  MediaFanout &operator=(const MediaFanout &) = delete;
+
+  /* false when the core elements (tee, fakesink) are missing. */
+  bool usable() const { return tee_ != nullptr; }
+
+  /* Taken when the chain is built (the first caps); bitrate and sync also later. */
+  void set_settings(const FanoutSettings &settings);
+  void set_bitrate(guint kbps);
+  void set_sync(bool sync);
+
+  /* The element's request pads: a ghost pad to add to the element, or null
+   * (one of each only). @on_eos is called from the streaming thread when the
+   * video input ends. */
+  GstPad *add_video_input(GstPadTemplate *templ, std::function<void()> on_eos);
+  GstPad *add_audio_input(GstPadTemplate *templ);
+  /* Forgets @pad if it is one of ours; false otherwise. */
+  bool release_input(GstPad *pad);
+
+  FanoutState state() const;
+
+  /* A request pad on the video or audio tee for a consumer (null when there
+   * is no such tee), and its release. */
+  Ref<GstPad> request_video_pad();
+  Ref<GstPad> request_audio_pad();
+  static void release_tee_pad(const Ref<GstPad> &pad);
+
+  /* Opens the valves while @video/@audio consumers exist; closes them when
+   * the last one leaves. Thread-safe. */
+  void set_consumers(bool video, bool audio);
+
+  /* Asks the encoder (ours, or upstream's for encoded input) for a key
+   * frame now, past the viewers' rate limit. Thread-safe. */
+  void request_key_unit(const char *why);
+
+  /* Recomputes the rates over the time since the last call. */
+  FanoutRates update_rates();
+  FanoutRates rates() const;
+
+ private:
+  static gboolean video_event(GstPad *pad, GstObject *parent, GstEvent *event);
+  static gboolean video_query(GstPad *pad, GstObject *parent, GstQuery *query);
+  static gboolean audio_event(GstPad *pad, GstObject *parent, GstEvent *event);
+  static GstPadProbeReturn on_viewer_key_unit(GstPad *, GstPadProbeInfo *info, gpointer self);
+  static GstPadProbeReturn on_tee_input(GstPad *, GstPadProbeInfo *info, gpointer self);
+
+  GstElement *make(const char *factory, const char *name);
+  GstElement *make_encoder(const FanoutSettings &settings, VideoCodec codec);
+  bool insert_chain(const std::vector<GstElement *> &chain, GstElement *from, GstElement *to,
+                    const char *what);
+  bool build_video_chain(const GstCaps *caps);
+  bool build_audio_chain(const GstCaps *caps);
+  void apply_bitrate(guint kbps);
+
+  GstBin *bin_; /* the element; owns every element below */
+  mutable std::mutex lock_;
+  FanoutSettings settings_;
+  std::function<void()> on_eos_;
+
+  GstPad *video_pad_ = nullptr; /* ghost pads, owned by the element */
+  GstPad *audio_pad_ = nullptr;
+  GstElement *input_tee_ = nullptr, *end_sink_ = nullptr, *tee_ = nullptr;
+  GstElement *valve_ = nullptr, *encoder_ = nullptr;
+  GstElement *audio_input_tee_ = nullptr, *audio_end_sink_ = nullptr, *audio_tee_ = nullptr;
+  GstElement *audio_valve_ = nullptr;
+  bool video_consumers_ = false, audio_consumers_ = false;
+  FanoutState state_;
+
+  enum class H264Form { None, ByteStream, Avc };
+  std::atomic<H264Form> h264_form_{H264Form::None};
+  std::atomic<gint64> last_key_unit_us_{0};
+  std::atomic<guint64> out_bytes_{0}, out_frames_{0};
+  guint64 last_bytes_ = 0, last_frames_ = 0;
+  gint64 last_rate_us_ = 0;
+  FanoutRates rates_;
+};
+
+}  // namespace livecast

@@ -1,0 +1,677 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "viewerset.h"
+
+#include <json-glib/json-glib.h>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include "debugcategory.h"
+#include "signaling.h"
+
+#define GST_CAT_DEFAULT livecast_webrtcserversink_debug
+
+namespace livecast
+{
+
+namespace
+{
+
+/* A viewer whose ICE never connects is dropped after this. */
+constexpr gint64 kConnectTimeoutUs = 20 * G_USEC_PER_SEC;
+/* A connected viewer from which nothing (RTCP, DTLS) arrived for this long
+ * has vanished. Browsers send RTCP about every second; GStreamer receivers
+ * every ~5 s (randomised up to 7.5 s). */
+constexpr gint64 kSilenceTimeoutUs = 8 * G_USEC_PER_SEC;
+/* Longest wait for a new viewer's payloaders to know their caps (SSRC). */
+constexpr guint kPayloaderCapsTimeoutMs = 1000;
+/* At most this often, free memory goes back to the system after viewers left. */
+constexpr gint64 kTrimIntervalUs = 5 * G_USEC_PER_SEC;
+/* How many ended sessions /stats lists, with why they ended. */
+constexpr std::size_t kRecentlyEnded = 32;
+
+}  // namespace
+
+struct ViewerSet::Viewer {
+  std::string id;
+  std::string etag;
+  std::unique_ptr<ViewerBranch> branch;
+  std::unique_ptr<Negotiation> negotiation;
+  std::function<void(SessionResult)> pending; /* the answer (or our offer) not yet given */
+  SessionEvents events;                       /* trickle and end notices (WebSocket) */
+  bool announced = false;                     /* viewer-added was emitted */
+  bool ended_by_channel = false;              /* DELETE, bye or socket closed: nobody to tell */
+  bool connected = false;
+  gint64 created_us = 0;
+  std::string ice_state = "new";
+  /* Last statistics read from webrtcbin. */
+  guint64 bytes_sent = 0;
+  gint64 bytes_sent_at = 0;
+  guint64 bytes_received = 0; /* RTP from the viewer: its microphone */
+  double bitrate = 0;
+  gint64 packets_lost = 0;
+  double rtt = -1;
+  guint64 pli_count = 0;
+};
+
+ViewerSet::ViewerSet(GstElement *element, MediaFanout &fanout, EventLoop &loop, Hooks hooks)
+    : element_(element), fanout_(fanout), loop_(loop), hooks_(std::move(hooks))
+{
+}
+
+ViewerSet::~ViewerSet() = default;
+
+void ViewerSet::configure(const ViewerSettings &settings)
+{
+  std::lock_guard<std::mutex> guard(lock_);
+  settings_ = settings;
+}
+
+void ViewerSet::set_streaming(bool streaming)
+{
+  std::lock_guard<std::mutex> guard(lock_);
+  streaming_ = streaming;
+}
+
+std::string ViewerSet::random_hex(int bytes)
+{
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < bytes; i++) {
+    const unsigned v = random_() & 0xff;
+    out += digits[v >> 4];
+    out += digits[v & 0xf];
+  }
+  return out;
+}
+
+ViewerSet::Viewer *ViewerSet::find(const std::string &id)
+{
+  std::lock_guard<std::mutex> guard(lock_);
+  auto it = viewers_.find(id);
+  return it == viewers_.end() ? nullptr : it->second.get();
+}
+
+/* Runs a function on the loop thread if viewer @id still exists then. Ids
+ * are 128 random bits, never reused: the same id is the same viewer. Only
+ * the loop thread removes viewers, so what the function touches stays. */
+Guarded ViewerSet::guarded(const std::string &id)
+{
+  std::weak_ptr<ViewerSet> weak = weak_from_this();
+  return [weak, id](std::function<void()> fn) {
+    std::shared_ptr<ViewerSet> set = weak.lock();
+    if (!set)
+      return;
+    set->loop_.invoke([weak, id, fn]() {
+      std::shared_ptr<ViewerSet> set = weak.lock();
+      if (set && set->find(id))
+        fn();
+    });
+  };
+}
+
+void ViewerSet::update_consumers()
+{
+  bool video = false, audio = false;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    video = !viewers_.empty();
+    for (const auto &v : viewers_)
+      audio = audio || v.second->branch->sends_audio();
+  }
+  fanout_.set_consumers(video, audio);
+}
+
+bool ViewerSet::current_video(SentVideo &sent)
+{
+  const FanoutState state = fanout_.state();
+  std::lock_guard<std::mutex> guard(lock_);
+  if (!state.started || !streaming_)
+    return false;
+  sent = state.video;
+  return true;
+}
+
+void ViewerSet::create_session(const std::string &offer_sdp, const OfferCheck &offer,
+                               SessionEvents events, std::function<void(SessionResult)> done)
+{
+  GstSDPMessage *sdp = nullptr;
+  gst_sdp_message_new_from_text(offer_sdp.c_str(), &sdp);
+  if (!sdp) {
+    SessionResult r;
+    r.status = 400;
+    r.message = "The SDP offer could not be parsed.";
+    done(r);
+    return;
+  }
+  create(gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp), offer,
+         std::move(events), std::move(done));
+}
+
+void ViewerSet::create_offer_session(SessionEvents events, std::function<void(SessionResult)> done)
+{
+  const FanoutState state = fanout_.state();
+  bool talkback;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    talkback = settings_.talkback;
+  }
+  create(nullptr, Negotiation::our_offer(state.video, state.audio, talkback), std::move(events),
+         std::move(done));
+}
+
+/* Admits a viewer, builds its branch and starts its negotiation (answering
+ * @offer, taken, or making our offer when it is null). */
+void ViewerSet::create(GstWebRTCSessionDescription *offer, const OfferCheck &checked,
+                       SessionEvents events, std::function<void(SessionResult)> done)
+{
+  auto refuse = [&done, offer](int status, std::string message, int retry_after = 0) {
+    if (offer)
+      gst_webrtc_session_description_free(offer);
+    SessionResult r;
+    r.status = status;
+    r.message = std::move(message);
+    r.retry_after = retry_after;
+    done(r);
+  };
+  const FanoutState state = fanout_.state();
+  auto viewer = std::make_unique<Viewer>();
+  BranchSpec spec;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    if (!streaming_ || !state.started)
+      return refuse(503, "The stream is not running; try again shortly.", 2);
+    guint pending = 0;
+    for (const auto &v : viewers_)
+      pending += v.second->connected ? 0 : 1;
+    if (settings_.max_pending > 0 && pending >= settings_.max_pending) {
+      refused_max_pending_++;
+      return refuse(503,
+                    "Too many viewers are connecting at once (" + std::to_string(pending) +
+                        ", max-pending); try again in a second.",
+                    1);
+    }
+    if (settings_.max_viewers > 0 && viewers_.size() >= settings_.max_viewers) {
+      refused_max_viewers_++;
+      return refuse(503,
+                    "This stream is at its limit of " + std::to_string(viewers_.size()) +
+                        " viewer(s) (max-viewers); try again later.",
+                    3);
+    }
+    do {
+      viewer->id = random_hex(16);
+    } while (viewers_.count(viewer->id));
+    spec.ice = settings_.ice;
+    spec.talkback = settings_.talkback;
+  }
+  viewer->etag = random_hex(8);
+  viewer->events = std::move(events);
+  viewer->created_us = g_get_monotonic_time();
+  spec.codec = state.video.codec;
+  spec.video = checked.video;
+  spec.audio = checked.audio;
+  spec.audio_input = state.audio;
+
+  std::string error;
+  viewer->branch = ViewerBranch::create(viewer->id, spec, error);
+  if (!viewer->branch)
+    return refuse(500, "Could not set up the viewer: " + error + ".");
+  {
+    std::lock_guard<std::mutex> lock(viewer->branch->guard()->lock);
+    viewer->branch->guard()->fingerprints = checked.dtls_fingerprints; /* empty when we offer */
+  }
+  const std::string id = viewer->id;
+  Guarded run = guarded(id);
+  Negotiation::Callbacks callbacks;
+  callbacks.on_local_sdp = [this, id](bool ok, int status, const std::string &text) {
+    if (Viewer *v = find(id))
+      on_local_sdp(*v, ok, status, text);
+  };
+  if (viewer->events.on_candidate)
+    callbacks.on_candidate = [this, id](const LocalCandidate &c) {
+      if (Viewer *v = find(id))
+        v->events.on_candidate(c);
+    };
+  callbacks.on_ice_state = [this, id](GstWebRTCICEConnectionState state) {
+    if (Viewer *v = find(id))
+      on_ice_state(*v, state);
+  };
+  callbacks.on_connection_state = [this, id](GstWebRTCPeerConnectionState state) {
+    if (Viewer *v = find(id))
+      on_connection_state(*v, state);
+  };
+  callbacks.on_failed = [this, id](const std::string &reason) { end(id, reason); };
+  viewer->negotiation = std::make_unique<Negotiation>(viewer->branch->webrtcbin(), checked.video,
+                                                      loop_, run, std::move(callbacks));
+  viewer->pending = std::move(done);
+  Viewer &v = *viewer;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    viewers_[id] = std::move(viewer);
+  }
+  if (!v.branch->attach(element_, fanout_, error)) {
+    if (offer)
+      gst_webrtc_session_description_free(offer);
+    on_local_sdp(v, false, 500, "Could not set up the viewer: " + error + ".");
+    return;
+  }
+  update_consumers();
+  fanout_.request_key_unit("viewer joined");
+  /* The offer or answer lists each stream's SSRC only once its payloader
+   * has caps; without them a browser cannot tell a bundled video from audio
+   * (webrtcbin sends no MID header extension), and the picture never shows. */
+  auto owned = std::make_shared<GstWebRTCSessionDescription *>(offer);
+  std::shared_ptr<void> free_offer(nullptr, [owned](void *) {
+    if (*owned)
+      gst_webrtc_session_description_free(*owned);
+  });
+  v.branch->when_payloaders_ready(loop_, run, kPayloaderCapsTimeoutMs,
+                                  [this, id, owned, free_offer]() {
+                                    if (Viewer *w = find(id)) {
+                                      w->negotiation->start(*owned);
+                                      *owned = nullptr; /* taken */
+                                    }
+                                  });
+}
+
+/* The answer (or our offer) is ready, or could not be made. */
+void ViewerSet::on_local_sdp(Viewer &v, bool ok, int status, const std::string &text)
+{
+  if (!v.pending)
+    return;
+  auto done = std::move(v.pending);
+  v.pending = nullptr;
+  SessionResult r;
+  if (!ok) {
+    GST_WARNING_OBJECT(element_, "viewer %s: %s", v.id.c_str(), text.c_str());
+    r.status = status;
+    r.message = text;
+    done(r);
+    end(v.id, "negotiation failed");
+    return;
+  }
+  r.ok = true;
+  r.id = v.id;
+  r.etag = v.etag;
+  r.answer_sdp = text;
+  done(r);
+  /* The DTLS decoders exist now, and ICE cannot be up yet. */
+  const std::string id = v.id;
+  v.branch->watch_certificate(guarded(id), [this, id](std::string why) {
+    GST_WARNING_OBJECT(element_, "viewer %s: %s", id.c_str(), why.c_str());
+    end(id, why);
+  });
+  v.announced = true;
+  if (hooks_.added)
+    hooks_.added(v.id, v.branch->webrtcbin());
+  if (hooks_.count_changed)
+    hooks_.count_changed();
+}
+
+void ViewerSet::on_ice_state(Viewer &v, GstWebRTCICEConnectionState state)
+{
+  GEnumValue *value = g_enum_get_value(
+      G_ENUM_CLASS(g_type_class_peek(GST_TYPE_WEBRTC_ICE_CONNECTION_STATE)), state);
+  v.ice_state = value ? value->value_nick : "unknown";
+  GST_DEBUG_OBJECT(element_, "viewer %s: ICE %s", v.id.c_str(), v.ice_state.c_str());
+  switch (state) {
+    case GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED:
+    case GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED:
+      if (!v.connected) {
+        v.connected = true;
+        v.branch->watch_received(fanout_);
+        GST_INFO_OBJECT(element_, "viewer %s connected", v.id.c_str());
+      }
+      break;
+    case GST_WEBRTC_ICE_CONNECTION_STATE_FAILED:
+    case GST_WEBRTC_ICE_CONNECTION_STATE_CLOSED:
+      end(v.id, state == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED ? "ICE failed" : "ICE closed");
+      break;
+    default:
+      break;
+  }
+}
+
+void ViewerSet::on_connection_state(Viewer &v, GstWebRTCPeerConnectionState state)
+{
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
+    std::string why;
+    if (!v.branch->certificate_checked(why)) {
+      GST_WARNING_OBJECT(element_, "viewer %s: %s", v.id.c_str(), why.c_str());
+      return end(v.id, why);
+    }
+    /* DTLS is up: the first packets it can decrypt must start a picture. */
+    fanout_.request_key_unit("viewer connected");
+  } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
+    end(v.id, "its DTLS handshake or ICE failed");
+  }
+}
+
+int ViewerSet::apply_answer(const std::string &id, const std::string &answer_sdp,
+                            std::string &message)
+{
+  GstSDPMessage *sdp = nullptr;
+  if (answer_sdp.compare(0, 2, "v=") != 0 ||
+      gst_sdp_message_new_from_text(answer_sdp.c_str(), &sdp) != GST_SDP_OK || !sdp) {
+    if (sdp)
+      gst_sdp_message_free(sdp);
+    message = "The answer is not valid SDP.";
+    return 400;
+  }
+  Viewer *v = find(id);
+  if (!v) {
+    gst_sdp_message_free(sdp);
+    message = "There is no viewer session \"" + id + "\".";
+    return 404;
+  }
+  std::vector<DtlsFingerprint> fingerprints = sdp_dtls_fingerprints(sdp, 0);
+  if (fingerprints.empty() && v->negotiation->we_offer()) {
+    gst_sdp_message_free(sdp);
+    message = "The answer has no well-formed DTLS fingerprint (a=fingerprint).";
+    return 400;
+  }
+  if (v->negotiation->we_offer()) {
+    std::lock_guard<std::mutex> lock(v->branch->guard()->lock);
+    v->branch->guard()->fingerprints = std::move(fingerprints);
+  }
+  return v->negotiation->apply_answer(sdp, message);
+}
+
+int ViewerSet::add_remote_candidates(const std::string &id, const SdpFragment &frag,
+                                     std::string &message)
+{
+  Viewer *v = find(id);
+  if (!v) {
+    message = "There is no viewer session \"" + id + "\".";
+    return 404;
+  }
+  return v->negotiation->add_remote_candidates(frag, message);
+}
+
+std::string ViewerSet::session_etag(const std::string &id)
+{
+  Viewer *v = find(id);
+  return v ? v->etag : std::string();
+}
+
+bool ViewerSet::end_session(const std::string &id)
+{
+  Viewer *v = find(id);
+  if (!v)
+    return false;
+  v->ended_by_channel = true;
+  end(id, v->events.on_ended ? "the viewer said bye or closed its WebSocket"
+                             : "the viewer said goodbye (DELETE)");
+  return true;
+}
+
+void ViewerSet::end(const std::string &id, const std::string &reason)
+{
+  std::unique_ptr<Viewer> v;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    auto it = viewers_.find(id);
+    if (it == viewers_.end())
+      return;
+    v = std::move(it->second);
+    viewers_.erase(it);
+    ended_.push_front({id, reason, g_get_monotonic_time()});
+    if (ended_.size() > kRecentlyEnded)
+      ended_.pop_back();
+  }
+  update_consumers();
+  GST_INFO_OBJECT(element_, "viewer %s ended: %s", id.c_str(), reason.c_str());
+  if (v->events.on_ended && !v->ended_by_channel)
+    v->events.on_ended(reason);
+  if (v->pending) {
+    SessionResult r;
+    r.status = 503;
+    r.message = "The viewer session ended before it was answered: " + reason + ".";
+    v->pending(r);
+  }
+  v->branch->detach(loop_);
+  branches_disposed_ = true;
+  const bool announced = v->announced;
+  /* Freed on a later turn of the loop: end() may be running inside one of
+   * the viewer's own callbacks (its negotiation failed). */
+  std::shared_ptr<Viewer> later(std::move(v));
+  loop_.add_timeout(0, [later]() {});
+  if (announced) {
+    if (hooks_.ended)
+      hooks_.ended(id, reason);
+    if (hooks_.count_changed)
+      hooks_.count_changed();
+  }
+}
+
+void ViewerSet::end_all(const std::string &reason)
+{
+  std::vector<std::string> ids;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    for (const auto &v : viewers_)
+      ids.push_back(v.first);
+  }
+  for (const auto &id : ids)
+    end(id, reason);
+}
+
+guint ViewerSet::count() const
+{
+  std::lock_guard<std::mutex> guard(lock_);
+  return static_cast<guint>(viewers_.size());
+}
+
+RefusedCounts ViewerSet::refused() const
+{
+  return RefusedCounts{refused_max_viewers_, refused_max_pending_, refused_rate_};
+}
+
+void ViewerSet::read_stats(Viewer &v)
+{
+  Guarded run = guarded(v.id);
+  const std::string id = v.id;
+  std::weak_ptr<ViewerSet> weak = weak_from_this();
+  struct Data {
+    Guarded run;
+    std::weak_ptr<ViewerSet> set;
+    std::string id;
+  };
+  GstPromise *promise = gst_promise_new_with_change_func(
+      [](GstPromise *p, gpointer data) {
+        auto *d = static_cast<Data *>(data);
+        if (gst_promise_wait(p) != GST_PROMISE_RESULT_REPLIED)
+          return;
+        const GstStructure *reply = gst_promise_get_reply(p);
+        if (!reply)
+          return;
+        guint64 bytes = 0, received = 0;
+        gint64 lost = 0;
+        double rtt = -1;
+        guint pli = 0;
+        for (gint i = 0; i < gst_structure_n_fields(reply); i++) {
+          const GValue *val =
+              gst_structure_get_value(reply, gst_structure_nth_field_name(reply, i));
+          if (!GST_VALUE_HOLDS_STRUCTURE(val))
+            continue;
+          const GstStructure *s = gst_value_get_structure(val);
+          GstWebRTCStatsType type;
+          if (!gst_structure_get(s, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, nullptr))
+            continue;
+          if (type == GST_WEBRTC_STATS_OUTBOUND_RTP) {
+            guint64 b = 0;
+            if (gst_structure_get_uint64(s, "bytes-sent", &b))
+              bytes += b;
+            guint count = 0;
+            if (gst_structure_get_uint(s, "pli-count", &count))
+              pli += count;
+          } else if (type == GST_WEBRTC_STATS_INBOUND_RTP) {
+            guint64 b = 0;
+            if (gst_structure_get_uint64(s, "bytes-received", &b))
+              received += b;
+          } else if (type == GST_WEBRTC_STATS_REMOTE_INBOUND_RTP) {
+            gint64 l = 0;
+            gint li = 0;
+            if (gst_structure_get_int64(s, "packets-lost", &l))
+              lost += l;
+            else if (gst_structure_get_int(s, "packets-lost", &li))
+              lost += li;
+            double r = -1;
+            if (gst_structure_get_double(s, "round-trip-time", &r) && r >= 0)
+              rtt = r;
+          }
+        }
+        std::weak_ptr<ViewerSet> set = d->set;
+        std::string id = d->id;
+        d->run([set, id, bytes, received, lost, rtt, pli]() {
+          std::shared_ptr<ViewerSet> s = set.lock();
+          Viewer *v = s ? s->find(id) : nullptr;
+          if (!v)
+            return;
+          v->bytes_received = received;
+          const gint64 now = g_get_monotonic_time();
+          if (v->bytes_sent_at > 0 && now > v->bytes_sent_at && bytes >= v->bytes_sent)
+            v->bitrate = (bytes - v->bytes_sent) * 8.0 * G_USEC_PER_SEC / (now - v->bytes_sent_at);
+          v->bytes_sent = bytes;
+          v->bytes_sent_at = now;
+          v->packets_lost = lost;
+          v->pli_count = pli;
+          if (rtt >= 0)
+            v->rtt = rtt;
+        });
+      },
+      new Data{run, weak, id}, [](gpointer d) { delete static_cast<Data *>(d); });
+  g_signal_emit_by_name(v.branch->webrtcbin(), "get-stats", nullptr, promise);
+  gst_promise_unref(promise);
+}
+
+void ViewerSet::housekeeping()
+{
+  fanout_.update_rates();
+  const gint64 now = g_get_monotonic_time();
+  std::vector<std::pair<std::string, const char *>> expired;
+  std::vector<Viewer *> live;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    for (auto &entry : viewers_) {
+      Viewer &v = *entry.second;
+      const gint64 last_rx = v.branch->last_received_us();
+      GST_LOG_OBJECT(element_, "viewer %s: %s, last packet %.1f s ago", v.id.c_str(),
+                     v.ice_state.c_str(), (now - last_rx) / 1e6);
+      if (!v.connected && now - v.created_us > kConnectTimeoutUs)
+        expired.emplace_back(v.id, "ICE did not connect in time");
+      else if (v.connected && now - last_rx > kSilenceTimeoutUs)
+        expired.emplace_back(v.id, "nothing received from the viewer (it vanished)");
+      else if (v.connected)
+        live.push_back(&v);
+    }
+  }
+  for (Viewer *v : live)
+    read_stats(*v);
+  for (const auto &e : expired)
+    end(e.first, e.second);
+#ifdef __GLIBC__
+  /* A crowd of viewers that has left leaves its webrtcbins' memory free but
+   * scattered over glibc's heaps, where it stays resident for days; give
+   * it back to the system now and then. */
+  if (branches_disposed_ && now - last_trim_us_ > kTrimIntervalUs) {
+    branches_disposed_ = false;
+    last_trim_us_ = now;
+    malloc_trim(0);
+  }
+#endif
+}
+
+std::string ViewerSet::stats_json()
+{
+  const FanoutState state = fanout_.state();
+  const FanoutRates rates = fanout_.rates();
+  JsonBuilder *b = json_builder_new();
+  std::lock_guard<std::mutex> guard(lock_);
+  const gint64 now = g_get_monotonic_time();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "viewers");
+  json_builder_add_int_value(b, static_cast<gint64>(viewers_.size()));
+  json_builder_set_member_name(b, "encoder");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "codec");
+  json_builder_add_string_value(b,
+                                state.started ? video_codec_encoding_name(state.video.codec) : "");
+  json_builder_set_member_name(b, "encodes");
+  json_builder_add_boolean_value(b, state.encodes);
+  json_builder_set_member_name(b, "width");
+  json_builder_add_int_value(b, state.width);
+  json_builder_set_member_name(b, "height");
+  json_builder_add_int_value(b, state.height);
+  json_builder_set_member_name(b, "fps");
+  json_builder_add_double_value(b, rates.fps);
+  json_builder_set_member_name(b, "bitrate");
+  json_builder_add_int_value(b, static_cast<gint64>(rates.bitrate_bps));
+  json_builder_set_member_name(b, "frames");
+  json_builder_add_int_value(b, static_cast<gint64>(rates.frames));
+  json_builder_end_object(b);
+  json_builder_set_member_name(b, "sessions");
+  json_builder_begin_array(b);
+  for (const auto &entry : viewers_) {
+    const Viewer &v = *entry.second;
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "id");
+    json_builder_add_string_value(b, v.id.c_str());
+    json_builder_set_member_name(b, "state");
+    json_builder_add_string_value(b, v.connected ? "connected" : "connecting");
+    json_builder_set_member_name(b, "ice");
+    json_builder_add_string_value(b, v.ice_state.c_str());
+    json_builder_set_member_name(b, "age");
+    json_builder_add_double_value(b, (now - v.created_us) / double(G_USEC_PER_SEC));
+    json_builder_set_member_name(b, "bitrate");
+    json_builder_add_int_value(b, static_cast<gint64>(v.bitrate));
+    json_builder_set_member_name(b, "bytesReceived");
+    json_builder_add_int_value(b, static_cast<gint64>(v.bytes_received));
+    json_builder_set_member_name(b, "packetsLost");
+    json_builder_add_int_value(b, v.packets_lost);
+    json_builder_set_member_name(b, "pliCount");
+    json_builder_add_int_value(b, static_cast<gint64>(v.pli_count));
+    json_builder_set_member_name(b, "rtt");
+    if (v.rtt >= 0)
+      json_builder_add_double_value(b, v.rtt);
+    else
+      json_builder_add_null_value(b);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  /* Viewers turned away so far, by the limit that did it. */
+  json_builder_set_member_name(b, "refused");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "maxViewers");
+  json_builder_add_int_value(b, static_cast<gint64>(refused_max_viewers_.load()));
+  json_builder_set_member_name(b, "maxPending");
+  json_builder_add_int_value(b, static_cast<gint64>(refused_max_pending_.load()));
+  json_builder_set_member_name(b, "rate");
+  json_builder_add_int_value(b, static_cast<gint64>(refused_rate_.load()));
+  json_builder_end_object(b);
+  /* The last sessions that ended, newest first, and why. */
+  json_builder_set_member_name(b, "ended");
+  json_builder_begin_array(b);
+  for (const auto &e : ended_) {
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "id");
+    json_builder_add_string_value(b, e.id.c_str());
+    json_builder_set_member_name(b, "reason");
+    json_builder_add_string_value(b, e.reason.c_str());
+    json_builder_set_member_name(b, "ago");
+    json_builder_add_double_value(b, (now - e.at_us) / double(G_USEC_PER_SEC));
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  JsonNode *root = json_builder_get_root(b);
+  std::string out = json_text(root);
+  json_node_unref(root);
+  g_object_unref(b);
+  return out;
+}
+
+}  // namespace livecast
