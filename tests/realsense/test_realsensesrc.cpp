@@ -6,10 +6,11 @@
  * LIVECAST_REALSENSE_LIBRARY, or not found by the default search. Every
  * check is on what an application sees: caps, pixel values, metadata,
  * timestamps, error messages; after each pipeline the fake must have every
- * frame back (no leaked, no double-released frame). The recordings in
- * ../shared/data/realsense play through the real library only: that case
- * skips, saying why, where it is not installed, and meson runs it as a test
- * of its own (realsense-recordings) so that the skip shows as SKIP.
+ * frame back (no leaked, no double-released frame) and every library object
+ * deleted. The recordings in ../shared/data/realsense play through the real
+ * library only: that case skips, saying why, where it is not installed, and
+ * meson runs it as a test of its own (realsense-recordings) so that the skip
+ * shows as SKIP.
  */
 #include <glib/gstdio.h>
 
@@ -25,17 +26,24 @@ using namespace rstest;
 namespace
 {
 
-/* Every frame is back with the fake, none released twice, nothing streams. */
+/* Every frame is back with the fake, none released twice, nothing streams, and every library
+ * object (context, device list, device, config, pipeline, error...) is deleted. */
 void expect_all_released(const char *what)
 {
   const Fake &fake = Fake::get();
   /* The device closes when its last element stops: give its thread a moment. */
   const gint64 deadline = now_ms() + 2000;
-  while ((fake.live_frames() || fake.streaming()) && now_ms() < deadline)
+  while ((fake.live_frames() || fake.streaming() || fake.live_objects(nullptr, 0)) &&
+         now_ms() < deadline)
     g_usleep(10000);
-  if (fake.live_frames() || fake.misuse() || fake.streaming())
-    g_error("%s: the fake has %d frame(s) not released, %d misuse(s), %d pipeline(s) streaming",
-            what, fake.live_frames(), fake.misuse(), fake.streaming());
+  char objects[256] = "";
+  const int n_objects = fake.live_objects(objects, sizeof objects);
+  if (fake.live_frames() || fake.misuse() || fake.streaming() || n_objects)
+    g_error(
+        "%s: the fake has %d frame(s) not released, %d misuse(s), %d pipeline(s) streaming, "
+        "%d object(s) not deleted%s%s%s",
+        what, fake.live_frames(), fake.misuse(), fake.streaming(), n_objects, n_objects ? " (" : "",
+        objects, n_objects ? ")" : "");
 }
 
 /* Colour pattern of the fake: R (x + 16*camera), G y, B frame number. */
@@ -379,31 +387,37 @@ void test_slower_stream()
 void test_depth_unit()
 {
   ScopedEnv unit("LIVECAST_FAKE_RS_DEPTH_UNIT", "0.0001");
-  Pipe p(src("depth", "name=depth") + " ! tee name=t  t. ! queue" + sink("raw") +
-         "  t. ! queue ! videoscale ! video/x-raw,width=320,height=240" + sink("scaled") +
-         "  t. ! queue ! videoconvert ! video/x-raw,format=GRAY8" + sink("converted"));
-  p.play();
-  const Frame raw = p.pull("raw"), scaled = p.pull("scaled"), converted = p.pull("converted");
-  g_assert_cmpfloat(raw.unit, ==, 0.0001);
-  gdouble u = 0;
-  g_object_get(p.get("depth"), "depth-unit", &u, nullptr);
-  g_assert_cmpfloat(u, ==, 0.0001);
-  /* Scaling keeps the unit; the frame metadata goes everywhere. */
-  g_assert_cmpint(scaled.width, ==, 320);
-  g_assert_cmpfloat(scaled.unit, ==, 0.0001);
-  g_assert_true(scaled.has_rs_meta);
-  g_assert_true(converted.has_rs_meta);
-  g_assert_cmpuint(converted.number, >, 0);
+  {
+    Pipe p(src("depth", "name=depth") + " ! tee name=t  t. ! queue" + sink("raw") +
+           "  t. ! queue ! videoscale ! video/x-raw,width=320,height=240" + sink("scaled") +
+           "  t. ! queue ! videoconvert ! video/x-raw,format=GRAY8" + sink("converted"));
+    p.play();
+    const Frame raw = p.pull("raw"), scaled = p.pull("scaled"), converted = p.pull("converted");
+    g_assert_cmpfloat(raw.unit, ==, 0.0001);
+    gdouble u = 0;
+    g_object_get(p.get("depth"), "depth-unit", &u, nullptr);
+    g_assert_cmpfloat(u, ==, 0.0001);
+    /* Scaling keeps the unit; the frame metadata goes everywhere. */
+    g_assert_cmpint(scaled.width, ==, 320);
+    g_assert_cmpfloat(scaled.unit, ==, 0.0001);
+    g_assert_true(scaled.has_rs_meta);
+    g_assert_true(converted.has_rs_meta);
+    g_assert_cmpuint(converted.number, >, 0);
+  }
+  expect_all_released("depth unit");
 }
 
 void test_stride()
 {
   ScopedEnv pad("LIVECAST_FAKE_RS_STRIDE_PAD", "36");
-  Pipe p(src("color") + " ! video/x-raw,width=424,height=240" + sink("c") + " " + src("depth") +
-         sink("d"));
-  p.play();
-  expect_color(p.pull("c"), 0, "RGB", "padded rows");
-  expect_depth(p.pull("d"), 0, "padded rows");
+  {
+    Pipe p(src("color") + " ! video/x-raw,width=424,height=240" + sink("c") + " " + src("depth") +
+           sink("d"));
+    p.play();
+    expect_color(p.pull("c"), 0, "RGB", "padded rows");
+    expect_depth(p.pull("d"), 0, "padded rows");
+  }
+  expect_all_released("stride");
 }
 
 void test_timestamp_domains()
@@ -434,6 +448,7 @@ void test_no_device()
   ScopedEnv none("LIVECAST_FAKE_RS_DEVICES", "");
   const std::string e = start_error(src("color") + " ! fakesink");
   ASSERT_STR_EQ(e, "No RealSense camera is connected (librealsense2 2.50.0 found none).");
+  expect_all_released("no device");
 }
 
 /* An error reaches the application while streaming, for both elements; the
@@ -528,20 +543,23 @@ void test_stop_while_waiting()
 void test_two_pipelines()
 {
   const int started = Fake::get().pipelines_started();
-  Pipe a(src("color") + sink("c"));
-  a.play();
-  a.pull("c");
   {
-    Pipe b(src("depth") + sink("d"));
-    b.play();
-    expect_depth(b.pull("d"), 0, "second pipeline");
-    Frame f;
-    while (a.try_pull("c", f, 0)) {
+    Pipe a(src("color") + sink("c"));
+    a.play();
+    a.pull("c");
+    {
+      Pipe b(src("depth") + sink("d"));
+      b.play();
+      expect_depth(b.pull("d"), 0, "second pipeline");
+      Frame f;
+      while (a.try_pull("c", f, 0)) {
+      }
+      expect_color(a.pull("c"), 0, "RGB", "first pipeline after the restart");
     }
-    expect_color(a.pull("c"), 0, "RGB", "first pipeline after the restart");
+    expect_color(a.pull("c"), 0, "RGB", "first pipeline after the second stopped");
+    g_assert_cmpint(Fake::get().pipelines_started() - started, ==, 2);
   }
-  expect_color(a.pull("c"), 0, "RGB", "first pipeline after the second stopped");
-  g_assert_cmpint(Fake::get().pipelines_started() - started, ==, 2);
+  expect_all_released("two pipelines");
 }
 
 std::string write_recording(const char *name, const std::string &text)
