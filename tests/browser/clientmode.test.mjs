@@ -34,6 +34,31 @@ async function startRelay(port) {
   return { relay, url: m[1], port: Number(m[2]) };
 }
 
+/**
+ * Records how a page signals: the WebSockets it opens and its POST requests (WHEP, /offer), as
+ * the browser made them, whatever the page's client says about itself.
+ */
+function recordSignaling(page) {
+  const seen = { sockets: [], posts: [] };
+  page.on('websocket', (ws) => seen.sockets.push(ws.url()));
+  page.on('request', (req) => {
+    if (req.method() === 'POST') seen.posts.push(req.url());
+  });
+  return seen;
+}
+
+/** Fails unless the page signaled through the relay at `relayUrl` and nowhere else. */
+function checkThroughRelay(what, seen, relayUrl) {
+  const relay = new URL(relayUrl);
+  const toRelay = seen.sockets.filter((u) => new URL(u).host === relay.host);
+  check(toRelay.length > 0, `${what}: no WebSocket to the relay ${relay.host} (WebSockets: ` +
+    `${JSON.stringify(seen.sockets)})`);
+  const others = seen.sockets.filter((u) => new URL(u).host !== relay.host);
+  check(others.length === 0, `${what}: WebSockets besides the relay: ${JSON.stringify(others)}`);
+  check(seen.posts.length === 0, `${what}: signaled over HTTP, not only through the relay: POST ` +
+    `${JSON.stringify(seen.posts)}`);
+}
+
 async function framesOf(page) {
   return page.evaluate(() => window.livecast?.stats?.framesDecoded ?? 0);
 }
@@ -82,12 +107,15 @@ try {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const page = await browser.newPage();
   watchPage(page, 'viewer', messages);
+  const signaling = recordSignaling(page);
   const pageUrl = `http://127.0.0.1:${HTTP_PORT}/?relay=${encodeURIComponent(url)}&room=${ROOM}`;
   const t0 = Date.now();
   await page.goto(pageUrl, { timeout: 10000 });
   const first = await waitFrames(page, 'viewer through the relay', 30, 20000);
   log(`30 frames through the relay ${ms(first)} after page load`);
-  // The sink's own /stats: one viewer, and it came through the relay (nobody used /ws or /whep).
+  // It came through the relay: the page's only WebSocket went to the relay and it made no POST
+  // (no WHEP, no /offer); the sink's own /stats counts that one viewer.
+  checkThroughRelay('viewer', signaling, url);
   const stats = await (await fetch(`http://127.0.0.1:${HTTP_PORT}/stats`)).json();
   check(stats.viewers === 1, `/stats viewers ${stats.viewers}, expected 1`);
 
@@ -99,12 +127,15 @@ try {
   procs.relay = relay;
   const page2 = await browser.newPage();
   watchPage(page2, 'new viewer', messages);
+  const signaling2 = recordSignaling(page2);
   await page2.goto(pageUrl, { timeout: 10000 });
   const second = await waitFrames(page2, 'new viewer after the relay restart', 30, 30000);
+  checkThroughRelay('new viewer', signaling2, url);
   const recovered = Date.now() - restarted;
   log(`relay restarted: a new viewer decoded 30 frames ${ms(recovered)} after the restart`);
   // The first page reconnects by itself too.
   await waitFrames(page, 'first viewer after the relay restart', (await framesOf(page)) + 30, 30000);
+  checkThroughRelay('first viewer after the relay restart', signaling, url);
   summary = `first frames through the relay ${ms(first)} after page load (${ms(Date.now() - t0)} ` +
     `total); after a relay restart a new viewer played ${ms(recovered)} later (${ms(second)} ` +
     'after its page load), and the first viewer came back too';

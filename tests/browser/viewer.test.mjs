@@ -135,15 +135,19 @@ async function stopServer(child) {
   return { ...(await child.exited), killed: true };
 }
 
-/** The `viewers` count from GET /stats, or null when the server has no such route. */
+/** The `viewers` count from GET /stats; a failure when it cannot be read (nothing verified). */
 async function viewerCount() {
+  let res;
+  let json;
   try {
-    const res = await fetch(`${BASE}/stats`, { signal: AbortSignal.timeout(2000) });
-    const json = res.ok ? await res.json() : null;
-    return typeof json?.viewers === 'number' ? json.viewers : null;
-  } catch {
-    return null;
+    res = await fetch(`${BASE}/stats`, { signal: AbortSignal.timeout(2000) });
+    json = res.ok ? await res.json() : null;
+  } catch (err) {
+    throw new TestFailure(`GET /stats: ${err.message}: the viewer count cannot be checked`);
   }
+  check(res.ok, `GET /stats: HTTP ${res.status}: the viewer count cannot be checked`);
+  check(typeof json?.viewers === 'number', `GET /stats has no viewer count: ${JSON.stringify(json)}`);
+  return json.viewers;
 }
 
 async function waitForViewers(expected, timeoutMs) {
@@ -151,10 +155,24 @@ async function waitForViewers(expected, timeoutMs) {
   let count;
   do {
     count = await viewerCount();
-    if (count === null || count === expected) return count;
+    if (count === expected) return count;
     await sleep(100);
   } while (Date.now() < deadline);
   return count;
+}
+
+/** The DELETE requests a browser context sends to the server, with their statuses. */
+function recordDeletes(context) {
+  const deletes = [];
+  context.on('requestfinished', async (req) => {
+    if (req.method() !== 'DELETE') return;
+    const res = await req.response().catch(() => null);
+    deletes.push(`${new URL(req.url()).pathname} ${res?.status() ?? '?'}`);
+  });
+  context.on('requestfailed', (req) => {
+    if (req.method() === 'DELETE') deletes.push(`${new URL(req.url()).pathname} failed`);
+  });
+  return deletes;
 }
 
 // ---- in the page ---------------------------------------------------------------------------
@@ -287,25 +305,30 @@ async function testEmbed(context, codec, shots, messages) {
   return { page, result };
 }
 
-// Ending a viewer (Disconnect, leaving the page) must end its session on the server: DELETE.
-async function testDisconnect(embed) {
+// Ending a viewer (Disconnect, leaving the page) must end its session on the server: DELETE
+// /whep/<id> answered 200, and the server's count drops.
+async function testDisconnect(embed, deletes) {
   const both = await viewerCount();
-  if (both === null) {
-    log('GET /stats gives no viewer count: DELETE not verified');
-    return 'not verified (no /stats)';
-  }
   check(both === 2, `GET /stats: ${both} viewers, expected 2`);
+  const before = deletes.length;
   await embed.click('#connect'); // now "Disconnect"
   const after = await waitForViewers(1, 3000);
-  check(after === 1, `after Disconnect (DELETE) the server still counts ${after} viewers`);
-  return '2 → 1 (Disconnect)';
+  // The browser may report the finished request a little after the server acted on it.
+  const ok = (list) => list.some((d) => /^\/whep\/\S+ 200$/.test(d));
+  for (let i = 0; i < 20 && !ok(deletes.slice(before)); i++) await sleep(50);
+  const sent = deletes.slice(before);
+  check(after === 1, `after Disconnect the server still counts ${after} viewers (DELETEs: ` +
+    `${JSON.stringify(sent)})`);
+  check(ok(sent), `Disconnect sent no DELETE /whep/<id> ` +
+    `answered 200 (DELETEs: ${JSON.stringify(sent)})`);
+  return `2 → 1 (Disconnect: DELETE ${sent.join(', ')})`;
 }
 
 async function testLeavePage(viewer) {
   await viewer.goto('about:blank'); // pagehide → keepalive DELETE
   const after = await waitForViewers(0, 3000);
-  check(after === null || after === 0, `after leaving the viewer page the server still counts ${after}`);
-  return after === null ? '' : ' → 0 (page left)';
+  check(after === 0, `after leaving the viewer page the server still counts ${after}`);
+  return ' → 0 (page left)';
 }
 
 // The server dies and comes back: the open page must notice and play again by itself.
@@ -326,7 +349,7 @@ async function testReconnect(viewer, codec, state) {
   const restarted = Date.now();
   const again = await waitForFrames(viewer, 'viewer after the server restart');
   const count = await viewerCount();
-  check(count === null || count === 1, `restarted server counts ${count} viewers, expected 1`);
+  check(count === 1, `restarted server counts ${count} viewers, expected 1`);
   return `server killed: noticed after ${ms(noticedMs)}, ${MIN_FRAMES}+ frames again ` +
     `${ms(Date.now() - restarted)} after the restart (framesDecoded=${again.framesDecoded})`;
 }
@@ -366,9 +389,10 @@ async function main() {
     log('server answers');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    const deletes = recordDeletes(context);
     const viewer = await testViewer(context, codec, shots, messages);
     const embed = await testEmbed(context, codec, shots, messages);
-    let viewers = await testDisconnect(embed.page);
+    let viewers = await testDisconnect(embed.page, deletes);
     const reconnect = await testReconnect(viewer.page, codec, state);
     viewers += await testLeavePage(viewer.page);
     const v = viewer.result;

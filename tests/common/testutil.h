@@ -28,3 +28,69 @@ inline std::string str(const std::string &s)
       g_error("%s:%d: %s is \"%s\", expected \"%s\"", __FILE__, __LINE__, #a, assert_a_.c_str(), \
               assert_b_.c_str());                                                                \
   } while (0)
+
+/* Skips counted honestly. meson reads a GLib test binary's exit status only, and g_test_skip()
+ * alone leaves it 0 (OK). Cases registered with testutil::add() and skipped through these two
+ * are counted; testutil::run() prints them and returns 77 (meson: SKIP) when every case that
+ * ran skipped. */
+namespace testutil
+{
+struct SkipCount {
+  int ran = 0;
+  std::string skipped; /* "path: why" lines */
+  int count = 0;
+};
+inline SkipCount &skip_count()
+{
+  static SkipCount c;
+  return c;
+}
+
+inline void skip_(const std::string &why)
+{
+  SkipCount &c = skip_count();
+  c.count++;
+  c.skipped += std::string("#   ") + str(g_test_get_path()) + ": " + why + "\n";
+  g_test_skip(why.c_str());
+}
+
+/* A prerequisite the project installs (scripts/install-deps.sh --tests) is missing: a skip, and
+ * a failure with LIVECAST_REQUIRE_BROWSER=1 (CI, where everything must run). */
+inline void skip_missing(const std::string &why)
+{
+  if (g_strcmp0(g_getenv("LIVECAST_REQUIRE_BROWSER"), "1") == 0) {
+    g_printerr("%s: %s; LIVECAST_REQUIRE_BROWSER=1 makes this skip a failure\n", g_test_get_path(),
+               why.c_str());
+    g_test_fail();
+    return;
+  }
+  skip_(why);
+}
+
+/* Something no install here can give (e.g. the real librealsense2, which Debian 12 does not
+ * package): a skip even with LIVECAST_REQUIRE_BROWSER=1, counted and printed. */
+inline void skip_unavailable(const std::string &why)
+{
+  skip_(why);
+}
+
+/* g_test_add_func() that counts the cases that ran. */
+inline void add(const char *path, void (*fn)())
+{
+  g_test_add_data_func(path, reinterpret_cast<gconstpointer>(fn), [](gconstpointer f) {
+    skip_count().ran++;
+    reinterpret_cast<void (*)()>(const_cast<gpointer>(f))();
+  });
+}
+
+/* g_test_run(), then the skips: printed, and 77 when every case that ran skipped. */
+inline int run()
+{
+  const int r = g_test_run();
+  const SkipCount &c = skip_count();
+  if (g_test_subprocess() || c.count == 0)
+    return r;
+  g_print("# SKIPPED %d of %d cases:\n%s", c.count, c.ran, c.skipped.c_str());
+  return r == 0 && c.count == c.ran ? 77 : r;
+}
+}  // namespace testutil

@@ -10,16 +10,27 @@
 #
 #   run-cross-dxgi.sh SOURCE_ROOT BUILD_DIR
 #
-# Exit 77 (skipped) only when the mingw-w64 compiler is not installed.
+# Exit 0 only when everything above ran and passed. The mingw-w64 compiler,
+# Wine and Xvfb are prerequisites the project installs (scripts/install-deps.sh
+# --tests): without one of them the script says what it did and what it left
+# out, and exits 77 (skipped), or 1 with LIVECAST_REQUIRE_BROWSER=1.
 set -eu
 src=$1
 build=$2
 cross="$src/cross/mingw-w64-x86_64.ini"
 cxx=x86_64-w64-mingw32-g++-posix
 
-if ! command -v "$cxx" >/dev/null 2>&1; then
-  echo "SKIP: $cxx not found; install it with: apt-get install g++-mingw-w64-x86-64 mingw-w64-x86-64-dev"
+missing() {
+  if [ "${LIVECAST_REQUIRE_BROWSER:-}" = "1" ]; then
+    echo "cross-dxgi: FAIL: $1 (LIVECAST_REQUIRE_BROWSER=1)"
+    exit 1
+  fi
+  echo "cross-dxgi: SKIP: $1"
   exit 77
+}
+
+if ! command -v "$cxx" >/dev/null 2>&1; then
+  missing "$cxx not found, nothing built; install it with: apt-get install g++-mingw-w64-x86-64 mingw-w64-x86-64-dev"
 fi
 
 # Debian's wine64 package puts the loader outside $PATH.
@@ -52,8 +63,7 @@ nice ninja -C "$build/dxgi"
 echo "cross-dxgi: built for Windows: $(cd "$build/dxgi" && ls ./*.exe | tr '\n' ' ')"
 
 if [ -z "$wine" ]; then
-  echo "cross-dxgi: Wine is not installed: compiled only, nothing run (apt-get install wine64 to run the tests)"
-  exit 0
+  missing "Wine is not installed: compiled only, no test run (apt-get install wine64)"
 fi
 
 # Under Wine: a private Xvfb first (Wine's DXGI lists its outputs from the
@@ -90,8 +100,7 @@ timeout 120 "$wine" wineboot >/dev/null 2>&1 </dev/null || true
 meson test -C "$build/dxgi" --print-errorlogs --num-processes 1
 
 if [ -z "${DISPLAY:-}" ]; then
-  echo "cross-dxgi: no Xvfb: DXGI smoke checks under Wine left out"
-  exit 0
+  missing "Xvfb is not installed: the unit tests passed under Wine, the DXGI smoke checks were left out (apt-get install xvfb)"
 fi
 
 probe() {

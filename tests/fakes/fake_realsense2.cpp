@@ -51,6 +51,10 @@
  *   int livecast_fake_rs2_misuse(void)          releases or uses of released frames
  *   int livecast_fake_rs2_pipelines_started(void)
  *   int livecast_fake_rs2_streaming(void)       pipelines streaming now
+ *   int livecast_fake_rs2_live_objects(char *what, int size)
+ *                                  library objects not yet deleted (contexts, device lists,
+ *                                  devices, configs, pipelines, errors...; frames aside),
+ *                                  named in @what ("2 device, 1 context")
  *   void livecast_fake_rs2_unplug(const char *serial)
  */
 #include "rs2.h"
@@ -61,6 +65,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -78,8 +83,44 @@
 
 FAKE_API void livecast_fake_rs2_unplug(const char *serial);
 
+/* Every library object an application owns (everything it must delete, frames aside: those
+ * count themselves) is counted while it lives, by a last member of its struct: aggregate
+ * initialisations stay as they are. Test hook livecast_fake_rs2_live_objects. */
+namespace
+{
+enum ObjectKind {
+  kError,
+  kContext,
+  kDeviceList,
+  kDevice,
+  kSensorList,
+  kSensor,
+  kProfileList,
+  kConfig,
+  kPipeline,
+  kPipelineProfile,
+  kFrameQueue,
+  kProcessingBlock,
+  kObjectKinds
+};
+const char *const kObjectNames[kObjectKinds] = {
+    "error",       "context",          "device list",         "device",
+    "sensor list", "sensor",           "stream profile list", "config",
+    "pipeline",    "pipeline profile", "frame queue",         "processing block"};
+std::atomic<int> live_objects[kObjectKinds];
+
+template <ObjectKind K>
+struct Counted {
+  Counted() { live_objects[K]++; }
+  Counted(const Counted &) { live_objects[K]++; }
+  Counted &operator=(const Counted &) = default;
+  ~Counted() { live_objects[K]--; }
+};
+}  // namespace
+
 struct rs2_error {
   std::string message, function;
+  Counted<kError> counted;
 };
 
 struct rs2_stream_profile {
@@ -229,10 +270,12 @@ struct rs2_context {
   float unit;
   rs2_timestamp_domain domain;
   int pad;
+  Counted<kContext> counted;
 };
 
 struct rs2_device_list {
   std::vector<std::shared_ptr<Camera>> cameras;
+  Counted<kDeviceList> counted;
 };
 
 struct PlaybackState {
@@ -242,20 +285,24 @@ struct PlaybackState {
 struct rs2_device {
   std::shared_ptr<Camera> camera;
   std::shared_ptr<PlaybackState> playback;
+  Counted<kDevice> counted;
 };
 
 struct rs2_sensor_list {
   std::shared_ptr<Camera> camera;
+  Counted<kSensorList> counted;
 };
 
 struct rs2_sensor {
   std::shared_ptr<Camera> camera;
   int which;
+  Counted<kSensor> counted;
 };
 
 struct rs2_stream_profile_list {
   std::shared_ptr<Camera> camera;
   std::vector<const rs2_stream_profile *> profiles;
+  Counted<kProfileList> counted;
 };
 
 struct rs2_frame {
@@ -476,12 +523,14 @@ struct rs2_config {
   std::string serial, file;
   bool repeat = true;
   std::vector<Request> streams;
+  Counted<kConfig> counted;
 };
 
 struct rs2_pipeline_profile {
   std::shared_ptr<Camera> camera;
   std::shared_ptr<PlaybackState> playback;
   std::vector<const rs2_stream_profile *> streams;
+  Counted<kPipelineProfile> counted;
 };
 
 struct rs2_pipeline {
@@ -495,6 +544,7 @@ struct rs2_pipeline {
   unsigned long long tick = 0;
   std::string fault;
   unsigned long long fault_after = 0;
+  Counted<kPipeline> counted;
 };
 
 struct rs2_frame_queue {
@@ -502,11 +552,13 @@ struct rs2_frame_queue {
   std::mutex lock;
   std::condition_variable cond;
   std::deque<rs2_frame *> frames;
+  Counted<kFrameQueue> counted;
 };
 
 struct rs2_processing_block {
   rs2_stream align_to;
   rs2_frame_queue *queue = nullptr;
+  Counted<kProcessingBlock> counted;
 };
 
 namespace
@@ -1295,6 +1347,20 @@ FAKE_API int livecast_fake_rs2_pipelines_started(void)
 FAKE_API int livecast_fake_rs2_streaming(void)
 {
   return streaming.load();
+}
+
+FAKE_API int livecast_fake_rs2_live_objects(char *what, int size)
+{
+  int total = 0;
+  std::string text;
+  for (int k = 0; k < kObjectKinds; k++)
+    if (const int n = live_objects[k].load()) {
+      total += n;
+      text += (text.empty() ? "" : ", ") + std::to_string(n) + " " + kObjectNames[k];
+    }
+  if (what && size > 0)
+    snprintf(what, size_t(size), "%s", text.c_str());
+  return total;
 }
 
 FAKE_API void livecast_fake_rs2_unplug(const char *serial)

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "testutil.h"
 #include "whepreceiver.h"
 
 namespace
@@ -328,9 +329,8 @@ void test_mixed_viewers()
   if (!g_file_test(modules.c_str(), G_FILE_TEST_IS_DIR) ||
       !g_file_test("/usr/lib/chromium/chromium", G_FILE_TEST_IS_EXECUTABLE) ||
       !g_file_test("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE)) {
-    if (g_getenv("LIVECAST_REQUIRE_BROWSER"))
-      g_error("Chromium, playwright-core or aiortc missing: run scripts/install-deps.sh --tests");
-    g_test_skip("Chromium, playwright-core or aiortc missing (scripts/install-deps.sh --tests)");
+    testutil::skip_missing(
+        "Chromium, playwright-core or aiortc missing (scripts/install-deps.sh --tests)");
     return;
   }
   Sender sender("", "640x480");
@@ -558,20 +558,20 @@ int main(int argc, char **argv)
 {
   gst_init(&argc, &argv);
   g_test_init(&argc, &argv, nullptr);
-  g_test_add_func("/webrtcserversink/whep-h264", test_whep_h264);
-  g_test_add_func("/webrtcserversink/whep-h264-strict-level", test_whep_h264_strict_level);
-  g_test_add_func("/webrtcserversink/whep-vp8", test_whep_vp8);
-  g_test_add_func("/webrtcserversink/whep-vp9", test_whep_vp9);
-  g_test_add_func("/webrtcserversink/pass-through-h264", test_pass_through_h264);
-  g_test_add_func("/webrtcserversink/pass-through-vp8", test_pass_through_vp8);
-  g_test_add_func("/webrtcserversink/offer-json", test_offer_json);
-  g_test_add_func("/webrtcserversink/bad-input", test_bad_input);
-  g_test_add_func("/webrtcserversink/fan-out", test_fan_out);
-  g_test_add_func("/webrtcserversink/mixed-viewers", test_mixed_viewers);
-  g_test_add_func("/webrtcserversink/key-frame-on-pli", test_key_frame_on_pli);
-  g_test_add_func("/webrtcserversink/vanished-viewer", test_vanished_viewer);
-  g_test_add_func("/webrtcserversink/stop-with-viewers", test_stop_with_viewers);
-  g_test_add_func("/webrtcserversink/eos-ends-viewers", test_eos_ends_viewers);
-  g_test_add_func("/webrtcserversink/file-plays-at-its-speed", test_file_plays_at_its_speed);
-  return g_test_run();
+  testutil::add("/webrtcserversink/whep-h264", test_whep_h264);
+  testutil::add("/webrtcserversink/whep-h264-strict-level", test_whep_h264_strict_level);
+  testutil::add("/webrtcserversink/whep-vp8", test_whep_vp8);
+  testutil::add("/webrtcserversink/whep-vp9", test_whep_vp9);
+  testutil::add("/webrtcserversink/pass-through-h264", test_pass_through_h264);
+  testutil::add("/webrtcserversink/pass-through-vp8", test_pass_through_vp8);
+  testutil::add("/webrtcserversink/offer-json", test_offer_json);
+  testutil::add("/webrtcserversink/bad-input", test_bad_input);
+  testutil::add("/webrtcserversink/fan-out", test_fan_out);
+  testutil::add("/webrtcserversink/mixed-viewers", test_mixed_viewers);
+  testutil::add("/webrtcserversink/key-frame-on-pli", test_key_frame_on_pli);
+  testutil::add("/webrtcserversink/vanished-viewer", test_vanished_viewer);
+  testutil::add("/webrtcserversink/stop-with-viewers", test_stop_with_viewers);
+  testutil::add("/webrtcserversink/eos-ends-viewers", test_eos_ends_viewers);
+  testutil::add("/webrtcserversink/file-plays-at-its-speed", test_file_plays_at_its_speed);
+  return testutil::run();
 }

@@ -3,6 +3,9 @@
 
   offer     aiortc offers, the sink answers; the sink's candidates trickle in
   join      aiortc sends join, the sink offers, aiortc answers
+  join-audio  join with audio_0 fed a 440 Hz tone: aiortc decodes the video and
+            2 s of the audio track, whose dominant frequency must be 440 Hz
+            (within 5 Hz) and not silent
   talkback  aiortc sends a 440 Hz tone as its microphone; the sink's
             talkback_<id> pad (linked by gst-launch to a file) must carry
             audio whose dominant frequency is 440 Hz (within 5 Hz)
@@ -95,14 +98,19 @@ async def recv_json(ws, timeout=10):
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
-async def session(mode, tone=False, ws_url=WS, ssl_context=None):
-    """One viewer over /ws; returns (frames, candidates trickled to us, ms to first frame)."""
+async def session(mode, tone=False, ws_url=WS, ssl_context=None, audio=None):
+    """One viewer over /ws; returns (frames, candidates trickled to us, ms to first frame).
+    With audio (a list), the received audio track is decoded too, at least AUDIO_SECONDS of
+    it: its first channel's samples are appended to the list (numpy int16 arrays)."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     got_track = asyncio.get_running_loop().create_future()
+    got_audio = asyncio.get_running_loop().create_future()
 
     def on_track(track):
         if track.kind == "video" and not got_track.done():
             got_track.set_result(track)
+        elif track.kind == "audio" and not got_audio.done():
+            got_audio.set_result(track)
 
     pc.on("track", on_track)
     started = time.monotonic()
@@ -150,6 +158,7 @@ async def session(mode, tone=False, ws_url=WS, ssl_context=None):
 
         reader = asyncio.ensure_future(read_signals())
         track = await asyncio.wait_for(got_track, 15)
+        listener = asyncio.ensure_future(read_audio(got_audio, audio)) if audio is not None else None
         frames, first = 0, None
         end = time.monotonic() + (4 if tone else 0)
         while frames < 30 or time.monotonic() < end:
@@ -157,10 +166,31 @@ async def session(mode, tone=False, ws_url=WS, ssl_context=None):
             frames += 1
             if first is None:
                 first = (time.monotonic() - started) * 1000
+        if listener:
+            # Its own errors (no audio track, no audio for 10 s) end the session here.
+            await asyncio.wait_for(listener, 20)
         await ws.send(json.dumps({"type": "bye"}))
         reader.cancel()
     await pc.close()
     return frames, trickled, first
+
+
+AUDIO_SECONDS = 2
+
+
+async def read_audio(got_audio, out):
+    """Decodes the audio track until AUDIO_SECONDS of it came (first channel into out)."""
+    try:
+        track = await asyncio.wait_for(got_audio, 10)
+    except asyncio.TimeoutError:
+        raise AssertionError("no audio track within 10 s of the video") from None
+    samples = 0
+    while samples < AUDIO_SECONDS * 48000:
+        frame = await asyncio.wait_for(track.recv(), 10)
+        assert frame.sample_rate == 48000, f"audio at {frame.sample_rate} Hz"
+        pcm = frame.to_ndarray().reshape(-1, len(frame.layout.channels))[:, 0]
+        out.append(pcm.astype(numpy.int16))
+        samples += len(pcm)
 
 
 def dominant_frequency(raw):
@@ -196,17 +226,24 @@ async def bad_input():
                 failures.append(f"{name}: got {reply}")
             else:
                 print(f"# {name}: {reply.get('status', '-')} {reply['message']}")
-        # A flood: 500 messages at once; some errors, then the socket still answers.
+        # A flood: 500 messages at once. The server reads 50 a second (each "{}" gets its 400)
+        # and drops the rest of that second with one 429; then the socket still answers. The
+        # pause starts the flood in a fresh one-second window, and 500 small messages on
+        # loopback are read well within it: exactly 50 + 1 replies.
+        await asyncio.sleep(1.1)
         for _ in range(500):
             await ws.send("{}")
-        errors = 0
+        statuses = {}
         try:
             while True:
                 reply = await recv_json(ws, 2)
-                errors += reply.get("type") == "error"
+                key = reply.get("status") if reply.get("type") == "error" else reply.get("type")
+                statuses[key] = statuses.get(key, 0) + 1
         except asyncio.TimeoutError:
             pass
-        print(f"# flood of 500: {errors} error replies")
+        print(f"# flood of 500: replies by status {statuses}")
+        if statuses != {400: 50, 429: 1}:
+            failures.append(f"flood of 500: expected 50 errors 400 and one 429, got {statuses}")
         await asyncio.sleep(1.1)
         await ws.send("{}")
         reply = await recv_json(ws)
@@ -322,10 +359,15 @@ def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "offer"
     if mode in ("offer", "join", "join-audio"):
         # join-audio: our offer has an audio section too (audio_0 fed)
-        sender = start_sender("", "audiotestsrc is-live=true ! s.audio_0" if mode == "join-audio" else "")
+        audio = [] if mode == "join-audio" else None
+        sender = start_sender("", f"audiotestsrc is-live=true freq={TONE_HZ} ! s.audio_0"
+                              if audio is not None else "")
         try:
             frames, trickled, first = asyncio.run(
-                asyncio.wait_for(session("offer" if mode == "offer" else "join"), 40))
+                asyncio.wait_for(session("offer" if mode == "offer" else "join", audio=audio), 40))
+        except AssertionError as e:
+            print(f"FAIL: {e}")
+            return 1
         finally:
             stop(sender)
         print(f"# /ws {mode}: {frames} frames, first after {first:.0f} ms, "
@@ -333,6 +375,16 @@ def main():
         if trickled < 1:
             print("FAIL: the server trickled no candidate")
             return 1
+        if audio is not None:
+            raw = numpy.concatenate(audio).astype("<i2").tobytes()
+            freq, rms = dominant_frequency(raw)
+            print(f"# /ws {mode}: {len(raw) / 2 / 48000:.1f} s of audio decoded, dominant "
+                  f"{freq:.1f} Hz, RMS {rms:.0f}")
+            # audiotestsrc's default volume 0.8: RMS ~18500 sent; silence or noise fails.
+            if abs(freq - TONE_HZ) > 5 or rms < 3000:
+                print(f"FAIL: the audio track is not the {TONE_HZ} Hz tone: dominant {freq:.1f} Hz, "
+                      f"RMS {rms:.0f}")
+                return 1
         print("1 passed, 0 failed")
         return 0
     if mode == "talkback":

@@ -48,6 +48,7 @@ struct Fake {
   int (*misuse)() = nullptr;
   int (*pipelines_started)() = nullptr;
   int (*streaming)() = nullptr;
+  int (*live_objects)(char *, int) = nullptr;
   void (*unplug)(const char *) = nullptr;
 
   static const Fake &get()
@@ -66,6 +67,7 @@ struct Fake {
       sym("livecast_fake_rs2_misuse", h.misuse);
       sym("livecast_fake_rs2_pipelines_started", h.pipelines_started);
       sym("livecast_fake_rs2_streaming", h.streaming);
+      sym("livecast_fake_rs2_live_objects", h.live_objects);
       sym("livecast_fake_rs2_unplug", h.unplug);
       return h;
     }();

@@ -6,9 +6,11 @@
  * LIVECAST_REALSENSE_LIBRARY, or not found by the default search. Every
  * check is on what an application sees: caps, pixel values, metadata,
  * timestamps, error messages; after each pipeline the fake must have every
- * frame back (no leaked, no double-released frame). The recordings in
- * ../shared/data/realsense play through the real library only: that test
- * skips, saying why, where it is not installed.
+ * frame back (no leaked, no double-released frame) and every library object
+ * deleted. The recordings in ../shared/data/realsense play through the real
+ * library only: that case skips, saying why, where it is not installed, and
+ * meson runs it as a test of its own (realsense-recordings) so that the skip
+ * shows as SKIP.
  */
 #include <glib/gstdio.h>
 
@@ -24,17 +26,24 @@ using namespace rstest;
 namespace
 {
 
-/* Every frame is back with the fake, none released twice, nothing streams. */
+/* Every frame is back with the fake, none released twice, nothing streams, and every library
+ * object (context, device list, device, config, pipeline, error...) is deleted. */
 void expect_all_released(const char *what)
 {
   const Fake &fake = Fake::get();
   /* The device closes when its last element stops: give its thread a moment. */
   const gint64 deadline = now_ms() + 2000;
-  while ((fake.live_frames() || fake.streaming()) && now_ms() < deadline)
+  while ((fake.live_frames() || fake.streaming() || fake.live_objects(nullptr, 0)) &&
+         now_ms() < deadline)
     g_usleep(10000);
-  if (fake.live_frames() || fake.misuse() || fake.streaming())
-    g_error("%s: the fake has %d frame(s) not released, %d misuse(s), %d pipeline(s) streaming",
-            what, fake.live_frames(), fake.misuse(), fake.streaming());
+  char objects[256] = "";
+  const int n_objects = fake.live_objects(objects, sizeof objects);
+  if (fake.live_frames() || fake.misuse() || fake.streaming() || n_objects)
+    g_error(
+        "%s: the fake has %d frame(s) not released, %d misuse(s), %d pipeline(s) streaming, "
+        "%d object(s) not deleted%s%s%s",
+        what, fake.live_frames(), fake.misuse(), fake.streaming(), n_objects, n_objects ? " (" : "",
+        objects, n_objects ? ")" : "");
 }
 
 /* Colour pattern of the fake: R (x + 16*camera), G y, B frame number. */
@@ -378,31 +387,37 @@ void test_slower_stream()
 void test_depth_unit()
 {
   ScopedEnv unit("LIVECAST_FAKE_RS_DEPTH_UNIT", "0.0001");
-  Pipe p(src("depth", "name=depth") + " ! tee name=t  t. ! queue" + sink("raw") +
-         "  t. ! queue ! videoscale ! video/x-raw,width=320,height=240" + sink("scaled") +
-         "  t. ! queue ! videoconvert ! video/x-raw,format=GRAY8" + sink("converted"));
-  p.play();
-  const Frame raw = p.pull("raw"), scaled = p.pull("scaled"), converted = p.pull("converted");
-  g_assert_cmpfloat(raw.unit, ==, 0.0001);
-  gdouble u = 0;
-  g_object_get(p.get("depth"), "depth-unit", &u, nullptr);
-  g_assert_cmpfloat(u, ==, 0.0001);
-  /* Scaling keeps the unit; the frame metadata goes everywhere. */
-  g_assert_cmpint(scaled.width, ==, 320);
-  g_assert_cmpfloat(scaled.unit, ==, 0.0001);
-  g_assert_true(scaled.has_rs_meta);
-  g_assert_true(converted.has_rs_meta);
-  g_assert_cmpuint(converted.number, >, 0);
+  {
+    Pipe p(src("depth", "name=depth") + " ! tee name=t  t. ! queue" + sink("raw") +
+           "  t. ! queue ! videoscale ! video/x-raw,width=320,height=240" + sink("scaled") +
+           "  t. ! queue ! videoconvert ! video/x-raw,format=GRAY8" + sink("converted"));
+    p.play();
+    const Frame raw = p.pull("raw"), scaled = p.pull("scaled"), converted = p.pull("converted");
+    g_assert_cmpfloat(raw.unit, ==, 0.0001);
+    gdouble u = 0;
+    g_object_get(p.get("depth"), "depth-unit", &u, nullptr);
+    g_assert_cmpfloat(u, ==, 0.0001);
+    /* Scaling keeps the unit; the frame metadata goes everywhere. */
+    g_assert_cmpint(scaled.width, ==, 320);
+    g_assert_cmpfloat(scaled.unit, ==, 0.0001);
+    g_assert_true(scaled.has_rs_meta);
+    g_assert_true(converted.has_rs_meta);
+    g_assert_cmpuint(converted.number, >, 0);
+  }
+  expect_all_released("depth unit");
 }
 
 void test_stride()
 {
   ScopedEnv pad("LIVECAST_FAKE_RS_STRIDE_PAD", "36");
-  Pipe p(src("color") + " ! video/x-raw,width=424,height=240" + sink("c") + " " + src("depth") +
-         sink("d"));
-  p.play();
-  expect_color(p.pull("c"), 0, "RGB", "padded rows");
-  expect_depth(p.pull("d"), 0, "padded rows");
+  {
+    Pipe p(src("color") + " ! video/x-raw,width=424,height=240" + sink("c") + " " + src("depth") +
+           sink("d"));
+    p.play();
+    expect_color(p.pull("c"), 0, "RGB", "padded rows");
+    expect_depth(p.pull("d"), 0, "padded rows");
+  }
+  expect_all_released("stride");
 }
 
 void test_timestamp_domains()
@@ -433,6 +448,7 @@ void test_no_device()
   ScopedEnv none("LIVECAST_FAKE_RS_DEVICES", "");
   const std::string e = start_error(src("color") + " ! fakesink");
   ASSERT_STR_EQ(e, "No RealSense camera is connected (librealsense2 2.50.0 found none).");
+  expect_all_released("no device");
 }
 
 /* An error reaches the application while streaming, for both elements; the
@@ -527,20 +543,23 @@ void test_stop_while_waiting()
 void test_two_pipelines()
 {
   const int started = Fake::get().pipelines_started();
-  Pipe a(src("color") + sink("c"));
-  a.play();
-  a.pull("c");
   {
-    Pipe b(src("depth") + sink("d"));
-    b.play();
-    expect_depth(b.pull("d"), 0, "second pipeline");
-    Frame f;
-    while (a.try_pull("c", f, 0)) {
+    Pipe a(src("color") + sink("c"));
+    a.play();
+    a.pull("c");
+    {
+      Pipe b(src("depth") + sink("d"));
+      b.play();
+      expect_depth(b.pull("d"), 0, "second pipeline");
+      Frame f;
+      while (a.try_pull("c", f, 0)) {
+      }
+      expect_color(a.pull("c"), 0, "RGB", "first pipeline after the restart");
     }
-    expect_color(a.pull("c"), 0, "RGB", "first pipeline after the restart");
+    expect_color(a.pull("c"), 0, "RGB", "first pipeline after the second stopped");
+    g_assert_cmpint(Fake::get().pipelines_started() - started, ==, 2);
   }
-  expect_color(a.pull("c"), 0, "RGB", "first pipeline after the second stopped");
-  g_assert_cmpint(Fake::get().pipelines_started() - started, ==, 2);
+  expect_all_released("two pipelines");
 }
 
 std::string write_recording(const char *name, const std::string &text)
@@ -741,8 +760,8 @@ void test_library_not_installed()
 {
   std::string where;
   if (real_library_installed(where)) {
-    g_test_skip(
-        ("a real librealsense2 is installed (" + where + "): the default search finds it").c_str());
+    testutil::skip_unavailable("a real librealsense2 is installed (" + where +
+                               "): the default search finds it");
     return;
   }
   if (g_test_subprocess()) {
@@ -763,11 +782,12 @@ void test_real_recordings()
   const char *dir = g_getenv("LIVECAST_REALSENSE_DATA");
   std::string where;
   if (!dir || !g_file_test(dir, G_FILE_TEST_IS_DIR)) {
-    g_test_skip("no recordings directory (LIVECAST_REALSENSE_DATA)");
+    testutil::skip_unavailable(std::string("no recordings directory (LIVECAST_REALSENSE_DATA=") +
+                               (dir ? dir : "") + "): they are not part of the repository");
     return;
   }
   if (!g_test_subprocess() && !real_library_installed(where)) {
-    g_test_skip(
+    testutil::skip_unavailable(
         "librealsense2 is not installed here (the dynamic loader knows no librealsense2.so*; "
         "Debian 12 does not package it): the .bag recordings play only through Intel's "
         "library");
@@ -831,30 +851,29 @@ int main(int argc, char **argv)
   }
   gst_init(&argc, &argv);
   g_test_init(&argc, &argv, nullptr);
-  g_test_add_func("/realsensesrc/color-and-depth", test_color_and_depth);
-  g_test_add_func("/realsensesrc/formats", test_formats);
-  g_test_add_func("/realsensesrc/no-matching-mode", test_no_matching_mode);
-  g_test_add_func("/realsensesrc/serial", test_serial);
-  g_test_add_func("/realsensesrc/align", test_align);
-  g_test_add_func("/realsensesrc/slower-stream", test_slower_stream);
-  g_test_add_func("/realsensesrc/depth-unit", test_depth_unit);
-  g_test_add_func("/realsensesrc/stride", test_stride);
-  g_test_add_func("/realsensesrc/timestamp-domains", test_timestamp_domains);
-  g_test_add_func("/realsensesrc/no-device", test_no_device);
-  g_test_add_func("/realsensesrc/unplug", test_unplug);
-  g_test_add_func("/realsensesrc/timeout", test_timeout);
-  g_test_add_func("/realsensesrc/device-error", test_device_error);
-  g_test_add_func("/realsensesrc/stop-while-waiting", test_stop_while_waiting);
-  g_test_add_func("/realsensesrc/two-pipelines", test_two_pipelines);
-  g_test_add_func("/realsensesrc/playback", test_playback);
-  g_test_add_func("/realsensesrc/library/explicit-path-missing", test_library_explicit_missing);
-  g_test_add_func("/realsensesrc/library/from-environment", test_library_from_environment);
-  g_test_add_func("/realsensesrc/library/environment-path-missing",
-                  test_library_environment_missing);
-  g_test_add_func("/realsensesrc/library/too-old", test_library_too_old);
-  g_test_add_func("/realsensesrc/library/newer-minor", test_library_newer_minor);
-  g_test_add_func("/realsensesrc/library/not-realsense", test_library_not_realsense);
-  g_test_add_func("/realsensesrc/library/not-installed", test_library_not_installed);
-  g_test_add_func("/realsensesrc/real-recordings", test_real_recordings);
-  return g_test_run();
+  testutil::add("/realsensesrc/color-and-depth", test_color_and_depth);
+  testutil::add("/realsensesrc/formats", test_formats);
+  testutil::add("/realsensesrc/no-matching-mode", test_no_matching_mode);
+  testutil::add("/realsensesrc/serial", test_serial);
+  testutil::add("/realsensesrc/align", test_align);
+  testutil::add("/realsensesrc/slower-stream", test_slower_stream);
+  testutil::add("/realsensesrc/depth-unit", test_depth_unit);
+  testutil::add("/realsensesrc/stride", test_stride);
+  testutil::add("/realsensesrc/timestamp-domains", test_timestamp_domains);
+  testutil::add("/realsensesrc/no-device", test_no_device);
+  testutil::add("/realsensesrc/unplug", test_unplug);
+  testutil::add("/realsensesrc/timeout", test_timeout);
+  testutil::add("/realsensesrc/device-error", test_device_error);
+  testutil::add("/realsensesrc/stop-while-waiting", test_stop_while_waiting);
+  testutil::add("/realsensesrc/two-pipelines", test_two_pipelines);
+  testutil::add("/realsensesrc/playback", test_playback);
+  testutil::add("/realsensesrc/library/explicit-path-missing", test_library_explicit_missing);
+  testutil::add("/realsensesrc/library/from-environment", test_library_from_environment);
+  testutil::add("/realsensesrc/library/environment-path-missing", test_library_environment_missing);
+  testutil::add("/realsensesrc/library/too-old", test_library_too_old);
+  testutil::add("/realsensesrc/library/newer-minor", test_library_newer_minor);
+  testutil::add("/realsensesrc/library/not-realsense", test_library_not_realsense);
+  testutil::add("/realsensesrc/library/not-installed", test_library_not_installed);
+  testutil::add("/realsensesrc/real-recordings", test_real_recordings);
+  return testutil::run();
 }

@@ -33,6 +33,8 @@
 #include <thread>
 #include <vector>
 
+#include "testutil.h"
+
 namespace
 {
 
@@ -1024,14 +1026,23 @@ void test_server_killed()
 void test_no_display()
 {
   if (g_strcmp0(g_getenv("LIVECAST_IN_NETNS"), "1") != 0) {
-    g_test_skip("libxcb tries TCP 127.0.0.1:6097 for a missing :97: run in tests/netns-run.sh");
+    testutil::skip_missing(
+        "libxcb tries TCP 127.0.0.1:60NN for a missing display: run in "
+        "tests/netns-run.sh");
     return;
   }
-  const char *name = ":97";
-  if (g_file_test("/tmp/.X97-lock", G_FILE_TEST_EXISTS)) {
-    g_test_skip(":97 is in use here");
-    return;
+  /* A display nobody serves: no lock file, no socket. */
+  std::string display;
+  for (int n = 97; n < 200 && display.empty(); n++) {
+    const std::string lock = "/tmp/.X" + std::to_string(n) + "-lock";
+    const std::string socket = "/tmp/.X11-unix/X" + std::to_string(n);
+    if (!g_file_test(lock.c_str(), G_FILE_TEST_EXISTS) &&
+        !g_file_test(socket.c_str(), G_FILE_TEST_EXISTS))
+      display = ":" + std::to_string(n);
   }
+  if (display.empty())
+    g_error("displays :97 to :199 are all in use here");
+  const char *name = display.c_str();
   Props p;
   Capture cap(name, p);
   const gint64 t0 = now_ms();
@@ -1054,15 +1065,15 @@ int main(int argc, char **argv)
 {
   gst_init(&argc, &argv);
   g_test_init(&argc, &argv, nullptr);
-  g_test_add_func("/screencapsrc/pixels", test_pixels);
-  g_test_add_func("/screencapsrc/region", test_region);
-  g_test_add_func("/screencapsrc/monitors", test_monitors);
-  g_test_add_func("/screencapsrc/cursor", test_cursor);
-  g_test_add_func("/screencapsrc/damage", test_damage);
-  g_test_add_func("/screencapsrc/no-damage", test_no_damage);
-  g_test_add_func("/screencapsrc/still-rate", test_still_rate);
-  g_test_add_func("/screencapsrc/resolution-change", test_resolution_change);
-  g_test_add_func("/screencapsrc/server-killed", test_server_killed);
-  g_test_add_func("/screencapsrc/no-display", test_no_display);
-  return g_test_run();
+  testutil::add("/screencapsrc/pixels", test_pixels);
+  testutil::add("/screencapsrc/region", test_region);
+  testutil::add("/screencapsrc/monitors", test_monitors);
+  testutil::add("/screencapsrc/cursor", test_cursor);
+  testutil::add("/screencapsrc/damage", test_damage);
+  testutil::add("/screencapsrc/no-damage", test_no_damage);
+  testutil::add("/screencapsrc/still-rate", test_still_rate);
+  testutil::add("/screencapsrc/resolution-change", test_resolution_change);
+  testutil::add("/screencapsrc/server-killed", test_server_killed);
+  testutil::add("/screencapsrc/no-display", test_no_display);
+  return testutil::run();
 }
