@@ -41,6 +41,7 @@
 #include "media/mediafanout.h"
 #include "media/viewerset.h"
 #include "signalingclient.h"
+#include "sinksettings.h"
 
 #define GST_CAT_DEFAULT livecast_webrtcserversink_debug
 
@@ -49,53 +50,10 @@ using namespace livecast;
 namespace
 {
 
-constexpr int kDefaultPort = 8080;
-constexpr guint kDefaultBitrate = 2000; /* kbit/s */
-constexpr guint kDefaultKeyIntMax = 60;
-/* A class, a meeting or a launch watches at once; two cores serve about 64
- * viewers of 720p30 (tests/bench), bigger machines more. */
-constexpr guint kDefaultMaxViewers = 100;
-/* Sessions still connecting at once: each holds a webrtcbin, so a flood of
- * offers that never connect is capped here; a whole class may press play
- * in the same second. */
-constexpr guint kDefaultMaxPending = 32;
-/* Per client address: a class behind one NAT address shares it. */
-constexpr guint kDefaultMaxOffersPerSecond = 20;
-constexpr VideoCodec kDefaultCodec = VideoCodec::H264;
-constexpr guint kDefaultAudioBitrate = 64; /* kbit/s, Opus */
 constexpr guint kHousekeepingMs = 1000;
 /* WebSocket messages above this close the socket (1009); smaller ones that
  * are still too large for the protocol get an error message instead. */
 constexpr std::size_t kWsMaxSocketMessageBytes = 1024 * 1024;
-
-enum {
-  PROP_0,
-  PROP_VIDEO_CODEC,
-  PROP_BITRATE,
-  PROP_KEY_INT_MAX,
-  PROP_BIND_ADDRESS,
-  PROP_PORT,
-  PROP_BOUND_PORT,
-  PROP_STUN_SERVER,
-  PROP_TURN_SERVERS,
-  PROP_ICE_TRANSPORT_POLICY,
-  PROP_ICE_ADDRESSES,
-  PROP_TOKEN,
-  PROP_CORS_ORIGIN,
-  PROP_MAX_VIEWERS,
-  PROP_MAX_PENDING,
-  PROP_MAX_OFFERS_PER_SECOND,
-  PROP_WEB_ROOT,
-  PROP_SIGNALING_URL,
-  PROP_ROOM,
-  PROP_TLS_CERTIFICATE,
-  PROP_TLS_KEY,
-  PROP_SYNC,
-  PROP_AUDIO_BITRATE,
-  PROP_TALKBACK,
-  PROP_VIEWERS,
-  PROP_STATS,
-};
 
 enum {
   SIGNAL_VIEWER_ADDED,
@@ -104,31 +62,6 @@ enum {
   N_SIGNALS,
 };
 guint signals[N_SIGNALS];
-
-struct Settings {
-  VideoCodec codec = kDefaultCodec;
-  guint bitrate = kDefaultBitrate;
-  guint key_int_max = kDefaultKeyIntMax;
-  std::string bind_address = "127.0.0.1";
-  int port = kDefaultPort;
-  std::string stun_server;
-  std::vector<std::string> turn_servers;
-  IceTransportPolicy ice_transport_policy = IceTransportPolicy::All;
-  std::vector<std::string> ice_addresses;
-  std::string token;
-  std::string cors_origin = "*";
-  guint max_viewers = kDefaultMaxViewers;
-  guint max_pending = kDefaultMaxPending;
-  guint max_offers_per_second = kDefaultMaxOffersPerSecond;
-  std::string web_root;
-  std::string signaling_url; /* client mode: the relay to connect to */
-  std::string room = "livecast";
-  std::string tls_certificate; /* PEM file; set: HTTPS and WSS */
-  std::string tls_key;         /* PEM file; empty: in the certificate file */
-  bool sync = true;
-  guint audio_bitrate = kDefaultAudioBitrate;
-  bool talkback = false;
-};
 
 /* The element's server thread, as the event loop its viewers run on. */
 class ServerLoop : public EventLoop
@@ -145,44 +78,6 @@ class ServerLoop : public EventLoop
   HttpServer &server_;
 };
 
-/* The addresses ICE gathers on. libnice skips loopback interfaces, so a
- * server bound to loopback (only local viewers can reach it) gathers on
- * 127.0.0.1; otherwise libnice discovers the interfaces itself. */
-std::vector<std::string> ice_addresses_for(const Settings &settings)
-{
-  if (!settings.ice_addresses.empty())
-    return settings.ice_addresses;
-  Ref<GInetAddress> bind =
-      Ref<GInetAddress>::adopt(g_inet_address_new_from_string(settings.bind_address.c_str()));
-  if (bind && g_inet_address_get_is_loopback(bind.get()))
-    return {settings.bind_address};
-  return {};
-}
-
-ViewerSettings viewer_settings(const Settings &s)
-{
-  ViewerSettings v;
-  v.max_viewers = s.max_viewers;
-  v.max_pending = s.max_pending;
-  v.talkback = s.talkback;
-  v.ice.local_addresses = ice_addresses_for(s);
-  v.ice.stun_server = s.stun_server;
-  v.ice.turn_servers = s.turn_servers;
-  v.ice.relay_only = s.ice_transport_policy == IceTransportPolicy::Relay;
-  return v;
-}
-
-FanoutSettings fanout_settings(const Settings &s)
-{
-  FanoutSettings f;
-  f.codec = s.codec;
-  f.bitrate_kbps = s.bitrate;
-  f.key_int_max = s.key_int_max;
-  f.audio_bitrate_kbps = s.audio_bitrate;
-  f.sync = s.sync;
-  return f;
-}
-
 }  // namespace
 
 struct GstWebRTCServerSinkPrivate;
@@ -197,7 +92,7 @@ struct _GstWebRTCServerSink {
  * parts it owns are described in ARCHITECTURE.md. */
 struct GstWebRTCServerSinkPrivate {
   std::mutex lock; /* settings */
-  Settings settings;
+  SinkSettings settings;
   std::unique_ptr<MediaFanout> fanout;
   HttpServer server;
   ServerLoop loop{server};
@@ -228,37 +123,6 @@ static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE(
                     "alignment=(string)au, profile=(string){ constrained-baseline, baseline, "
                     "main, high }; "
                     "video/x-vp8; video/x-vp9"));
-
-GType gst_webrtc_server_sink_video_codec_get_type(void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-      {static_cast<gint>(VideoCodec::H264), "H.264 (constrained baseline, x264enc)", "h264"},
-      {static_cast<gint>(VideoCodec::VP8), "VP8 (vp8enc)", "vp8"},
-      {static_cast<gint>(VideoCodec::VP9), "VP9 (vp9enc)", "vp9"},
-      {0, nullptr, nullptr},
-  };
-  if (g_once_init_enter(&type)) {
-    GType t = g_enum_register_static("GstWebRTCServerSinkVideoCodec", values);
-    g_once_init_leave(&type, t);
-  }
-  return type;
-}
-
-static GType ice_transport_policy_get_type(void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-      {static_cast<gint>(IceTransportPolicy::All), "Use every kind of ICE candidate", "all"},
-      {static_cast<gint>(IceTransportPolicy::Relay), "Only relay (TURN) candidates", "relay"},
-      {0, nullptr, nullptr},
-  };
-  if (g_once_init_enter(&type)) {
-    GType t = g_enum_register_static("GstWebRTCServerSinkIceTransportPolicy", values);
-    g_once_init_leave(&type, t);
-  }
-  return type;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Fault domains: what a viewer does stays with it                        */
@@ -341,7 +205,7 @@ static gboolean gst_webrtc_server_sink_send_event(GstElement *element, GstEvent 
 /* The server: signalling front ends wired to the viewers                 */
 
 /* Client mode: connects out to the relay, on the server thread. */
-static void start_signaling_client(GstWebRTCServerSink *self, const Settings &settings,
+static void start_signaling_client(GstWebRTCServerSink *self, const SinkSettings &settings,
                                    const HttpApiConfig &config)
 {
   GstWebRTCServerSinkPrivate *priv = self->priv;
@@ -368,7 +232,7 @@ static void start_signaling_client(GstWebRTCServerSink *self, const Settings &se
 static bool start_server(GstWebRTCServerSink *self)
 {
   GstWebRTCServerSinkPrivate *priv = self->priv;
-  Settings settings;
+  SinkSettings settings;
   {
     std::lock_guard<std::mutex> guard(priv->lock);
     settings = priv->settings;
@@ -559,7 +423,7 @@ static GstStateChangeReturn gst_webrtc_server_sink_change_state(GstElement *elem
                           (nullptr));
         return GST_STATE_CHANGE_FAILURE;
       }
-      Settings settings;
+      SinkSettings settings;
       {
         std::lock_guard<std::mutex> guard(priv->lock);
         settings = priv->settings;
@@ -593,102 +457,30 @@ static GstStateChangeReturn gst_webrtc_server_sink_change_state(GstElement *elem
   return ret;
 }
 
-static std::vector<std::string> strings_from_array(const GValue *value)
-{
-  std::vector<std::string> out;
-  const guint n = gst_value_array_get_size(value);
-  for (guint i = 0; i < n; i++) {
-    const GValue *v = gst_value_array_get_value(value, i);
-    if (G_VALUE_HOLDS_STRING(v) && g_value_get_string(v) && *g_value_get_string(v))
-      out.emplace_back(g_value_get_string(v));
-  }
-  return out;
-}
-
 static void gst_webrtc_server_sink_set_property(GObject *object, guint prop_id, const GValue *value,
                                                 GParamSpec *pspec)
 {
   auto *self = GST_WEBRTC_SERVER_SINK(object);
   GstWebRTCServerSinkPrivate *priv = self->priv;
   std::lock_guard<std::mutex> guard(priv->lock);
-  Settings &s = priv->settings;
-  auto str = [value]() {
-    const char *v = g_value_get_string(value);
-    return std::string(v ? v : "");
-  };
+  SinkSettings &s = priv->settings;
+  if (!set_sink_setting(s, prop_id, value)) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    return;
+  }
+  /* What can change while playing (GST_PARAM_MUTABLE_PLAYING) takes effect now. */
   switch (prop_id) {
-    case PROP_VIDEO_CODEC:
-      s.codec = static_cast<VideoCodec>(g_value_get_enum(value));
-      break;
     case PROP_BITRATE:
-      s.bitrate = g_value_get_uint(value);
       priv->fanout->set_bitrate(s.bitrate);
       break;
-    case PROP_KEY_INT_MAX:
-      s.key_int_max = g_value_get_uint(value);
-      break;
-    case PROP_BIND_ADDRESS:
-      s.bind_address = str();
-      break;
-    case PROP_PORT:
-      s.port = g_value_get_int(value);
-      break;
-    case PROP_STUN_SERVER:
-      s.stun_server = str();
-      break;
-    case PROP_TURN_SERVERS:
-      s.turn_servers = strings_from_array(value);
-      break;
-    case PROP_ICE_TRANSPORT_POLICY:
-      s.ice_transport_policy = static_cast<IceTransportPolicy>(g_value_get_enum(value));
-      break;
-    case PROP_ICE_ADDRESSES:
-      s.ice_addresses = strings_from_array(value);
-      break;
-    case PROP_TOKEN:
-      s.token = str();
-      break;
-    case PROP_CORS_ORIGIN:
-      s.cors_origin = str();
-      break;
-    case PROP_MAX_VIEWERS:
-      s.max_viewers = g_value_get_uint(value);
-      priv->viewers->configure(viewer_settings(s));
-      break;
-    case PROP_MAX_PENDING:
-      s.max_pending = g_value_get_uint(value);
-      priv->viewers->configure(viewer_settings(s));
-      break;
-    case PROP_MAX_OFFERS_PER_SECOND:
-      s.max_offers_per_second = g_value_get_uint(value);
-      break;
-    case PROP_WEB_ROOT:
-      s.web_root = str();
-      break;
-    case PROP_SIGNALING_URL:
-      s.signaling_url = str();
-      break;
-    case PROP_ROOM:
-      s.room = str();
-      break;
-    case PROP_TLS_CERTIFICATE:
-      s.tls_certificate = str();
-      break;
-    case PROP_TLS_KEY:
-      s.tls_key = str();
-      break;
     case PROP_SYNC:
-      s.sync = g_value_get_boolean(value);
       priv->fanout->set_sync(s.sync);
       break;
-    case PROP_AUDIO_BITRATE:
-      s.audio_bitrate = g_value_get_uint(value);
-      break;
-    case PROP_TALKBACK:
-      s.talkback = g_value_get_boolean(value);
+    case PROP_MAX_VIEWERS:
+    case PROP_MAX_PENDING:
+      priv->viewers->configure(viewer_settings(s));
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
   }
 }
@@ -699,86 +491,11 @@ static void gst_webrtc_server_sink_get_property(GObject *object, guint prop_id, 
   auto *self = GST_WEBRTC_SERVER_SINK(object);
   GstWebRTCServerSinkPrivate *priv = self->priv;
   std::lock_guard<std::mutex> guard(priv->lock);
-  const Settings &s = priv->settings;
+  if (get_sink_setting(priv->settings, prop_id, value))
+    return;
   switch (prop_id) {
-    case PROP_VIDEO_CODEC:
-      g_value_set_enum(value, static_cast<gint>(s.codec));
-      break;
-    case PROP_BITRATE:
-      g_value_set_uint(value, s.bitrate);
-      break;
-    case PROP_KEY_INT_MAX:
-      g_value_set_uint(value, s.key_int_max);
-      break;
-    case PROP_BIND_ADDRESS:
-      g_value_set_string(value, s.bind_address.c_str());
-      break;
-    case PROP_PORT:
-      g_value_set_int(value, s.port);
-      break;
     case PROP_BOUND_PORT:
       g_value_set_int(value, priv->server.bound_port());
-      break;
-    case PROP_STUN_SERVER:
-      g_value_set_string(value, s.stun_server.empty() ? nullptr : s.stun_server.c_str());
-      break;
-    case PROP_TURN_SERVERS:
-      for (const auto &t : s.turn_servers) {
-        GValue v = G_VALUE_INIT;
-        g_value_init(&v, G_TYPE_STRING);
-        g_value_set_string(&v, t.c_str());
-        gst_value_array_append_and_take_value(value, &v);
-      }
-      break;
-    case PROP_ICE_TRANSPORT_POLICY:
-      g_value_set_enum(value, static_cast<gint>(s.ice_transport_policy));
-      break;
-    case PROP_ICE_ADDRESSES:
-      for (const auto &a : s.ice_addresses) {
-        GValue v = G_VALUE_INIT;
-        g_value_init(&v, G_TYPE_STRING);
-        g_value_set_string(&v, a.c_str());
-        gst_value_array_append_and_take_value(value, &v);
-      }
-      break;
-    case PROP_TOKEN:
-      g_value_set_string(value, s.token.empty() ? nullptr : s.token.c_str());
-      break;
-    case PROP_CORS_ORIGIN:
-      g_value_set_string(value, s.cors_origin.c_str());
-      break;
-    case PROP_MAX_VIEWERS:
-      g_value_set_uint(value, s.max_viewers);
-      break;
-    case PROP_MAX_PENDING:
-      g_value_set_uint(value, s.max_pending);
-      break;
-    case PROP_MAX_OFFERS_PER_SECOND:
-      g_value_set_uint(value, s.max_offers_per_second);
-      break;
-    case PROP_WEB_ROOT:
-      g_value_set_string(value, s.web_root.empty() ? nullptr : s.web_root.c_str());
-      break;
-    case PROP_SIGNALING_URL:
-      g_value_set_string(value, s.signaling_url.empty() ? nullptr : s.signaling_url.c_str());
-      break;
-    case PROP_ROOM:
-      g_value_set_string(value, s.room.c_str());
-      break;
-    case PROP_TLS_CERTIFICATE:
-      g_value_set_string(value, s.tls_certificate.empty() ? nullptr : s.tls_certificate.c_str());
-      break;
-    case PROP_TLS_KEY:
-      g_value_set_string(value, s.tls_key.empty() ? nullptr : s.tls_key.c_str());
-      break;
-    case PROP_SYNC:
-      g_value_set_boolean(value, s.sync);
-      break;
-    case PROP_AUDIO_BITRATE:
-      g_value_set_uint(value, s.audio_bitrate);
-      break;
-    case PROP_TALKBACK:
-      g_value_set_boolean(value, s.talkback);
       break;
     case PROP_VIEWERS:
       g_value_set_uint(value, priv->viewers->count());
@@ -840,184 +557,7 @@ static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
   gobject_class->set_property = gst_webrtc_server_sink_set_property;
   gobject_class->get_property = gst_webrtc_server_sink_get_property;
   gobject_class->finalize = gst_webrtc_server_sink_finalize;
-
-  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  const auto rw_ready = static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_READY);
-  const auto ro = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-
-  g_object_class_install_property(
-      gobject_class, PROP_VIDEO_CODEC,
-      g_param_spec_enum("video-codec", "Video codec",
-                        "Codec raw video is encoded to. Ignored when the input is already "
-                        "encoded.",
-                        GST_TYPE_WEBRTC_SERVER_SINK_VIDEO_CODEC, static_cast<gint>(kDefaultCodec),
-                        rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_BITRATE,
-      g_param_spec_uint("bitrate", "Bitrate",
-                        "Target bitrate of the encoder in kbit/s; can be changed while playing.",
-                        16, 100000, kDefaultBitrate,
-                        static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
-  g_object_class_install_property(
-      gobject_class, PROP_KEY_INT_MAX,
-      g_param_spec_uint("key-int-max", "Maximum key frame interval",
-                        "Largest number of frames between two key frames of the encoder "
-                        "(viewers joining or losing packets get one at once anyway).",
-                        1, 3000, kDefaultKeyIntMax, rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_BIND_ADDRESS,
-      g_param_spec_string("bind-address", "Bind address",
-                          "IP address the HTTP server listens on; 0.0.0.0 for every interface.",
-                          "127.0.0.1", rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_PORT,
-      g_param_spec_int("port", "Port",
-                       "TCP port the HTTP server listens on; 0 picks a free port (see "
-                       "bound-port).",
-                       0, 65535, kDefaultPort, rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_BOUND_PORT,
-      g_param_spec_int("bound-port", "Bound port",
-                       "TCP port the HTTP server really listens on (READY and above), or 0.", 0,
-                       65535, 0, ro));
-  g_object_class_install_property(
-      gobject_class, PROP_STUN_SERVER,
-      g_param_spec_string("stun-server", "STUN server",
-                          "STUN server as stun://host:port, used by the server and given to the "
-                          "viewers.",
-                          nullptr, rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_TURN_SERVERS,
-      gst_param_spec_array(
-          "turn-servers", "TURN servers",
-          "TURN servers as turn://user:password@host:port (or turns://), used "
-          "by the server and given to the viewers.",
-          g_param_spec_string("turn-server", "TURN server", "A TURN server URL.", nullptr,
-                              static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)),
-          rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_ICE_TRANSPORT_POLICY,
-      g_param_spec_enum("ice-transport-policy", "ICE transport policy",
-                        "Which ICE candidates the server and the viewers use: all, or relay "
-                        "(TURN) only.",
-                        ice_transport_policy_get_type(), static_cast<gint>(IceTransportPolicy::All),
-                        rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_ICE_ADDRESSES,
-      gst_param_spec_array(
-          "ice-addresses", "ICE addresses",
-          "Local IP addresses ICE gathers candidates on. Empty: 127.0.0.1 when "
-          "bind-address is a loopback address (local viewers only), else every "
-          "interface libnice finds.",
-          g_param_spec_string("ice-address", "ICE address", "A local IP address.", nullptr,
-                              static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)),
-          rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_TOKEN,
-      g_param_spec_string("token", "Token",
-                          "Secret viewers must send as \"Authorization: Bearer <token>\"; unset "
-                          "lets anyone who reaches the port watch.",
-                          nullptr, rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_CORS_ORIGIN,
-      g_param_spec_string("cors-origin", "CORS origin",
-                          "Web origins allowed to use the API from their pages: \"*\" for any, "
-                          "a comma-separated list, or empty for same-origin only.",
-                          "*", rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_MAX_VIEWERS,
-      g_param_spec_uint("max-viewers", "Maximum viewers",
-                        "Largest number of viewers at once (0 = no limit); more get 503.", 0,
-                        G_MAXUINT, kDefaultMaxViewers,
-                        static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
-  g_object_class_install_property(
-      gobject_class, PROP_MAX_PENDING,
-      g_param_spec_uint("max-pending", "Maximum pending viewers",
-                        "Largest number of viewers still connecting at once (0 = no limit); more "
-                        "get 503 with Retry-After.",
-                        0, G_MAXUINT, kDefaultMaxPending,
-                        static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
-  g_object_class_install_property(
-      gobject_class, PROP_MAX_OFFERS_PER_SECOND,
-      g_param_spec_uint("max-offers-per-second", "Maximum offers per second",
-                        "New sessions one client address may start per second, in bursts of as "
-                        "many (0 = no limit); more get 429 with Retry-After.",
-                        0, G_MAXUINT, kDefaultMaxOffersPerSecond, rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_WEB_ROOT,
-      g_param_spec_string("web-root", "Web root",
-                          "Directory to serve the viewer page from instead of the copy built "
-                          "into the plugin.",
-                          nullptr, rw_ready));
-  /**
-   * GstWebRTCServerSink:signaling-url:
-   *
-   * Client mode: connect out to this WebSocket signaling relay (for example
-   * `livecast signal` on a public host), join #GstWebRTCServerSink:room and
-   * serve every viewer there; reconnects with back-off when the relay goes
-   * away. The local HTTP server keeps running too.
-   */
-  g_object_class_install_property(
-      gobject_class, PROP_SIGNALING_URL,
-      g_param_spec_string("signaling-url", "Signaling URL",
-                          "ws:// or wss:// URL of a signaling relay to connect out to, serving "
-                          "the viewers that join the room there (unset: only local signaling).",
-                          nullptr, rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_ROOM,
-      g_param_spec_string("room", "Room", "Room to join on the signaling relay (signaling-url).",
-                          "livecast", rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_TLS_CERTIFICATE,
-      g_param_spec_string("tls-certificate", "TLS certificate",
-                          "PEM file with the server's certificate (and chain): serves HTTPS and "
-                          "WSS instead of HTTP, as browsers need for the microphone anywhere "
-                          "but localhost.",
-                          nullptr, rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_TLS_KEY,
-      g_param_spec_string("tls-key", "TLS key",
-                          "PEM file with the private key of tls-certificate (unset: the key is in "
-                          "the certificate file).",
-                          nullptr, rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_SYNC,
-      g_param_spec_boolean("sync", "Sync",
-                           "Send frames at their time on the pipeline clock (needed for files; "
-                           "live sources are on time anyway).",
-                           TRUE, static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
-  g_object_class_install_property(
-      gobject_class, PROP_AUDIO_BITRATE,
-      g_param_spec_uint("audio-bitrate", "Audio bitrate",
-                        "Opus bitrate in kbit/s when raw audio is encoded here (audio_0).", 6, 510,
-                        kDefaultAudioBitrate, rw_ready));
-  /**
-   * GstWebRTCServerSink:talkback:
-   *
-   * Lets viewers send their microphone. Each viewer that does gets a
-   * sometimes source pad `talkback_<id>` with its decoded audio (mono
-   * S16LE, 48 kHz), added when its audio arrives and removed when it
-   * leaves; link it from a #GstElement::pad-added handler. An unlinked
-   * talkback pad drops its audio.
-   */
-  g_object_class_install_property(
-      gobject_class, PROP_TALKBACK,
-      g_param_spec_boolean("talkback", "Talkback",
-                           "Accept each viewer's microphone and expose it, decoded, on a "
-                           "talkback_<id> source pad.",
-                           FALSE, rw_ready));
-  g_object_class_install_property(
-      gobject_class, PROP_VIEWERS,
-      g_param_spec_uint("viewers", "Viewers", "Number of viewer sessions right now.", 0, G_MAXUINT,
-                        0, ro));
-  g_object_class_install_property(
-      gobject_class, PROP_STATS,
-      g_param_spec_boxed("stats", "Statistics",
-                         "Current figures: viewers, encoded-fps, encoded-bitrate (bit/s), width, "
-                         "height, and the viewers turned away so far by max-viewers, max-pending "
-                         "and max-offers-per-second (refused-max-viewers, refused-max-pending, "
-                         "refused-rate).",
-                         GST_TYPE_STRUCTURE, ro));
+  install_sink_properties(gobject_class);
 
   /**
    * GstWebRTCServerSink::viewer-added:
