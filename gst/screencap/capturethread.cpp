@@ -99,10 +99,12 @@ bool CaptureThread::pop(CapturedFrame &frame)
   return true;
 }
 
-void CaptureThread::push(CapturedFrame &&frame)
+bool CaptureThread::push(CapturedFrame &&frame)
 {
   {
     std::lock_guard<std::mutex> guard(lock_);
+    if (stopping_)
+      return false;
     /* Frames the sink holds back for the latency, the one being handed
      * over and the new one; beyond that the oldest is too late anyway. */
     std::size_t limit = 2;
@@ -118,6 +120,7 @@ void CaptureThread::push(CapturedFrame &&frame)
     queue_.push_back(std::move(frame));
   }
   changed_.notify_all();
+  return true;
 }
 
 void CaptureThread::clear_queue()
@@ -213,8 +216,9 @@ void CaptureThread::run(guint64 next)
     if (f.slot > slot)
       GST_LOG_OBJECT(owner_, "woke up %" G_GUINT64_FORMAT " slot(s) late", f.slot - slot);
     next = f.slot + 1;
-    push(std::move(f));
-    if (last) /* the streaming thread posts the error */
+    /* Behind the slots (grabs slower than the rate) it never waits: stop()
+     * is seen here. */
+    if (!push(std::move(f)) || last) /* the streaming thread posts the error */
       return;
   }
 }

@@ -75,7 +75,8 @@ class CaptureThread
   bool pause_briefly();
   CapturedFrame grab(guint64 slot);
   GstClockTime running_now() const;
-  void push(CapturedFrame &&frame);
+  /* Queues @frame; false once stop() was called. */
+  bool push(CapturedFrame &&frame);
   void clear_queue();
 
   GstObject *owner_;
