@@ -14,6 +14,10 @@
  * requested rate. The screen changing size renegotiates the caps; the
  * display going away is an element error.
  *
+ * A capture thread grabs each frame at the start of its slot on the
+ * pipeline clock and stamps it with the moment the grab began; the offset
+ * is the slot's number. The latency reported is the time a grab takes.
+ *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 screencapsrc ! video/x-raw,framerate=30/1 ! videoconvert ! autovideosink
@@ -28,21 +32,22 @@
 
 #include <gst/video/video.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <string>
 
+#include "capturethread.h"
 #include "gstrefptr.h"
 #include "screencapture.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_screen_cap_src_debug);
 #define GST_CAT_DEFAULT gst_screen_cap_src_debug
 
-/* One frame's grab: failed grabs tried again this many times this far
- * apart, and new sizes followed this many times, before it is an error. */
-constexpr int kMaxGrabFailures = 5;
-constexpr gulong kGrabRetryDelayUs = 10000;
-constexpr int kMaxResizesPerFrame = 20;
+/* Grabs timed at start to find the element's latency, and the latency
+ * when none of them succeeds. */
+constexpr int kTimedGrabs = 3;
+constexpr GstClockTime kDefaultGrabLatency = 4 * GST_MSECOND;
 
 using namespace livecast;
 
@@ -59,14 +64,16 @@ enum {
 };
 
 struct GstScreenCapSrcPrivate {
-  std::mutex lock; /* settings, clock_id */
+  explicit GstScreenCapSrcPrivate(GstObject *owner) : thread(owner) {}
+  std::mutex lock; /* settings, flushing, frame_duration, last_frame, starting the thread */
   CaptureConfig config;
   std::unique_ptr<ScreenCapture> capture;
-  CaptureFormat format;
+  CaptureFormat format; /* of the negotiated caps */
   gint fps_n = 30, fps_d = 1;
   GstClockTime frame_duration = GST_SECOND / 30;
   guint64 last_frame = G_MAXUINT64; /* number of the last frame sent */
-  GstClockID clock_id = nullptr;
+  GstClockTime grab_latency = kDefaultGrabLatency;
+  CaptureThread thread; /* grabs, from the first create() in PLAYING until unlock() */
   bool flushing = false;
 };
 
@@ -108,16 +115,37 @@ static gboolean gst_screen_cap_src_start(GstBaseSrc *bsrc)
     priv->capture.reset();
     return FALSE;
   }
+  /* The element's latency is the time from a frame's PTS (the grab's
+   * start) until it can be pushed: a grab, timed here. The shortest of a
+   * few, so that a moment without the CPU does not make the whole stream
+   * wait; a longer grab (a whole changed screen) stays well inside the
+   * processing deadline a sink adds. */
+  GstClockTime fastest = GST_CLOCK_TIME_NONE;
+  for (int i = 0; i < kTimedGrabs; i++) {
+    GstBuffer *buffer = nullptr;
+    const gint64 t0 = g_get_monotonic_time();
+    const GrabResult result = priv->capture->grab(&buffer, error);
+    const GstClockTime took = (g_get_monotonic_time() - t0) * GST_USECOND;
+    gst_clear_buffer(&buffer);
+    if (result == GrabResult::Ok)
+      fastest = std::min(fastest, took);
+  }
+  priv->grab_latency =
+      GST_CLOCK_TIME_IS_VALID(fastest)
+          ? std::max<GstClockTime>(
+                GST_MSECOND, gst_util_uint64_scale_ceil(fastest, 1, GST_MSECOND) * GST_MSECOND)
+          : kDefaultGrabLatency;
   priv->format = priv->capture->format();
   priv->last_frame = G_MAXUINT64;
-  GST_INFO_OBJECT(self, "capturing %dx%d with %s", priv->format.width, priv->format.height,
-                  priv->capture->name());
+  GST_INFO_OBJECT(self, "capturing %dx%d with %s; latency %" GST_TIME_FORMAT, priv->format.width,
+                  priv->format.height, priv->capture->name(), GST_TIME_ARGS(priv->grab_latency));
   return TRUE;
 }
 
 static gboolean gst_screen_cap_src_stop(GstBaseSrc *bsrc)
 {
   auto *self = GST_SCREEN_CAP_SRC(bsrc);
+  self->priv->thread.stop();
   if (self->priv->capture) {
     self->priv->capture->close();
     self->priv->capture.reset();
@@ -179,29 +207,42 @@ static gboolean gst_screen_cap_src_query(GstBaseSrc *bsrc, GstQuery *query)
 {
   auto *self = GST_SCREEN_CAP_SRC(bsrc);
   if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
-    GstClockTime duration;
+    GstClockTime duration, grab;
     {
       std::lock_guard<std::mutex> guard(self->priv->lock);
       duration = self->priv->frame_duration;
+      grab = self->priv->grab_latency;
     }
-    /* A frame is captured at the end of its slot: one frame of latency. Any
-     * amount can be buffered downstream: the capture allocates new shared
-     * memory rather than waiting for buffers to come back. */
-    gst_query_set_latency(query, TRUE, duration, GST_CLOCK_TIME_NONE);
+    /* A frame is stamped with the moment its grab begins, at the start of
+     * its slot, and can go once the grab is done: that is the latency. It
+     * waits in the capture thread's queue while a syncing sink holds the
+     * frames before it, up to the queue's length. */
+    gst_query_set_latency(query, TRUE, grab, (CaptureThread::kMaxQueued - 2) * duration);
     return TRUE;
   }
   return GST_BASE_SRC_CLASS(parent_class)->query(bsrc, query);
 }
 
+static gboolean gst_screen_cap_src_event(GstBaseSrc *bsrc, GstEvent *event)
+{
+  auto *self = GST_SCREEN_CAP_SRC(bsrc);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_LATENCY) {
+    GstClockTime latency = 0;
+    gst_event_parse_latency(event, &latency);
+    GST_DEBUG_OBJECT(self, "pipeline latency %" GST_TIME_FORMAT, GST_TIME_ARGS(latency));
+    self->priv->thread.set_latency(latency);
+  }
+  return GST_BASE_SRC_CLASS(parent_class)->event(bsrc, event);
+}
+
+/* Stops grabbing (flushing, or PLAYING to PAUSED): the next create() in
+ * PLAYING starts again, on the base time of then. */
 static gboolean gst_screen_cap_src_unlock(GstBaseSrc *bsrc)
 {
   auto *self = GST_SCREEN_CAP_SRC(bsrc);
   std::lock_guard<std::mutex> guard(self->priv->lock);
   self->priv->flushing = true;
-  if (self->priv->clock_id)
-    gst_clock_id_unschedule(self->priv->clock_id);
-  if (self->priv->capture)
-    self->priv->capture->unlock();
+  self->priv->thread.stop();
   return TRUE;
 }
 
@@ -210,110 +251,75 @@ static gboolean gst_screen_cap_src_unlock_stop(GstBaseSrc *bsrc)
   auto *self = GST_SCREEN_CAP_SRC(bsrc);
   std::lock_guard<std::mutex> guard(self->priv->lock);
   self->priv->flushing = false;
-  if (self->priv->capture)
-    self->priv->capture->unlock_stop();
   return TRUE;
 }
 
-/* Waits for the next frame slot on the pipeline clock. Returns the running
- * time to stamp the frame with, or GST_CLOCK_TIME_NONE when flushing. Late
- * slots are skipped rather than caught up with. */
-static GstClockTime wait_for_next_frame(GstScreenCapSrc *self, guint64 &frame)
+/* Starts the capture thread, or starts it again when the clock, the base
+ * time or the frame rate changed. */
+static GstFlowReturn ensure_capture_thread(GstScreenCapSrc *self)
 {
   GstScreenCapSrcPrivate *priv = self->priv;
   Ref<GstClock> clock = Ref<GstClock>::adopt(gst_element_get_clock(GST_ELEMENT(self)));
   if (!clock) {
-    frame = 0;
-    return 0;
+    GST_ELEMENT_ERROR(self, CORE, CLOCK, ("screencapsrc needs a clock to pace its frames."),
+                      (nullptr));
+    return GST_FLOW_ERROR;
   }
   const GstClockTime base_time = gst_element_get_base_time(GST_ELEMENT(self));
-  GstClockTime duration;
-  guint64 last;
-  {
-    std::lock_guard<std::mutex> guard(priv->lock);
-    duration = priv->frame_duration;
-    last = priv->last_frame;
+  std::lock_guard<std::mutex> guard(priv->lock);
+  if (priv->flushing)
+    return GST_FLOW_FLUSHING;
+  if (priv->thread.runs_with(clock.get(), base_time, priv->frame_duration))
+    return GST_FLOW_OK;
+  const guint64 first = priv->last_frame == G_MAXUINT64 ? 0 : priv->last_frame + 1;
+  std::string error;
+  if (!priv->thread.start(priv->capture.get(), clock.get(), base_time, priv->frame_duration, first,
+                          error)) {
+    GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("Could not start capturing: %s.", error.c_str()),
+                      (nullptr));
+    return GST_FLOW_ERROR;
   }
-  const GstClockTime now = gst_clock_get_time(clock.get()) - base_time;
-  guint64 next = now / duration;
-  if (last != G_MAXUINT64 && next <= last)
-    next = last + 1;
-  const GstClockTime slot = next * duration;
-  if (slot > now) {
-    GstClockID id = gst_clock_new_single_shot_id(clock.get(), slot + base_time);
-    {
-      std::lock_guard<std::mutex> guard(priv->lock);
-      if (priv->flushing) {
-        gst_clock_id_unref(id);
-        return GST_CLOCK_TIME_NONE;
-      }
-      priv->clock_id = id;
-    }
-    const GstClockReturn ret = gst_clock_id_wait(id, nullptr);
-    {
-      std::lock_guard<std::mutex> guard(priv->lock);
-      priv->clock_id = nullptr;
-    }
-    gst_clock_id_unref(id);
-    if (ret == GST_CLOCK_UNSCHEDULED)
-      return GST_CLOCK_TIME_NONE;
-  }
-  frame = next;
-  return slot;
+  return GST_FLOW_OK;
 }
 
 static GstFlowReturn gst_screen_cap_src_create(GstPushSrc *psrc, GstBuffer **outbuf)
 {
   auto *self = GST_SCREEN_CAP_SRC(psrc);
   GstScreenCapSrcPrivate *priv = self->priv;
-  guint64 frame = 0;
-  const GstClockTime pts = wait_for_next_frame(self, frame);
-  if (pts == GST_CLOCK_TIME_NONE)
+  const GstFlowReturn ret = ensure_capture_thread(self);
+  if (ret != GST_FLOW_OK)
+    return ret;
+  CapturedFrame f;
+  if (!priv->thread.pop(f))
     return GST_FLOW_FLUSHING;
-
-  GstBuffer *buffer = nullptr;
-  std::string error;
-  /* While the screen changes size (xrandr, a monitor plugged in), grabs
-   * fail or report new sizes for a moment: a few tries, a little apart. */
-  int failures = 0, resizes = 0;
-  for (;;) {
-    const GrabResult result = priv->capture->grab(&buffer, error);
-    if (result == GrabResult::Ok)
-      break;
-    if (result == GrabResult::Flushing)
-      return GST_FLOW_FLUSHING;
-    if (result == GrabResult::Lost) {
-      GST_ELEMENT_ERROR(self, RESOURCE, READ, ("%s", error.c_str()), (nullptr));
-      return GST_FLOW_ERROR;
-    }
-    if (result == GrabResult::Resized) {
-      if (++resizes > kMaxResizesPerFrame) {
-        error = "the screen size kept changing";
-        break;
-      }
-      priv->format = priv->capture->format();
-      GST_INFO_OBJECT(self, "screen area is now %dx%d, renegotiating", priv->format.width,
-                      priv->format.height);
-      if (!gst_base_src_negotiate(GST_BASE_SRC(self))) {
-        GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
-                          ("Could not renegotiate after the screen changed to %dx%d.",
-                           priv->format.width, priv->format.height),
-                          (nullptr));
-        return GST_FLOW_NOT_NEGOTIATED;
-      }
-      continue;
-    }
-    GST_WARNING_OBJECT(self, "grab failed: %s", error.c_str());
-    if (++failures >= kMaxGrabFailures)
-      break;
-    g_usleep(kGrabRetryDelayUs);
+  if (f.result == GrabResult::Lost) {
+    GST_ELEMENT_ERROR(self, RESOURCE, READ, ("%s", f.error.c_str()), (nullptr));
+    return GST_FLOW_ERROR;
   }
-  if (!buffer) {
-    GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Could not capture the screen: %s.", error.c_str()),
+  if (f.result != GrabResult::Ok || !f.buffer) {
+    GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Could not capture the screen: %s.", f.error.c_str()),
                       (nullptr));
     return GST_FLOW_ERROR;
   }
+  /* The screen changed size (xrandr, a monitor plugged in). */
+  if (f.format.width != priv->format.width || f.format.height != priv->format.height ||
+      f.format.format != priv->format.format) {
+    priv->format = f.format;
+    GST_INFO_OBJECT(self, "screen area is now %dx%d, renegotiating", priv->format.width,
+                    priv->format.height);
+    if (!gst_base_src_negotiate(GST_BASE_SRC(self))) {
+      GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+                        ("Could not renegotiate after the screen changed to %dx%d.",
+                         priv->format.width, priv->format.height),
+                        (nullptr));
+      return GST_FLOW_NOT_NEGOTIATED;
+    }
+  }
 
+  const guint64 frame = f.slot;
+  /* The backend may keep a reference to resend it (XShm's last frame):
+   * our own buffer, sharing its memory, for the timestamps. */
+  GstBuffer *buffer = gst_buffer_make_writable(f.buffer.release());
   GstClockTime duration;
   {
     std::lock_guard<std::mutex> guard(priv->lock);
@@ -323,7 +329,7 @@ static GstFlowReturn gst_screen_cap_src_create(GstPushSrc *psrc, GstBuffer **out
                      frame - priv->last_frame - 1);
     priv->last_frame = frame;
   }
-  GST_BUFFER_PTS(buffer) = pts;
+  GST_BUFFER_PTS(buffer) = f.pts;
   GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;
   GST_BUFFER_DURATION(buffer) = duration;
   GST_BUFFER_OFFSET(buffer) = frame;
@@ -418,7 +424,7 @@ static void gst_screen_cap_src_finalize(GObject *object)
 
 static void gst_screen_cap_src_init(GstScreenCapSrc *self)
 {
-  self->priv = new GstScreenCapSrcPrivate();
+  self->priv = new GstScreenCapSrcPrivate(GST_OBJECT(self));
   gst_base_src_set_live(GST_BASE_SRC(self), TRUE);
   gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
 }
@@ -443,8 +449,7 @@ static void gst_screen_cap_src_class_init(GstScreenCapSrcClass *klass)
       g_param_spec_string("display", "Display",
                           "X11 display to capture, such as \":0\"; unset uses $DISPLAY. "
                           "Ignored on Windows and macOS.",
-                          nullptr,
-                          flags));
+                          nullptr, flags));
   g_object_class_install_property(
       gobject_class, PROP_MONITOR,
       g_param_spec_int("monitor", "Monitor",
@@ -494,6 +499,7 @@ static void gst_screen_cap_src_class_init(GstScreenCapSrcClass *klass)
   basesrc_class->fixate = gst_screen_cap_src_fixate;
   basesrc_class->set_caps = gst_screen_cap_src_set_caps;
   basesrc_class->query = gst_screen_cap_src_query;
+  basesrc_class->event = gst_screen_cap_src_event;
   basesrc_class->unlock = gst_screen_cap_src_unlock;
   basesrc_class->unlock_stop = gst_screen_cap_src_unlock_stop;
   pushsrc_class->create = gst_screen_cap_src_create;

@@ -54,7 +54,11 @@ class ScreenCapture {
   virtual CaptureFormat format() const = 0;
   /* Grabs the current picture into a new buffer (*@buffer, transfer full).
    * Backends hand out buffers whose memory is their own capture memory (for
-   * XShm: the shared-memory segment the X server wrote into), never a copy. */
+   * XShm: the shared-memory segment the X server wrote into), never a copy.
+   * Called at each frame's slot from the element's capture thread
+   * (capturethread.h), and a few times from start(); never two at once,
+   * nor with open() or close(). The buffer may stay referenced by the
+   * backend (to resend it): the element stamps its own copy. */
   virtual GrabResult grab(GstBuffer **buffer, std::string &error) = 0;
   /* Makes a grab() that waits (DXGI's AcquireNextFrame, ScreenCaptureKit's
    * frame callback) return at once, and lets it wait again. XShm grabs

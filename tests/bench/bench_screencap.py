@@ -14,7 +14,10 @@ Prints figures and ratios measured in the same run; never fails on a number
    capturing) is measured first and subtracted: it is the same for every
    source and is not capture work. Targets (issue 3): fps >= 1.0x ximagesrc;
    CPU/frame <= 0.7x ximagesrc changing, <= 0.2x still with damage on.
-2. Whole path at 1080p30: screen -> webrtcserversink (H.264) -> one viewer
+2. Paced: framerate=30/1 and 60/1 into fakesink sync=true (a sink that holds
+   each frame until its time, as every real pipeline's sink does), still and
+   changing screen: frames/s each source delivers, against the rate asked.
+3. Whole path at 1080p30: screen -> webrtcserversink (H.264) -> one viewer
    (whep_watch: a webrtcbin viewer that decodes; the aiortc viewer fell to a
    few frames/s at 1080p in some runs here): CPU in cores of
    the sending process plus the X server, for screencapsrc and, for
@@ -256,6 +259,38 @@ def capture_benchmarks(args, x, painter_path):
     return results
 
 
+def paced_benchmarks(args, x, painter_path):
+    """Frames/s at 30 and 60 fps into a syncing sink, both sources."""
+    seconds, warmup = args.seconds, 1.0
+    d = x.display
+    sources = [('ximagesrc', f'ximagesrc display-name={d} use-damage=false show-pointer=false'),
+               ('screencapsrc', f'screencapsrc display={d} show-cursor=false')]
+    print('\n# paced: SOURCE ! video/x-raw,framerate=R/1 ! fakesink sync=true; frames/s over '
+          f'{seconds:g} s (one run each)', flush=True)
+    for screen in ('still', 'changing'):
+        painter = None
+        if screen == 'still':
+            Painter(painter_path, d, 0, seconds=0.01).stop()
+        else:
+            painter = Painter(painter_path, d, 120)  # every frame slot sees a change
+            time.sleep(0.5)
+        try:
+            for rate in (30, 60):
+                fps = {}
+                for name, src in sources:
+                    r = measure(f'{src} ! video/x-raw,framerate={rate}/1 ! fakesink name=sink '
+                                'sync=true', seconds, warmup, x.proc.pid)
+                    fps[name] = r['frames'] / r['seconds'] if r.get('frames') else None
+                    note = f'  ERROR: {r["error"]}' if r.get('error') else ''
+                    shown = f'{fps[name]:6.1f}' if fps[name] is not None else '   n/a'
+                    print(f'{screen:8s} {rate:3d}/1 {name:14s} {shown} frames/s{note}', flush=True)
+                print(f'{screen:8s} {rate:3d}/1 screencapsrc / ximagesrc: '
+                      f'{fmt_ratio(fps["screencapsrc"], fps["ximagesrc"])}', flush=True)
+        finally:
+            if painter:
+                painter.stop()
+
+
 def wait_stats(timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -346,7 +381,8 @@ def main():
     ap.add_argument('--painter-rate', type=float, default=1000,
                     help='changing screen: painter ticks per second (default 1000)')
     ap.add_argument('--no-whole-path', action='store_true')
-    ap.add_argument('--no-capture', action='store_true', help='only the whole path')
+    ap.add_argument('--no-capture', action='store_true', help='skip the flat-out figures')
+    ap.add_argument('--no-paced', action='store_true', help='skip the 30 and 60 fps figures')
     args = ap.parse_args()
     if args.measure:
         return measure_child(args.measure, args.seconds, args.warmup, args.xpid)
@@ -368,6 +404,8 @@ def main():
               'cores', flush=True)
         if not args.no_capture:
             capture_benchmarks(args, x, args.painter)
+        if not args.no_paced:
+            paced_benchmarks(args, x, args.painter)
 
         if args.no_whole_path:
             return 0
