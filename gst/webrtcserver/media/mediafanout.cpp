@@ -38,6 +38,7 @@ void discard(const std::vector<GstElement *> &elements)
 
 MediaFanout::MediaFanout(GstBin *bin) : bin_(bin)
 {
+  debug_category_init();
   /* The pad functions find this object through the element. */
   g_object_set_data(G_OBJECT(bin), "livecast-fanout", this);
   /* input-tee ! end-sink from the start: the element prerolls on the first

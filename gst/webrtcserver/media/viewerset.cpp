@@ -60,6 +60,7 @@ struct ViewerSet::Viewer {
 ViewerSet::ViewerSet(GstElement *element, MediaFanout &fanout, EventLoop &loop, Hooks hooks)
     : element_(element), fanout_(fanout), loop_(loop), hooks_(std::move(hooks))
 {
+  debug_category_init();
 }
 
 ViewerSet::~ViewerSet() = default;

@@ -1,0 +1,296 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "rungswitch.h"
+
+#include <gst/video/video.h>
+
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "debugcategory.h"
+
+#define GST_CAT_DEFAULT livecast_webrtcserversink_debug
+
+namespace
+{
+
+struct SwitchState {
+  std::mutex lock;                /* everything below */
+  std::map<guint, GstPad *> pads; /* rung -> sink pad, owned by the element */
+  gint current = -1;
+  gint pending = -1;
+  GstClockTime last_pts = GST_CLOCK_TIME_NONE;   /* of the last buffer passed on */
+  GstClockTime target_pts = GST_CLOCK_TIME_NONE; /* newest seen on the pending rung */
+  bool resend_sticky = false;
+  std::mutex push_lock; /* one rung thread pushes downstream at a time */
+};
+
+gint rung_of(GstPad *pad)
+{
+  return GPOINTER_TO_INT(gst_pad_get_element_private(pad));
+}
+
+}  // namespace
+
+struct _LivecastRungSwitch {
+  GstElement parent;
+  GstPad *srcpad;
+  SwitchState *state;
+};
+
+G_DEFINE_TYPE(LivecastRungSwitch, livecast_rung_switch, GST_TYPE_ELEMENT)
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink_%u", GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS_ANY);
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+static GstPad *pad_of_rung(LivecastRungSwitch *self, gint rung)
+{
+  auto it = self->state->pads.find(static_cast<guint>(rung));
+  return rung >= 0 && it != self->state->pads.end() ? it->second : nullptr;
+}
+
+/* Asks rung @pad's encoder for a key frame, past the viewers' rate limit. */
+static void request_key_frame(GstPad *pad)
+{
+  GstEvent *event = gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0);
+  gst_structure_set(gst_event_writable_structure(event), "livecast-forced", G_TYPE_BOOLEAN, TRUE,
+                    nullptr);
+  gst_pad_push_event(pad, event);
+}
+
+/* Decides, under the lock, what happens to a buffer of @rung: passed on
+ * (true) or dropped; a switch happens here. */
+static bool admit(LivecastRungSwitch *self, gint rung, GstBuffer *buffer, bool &ask_key_frame)
+{
+  SwitchState &s = *self->state;
+  const GstClockTime pts = GST_BUFFER_PTS(buffer);
+  const bool key = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+  if (rung == s.pending) {
+    if (pts != GST_CLOCK_TIME_NONE && (s.target_pts == GST_CLOCK_TIME_NONE || pts > s.target_pts))
+      s.target_pts = pts;
+    if (!key)
+      return false;
+    /* Never back in time: the payloader's RTP timestamps follow the PTS,
+     * and a browser cannot place a frame older than the last. */
+    if (s.last_pts != GST_CLOCK_TIME_NONE && pts != GST_CLOCK_TIME_NONE && pts <= s.last_pts) {
+      ask_key_frame = true;
+      return false;
+    }
+    GST_DEBUG_OBJECT(self, "rung %d -> %d at %" GST_TIME_FORMAT, s.current, rung,
+                     GST_TIME_ARGS(pts));
+    s.current = rung;
+    s.pending = -1;
+    s.target_pts = GST_CLOCK_TIME_NONE;
+    s.resend_sticky = true;
+  } else if (rung != s.current) {
+    return false;
+  } else if (s.pending >= 0 && pts != GST_CLOCK_TIME_NONE &&
+             (s.target_pts == GST_CLOCK_TIME_NONE || pts > s.target_pts)) {
+    /* A switch is pending: the current rung may not run ahead of the target,
+     * or the target's next key frame would be in the past when it comes (a
+     * short hold when the target lags, as a rung that was idle starts). */
+    return false;
+  }
+  if (pts != GST_CLOCK_TIME_NONE)
+    s.last_pts = pts;
+  return true;
+}
+
+static gboolean push_sticky(GstPad *, GstEvent **event, gpointer srcpad)
+{
+  if (GST_EVENT_TYPE(*event) != GST_EVENT_EOS)
+    gst_pad_push_event(GST_PAD(srcpad), gst_event_ref(*event));
+  return TRUE;
+}
+
+static GstFlowReturn rung_switch_chain(GstPad *pad, GstObject *parent, GstBuffer *buffer)
+{
+  auto *self = LIVECAST_RUNG_SWITCH(parent);
+  SwitchState &s = *self->state;
+  bool pass, ask_key_frame = false, resend = false;
+  {
+    std::lock_guard<std::mutex> guard(s.lock);
+    pass = admit(self, rung_of(pad), buffer, ask_key_frame);
+    resend = pass && std::exchange(s.resend_sticky, false);
+  }
+  if (ask_key_frame)
+    request_key_frame(pad);
+  if (!pass) {
+    gst_buffer_unref(buffer);
+    return GST_FLOW_OK;
+  }
+  std::lock_guard<std::mutex> push(s.push_lock);
+  /* The new rung's caps (its size) and segment go first. */
+  if (resend)
+    gst_pad_sticky_events_foreach(pad, push_sticky, self->srcpad);
+  return gst_pad_push(self->srcpad, buffer);
+}
+
+static gboolean rung_switch_sink_event(GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  auto *self = LIVECAST_RUNG_SWITCH(parent);
+  bool current;
+  {
+    std::lock_guard<std::mutex> guard(self->state->lock);
+    current = rung_of(pad) == self->state->current;
+  }
+  /* Other rungs' events stay on their pads (sticky ones are passed on at a
+   * switch). */
+  if (!current) {
+    gst_event_unref(event);
+    return TRUE;
+  }
+  std::lock_guard<std::mutex> push(self->state->push_lock);
+  return gst_pad_push_event(self->srcpad, event);
+}
+
+static gboolean rung_switch_sink_query(GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  /* What the payloader accepts is what every rung may send. */
+  auto *self = LIVECAST_RUNG_SWITCH(parent);
+  if (GST_QUERY_TYPE(query) == GST_QUERY_CAPS || GST_QUERY_TYPE(query) == GST_QUERY_ACCEPT_CAPS)
+    return gst_pad_peer_query(self->srcpad, query);
+  return gst_pad_query_default(pad, parent, query);
+}
+
+static gboolean rung_switch_src_event(GstPad *, GstObject *parent, GstEvent *event)
+{
+  auto *self = LIVECAST_RUNG_SWITCH(parent);
+  GstPad *target = nullptr;
+  {
+    std::lock_guard<std::mutex> guard(self->state->lock);
+    target = pad_of_rung(self, self->state->current);
+    if (target)
+      gst_object_ref(target);
+  }
+  /* A viewer's key frame request (PLI) is for the rung it is shown. */
+  if (gst_video_event_is_force_key_unit(event) && target) {
+    const gboolean ret = gst_pad_push_event(target, event);
+    gst_object_unref(target);
+    return ret;
+  }
+  if (target)
+    gst_object_unref(target);
+  return gst_pad_event_default(self->srcpad, parent, event);
+}
+
+static gboolean rung_switch_src_query(GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  auto *self = LIVECAST_RUNG_SWITCH(parent);
+  GstPad *target = nullptr;
+  {
+    std::lock_guard<std::mutex> guard(self->state->lock);
+    target = pad_of_rung(self, self->state->current);
+    if (!target && !self->state->pads.empty())
+      target = self->state->pads.begin()->second;
+    if (target)
+      gst_object_ref(target);
+  }
+  if (!target)
+    return gst_pad_query_default(pad, parent, query);
+  const gboolean ret = gst_pad_peer_query(target, query);
+  gst_object_unref(target);
+  return ret;
+}
+
+static void livecast_rung_switch_finalize(GObject *object)
+{
+  auto *self = LIVECAST_RUNG_SWITCH(object);
+  delete self->state;
+  G_OBJECT_CLASS(livecast_rung_switch_parent_class)->finalize(object);
+}
+
+static void livecast_rung_switch_init(LivecastRungSwitch *self)
+{
+  self->state = new SwitchState();
+  self->srcpad = gst_pad_new_from_static_template(&src_template, "src");
+  gst_pad_set_event_function(self->srcpad, rung_switch_src_event);
+  gst_pad_set_query_function(self->srcpad, rung_switch_src_query);
+  gst_element_add_pad(GST_ELEMENT(self), self->srcpad);
+}
+
+static void livecast_rung_switch_class_init(LivecastRungSwitchClass *klass)
+{
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  G_OBJECT_CLASS(klass)->finalize = livecast_rung_switch_finalize;
+  livecast::debug_category_init();
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_set_static_metadata(
+      element_class, "Rung switch", "Generic",
+      "Passes on one rung of a rendition ladder, switching at key frames (webrtcserversink)",
+      "livecast developers");
+}
+
+GstElement *rung_switch_new(const char *name)
+{
+  return GST_ELEMENT(g_object_new(LIVECAST_TYPE_RUNG_SWITCH, "name", name, nullptr));
+}
+
+GstPad *rung_switch_add_rung(GstElement *element, guint rung)
+{
+  auto *self = LIVECAST_RUNG_SWITCH(element);
+  gchar *name = g_strdup_printf("sink_%u", rung);
+  GstPad *pad = gst_pad_new_from_static_template(&sink_template, name);
+  g_free(name);
+  gst_pad_set_element_private(pad, GINT_TO_POINTER(static_cast<gint>(rung)));
+  gst_pad_set_chain_function(pad, rung_switch_chain);
+  gst_pad_set_event_function(pad, rung_switch_sink_event);
+  gst_pad_set_query_function(pad, rung_switch_sink_query);
+  {
+    std::lock_guard<std::mutex> guard(self->state->lock);
+    self->state->pads[rung] = pad;
+  }
+  gst_pad_set_active(pad, TRUE);
+  gst_element_add_pad(element, pad);
+  return pad;
+}
+
+GstPad *rung_switch_get_rung_pad(GstElement *element, guint rung)
+{
+  auto *self = LIVECAST_RUNG_SWITCH(element);
+  std::lock_guard<std::mutex> guard(self->state->lock);
+  GstPad *pad = pad_of_rung(self, static_cast<gint>(rung));
+  return pad ? GST_PAD(gst_object_ref(pad)) : nullptr;
+}
+
+void rung_switch_set_target(GstElement *element, guint rung)
+{
+  auto *self = LIVECAST_RUNG_SWITCH(element);
+  GstPad *pad = nullptr;
+  {
+    std::lock_guard<std::mutex> guard(self->state->lock);
+    SwitchState &s = *self->state;
+    if (static_cast<gint>(rung) == s.current) {
+      s.pending = -1;
+      return;
+    }
+    s.pending = static_cast<gint>(rung);
+    s.target_pts = GST_CLOCK_TIME_NONE;
+    pad = pad_of_rung(self, s.pending);
+    if (pad)
+      gst_object_ref(pad);
+  }
+  if (pad) {
+    request_key_frame(pad);
+    gst_object_unref(pad);
+  }
+}
+
+gint rung_switch_get_current(GstElement *element)
+{
+  auto *self = LIVECAST_RUNG_SWITCH(element);
+  std::lock_guard<std::mutex> guard(self->state->lock);
+  return self->state->current;
+}
+
+gint rung_switch_get_pending(GstElement *element)
+{
+  auto *self = LIVECAST_RUNG_SWITCH(element);
+  std::lock_guard<std::mutex> guard(self->state->lock);
+  return self->state->pending;
+}

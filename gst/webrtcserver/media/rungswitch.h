@@ -1,0 +1,40 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The input of one viewer's branch when the stream is a rendition ladder:
+ * it takes encoded video from any rung (one sink pad per rung linked to
+ * it) and passes on one rung at a time. A switch to another rung waits for
+ * a key frame of that rung, so the viewer's single payloader sees one
+ * stream whose resolution changes at a key frame: its SSRC, sequence
+ * numbers and timestamps (all rungs share the input's timeline) stay
+ * continuous, and the browser sees a new size, not a new stream
+ * (ARCHITECTURE.md, "Media").
+ *
+ * Not registered as a plugin feature: the sink makes it with
+ * rung_switch_new(). Key frame requests from downstream (a viewer's PLI) go
+ * to the rung being shown; rung_switch_set_target() asks the target rung
+ * for one.
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+#define LIVECAST_TYPE_RUNG_SWITCH (livecast_rung_switch_get_type())
+G_DECLARE_FINAL_TYPE(LivecastRungSwitch, livecast_rung_switch, LIVECAST, RUNG_SWITCH, GstElement)
+
+GstElement *rung_switch_new(const char *name);
+
+/* A new sink pad for rung @rung (0 = the top); owned by the element. */
+GstPad *rung_switch_add_rung(GstElement *element, guint rung);
+/* The sink pad of rung @rung, or null (transfer full). */
+GstPad *rung_switch_get_rung_pad(GstElement *element, guint rung);
+/* Switches to rung @rung at its next key frame (asked for now). */
+void rung_switch_set_target(GstElement *element, guint rung);
+/* The rung being passed on (-1 before the first buffer), and the one
+ * switched to next (-1 when none is pending). */
+gint rung_switch_get_current(GstElement *element);
+gint rung_switch_get_pending(GstElement *element);
+
+G_END_DECLS
