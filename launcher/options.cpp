@@ -22,12 +22,14 @@ struct RawOptions {
   gboolean verbose = FALSE, no_cursor = FALSE, relay_only = FALSE, talkback = FALSE;
   gchar **turn = nullptr;
   gchar *signaling_url = nullptr, *room = nullptr, *tls_cert = nullptr, *tls_key = nullptr;
+  gchar *max_viewers = nullptr, *max_pending = nullptr, *max_offers_per_second = nullptr;
   std::optional<std::string> audio;
 
   ~RawOptions()
   {
-    for (gchar *s : {preset, port, bind, codec, bitrate, fps, size, token, file, stun, monitor,
-                     region, signaling_url, room, tls_cert, tls_key})
+    for (gchar *s :
+         {preset, port, bind, codec, bitrate, fps, size, token, file, stun, monitor, region,
+          signaling_url, room, tls_cert, tls_key, max_viewers, max_pending, max_offers_per_second})
       g_free(s);
     g_strfreev(turn);
   }
@@ -38,6 +40,66 @@ std::optional<std::string> take(gchar *s)
   if (!s)
     return std::nullopt;
   return std::string(s);
+}
+
+/* Whether the command line asks for help: GOption prints it while parsing,
+ * before GStreamer is initialised. */
+bool asks_for_help(int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++) {
+    const std::string_view a = argv[i];
+    if (a == "--")
+      break;
+    if (a == "-h" || a == "-?" || a.rfind("--help", 0) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* The sink's default for one of its limits, as "; default N", read from the
+ * installed element so that --help never disagrees with it; empty when the
+ * element is not there. */
+std::string sink_default(const char *property)
+{
+  GstElementFactory *factory = gst_element_factory_find("webrtcserversink");
+  if (!factory)
+    return "";
+  std::string out;
+  auto *loaded = GST_ELEMENT_FACTORY(gst_plugin_feature_load(GST_PLUGIN_FEATURE(factory)));
+  gst_object_unref(factory);
+  if (!loaded)
+    return "";
+  const GType type = gst_element_factory_get_element_type(loaded);
+  if (type != G_TYPE_INVALID) {
+    gpointer klass = g_type_class_ref(type);
+    GParamSpec *spec = g_object_class_find_property(G_OBJECT_CLASS(klass), property);
+    if (spec && G_IS_PARAM_SPEC_UINT(spec))
+      out = "; default " + std::to_string(G_PARAM_SPEC_UINT(spec)->default_value);
+    g_type_class_unref(klass);
+  }
+  gst_object_unref(loaded);
+  return out;
+}
+
+/* --help for the three limits: what each does, and the sink's default. */
+struct LimitHelp {
+  std::string max_viewers, max_pending, max_offers_per_second;
+};
+
+LimitHelp limit_help(bool with_defaults)
+{
+  auto def = [with_defaults](const char *property) {
+    return with_defaults ? sink_default(property) : std::string();
+  };
+  LimitHelp h;
+  h.max_viewers =
+      "Most viewers at once; more are turned away (0: no limit" + def("max-viewers") + ")";
+  h.max_pending = "Most viewers still connecting at once; more are asked to retry (0: no limit" +
+                  def("max-pending") + ")";
+  h.max_offers_per_second =
+      "New viewers one address may start per second, in bursts of as many (0: no limit" +
+      def("max-offers-per-second") + ")";
+  return h;
 }
 
 std::string help_description(const PresetPaths &paths)
@@ -52,6 +114,7 @@ std::string help_description(const PresetPaths &paths)
   d += "  livecast --region 0,0,1280,720            the top left 1280x720 of the screen\n";
   d += "  livecast --size 640x360 --fps 15 --codec vp8 --bitrate 800\n";
   d += "  livecast --bind 0.0.0.0 --token s3cret    reachable from other machines\n";
+  d += "  livecast --max-viewers 300                a big audience (0: no limit)\n";
   d += "  livecast --port 0                         any free port (the URL tells which)\n";
   d += "  livecast --turn turn://USER:PASS@turn.example.org:3478 --relay-only\n";
   d +=
@@ -72,7 +135,7 @@ std::string help_description(const PresetPaths &paths)
   d += "Signaling relay: livecast signal --port N (see livecast signal --help).\n";
   d += "\n";
   d += "While running, livecast prints the URL to open and a status line (viewers, frame\n";
-  d += "rate, bitrate). Ctrl-C stops it.\n";
+  d += "rate, bitrate, and how many viewers a limit turned away). Ctrl-C stops it.\n";
   d += "Exit status: 0 stopped normally (Ctrl-C, SIGTERM, end of file), 1 the pipeline failed,\n";
   d += "2 wrong usage.";
   return d;
@@ -84,6 +147,10 @@ bool parse_command_line(int argc, char **argv, const PresetPaths &paths, Command
                         std::string &error)
 {
   RawOptions raw;
+  /* Only --help needs GStreamer this early (the sink's defaults); otherwise
+   * it is initialised by its option group, which may hold --gst-* options. */
+  const LimitHelp limits =
+      limit_help(asks_for_help(argc, argv) && gst_init_check(nullptr, nullptr, nullptr));
   /* Numbers are taken as strings so that a bad value gets our own message
    * saying what range is accepted, not GOption's generic one. */
   const GOptionEntry entries[] = {
@@ -119,6 +186,10 @@ bool parse_command_line(int argc, char **argv, const PresetPaths &paths, Command
        "TURN server turn://USER:PASS@HOST:PORT (repeatable)", "URL"},
       {"relay-only", 0, 0, G_OPTION_ARG_NONE, &raw.relay_only,
        "Connect viewers only through the TURN server(s): no direct or STUN paths", nullptr},
+      {"max-viewers", 0, 0, G_OPTION_ARG_STRING, &raw.max_viewers, limits.max_viewers.c_str(), "N"},
+      {"max-pending", 0, 0, G_OPTION_ARG_STRING, &raw.max_pending, limits.max_pending.c_str(), "N"},
+      {"max-offers-per-second", 0, 0, G_OPTION_ARG_STRING, &raw.max_offers_per_second,
+       limits.max_offers_per_second.c_str(), "N"},
       {"audio", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
        reinterpret_cast<gpointer>(+[](const gchar *, const gchar *value, gpointer data,
                                       GError **) -> gboolean {
@@ -193,6 +264,9 @@ bool parse_command_line(int argc, char **argv, const PresetPaths &paths, Command
   cl.room = take(raw.room);
   cl.tls_cert = take(raw.tls_cert);
   cl.tls_key = take(raw.tls_key);
+  cl.max_viewers = take(raw.max_viewers);
+  cl.max_pending = take(raw.max_pending);
+  cl.max_offers_per_second = take(raw.max_offers_per_second);
   for (gchar **t = raw.turn; t && *t; t++)
     cl.turn.emplace_back(*t);
   cl.list_presets = raw.list_presets;

@@ -26,6 +26,8 @@ struct CommandLine {
   std::optional<std::string> audio; /* --audio[=SOURCE]: "" (the default device) or "test" */
   bool talkback = false;            /* --talkback: play the viewers' microphones */
   std::optional<std::string> signaling_url, room, tls_cert, tls_key;
+  /* The sink's admission limits; unset: the sink's own defaults. */
+  std::optional<std::string> max_viewers, max_pending, max_offers_per_second;
   bool list_presets = false;
   bool print_pipeline = false;
   bool loop = false;

@@ -29,8 +29,19 @@ PresetPaths PresetPaths::from_environment()
   return paths;
 }
 
-static const char *const kKnownKeys[] = {"description", "source", "needs-file", "width",
-                                         "height",      "fps",    "codec",      "bitrate"};
+static const char *const kKnownKeys[] = {
+    "description",
+    "source",
+    "needs-file",
+    "width",
+    "height",
+    "fps",
+    "codec",
+    "bitrate",
+    "max-viewers",
+    "max-pending",
+    "max-offers-per-second",
+};
 
 /* Values are taken as written (g_key_file_get_value, no keyfile escapes), so a
  * source line reads exactly like a gst-launch-1.0 command line. */
@@ -76,6 +87,9 @@ bool PresetStore::load_file(const std::string &path, bool user, std::string &err
     preset.fps = get_optional_string(kf.get(), group, "fps");
     preset.codec = get_optional_string(kf.get(), group, "codec");
     preset.bitrate = get_optional_string(kf.get(), group, "bitrate");
+    preset.max_viewers = get_optional_string(kf.get(), group, "max-viewers");
+    preset.max_pending = get_optional_string(kf.get(), group, "max-pending");
+    preset.max_offers_per_second = get_optional_string(kf.get(), group, "max-offers-per-second");
 
     if (g_key_file_has_key(kf.get(), group, "needs-file", nullptr)) {
       GErrorHolder bool_err;

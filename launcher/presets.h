@@ -22,6 +22,8 @@ struct Preset {
   /* Defaults as written in the file; checked when the preset is used, so one
    * broken preset does not keep the others from working. */
   std::optional<std::string> width, height, fps, codec, bitrate;
+  /* The sink's admission limits (unset: the sink's own defaults). */
+  std::optional<std::string> max_viewers, max_pending, max_offers_per_second;
   std::string origin; /* file the preset came from, for messages */
   bool from_user = false;
 };

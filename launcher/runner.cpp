@@ -3,6 +3,7 @@
  */
 #include "runner.h"
 
+#include "statusline.h"
 #include "util.h"
 
 #include <gio/gio.h>
@@ -101,33 +102,6 @@ GstPadProbeReturn loop_seam_probe(GstPad *, GstPadProbeInfo *info, gpointer data
   return GST_PAD_PROBE_OK;
 }
 
-struct Stats {
-  guint viewers = 0;
-  double fps = 0.0;
-  guint64 bitrate = 0; /* bits/s */
-};
-
-std::string format_bitrate(guint64 bps)
-{
-  char buf[64];
-  if (bps >= 1000000)
-    g_snprintf(buf, sizeof buf, "%.2f Mbit/s", static_cast<double>(bps) / 1e6);
-  else
-    g_snprintf(buf, sizeof buf, "%.0f kbit/s", static_cast<double>(bps) / 1e3);
-  return buf;
-}
-
-std::string format_status(const Stats &s)
-{
-  /* The sink encodes nothing while nobody watches: say so rather than "0 fps". */
-  if (s.viewers == 0 && s.bitrate == 0)
-    return "viewers 0 \u00b7 waiting for the first viewer (encoder idle)";
-  char fps[32];
-  g_snprintf(fps, sizeof fps, "%.1f", s.fps);
-  return "viewers " + std::to_string(s.viewers) + " \u00b7 " + fps + " fps \u00b7 " +
-         format_bitrate(s.bitrate);
-}
-
 bool stdout_is_tty()
 {
 #ifdef G_OS_UNIX
@@ -221,15 +195,14 @@ class Runner
   void source_reached_eos();
   void end_of_stream();
   void loop_seek(bool first);
-  void post_viewer_event(const char *id, bool joined);
+  void post_viewer_event(const char *id, bool joined, const char *reason = nullptr);
   /* Prints @line from the main loop (callable from any thread). */
   void post_line(std::string line);
   void play_talkback(GstElement *sink, GstPad *pad);
   void stop_talkback(GstPad *pad);
-  void viewer_event(const std::string &id, bool joined);
+  void viewer_event(const std::string &id, bool joined, const std::string &reason);
   void print_line(FILE *stream, const std::string &line);
   void end_status_line();
-  Stats read_stats() const;
 
   const StreamConfig &config_;
   const bool verbose_;
@@ -249,11 +222,12 @@ class Runner
 
   int exit_code_ = kExitOk;
   bool quitting_ = false;
-  bool has_stats_ = false;
   bool status_on_screen_ = false;
   bool loop_armed_ = false;
   bool eos_seen_ = false;
   guint ticks_ = 0;
+  StatusLine status_;
+  guint next_refusal_line_ = 0; /* non-TTY: no line for new refusals before this tick */
   guint loops_ = 0;
   std::optional<guint> last_viewers_;
 
@@ -273,6 +247,7 @@ struct ViewerEvent {
   Runner *runner;
   std::string id;
   bool joined;
+  std::string reason; /* why it left; empty: not known */
 };
 
 Runner::~Runner()
@@ -321,7 +296,6 @@ bool Runner::build()
     print_line(stderr, "livecast: error: the pipeline has no element named 'sink'");
     return false;
   }
-  has_stats_ = has_property(sink_.get(), "stats");
 
   GstIterator *it = gst_element_iterate_sink_pads(sink_.get());
   GValue item = G_VALUE_INIT;
@@ -371,7 +345,16 @@ bool Runner::build()
         }),
         this));
   }
-  if (g_signal_lookup("viewer-removed", G_OBJECT_TYPE(sink_.get()))) {
+  /* viewer-ended (id, reason) comes just before viewer-removed (id) and says
+   * why; a sink without it only has viewer-removed. */
+  if (g_signal_lookup("viewer-ended", G_OBJECT_TYPE(sink_.get()))) {
+    sink_handlers_.push_back(g_signal_connect(
+        sink_.get(), "viewer-ended",
+        G_CALLBACK(+[](GstElement *, const gchar *id, const gchar *reason, gpointer self) {
+          static_cast<Runner *>(self)->post_viewer_event(id, false, reason);
+        }),
+        this));
+  } else if (g_signal_lookup("viewer-removed", G_OBJECT_TYPE(sink_.get()))) {
     sink_handlers_.push_back(
         g_signal_connect(sink_.get(), "viewer-removed",
                          G_CALLBACK(+[](GstElement *, const gchar *id, gpointer self) {
@@ -786,62 +769,53 @@ void Runner::end_of_stream()
   quit(kExitOk);
 }
 
-Stats Runner::read_stats() const
-{
-  Stats s;
-  if (has_stats_) {
-    GstStructure *st = nullptr;
-    g_object_get(sink_.get(), "stats", &st, nullptr);
-    GstStructurePtr holder(st);
-    if (st) {
-      gst_structure_get_uint(st, "viewers", &s.viewers);
-      gst_structure_get_double(st, "encoded-fps", &s.fps);
-      gst_structure_get_uint64(st, "encoded-bitrate", &s.bitrate);
-      return s;
-    }
-  }
-  if (has_property(sink_.get(), "viewers"))
-    g_object_get(sink_.get(), "viewers", &s.viewers, nullptr);
-  return s;
-}
-
 void Runner::tick()
 {
   ticks_++;
-  const Stats s = read_stats();
-  const std::string line = format_status(s);
+  const Stats s = read_sink_stats(sink_.get());
+  status_.update(s);
   const bool viewers_changed = last_viewers_ && *last_viewers_ != s.viewers;
   last_viewers_ = s.viewers;
   if (tty_) {
-    /* \033[K clears what a longer previous line left behind. */
-    std::printf("\r%s\033[K", line.c_str());
+    /* Narrower than the terminal, or "\r" would not get back to its start;
+     * \033[K clears what a longer previous line left behind. */
+    std::printf("\r%s\033[K", status_.format(terminal_columns()).c_str());
     status_on_screen_ = true;
-  } else if (viewers_changed || ticks_ == kFirstPlainStatusTick ||
-             ticks_ % kPlainStatusEveryTicks == 0) {
-    std::printf("%s\n", line.c_str());
+  } else {
+    /* A log: viewers turned away get a line at once, then at most one more
+     * every kPlainStatusEveryTicks however many keep coming. */
+    const bool refusals = status_.refusals_grew() && ticks_ >= next_refusal_line_;
+    if (refusals)
+      next_refusal_line_ = ticks_ + kPlainStatusEveryTicks;
+    if (refusals || viewers_changed || ticks_ == kFirstPlainStatusTick ||
+        ticks_ % kPlainStatusEveryTicks == 0)
+      std::printf("%s\n", status_.format(0).c_str());
   }
   std::fflush(stdout);
 }
 
 /* Called on the sink's threads: only queues the event for the main loop. */
-void Runner::post_viewer_event(const char *id, bool joined)
+void Runner::post_viewer_event(const char *id, bool joined, const char *reason)
 {
   g_idle_add_full(
       G_PRIORITY_DEFAULT,
       [](gpointer data) -> gboolean {
         auto *ev = static_cast<ViewerEvent *>(data);
-        ev->runner->viewer_event(ev->id, ev->joined);
+        ev->runner->viewer_event(ev->id, ev->joined, ev->reason);
         return G_SOURCE_REMOVE;
       },
-      new ViewerEvent{this, id ? id : "?", joined},
+      new ViewerEvent{this, id ? id : "?", joined, reason ? reason : ""},
       [](gpointer data) { delete static_cast<ViewerEvent *>(data); });
 }
 
-void Runner::viewer_event(const std::string &id, bool joined)
+void Runner::viewer_event(const std::string &id, bool joined, const std::string &reason)
 {
   if (quitting_)
     return;
-  print_line(stdout, "viewer " + id + (joined ? " joined" : " left"));
+  if (joined)
+    print_line(stdout, "viewer " + id + " joined");
+  else
+    print_line(stdout, "viewer " + id + " left" + (reason.empty() ? "" : ": " + reason));
 }
 
 /* Prints a whole line without mixing it into the TTY status line; the status

@@ -22,7 +22,8 @@ constexpr guint kMinSide = 16, kMaxSide = 8192;
 constexpr guint kMinFps = 1, kMaxFps = 240;
 constexpr guint kMinBitrate = 16, kMaxBitrate = 100000;
 constexpr guint kMaxMonitor = 63;
-constexpr guint kMaxCoord = 32767; /* X11 coordinates are 16-bit signed */
+constexpr guint kMaxCoord = 32767;   /* X11 coordinates are 16-bit signed */
+constexpr guint kMaxLimit = 1000000; /* max-viewers and co.; 0 is "no limit" */
 
 /* Where a value came from, for messages: "--fps" or "preset 'test' (path): fps". */
 struct Origin {
@@ -264,6 +265,45 @@ std::optional<std::string> number_or_none(const std::optional<guint> &v)
   return std::to_string(*v);
 }
 
+/* max-viewers, max-pending, max-offers-per-second: the preset's value, then
+ * the option's; each only when given, so the sink's defaults apply otherwise. */
+struct LimitOption {
+  const char *name; /* the preset key, the option without "--", the property */
+  const std::optional<std::string> Preset::*preset_value;
+  const std::optional<std::string> CommandLine::*option_value;
+  std::optional<guint> StreamConfig::*target;
+};
+
+constexpr LimitOption kLimitOptions[] = {
+    {"max-viewers", &Preset::max_viewers, &CommandLine::max_viewers, &StreamConfig::max_viewers},
+    {"max-pending", &Preset::max_pending, &CommandLine::max_pending, &StreamConfig::max_pending},
+    {"max-offers-per-second", &Preset::max_offers_per_second, &CommandLine::max_offers_per_second,
+     &StreamConfig::max_offers_per_second},
+};
+
+bool resolve_limits(const Preset &preset, const CommandLine &cl, StreamConfig &c,
+                    std::string &error)
+{
+  for (const LimitOption &l : kLimitOptions) {
+    guint v = 0;
+    const auto &from_preset = preset.*l.preset_value;
+    if (from_preset) {
+      if (!check_number(*from_preset, preset_origin(preset, l.name), 0, kMaxLimit, " (0: no limit)",
+                        v, error))
+        return false;
+      c.*l.target = v;
+    }
+    const auto &from_option = cl.*l.option_value;
+    if (from_option) {
+      if (!check_number(*from_option, option_origin(l.name), 0, kMaxLimit, " (0: no limit)", v,
+                        error))
+        return false;
+      c.*l.target = v;
+    }
+  }
+  return true;
+}
+
 bool build_pipeline(const Preset &preset, StreamConfig &c, std::string &error)
 {
   const std::vector<Placeholder> placeholders = {
@@ -309,6 +349,10 @@ bool build_pipeline(const Preset &preset, StreamConfig &c, std::string &error)
     sink += " tls-certificate=" + launch_quote(c.tls_cert);
   if (!c.tls_key.empty())
     sink += " tls-key=" + launch_quote(c.tls_key);
+  for (const LimitOption &l : kLimitOptions) {
+    if (c.*l.target)
+      sink += std::string(" ") + l.name + "=" + std::to_string(*(c.*l.target));
+  }
 
   c.pipeline = source + " ! " + sink;
   /* Sound into the sink's audio_0; it is encoded to Opus there. */
@@ -495,6 +539,8 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
     return false;
   }
   c.relay_only = cl.relay_only;
+  if (!resolve_limits(*preset, cl, c, error))
+    return false;
   if (cl.audio) {
     if (!cl.audio->empty() && *cl.audio != "test") {
       error = "--audio takes no value (the default sound input) or =test (a tone), not '" +

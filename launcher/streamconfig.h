@@ -38,6 +38,8 @@ struct StreamConfig {
   bool talkback = false;
   std::string signaling_url, room; /* client mode; empty: none */
   std::string tls_cert, tls_key;   /* absolute paths; empty: plain HTTP */
+  /* The sink's admission limits (0: none); unset: the sink's own defaults. */
+  std::optional<guint> max_viewers, max_pending, max_offers_per_second;
   std::string file;        /* absolute path, for presets that need one */
   bool loop = false;
   /* Screen capture, for presets whose source uses {capture}. */

@@ -6,8 +6,19 @@
 #
 # Starting livecast opens sockets: run the whole file inside the private network
 # namespace (tests/netns-run.sh does that; meson test uses it).
-import http.client
+#
+# Prerequisites: a plugin this build made that does not load is a failure of
+# every test that needs it, never a skip. What scripts/install-deps.sh installs
+# (GStreamer's tools, aiortc, Xvfb, ...) may be missing, and the tests that need
+# it skip, unless LIVECAST_REQUIRE_BROWSER=1 says everything was installed: then
+# they fail. Skips are counted at the end, with their reasons; exit 77 (meson's
+# "skipped") when every test skipped (tests/common/skips.py).
+import concurrent.futures
+import fcntl
+import glob
+import importlib
 import importlib.util
+import json
 import os
 import pty
 import queue
@@ -16,16 +27,21 @@ import shlex
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import textwrap
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'common'))
+from skips import exit_status, skip_missing  # noqa: E402
 SOURCE_ROOT = os.environ.get('LIVECAST_SOURCE_ROOT', os.path.join(HERE, '..', '..'))
 LIVECAST = None  # set from argv in main
 URL_RE = re.compile(r'http://\S+')
@@ -34,12 +50,55 @@ URL_RE = re.compile(r'http://\S+')
 STATUS_RE = re.compile(r'^viewers (\d+) \u00b7 (?:(\d+\.\d) fps \u00b7 (\d+(?:\.\d+)? [kM]bit/s)'
                        r'|waiting for the first viewer \(encoder idle\))$')
 
+# "· 2 turned away (max-viewers 1: raise it with --max-viewers)" at the end of a status line.
+TURNED_AWAY_RE = (r' \u00b7 (\d+) turned away \(({limit}) (\d+): raise it with --({limit})\)$')
+
 # Small pictures keep the encoders cheap on a 2-core machine.
 SMALL = ['--size', '320x240', '--fps', '15']
 
+# The element each of this project's plugins is checked for.
+PLUGIN_OF = {'webrtcserversink': 'webrtcserver', 'screencapsrc': 'screencap'}
+
+# Dropping these capabilities makes root as bound by file modes as anyone.
+NO_DAC = ['setpriv', '--inh-caps=-dac_override,-dac_read_search',
+          '--bounding-set=-dac_override,-dac_read_search']
+
 
 def have_gst_launch():
-    return shutil.which('gst-launch-1.0') is not None
+    return all(shutil.which(tool) for tool in ('gst-launch-1.0', 'gst-inspect-1.0'))
+
+
+def missing_modules(*names):
+    """None when every module imports; else why one does not (its ImportError)."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            return str(e)
+    return None
+
+
+def built_plugins(env):
+    """The plugin files this build made: tests/meson.build puts their directories,
+    and only those, on GST_PLUGIN_PATH."""
+    files = []
+    for d in env.get('GST_PLUGIN_PATH', '').split(os.pathsep):
+        if d:
+            files += sorted(glob.glob(os.path.join(d, 'libgst*.so')))
+    return files
+
+
+def load_error(plugin, env):
+    """None when GStreamer loads the plugin file; else why not, in gst-inspect-1.0's
+    words ("Could not load plugin file: ... undefined symbol: ...")."""
+    env = {k: v for k, v in env.items() if k != 'GST_DEBUG'}
+    res = subprocess.run(['gst-inspect-1.0', plugin], env=env, capture_output=True, text=True,
+                         timeout=60)
+    if res.returncode == 0:
+        return None
+    lines = [l for l in (res.stdout + res.stderr).splitlines() if l.strip()]
+    said = [l for l in lines if l.startswith('Could not load')] or lines[-1:]
+    return said[0] if said else f'gst-inspect-1.0 exited with {res.returncode}'
 
 
 class Xvfb:
@@ -158,6 +217,78 @@ class Run:
         return 'stdout:\n' + '\n'.join(self.out) + '\nstderr:\n' + '\n'.join(self.err)
 
 
+class PtyReader:
+    """Collects what a program writes to the terminal (the master side of a pty)."""
+
+    def __init__(self, master):
+        self.master = master
+        self.data = b''
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        while True:
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:  # EIO: the program closed its side
+                return
+            if not chunk:
+                return
+            with self._lock:
+                self.data += chunk
+
+    def text(self):
+        with self._lock:
+            return self.data.decode('utf-8', 'replace')
+
+    def wait(self, predicate, timeout):
+        """Waits until predicate(text) is true; returns the text either way."""
+        deadline = time.monotonic() + timeout
+        while not predicate(self.text()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.text()
+
+    def close(self):
+        self._thread.join(2)
+
+
+def set_terminal_size(fd, rows, columns):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', rows, columns, 0, 0))
+
+
+def status_rewrites(text):
+    """The status lines a terminal shows, each rewritten in place: "\r" LINE "\033[K"."""
+    return re.findall(r'\r([^\r\n]*)\x1b\[K', text)
+
+
+def post_offer(url, sdp):
+    """POSTs an SDP offer to the server's /whep: (status, body). An answer takes a
+    while on a busy machine (a DTLS certificate per viewer)."""
+    request = urllib.request.Request(url.split('?')[0].rstrip('/') + '/whep', data=sdp.encode(),
+                                     headers={'Content-Type': 'application/sdp'})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, resp.read().decode(errors='replace')
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors='replace')
+
+
+def get_stats(url):
+    with urllib.request.urlopen(url.split('?')[0].rstrip('/') + '/stats', timeout=5) as resp:
+        return json.load(resp)
+
+
+def wait_until_streaming(url, timeout):
+    """Whether the sink's encoder is set up (/stats names its codec) within timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if get_stats(url)['encoder'].get('codec'):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 class LauncherTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -175,13 +306,21 @@ class LauncherTest(unittest.TestCase):
         cls.quiet_env = dict(env)
         cls.quiet_env.pop('GST_DEBUG', None)
 
+        # Each plugin this build made must load; what each is for must be there.
         # (Not --exists: it also wants the plugin's version >= GStreamer's.)
-        cls.has_sink = have_gst_launch() and subprocess.run(
-            ['gst-inspect-1.0', 'webrtcserversink'], env=env, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL).returncode == 0
-        cls.has_screencap = have_gst_launch() and subprocess.run(
-            ['gst-inspect-1.0', 'screencapsrc'], env=env, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL).returncode == 0
+        cls.plugins = built_plugins(env)
+        cls.load_errors = {}
+        cls.elements = set()
+        if have_gst_launch():
+            for plugin in cls.plugins:
+                error = load_error(plugin, env)
+                if error:
+                    cls.load_errors[plugin] = error
+            for element in PLUGIN_OF:
+                if subprocess.run(['gst-inspect-1.0', element], env=env,
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL).returncode == 0:
+                    cls.elements.add(element)
         # The same world without the screencap plugin: its own registry, the
         # plugin's build directory left off the path.
         cls.no_screencap_env = dict(env)
@@ -225,16 +364,43 @@ class LauncherTest(unittest.TestCase):
         self.runs.append(r)
         return r
 
+    def need(self, available, what):
+        """A prerequisite that scripts/install-deps.sh installs: without it the test
+        skips (counted, with the reason), or fails when LIVECAST_REQUIRE_BROWSER=1."""
+        if not available:
+            skip_missing(self, what)
+
+    def need_element(self, element):
+        """One of this project's elements. Built but not loading: a failure, always."""
+        self.need(have_gst_launch(), 'gst-launch-1.0 and gst-inspect-1.0 are missing')
+        if element in self.elements:
+            return
+        plugin = PLUGIN_OF[element]
+        for path in self.plugins:
+            if os.path.basename(os.path.dirname(path)) == plugin:
+                self.fail(f'{element}: {path} was built but does not load: '
+                          + self.load_errors.get(path, f'it has no {element}'))
+        self.need(False, f'{element} was not built (meson did not find what the {plugin} '
+                         'plugin needs)')
+
     def need_sink(self):
-        if not self.has_sink:
-            self.skipTest('webrtcserversink is not available (plugin not built?)')
+        self.need_element('webrtcserversink')
+
+    def need_gst_python(self):
+        """GStreamer's Python bindings (python3-gi, gir1.2-gstreamer-1.0)."""
+        try:
+            import gi
+            gi.require_version('Gst', '1.0')
+            from gi.repository import Gst
+        except (ImportError, ValueError) as e:
+            self.need(False, f'no GStreamer Python bindings: {e}')
+        Gst.init(None)
+        return Gst
 
     def need_screen(self):
-        """An Xvfb of this test's own (stopped at the end); skips without Xvfb or the plugin."""
-        if not self.has_screencap:
-            self.skipTest('screencapsrc is not available (plugin not built?)')
-        if not shutil.which('Xvfb'):
-            self.skipTest('Xvfb is not installed (apt-get install xvfb)')
+        """An Xvfb of this test's own (stopped at the end)."""
+        self.need_element('screencapsrc')
+        self.need(shutil.which('Xvfb'), 'Xvfb is not installed')
         x = Xvfb()
         self.addCleanup(x.stop)
         return x
@@ -245,12 +411,12 @@ class LauncherTest(unittest.TestCase):
         return env
 
     def need_media(self):
-        if not have_gst_launch():
-            self.skipTest('gst-launch-1.0 is not installed')
+        self.need(have_gst_launch(), 'gst-launch-1.0 is not installed')
         self.need_sink()
 
-    def assert_usage_error(self, args, *needles, env=None):
-        res = self.livecast(*args, env=env or self.quiet_env)
+    def assert_usage_error(self, args, *needles, env=None, wrapper=()):
+        res = subprocess.run(list(wrapper) + [LIVECAST] + list(args), env=env or self.quiet_env,
+                             capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
         self.assertEqual(res.returncode, 2, f'{args}: {res.stdout}{res.stderr}')
         lines = res.stderr.strip().splitlines()
         self.assertEqual(len(lines), 1, f'{args}: want one line, got: {res.stderr!r}')
@@ -276,7 +442,8 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual(res.returncode, 0, res.stderr)
         for n in ('--preset', '--list-presets', '--print-pipeline', '--port', '--bind', '--codec',
                   '--bitrate', '--fps', '--size', '--token', '--file', '--loop', '--version',
-                  '--monitor', '--region', '--no-cursor',
+                  '--monitor', '--region', '--no-cursor', '--max-viewers', '--max-pending',
+                  '--max-offers-per-second',
                   'Examples:', 'presets.ini', os.path.join(self.xdg, 'livecast', 'presets.ini')):
             self.assertIn(n, res.stdout)
 
@@ -284,6 +451,14 @@ class LauncherTest(unittest.TestCase):
         res = self.livecast('--version')
         self.assertEqual(res.returncode, 0)
         self.assertRegex(res.stdout, r'^livecast \d+\.\d+\.\d+ \(GStreamer \d+\.\d+')
+
+    def test_built_plugins_load(self):
+        """Every plugin this build made loads: one that does not (an undefined symbol, a
+        missing library) is a failure here and in every test that needs it."""
+        self.need(have_gst_launch(), 'gst-launch-1.0 and gst-inspect-1.0 are missing')
+        self.need(self.plugins, 'GST_PLUGIN_PATH names no plugin of this build (run the test '
+                                'through meson test)')
+        self.assertEqual(self.load_errors, {})
 
     def test_list_presets(self):
         res = self.livecast('--list-presets')
@@ -350,14 +525,8 @@ class LauncherTest(unittest.TestCase):
                   'port=0', 'webrtcserversink name=sink'):
             self.assertIn(n, p)
 
-        try:
-            import gi
-            gi.require_version('Gst', '1.0')
-            from gi.repository import Gst
-        except (ImportError, ValueError) as e:
-            self.skipTest(f'no GStreamer Python bindings: {e}')
+        Gst = self.need_gst_python()
         self.need_sink()
-        Gst.init(None)
         pipeline = Gst.parse_launch(p)
         sink = pipeline.get_by_name('sink')
         self.assertIsNotNone(sink)
@@ -409,13 +578,12 @@ class LauncherTest(unittest.TestCase):
         """--audio=test sends a tone; --talkback plays what a viewer (aiortc, over /ws)
         says: its 440 Hz tone comes out of the talkback player."""
         self.need_sink()
-        try:
-            spec = importlib.util.spec_from_file_location(
-                'wstest', os.path.join(SOURCE_ROOT, 'tests', 'integration', 'test_ws_signaling.py'))
-            wstest = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(wstest)
-        except ImportError as e:
-            self.skipTest(f'aiortc, websockets or numpy missing: {e}')
+        missing = missing_modules('aiortc', 'websockets', 'numpy')
+        self.need(not missing, f'aiortc, websockets or numpy missing ({missing})')
+        spec = importlib.util.spec_from_file_location(
+            'wstest', os.path.join(SOURCE_ROOT, 'tests', 'integration', 'test_ws_signaling.py'))
+        wstest = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(wstest)
         import asyncio
         tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, tmp, True)
@@ -425,8 +593,12 @@ class LauncherTest(unittest.TestCase):
         port = wstest.PORT
         r = self.start('--preset', 'test', '--port', str(port), '--audio=test', '--talkback',
                        *SMALL, env=env)
-        self.assertIsNotNone(r.url(), r.transcript())
+        url = r.url()
+        self.assertIsNotNone(url, r.transcript())
         self.assertIn('a 440 Hz tone, talkback', r.transcript())
+        # Before its first frame the sink answers "not started yet" (on a busy
+        # machine that can outlast the URL line).
+        self.assertTrue(wait_until_streaming(url, 15), r.transcript())
         frames, _, _ = asyncio.run(asyncio.wait_for(wstest.session('join', tone=True), 40))
         self.assertGreaterEqual(frames, 30)
         self.assertIsNotNone(r.wait_line(re.compile(r'^A viewer is talking'), 5), r.transcript())
@@ -500,6 +672,12 @@ class LauncherTest(unittest.TestCase):
             (['--preset', 'file'], '--file'),
             (['--nonsense'], '--nonsense'),
             (['stray'], 'stray'),
+            (['--max-viewers', '-1'], '--max-viewers', 'from 0 to 1000000 (0: no limit)'),
+            (['--max-viewers', 'many'], '--max-viewers', "'many'"),
+            (['--max-viewers', '1000001'], '--max-viewers', '1000000'),
+            (['--max-pending', '2.5'], '--max-pending', "'2.5'"),
+            (['--max-offers-per-second', ''], '--max-offers-per-second'),
+            (['--max-offers-per-second', '99999999999999999999999'], '--max-offers-per-second'),
         ]
         for args, *needles in cases:
             with self.subTest(args=args):
@@ -568,16 +746,9 @@ class LauncherTest(unittest.TestCase):
         self.assertIn('video/x-raw,width=1280,height=720,framerate=15/1', res.stdout)
 
         # It parses, and the properties land where they should.
-        if not self.has_screencap:
-            self.skipTest('screencapsrc is not available (plugin not built?)')
-        try:
-            import gi
-            gi.require_version('Gst', '1.0')
-            from gi.repository import Gst
-        except (ImportError, ValueError) as e:
-            self.skipTest(f'no GStreamer Python bindings: {e}')
+        self.need_element('screencapsrc')
+        Gst = self.need_gst_python()
         self.need_sink()
-        Gst.init(None)
         pipeline = Gst.parse_launch(p)
         res, src = pipeline.iterate_sources().next()
         self.assertEqual(res, Gst.IteratorResult.OK)
@@ -607,7 +778,9 @@ class LauncherTest(unittest.TestCase):
         # plugin is also installed system-wide, where this test cannot hide it.)
         hidden = subprocess.run(['gst-inspect-1.0', 'screencapsrc'], env=self.no_screencap_env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0
-        if hidden:
+        with self.subTest('a display but no screencapsrc'):
+            if not hidden:
+                self.skipTest('screencapsrc is installed system-wide: it cannot be hidden')
             self.assertEqual(
                 self.default_pipeline(self.screen_env(x.display, self.no_screencap_env)),
                 ('videotestsrc', ['test']))
@@ -626,9 +799,10 @@ class LauncherTest(unittest.TestCase):
         self.assertTrue(any(l.startswith("Streaming preset 'screen': 320x240 at 15 fps")
                             for l in r.out), r.transcript())
         # aiortc decodes what it gets (whep_viewer.py only holds a session).
-        if importlib.util.find_spec('aiortc') is None:
+        missing = missing_modules('aiortc')
+        if missing:
             r.stop()
-            self.skipTest('aiortc is not installed (apt-get install python3-aiortc)')
+            self.need(False, f'aiortc is not installed ({missing})')
         viewer = subprocess.run([sys.executable, os.path.join(SOURCE_ROOT, 'tests', 'integration',
                                                               'test_aiortc.py'),
                                  '--url', url.rstrip('/'), '--seconds', '3'],
@@ -657,8 +831,7 @@ class LauncherTest(unittest.TestCase):
         self.need_sink()
         res = self.livecast('--preset', 'screen', '--port', '0', env=self.quiet_env)
         self.assert_one_error_line(res, 'DISPLAY')
-        if not self.has_screencap:
-            self.skipTest('screencapsrc is not available (plugin not built?)')
+        self.need_element('screencapsrc')
         gone = unused_display()
         t0 = time.monotonic()
         res = self.livecast('--preset', 'screen', '--port', '0',
@@ -691,13 +864,24 @@ class LauncherTest(unittest.TestCase):
         self.assert_usage_error(['--preset', 'file', '--file', self.tmp], self.tmp, 'directory')
 
     def test_unreadable_file(self):
-        if os.geteuid() == 0:
-            self.skipTest('root reads every file')
+        """A file its owner took read permission from (chmod 000): the open fails with
+        EACCES and livecast says so. The tests run as root (netns-run.sh), which reads
+        every file; livecast then runs without the two capabilities that let it
+        (setpriv), and is as bound by the file's mode as any user."""
         path = os.path.join(self.tmp, 'secret.mp4')
         with open(path, 'w') as f:
             f.write('x')
         os.chmod(path, 0)
-        self.assert_usage_error(['--file', path], path, 'Permission denied')
+        self.addCleanup(os.remove, path)
+        wrapper = []
+        if os.geteuid() == 0:
+            self.need(shutil.which('setpriv'), 'setpriv (util-linux) is missing')
+            wrapper = NO_DAC
+            # What the test is about: this process may not read the file.
+            self.assertNotEqual(subprocess.run(NO_DAC + ['head', '-c1', path],
+                                               capture_output=True).returncode, 0)
+        line = self.assert_usage_error(['--file', path], path, wrapper=wrapper)
+        self.assertEqual(line, f"livecast: cannot read --file '{path}': Permission denied")
 
     def test_unknown_preset(self):
         line = self.assert_usage_error(['--preset', 'nope'], "'nope'")
@@ -863,6 +1047,7 @@ class LauncherTest(unittest.TestCase):
         r = self.start('--port', '0', '--codec', 'vp8', *SMALL)
         url = r.url()
         self.assertIsNotNone(url, r.transcript())
+        self.assertTrue(wait_until_streaming(url, 15), r.transcript())
         viewer = subprocess.run([sys.executable, os.path.join(HERE, 'whep_viewer.py'), url, '3',
                                  'VP8'], env=self.env, capture_output=True, text=True, timeout=40)
         self.assertEqual(viewer.returncode, 0, viewer.stdout + viewer.stderr + r.transcript())
@@ -872,7 +1057,200 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual(rc, 0, r.transcript())
         counts = [int(STATUS_RE.match(l).group(1)) for l in r.out if STATUS_RE.match(l)]
         self.assertIn(1, counts, r.transcript())
-        self.assertTrue(any(re.match(r'^viewer \S+ left$', l) for l in r.out), r.transcript())
+        # The sink says why a viewer left (viewer-ended); whep_viewer.py sends DELETE.
+        self.assertTrue(any(re.match(r'^viewer \S+ left: the viewer said goodbye \(DELETE\)$', l)
+                            for l in r.out), r.transcript())
+
+    # ---- limits: max-viewers, max-pending, max-offers-per-second ----
+
+    LIMITS = ('max-viewers', 'max-pending', 'max-offers-per-second')
+
+    def test_limits_reach_the_sink(self):
+        """The options and the preset keys of the same names set the sink's limits (an
+        option wins over its key); without either the sink's own defaults stand."""
+        res = self.livecast('--print-pipeline', '--preset', 'test')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        for limit in self.LIMITS:
+            self.assertNotIn(limit, res.stdout)
+        res = self.livecast('--print-pipeline', '--preset', 'test', '--max-viewers', '0',
+                            '--max-pending', '64', '--max-offers-per-second', '50')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        printed = shlex.split(res.stdout.strip())
+        for prop in ('max-viewers=0', 'max-pending=64', 'max-offers-per-second=50'):
+            self.assertIn(prop, printed)
+
+        self.write_user_presets("""
+            [class]
+            description=A class of 40
+            source=videotestsrc is-live=true ! {caps}
+            max-viewers=40
+            max-pending=8
+            """)
+        res = self.livecast('--list-presets')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertNotIn('unknown key', res.stderr)  # the keys are known
+        res = self.livecast('--print-pipeline', '--preset', 'class')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        printed = shlex.split(res.stdout.strip())
+        self.assertIn('max-viewers=40', printed)
+        self.assertIn('max-pending=8', printed)
+        self.assertNotIn('max-offers-per-second', res.stdout)
+        res = self.livecast('--print-pipeline', '--preset', 'class', '--max-viewers', '60')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        printed = shlex.split(res.stdout.strip())
+        self.assertIn('max-viewers=60', printed)
+        self.assertNotIn('max-viewers=40', printed)
+
+        # The element takes them (and keeps its default for the one left out).
+        Gst = self.need_gst_python()
+        self.need_sink()
+        sink = Gst.parse_launch(res.stdout.strip()).get_by_name('sink')
+        self.assertEqual(sink.get_property('max-viewers'), 60)
+        self.assertEqual(sink.get_property('max-pending'), 8)
+        self.assertEqual(sink.get_property('max-offers-per-second'),
+                         sink.find_property('max-offers-per-second').default_value)
+
+    def test_help_gives_the_sinks_defaults(self):
+        """--help gives each limit's default as the installed sink has it."""
+        Gst = self.need_gst_python()
+        self.need_sink()
+        res = self.livecast('--help')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        sink = Gst.ElementFactory.make('webrtcserversink')
+        for limit in self.LIMITS:
+            m = re.search(r'(?m)^  --' + limit + r'=N .*\(0: no limit; default (\d+)\)$',
+                          res.stdout)
+            self.assertIsNotNone(m, f'--{limit}:\n{res.stdout}')
+            self.assertEqual(int(m.group(1)), sink.find_property(limit).default_value)
+
+    def test_bad_limit_in_a_preset(self):
+        path = self.write_user_presets("""
+            [class]
+            source=videotestsrc is-live=true ! {caps}
+            max-pending=lots
+            """)
+        for args in (['--print-pipeline', '--preset', 'class'], ['--preset', 'class']):
+            with self.subTest(args=args):
+                self.assert_usage_error(args, f"preset 'class' ({path}): max-pending 'lots'",
+                                        'from 0 to 1000000 (0: no limit)')
+
+    def offer_sdp(self):
+        """A receive-only VP8 offer made by webrtcbin. Posted as it is, nothing ever
+        answers the server's connectivity checks: the session stays "connecting"."""
+        res = subprocess.run([sys.executable, os.path.join(HERE, 'whep_viewer.py'),
+                              '--print-offer', 'VP8'], env=self.env, capture_output=True,
+                             text=True, timeout=30)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn('m=video', res.stdout)
+        return res.stdout
+
+    def assert_turns_one_away(self, run, url, sdp, limit):
+        """The next offer gets 503 naming `limit` (set to 1), and the status line says
+        "1 turned away (LIMIT 1: raise it with --LIMIT)"."""
+        status, body = post_offer(url, sdp)
+        self.assertEqual(status, 503, body)
+        self.assertIn(limit + ')', body)
+        m = run.wait_line(TURNED_AWAY_RE.format(limit=limit), 5)
+        self.assertIsNotNone(m, run.transcript())
+        self.assertEqual(m.group(1, 3), ('1', '1'))
+
+    def test_max_viewers_turns_viewers_away(self):
+        """--max-viewers 1: with a real viewer watching, the next one gets 503; the status
+        line says how many were turned away and how to raise the limit; /stats counts it."""
+        self.need_sink()
+        sdp = self.offer_sdp()
+        r = self.start('--port', '0', '--codec', 'vp8', '--max-viewers', '1', *SMALL)
+        url = r.url()
+        self.assertIsNotNone(url, r.transcript())
+        self.assertTrue(wait_until_streaming(url, 15), r.transcript())
+        # It stays longer than the rest of the test takes, even on a busy machine.
+        first = subprocess.Popen([sys.executable, os.path.join(HERE, 'whep_viewer.py'), url,
+                                  '60', 'VP8'], env=self.env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: first.poll() is None and (first.kill(), first.communicate()))
+        self.assertIsNotNone(r.wait_line(r'^viewer \S+ joined$', 30), r.transcript())
+        self.assert_turns_one_away(r, url, sdp, 'max-viewers')
+        self.assertEqual(get_stats(url)['refused'], {'maxViewers': 1, 'maxPending': 0, 'rate': 0})
+        if first.poll() is not None:
+            self.fail('the first viewer left too early: the test proves nothing\n'
+                      + ''.join(first.communicate()) + r.transcript())
+        self.assertEqual(r.stop()[0], 0, r.transcript())
+
+    def test_max_pending_turns_viewers_away(self):
+        """--max-pending 1: with one viewer still connecting, the next gets 503 and the
+        status line names max-pending. Not on a terminal: one line for the refusal at
+        once, not one a second."""
+        self.need_sink()
+        sdp = self.offer_sdp()
+        r = self.start('--port', '0', '--codec', 'vp8', '--max-pending', '1', *SMALL)
+        url = r.url()
+        self.assertIsNotNone(url, r.transcript())
+        self.assertTrue(wait_until_streaming(url, 15), r.transcript())
+        status, body = post_offer(url, sdp)
+        self.assertEqual(status, 201, body)
+        self.assert_turns_one_away(r, url, sdp, 'max-pending')
+        # One more refusal every second for 4 s: no line for each (the one above,
+        # and perhaps the status line every 10 s, which counts them too).
+        for _ in range(4):
+            time.sleep(1.1)
+            status, _ = post_offer(url, sdp)
+            self.assertEqual(status, 503)
+        time.sleep(1.5)
+        self.assertEqual(get_stats(url)['refused'], {'maxViewers': 0, 'maxPending': 5, 'rate': 0})
+        self.assertEqual(r.stop()[0], 0, r.transcript())
+        away = [l for l in r.out if 'turned away' in l]
+        self.assertIn(len(away), (1, 2), r.transcript())
+
+    def test_turned_away_fits_the_terminal(self):
+        """--max-offers-per-second 1, on a terminal: the second offer in a second gets
+        429 and the status line names the limit, never wider than the terminal (a
+        wrapped line could not be rewritten in place): 80 columns leave out the hint,
+        40 cut the line."""
+        self.need_sink()
+        sdp = self.offer_sdp()
+        master, slave = pty.openpty()
+        set_terminal_size(slave, 24, 80)
+        try:
+            r = self.start('--port', '0', '--codec', 'vp8', '--max-offers-per-second', '1',
+                           *SMALL, stdout=slave)
+        finally:
+            os.close(slave)
+        reader = PtyReader(master)
+        self.addCleanup(os.close, master)
+        self.addCleanup(reader.close)
+        m = URL_RE.search(reader.wait(URL_RE.search, 20))
+        self.assertIsNotNone(m, reader.text())
+        url = m.group(0)
+        self.assertTrue(wait_until_streaming(url, 15), reader.text())
+        status, body = post_offer(url, sdp)
+        self.assertEqual(status, 201, body)
+        # Three at once from one address: the second's offer went to the one above
+        # (an answer takes a while, so one may have come back since).
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            results = list(pool.map(lambda _: post_offer(url, sdp), range(3)))
+        statuses = sorted(status for status, _ in results)
+        self.assertIn(statuses, ([201, 429, 429], [429, 429, 429]), results)
+        refused = statuses.count(429)
+
+        text = reader.wait(
+            lambda t: any(f'{refused} turned away' in w for w in status_rewrites(t)), 5)
+        rewrites = status_rewrites(text)
+        self.assertTrue(rewrites, repr(text))
+        self.assertLessEqual(max(len(w) for w in rewrites), 79, rewrites)
+        away = [w for w in rewrites if 'turned away' in w]
+        self.assertTrue(away, rewrites)
+        self.assertRegex(away[-1], rf' \u00b7 {refused} turned away \(max-offers-per-second 1\)$')
+        self.assertEqual(get_stats(url)['refused'],
+                         {'maxViewers': 0, 'maxPending': 0, 'rate': refused})
+
+        set_terminal_size(master, 24, 40)
+        seen = len(text)
+        text = reader.wait(lambda t: any(w.endswith('\u2026') for w in status_rewrites(t[seen:])),
+                           5)
+        narrow = status_rewrites(text[seen:])
+        self.assertTrue(any(w.endswith('\u2026') for w in narrow), narrow)
+        self.assertLessEqual(max(len(w) for w in narrow), 39, narrow)
+        self.assertEqual(r.stop()[0], 0, reader.text())
 
 
 def main():
@@ -880,7 +1258,7 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(f'usage: {sys.argv[0]} PATH/TO/livecast [unittest options]')
     LIVECAST = os.path.abspath(sys.argv.pop(1))
-    unittest.main(verbosity=2)
+    sys.exit(exit_status(unittest.main(verbosity=2, exit=False).result))
 
 
 if __name__ == '__main__':

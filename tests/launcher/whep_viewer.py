@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 # A minimal WHEP viewer built on GStreamer's webrtcbin, for the launcher tests:
 #   whep_viewer.py URL SECONDS [H264|VP8]
+#   whep_viewer.py --print-offer [H264|VP8]
 # Posts a receive-only offer to URL's /whep (with the URL's ?token= as a Bearer
 # token), keeps the session for SECONDS, prints "frames N" (decoded frames, for
 # information: the launcher tests only need the session to exist), then ends it
-# with DELETE. Exits 1 on an HTTP error.
+# with DELETE. Exits 1 on an HTTP error. --print-offer prints the offer (no
+# candidates, as Chromium's on loopback) and exits: posted as it is, it makes a
+# session that never connects, one that stays "connecting" on the server.
 import sys
 import time
 import urllib.error
@@ -26,8 +29,13 @@ CAPS = {
 
 
 def main():
-    url, seconds = sys.argv[1], float(sys.argv[2])
-    codec = sys.argv[3] if len(sys.argv) > 3 else 'VP8'
+    print_offer = sys.argv[1] == '--print-offer'
+    if print_offer:
+        url, seconds = None, 0
+        codec = sys.argv[2] if len(sys.argv) > 2 else 'VP8'
+    else:
+        url, seconds = sys.argv[1], float(sys.argv[2])
+        codec = sys.argv[3] if len(sys.argv) > 3 else 'VP8'
     Gst.init(None)
 
     pipe = Gst.Pipeline.new()
@@ -56,6 +64,10 @@ def main():
     promise.wait()
     reply = promise.get_reply()  # keep the reply alive while using its offer
     offer = reply.get_value('offer')
+    if print_offer:
+        print(offer.sdp.as_text(), end='', flush=True)
+        pipe.set_state(Gst.State.NULL)
+        return 0
     promise = Gst.Promise.new()
     webrtc.emit('set-local-description', offer, promise)
     promise.wait()
@@ -71,9 +83,10 @@ def main():
     headers = {'Content-Type': 'application/sdp'}
     if token:
         headers['Authorization'] = 'Bearer ' + token
+    # An answer can take seconds on a busy machine (a DTLS certificate per viewer).
     try:
         resp = urllib.request.urlopen(
-            urllib.request.Request(base + '/whep', data=sdp.encode(), headers=headers), timeout=5)
+            urllib.request.Request(base + '/whep', data=sdp.encode(), headers=headers), timeout=30)
     except urllib.error.HTTPError as e:
         print('http', e.code, e.read().decode(errors='replace'), flush=True)
         pipe.set_state(Gst.State.NULL)

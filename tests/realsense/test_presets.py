@@ -20,6 +20,8 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'common'))
+from skips import exit_status, skip_missing  # noqa: E402
 SOURCE_ROOT = os.environ.get('LIVECAST_SOURCE_ROOT', os.path.join(HERE, '..', '..'))
 # The project's aiortc viewer: it decodes and prints "frames N".
 AIORTC_VIEWER = os.path.join(SOURCE_ROOT, 'tests', 'integration', 'test_aiortc.py')
@@ -27,14 +29,6 @@ LIVECAST = None
 FAKE = None
 URL_RE = re.compile(r'http://\S+')
 PRESETS = ('realsense', 'realsense-depth', 'realsense-rgbd')
-
-
-def skip_missing(test, why):
-    """A prerequisite the project installs (scripts/install-deps.sh --tests) is missing: a
-    skip, or a failure with LIVECAST_REQUIRE_BROWSER=1."""
-    if os.environ.get('LIVECAST_REQUIRE_BROWSER') == '1':
-        test.fail(f'{why} (LIVECAST_REQUIRE_BROWSER=1)')
-    test.skipTest(why)
 
 
 class Run:
@@ -228,18 +222,8 @@ def main():
                  '[unittest options]')
     LIVECAST = os.path.abspath(sys.argv.pop(1))
     FAKE = os.path.abspath(sys.argv.pop(1))
-    result = unittest.main(verbosity=2, exit=False).result
-    # unittest exits 0 when tests skip, which meson reads as OK: say how many skipped, and exit
-    # 77 (meson: SKIP) when every test that ran skipped.
-    if not result.wasSuccessful():
-        sys.exit(1)
-    if result.skipped:
-        print(f'# SKIPPED {len(result.skipped)} of {result.testsRun} tests:')
-        for test, why in result.skipped:
-            print(f'#   {test.id()}: {why}')
-        if len(result.skipped) == result.testsRun:
-            sys.exit(77)
-    sys.exit(0)
+    # unittest exits 0 when tests skip, which meson reads as OK (tests/common/skips.py).
+    sys.exit(exit_status(unittest.main(verbosity=2, exit=False).result))
 
 
 if __name__ == '__main__':
