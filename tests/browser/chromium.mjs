@@ -1,6 +1,7 @@
 // How every livecast test and benchmark starts Chromium: Debian's binary and
-// the flags measured in /work/shared/TESTING.md (headless, no background
-// traffic, WebRTC on loopback without mDNS candidates). Playwright adds
+// the flags it needs here (headless; no background traffic, whose
+// connections this machine's closed network refuses; WebRTC on loopback
+// without mDNS candidates). Playwright adds
 // --headless itself and gives each launch a fresh, empty user-data-dir.
 export const CHROMIUM = process.env.LIVECAST_CHROMIUM || '/usr/lib/chromium/chromium';
 

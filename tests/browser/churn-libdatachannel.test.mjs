@@ -40,8 +40,8 @@ const random = () => {
 };
 
 const WHEN = ['after-post', 'connecting', 'first-rtp', 'playing'];
-// Kept until the end: node-datachannel may crash when many closed peers are collected at once
-// (TESTING.md).
+// Kept until the end: node-datachannel 0.33 can crash the process when many closed peer
+// connections are garbage-collected at once.
 const keep = [];
 
 /**

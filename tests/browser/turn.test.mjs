@@ -50,7 +50,7 @@ function parseCli() {
 }
 
 function startCoturn(dir) {
-  // TESTING.md's command line: loopback only, long-term credentials, loopback peers allowed
+  // coturn on loopback only, with long-term credentials and loopback peers allowed
   // (without it every permission fails with 403), a private user database and pid file.
   return startProcess('coturn', TURNSERVER, ['-n', '--listening-ip=127.0.0.1',
     '--relay-ip=127.0.0.1', `--listening-port=${TURN_PORT}`, '--min-port=49160',

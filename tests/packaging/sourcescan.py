@@ -419,10 +419,15 @@ def factory_uses(rel, text, lexer=lex_c):
     uses, problems = set(), []
     for m in _MAKE.finditer(text):
         prefix = text[max(0, m.start() - 300):m.start()]
-        if re.search(r'(GstElement\s*\*|static\s)\s*$', prefix):
+        if re.search(r'(GstElement\s*\*\s*(?:\w+::)?|static\s)\s*$', prefix):
             continue  # the definition of make_element itself
         args = _split_args(text[m.end():_balanced(text, m.end())])
-        arg = (args[1] if m.group(1) == 'make_element' else args[0]).strip()
+        arg = args[0].strip()
+        if m.group(1) == 'make_element':
+            # make_element(self, "x", …) in the element, make_element("x", …) in its parts:
+            # the factory is the first argument that is not the element itself.
+            arg = next((a.strip() for a in args if a.strip() not in ('self', 'this', 'bin_')),
+                       arg)
         where = f'{rel}:{line_of(text, m.start())}'
         names = [lit.value for lit in lexer(arg)]
         if not names and re.fullmatch(r'\w+', arg):

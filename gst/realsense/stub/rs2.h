@@ -71,18 +71,18 @@ typedef enum rs2_playback_status {
   RS2_PLAYBACK_STATUS_STOPPED = 3,
 } rs2_playback_status;
 
-/* rs_types.h: errors */
+/* Errors */
 const char *rs2_get_error_message(const rs2_error *error);
 const char *rs2_get_failed_function(const rs2_error *error);
 void rs2_free_error(rs2_error *error);
 int rs2_get_api_version(rs2_error **error);
 
-/* rs_context.h */
+/* Contexts */
 rs2_context *rs2_create_context(int api_version, rs2_error **error);
 void rs2_delete_context(rs2_context *context);
 rs2_device_list *rs2_query_devices(const rs2_context *context, rs2_error **error);
 
-/* rs_device.h */
+/* Devices */
 int rs2_get_device_count(const rs2_device_list *list, rs2_error **error);
 rs2_device *rs2_create_device(const rs2_device_list *list, int index, rs2_error **error);
 void rs2_delete_device_list(rs2_device_list *list);
@@ -90,7 +90,7 @@ void rs2_delete_device(rs2_device *device);
 int rs2_supports_device_info(const rs2_device *device, rs2_camera_info info, rs2_error **error);
 const char *rs2_get_device_info(const rs2_device *device, rs2_camera_info info, rs2_error **error);
 
-/* rs_sensor.h */
+/* Sensors */
 rs2_sensor_list *rs2_query_sensors(const rs2_device *device, rs2_error **error);
 int rs2_get_sensors_count(const rs2_sensor_list *list, rs2_error **error);
 rs2_sensor *rs2_create_sensor(const rs2_sensor_list *list, int index, rs2_error **error);
@@ -108,7 +108,7 @@ void rs2_get_stream_profile_data(const rs2_stream_profile *profile, rs2_stream *
 void rs2_get_video_stream_resolution(const rs2_stream_profile *profile, int *width, int *height,
                                      rs2_error **error);
 
-/* rs_config.h */
+/* Pipeline configuration */
 rs2_config *rs2_create_config(rs2_error **error);
 void rs2_delete_config(rs2_config *config);
 void rs2_config_enable_stream(rs2_config *config, rs2_stream stream, int index, int width,
@@ -118,7 +118,7 @@ void rs2_config_enable_device_from_file_repeat_option(rs2_config *config, const 
                                                       int repeat_playback, rs2_error **error);
 rs2_pipeline_profile *rs2_config_resolve(rs2_config *config, rs2_pipeline *pipe, rs2_error **error);
 
-/* rs_pipeline.h */
+/* Pipelines */
 rs2_pipeline *rs2_create_pipeline(rs2_context *context, rs2_error **error);
 void rs2_delete_pipeline(rs2_pipeline *pipe);
 rs2_pipeline_profile *rs2_pipeline_start_with_config(rs2_pipeline *pipe, rs2_config *config,
@@ -129,11 +129,11 @@ int rs2_pipeline_try_wait_for_frames(rs2_pipeline *pipe, rs2_frame **output_fram
 rs2_device *rs2_pipeline_profile_get_device(rs2_pipeline_profile *profile, rs2_error **error);
 void rs2_delete_pipeline_profile(rs2_pipeline_profile *profile);
 
-/* rs_record_playback.h */
+/* Recording and playback */
 rs2_playback_status rs2_playback_device_get_current_status(const rs2_device *device,
                                                            rs2_error **error);
 
-/* rs_frame.h. Ownership: rs2_extract_frame returns a new reference, and
+/* Frames. Ownership: rs2_extract_frame returns a new reference, and
  * rs2_process_frame takes over the caller's; every reference is released
  * with rs2_release_frame. */
 void rs2_release_frame(rs2_frame *frame);
@@ -152,7 +152,7 @@ const rs2_stream_profile *rs2_get_frame_stream_profile(const rs2_frame *frame, r
 /* Newer libraries only: looked up as optional. */
 float rs2_depth_frame_get_units(const rs2_frame *frame, rs2_error **error);
 
-/* rs_processing.h */
+/* Processing blocks */
 rs2_processing_block *rs2_create_align(rs2_stream align_to, rs2_error **error);
 void rs2_delete_processing_block(rs2_processing_block *block);
 void rs2_start_processing_queue(rs2_processing_block *block, rs2_frame_queue *queue,

@@ -6,9 +6,10 @@
  * stream or another consumer (ARCHITECTURE.md, "Viewers are untrusted").
  *
  * - Its inputs (ghost pads fed by the shared tees) read every flow result as
- *   OK: tee stops pushing to all its pads as soon as one returns anything
- *   else (tee.c, gst_tee_handle_data). A result that is not OK marks the
- *   branch failed, and nothing more goes in.
+ *   OK: GStreamer's tee stops pushing a buffer to all its other pads as soon
+ *   as one returns anything but OK or NOT_LINKED, and hands that result
+ *   upstream. A result that is not OK marks the branch failed, and nothing
+ *   more goes in.
  * - Its inputs answer serialized queries (ALLOCATION, DRAIN) themselves:
  *   those wait for the branch's own streaming thread, which webrtcbin holds
  *   in a blocked push until DTLS is up.

@@ -104,7 +104,7 @@ void MediaFanout::set_sync(bool sync)
   }
 }
 
-GstElement *MediaFanout::make(const char *factory, const char *name)
+GstElement *MediaFanout::make_element(const char *factory, const char *name)
 {
   GstElement *e = gst_element_factory_make(factory, name);
   if (!e)
@@ -121,7 +121,7 @@ GstElement *MediaFanout::make_encoder(const FanoutSettings &settings, VideoCodec
   GstElement *enc = nullptr;
   switch (codec) {
     case VideoCodec::H264:
-      enc = make("x264enc", "encoder");
+      enc = make_element("x264enc", "encoder");
       if (enc) {
         gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
         gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
@@ -132,7 +132,7 @@ GstElement *MediaFanout::make_encoder(const FanoutSettings &settings, VideoCodec
       break;
     case VideoCodec::VP8:
     case VideoCodec::VP9:
-      enc = make(codec == VideoCodec::VP8 ? "vp8enc" : "vp9enc", "encoder");
+      enc = make_element(codec == VideoCodec::VP8 ? "vp8enc" : "vp9enc", "encoder");
       if (enc) {
         gst_util_set_object_arg(G_OBJECT(enc), "end-usage", "cbr");
         g_object_set(enc, "deadline", G_GINT64_CONSTANT(1), "cpu-used", 8, "lag-in-frames", 0,
@@ -204,8 +204,8 @@ bool MediaFanout::build_video_chain(const GstCaps *caps)
     chain.push_back(e);
     return e != nullptr;
   };
-  bool ok = add(make("valve", "valve"));
-  GstElement *queue = ok ? make("queue", "encoder-queue") : nullptr;
+  bool ok = add(make_element("valve", "valve"));
+  GstElement *queue = ok ? make_element("queue", "encoder-queue") : nullptr;
   ok = ok && add(queue);
   GstElement *encoder = nullptr;
   if (ok && raw) {
@@ -213,11 +213,11 @@ bool MediaFanout::build_video_chain(const GstCaps *caps)
     g_object_set(queue, "max-size-buffers", 2, "max-size-bytes", 0, "max-size-time",
                  G_GUINT64_CONSTANT(0), nullptr);
     gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
-    ok = add(make("videoconvert", "convert"));
+    ok = add(make_element("videoconvert", "convert"));
     encoder = ok ? make_encoder(settings, codec) : nullptr;
     ok = ok && add(encoder);
     if (ok && codec == VideoCodec::H264) {
-      GstElement *filter = make("capsfilter", "encoder-caps");
+      GstElement *filter = make_element("capsfilter", "encoder-caps");
       ok = add(filter);
       if (ok) {
         Ref<GstCaps> fcaps = Ref<GstCaps>::adopt(
@@ -231,7 +231,7 @@ bool MediaFanout::build_video_chain(const GstCaps *caps)
                  G_GUINT64_CONSTANT(0), nullptr);
   }
   if (ok && codec == VideoCodec::H264) {
-    GstElement *parse = make("h264parse", "parser");
+    GstElement *parse = make_element("h264parse", "parser");
     ok = add(parse);
     if (ok)
       g_object_set(parse, "config-interval", -1, nullptr);
@@ -330,7 +330,7 @@ bool MediaFanout::build_audio_chain(const GstCaps *caps)
   for (const char *factory :
        raw ? std::vector<const char *>{"valve", "queue", "audioconvert", "audioresample", "opusenc"}
            : std::vector<const char *>{"valve", "queue"}) {
-    GstElement *e = make(factory, (std::string("audio-") + factory).c_str());
+    GstElement *e = make_element(factory, (std::string("audio-") + factory).c_str());
     if (!e) {
       discard(chain);
       return false;

@@ -108,7 +108,7 @@ class MediaFanout
   static GstPadProbeReturn on_viewer_key_unit(GstPad *, GstPadProbeInfo *info, gpointer self);
   static GstPadProbeReturn on_tee_input(GstPad *, GstPadProbeInfo *info, gpointer self);
 
-  GstElement *make(const char *factory, const char *name);
+  GstElement *make_element(const char *factory, const char *name);
   GstElement *make_encoder(const FanoutSettings &settings, VideoCodec codec);
   bool insert_chain(const std::vector<GstElement *> &chain, GstElement *from, GstElement *to,
                     const char *what);

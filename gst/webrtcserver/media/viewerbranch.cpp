@@ -32,7 +32,7 @@ constexpr guint kChattyPackets = 10;
 constexpr guint64 kVideoQueueNs = 500 * GST_MSECOND;
 constexpr guint64 kAudioQueueNs = 200 * GST_MSECOND;
 
-GstElement *make(const char *factory, const char *name, std::string &error)
+GstElement *make_element(const char *factory, const char *name, std::string &error)
 {
   GstElement *e = gst_element_factory_make(factory, name);
   if (!e && error.empty())
@@ -45,7 +45,7 @@ GstElement *make_payloader(VideoCodec codec, int pt, std::string &error)
   GstElement *pay = nullptr;
   switch (codec) {
     case VideoCodec::H264:
-      pay = make("rtph264pay", "pay", error);
+      pay = make_element("rtph264pay", "pay", error);
       if (pay) {
         g_object_set(pay, "config-interval", -1, nullptr);
         gst_util_set_object_arg(G_OBJECT(pay), "aggregate-mode", "zero-latency");
@@ -53,7 +53,7 @@ GstElement *make_payloader(VideoCodec codec, int pt, std::string &error)
       break;
     case VideoCodec::VP8:
     case VideoCodec::VP9:
-      pay = make(codec == VideoCodec::VP8 ? "rtpvp8pay" : "rtpvp9pay", "pay", error);
+      pay = make_element(codec == VideoCodec::VP8 ? "rtpvp8pay" : "rtpvp9pay", "pay", error);
       if (pay)
         gst_util_set_object_arg(G_OBJECT(pay), "picture-id-mode", "15-bit");
       break;
@@ -201,9 +201,9 @@ std::unique_ptr<ViewerBranch> ViewerBranch::create(const std::string &id, const 
   b->id_ = id;
   b->spec_ = spec;
   const std::string name = "viewer-" + id.substr(0, 12);
-  GstElement *queue = make("queue", "queue", error);
+  GstElement *queue = make_element("queue", "queue", error);
   GstElement *pay = make_payloader(spec.codec, spec.video.payload_type, error);
-  GstElement *webrtcbin = make("webrtcbin", "webrtcbin", error);
+  GstElement *webrtcbin = make_element("webrtcbin", "webrtcbin", error);
   if (!queue || !pay || !webrtcbin) {
     for (GstElement *e : {queue, pay, webrtcbin}) {
       if (e)
@@ -227,8 +227,8 @@ std::unique_ptr<ViewerBranch> ViewerBranch::create(const std::string &id, const 
 
   if (spec.audio.present && spec.audio.viewer_receives && spec.audio_input) {
     std::string audio_error;
-    GstElement *aqueue = make("queue", "audio-queue", audio_error);
-    GstElement *apay = make("rtpopuspay", "audio-pay", audio_error);
+    GstElement *aqueue = make_element("queue", "audio-queue", audio_error);
+    GstElement *apay = make_element("rtpopuspay", "audio-pay", audio_error);
     if (aqueue && apay) {
       g_object_set(aqueue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
                    kAudioQueueNs, nullptr);
@@ -253,7 +253,7 @@ std::unique_ptr<ViewerBranch> ViewerBranch::create(const std::string &id, const 
    * so the answer never depends on whether the caps came before it. */
   if (spec.codec == VideoCodec::H264 && !spec.video.profile_level_id.empty()) {
     std::string ignored;
-    if (GstElement *setter = make("capssetter", "profile-level-id", ignored)) {
+    if (GstElement *setter = make_element("capssetter", "profile-level-id", ignored)) {
       Ref<GstCaps> plid = Ref<GstCaps>::adopt(
           gst_caps_new_simple("application/x-rtp", "profile-level-id", G_TYPE_STRING,
                               spec.video.profile_level_id.c_str(), nullptr));
