@@ -607,6 +607,7 @@ async function suiteTtff(ctx) {
   const sender = start('glass_sender', opts['glass-sender'], [presetPipeline(30, 'h264')], env);
   const probed = await sessions(sender);
   const frames = senderLines(sender, 'frame').filter((f) => f.key);
+  // GLASS_DUMP=FILE keeps the raw page timelines and the sender's key frames for a closer look.
   if (process.env.GLASS_DUMP) writeFileSync(process.env.GLASS_DUMP, JSON.stringify({ probed, frames }));
   const since = (t, k) => (t[k] ? t[k] - t.start : NaN);
   const table = (label, runs, withSender) => {
