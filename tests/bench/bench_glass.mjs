@@ -484,7 +484,7 @@ async function suiteDiagnose(ctx) {
   const base = { sender: 'glass', fps: 30, codec: 'h264' };
   const items = [
     { name: 'baseline (H.264 30, as shipped)', ...base },
-    { name: 'end-sink processing-deadline=0', ...base, set: ['end-sink.processing-deadline=0'] },
+    { name: 'processing-deadline=0 on the end sink', ...base, set: ['end-sink.processing-deadline=0'] },
     { name: 'webrtcserversink sync=false', ...base, sinkProps: 'sync=false' },
     { name: 'x264enc threads=1', ...base, set: ['encoder.threads=1'] },
     { name: 'x264enc sliced-threads=false', ...base, set: ['encoder.sliced-threads=false'] },
