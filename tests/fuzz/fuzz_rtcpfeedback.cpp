@@ -1,8 +1,9 @@
 /* livecast fuzzing
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * A viewer's transport-cc feedback FCI (the RTCP payload after the SSRCs):
- * parse_twcc_feedback, then the estimator that takes it. The input is the FCI.
+ * A viewer's RTCP feedback FCI (the payload after the SSRCs), read as a
+ * REMB and as transport-cc feedback, then given to the estimator that
+ * takes them. The input is the FCI.
  */
 #include "bandwidthestimator.h"
 #include "fuzz_backend.h"
@@ -12,8 +13,17 @@ using namespace livecast;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  TwccFeedback fb;
   std::string error;
+  uint64_t bps = 0;
+  if (parse_remb(data, size, bps, error)) {
+    FUZZ_CHECK(error.empty());
+    BandwidthEstimator remb;
+    remb.on_remb(bps, 0);
+    FUZZ_CHECK(remb.target_bps() <= EstimatorConfig().max_bps);
+  } else {
+    FUZZ_CHECK(!error.empty());
+  }
+  TwccFeedback fb;
   if (!parse_twcc_feedback(data, size, fb, error)) {
     FUZZ_CHECK(!error.empty());
     return 0;

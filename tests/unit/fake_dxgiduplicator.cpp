@@ -5,7 +5,8 @@
 
 #include <cstring>
 
-namespace fake_dxgi {
+namespace fake_dxgi
+{
 
 Script &script()
 {
@@ -15,8 +16,10 @@ Script &script()
 
 }  // namespace fake_dxgi
 
-namespace livecast {
-namespace dxgi {
+namespace livecast
+{
+namespace dxgi
+{
 
 struct DesktopDuplicator::Impl {
   LogFunction log;

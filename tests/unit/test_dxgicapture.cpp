@@ -14,7 +14,8 @@
 using namespace livecast;
 using livecast::dxgi::FrameStatus;
 
-namespace {
+namespace
+{
 
 GstObject *owner()
 {

@@ -159,6 +159,27 @@ static void test_chromium_vectors()
   }
 }
 
+/* REMB: mantissa x 2^exponent; not a REMB, or cut short, refused. */
+static void test_remb()
+{
+  uint64_t bps = 0;
+  std::string error;
+  /* exponent 2, mantissa 0x21b2c (138,028): 552,112 bit/s; one SSRC. */
+  const Bytes remb = {'R', 'E', 'M', 'B', 1, 0x0a, 0x1b, 0x2c, 0x11, 0x22, 0x33, 0x44};
+  g_assert_true(parse_remb(remb.data(), remb.size(), bps, error));
+  g_assert_cmpuint(bps, ==, 552112);
+  /* The largest exponent is "no limit", not an overflow. */
+  const Bytes huge = {'R', 'E', 'M', 'B', 0, 0xff, 0xff, 0xff};
+  g_assert_true(parse_remb(huge.data(), huge.size(), bps, error));
+  g_assert_cmpuint(bps, ==, UINT64_MAX);
+  const Bytes not_remb = {'R', 'E', 'M', 'X', 0, 0, 0, 1};
+  g_assert_false(parse_remb(not_remb.data(), not_remb.size(), bps, error));
+  g_assert_true(error.find("REMB") != std::string::npos);
+  const Bytes missing_ssrc = {'R', 'E', 'M', 'B', 2, 0, 0, 1, 0, 0, 0, 1};
+  g_assert_false(parse_remb(missing_ssrc.data(), missing_ssrc.size(), bps, error));
+  g_assert_false(parse_remb(remb.data(), 7, bps, error));
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, nullptr);
@@ -168,5 +189,6 @@ int main(int argc, char **argv)
   g_test_add_func("/rtcpfeedback/long-runs", test_long_runs);
   g_test_add_func("/rtcpfeedback/malformed", test_malformed);
   g_test_add_func("/rtcpfeedback/chromium", test_chromium_vectors);
+  g_test_add_func("/rtcpfeedback/remb", test_remb);
   return g_test_run();
 }

@@ -363,7 +363,9 @@ void BandwidthEstimator::loss_control(int64_t now_us)
      * slow down keeps the same loss, and the limit must not spiral down;
      * one that does sees it again on what it sends then. */
     const double acked = static_cast<double>(acked_bps());
-    const double base = acked > 0 ? acked : static_cast<double>(target_bps());
+    const double base = acked > 0           ? acked
+                        : reported_bps_ > 0 ? reported_bps_
+                                            : static_cast<double>(target_bps());
     loss_bps_ = static_cast<double>(clamp(base * (1 - 0.5 * loss_fraction_)));
     last_loss_change_us_ = now_us;
     /* The next decrease needs loss seen after this one (at the new rate). */
@@ -385,13 +387,15 @@ void BandwidthEstimator::loss_control(int64_t now_us)
 
 void BandwidthEstimator::on_remb(uint64_t bps, int64_t)
 {
-  remb_bps_ = static_cast<double>(bps);
+  /* Up to 2^63 can be written: anything above our maximum means no limit. */
+  remb_bps_ = static_cast<double>(std::min<uint64_t>(bps, config_.max_bps));
 }
 
-void BandwidthEstimator::on_loss_report(double fraction_lost, int64_t now_us)
+void BandwidthEstimator::on_loss_report(double fraction_lost, int64_t now_us, uint64_t received_bps)
 {
   if (twcc_seen_)
     return; /* transport-cc counts every packet, a receiver report only samples */
+  reported_bps_ = static_cast<double>(received_bps);
   loss_fraction_ = std::clamp(fraction_lost, 0.0, 1.0);
   loss_reported_ = loss_fresh_ = true;
   loss_control(now_us);

@@ -97,8 +97,10 @@ class BandwidthEstimator
   void on_twcc_feedback(const TwccFeedback &feedback, int64_t now_us);
   /* The viewer's REMB (receiver estimated maximum bitrate). */
   void on_remb(uint64_t bps, int64_t now_us);
-  /* A receiver report's fraction lost (0..1), for viewers without transport-cc. */
-  void on_loss_report(double fraction_lost, int64_t now_us);
+  /* The fraction lost (0..1) receiver reports give over an interval, for
+   * viewers without transport-cc, and what they say got through then
+   * (bit/s; 0: unknown). */
+  void on_loss_report(double fraction_lost, int64_t now_us, uint64_t received_bps = 0);
   void on_rtt(int64_t rtt_us);
   /* Time passes without feedback: call about every 100 ms. The estimate
    * halves each second in which packets left and no transport-cc feedback
@@ -166,6 +168,7 @@ class BandwidthEstimator
   int64_t loss_epoch_us_ = INT64_MIN; /* loss counts for packets sent since */
 
   double remb_bps_ = 0;
+  double reported_bps_ = 0; /* received, by the receiver reports */
   uint64_t feedback_packets_ = 0, feedback_errors_ = 0;
 
   /* Probing. */

@@ -7,6 +7,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <algorithm>
 #include <mutex>
 
 #include "debugcategory.h"
@@ -24,6 +25,10 @@ struct ViewerFeedback::State {
   FeedbackCounts counts;
   int ext_id = -1;        /* transport-cc extension id in what we send */
   guint32 video_ssrc = 0; /* the SSRC whose packets carry it (report blocks) */
+  /* The report block that started the current loss interval. */
+  gint64 rb_time = -1;
+  guint32 rb_highest = 0;
+  gint32 rb_lost = 0;
   explicit State(const EstimatorConfig &c) : estimator(c) {}
 };
 
@@ -153,7 +158,9 @@ void on_feedback(GObject *, guint type, guint fbtype, guint, guint, GstBuffer *f
   gst_buffer_unmap(fci, &map);
 }
 
-/* Receiver reports: the fraction of our video the viewer lost. */
+/* Receiver reports: the fraction of our video the viewer lost, from the
+ * cumulative counts over at least a second (browsers send a report with
+ * every feedback packet; the per-report fraction of a few packets is noise). */
 void on_rtcp(GObject *, GstBuffer *buffer, gpointer data)
 {
   auto &st = **static_cast<std::shared_ptr<ViewerFeedback::State> *>(data);
@@ -172,11 +179,28 @@ void on_rtcp(GObject *, GstBuffer *buffer, gpointer data)
       guint8 fraction = 0;
       gint32 lost = 0;
       gst_rtcp_packet_get_rb(&packet, i, &ssrc, &fraction, &lost, &highest, &jitter, &lsr, &dlsr);
+      (void)fraction;
       std::lock_guard<std::mutex> guard(st.lock);
       if (st.video_ssrc == 0 || ssrc != st.video_ssrc)
         continue;
       st.counts.receiver_reports++;
-      st.estimator.on_loss_report(fraction / 256.0, now);
+      if (st.rb_time >= 0 && now - st.rb_time < G_USEC_PER_SEC)
+        continue;
+      const gint64 expected = static_cast<gint64>(highest - st.rb_highest);
+      const gint64 lost_now = static_cast<gint64>(lost) - st.rb_lost;
+      if (st.rb_time >= 0 && expected > 0) {
+        /* What got through, at the average size of what we send. */
+        const double size = st.counts.packets_sent
+                                ? static_cast<double>(st.counts.bytes_sent) / st.counts.packets_sent
+                                : 0;
+        const double received = static_cast<double>(std::max<gint64>(0, expected - lost_now));
+        const double bps = received * size * 8 * G_USEC_PER_SEC / (now - st.rb_time);
+        st.estimator.on_loss_report(CLAMP(static_cast<double>(lost_now) / expected, 0.0, 1.0), now,
+                                    static_cast<uint64_t>(bps));
+      }
+      st.rb_time = now;
+      st.rb_highest = highest;
+      st.rb_lost = lost;
     }
   }
   gst_rtcp_buffer_unmap(&rtcp);
