@@ -8,7 +8,7 @@
 //   lc-view  10.78.0.2/24  headless Chromium, one RTCPeerConnection (recvonly video)
 //
 // Signalling goes through this test: the page's offer to bwsender's stdin, its answer back.
-// Namespaces as in tests/browser/loss.test.mjs (tests/browser/netns.mjs): `unshare --net`
+// Namespaces from tests/browser/netns.mjs (as browser-loss): `unshare --net`
 // children of this test, itself inside tests/netns-run.sh's private namespace.
 //
 // Phase 1, transport-cc (bwsender adds the extension as transportcc.h proposes):

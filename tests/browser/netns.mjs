@@ -1,4 +1,4 @@
-// Network namespaces of a test's own for two-host tests (the pattern of tests/browser/loss.test.mjs):
+// Network namespaces of a test's own for two-host tests (browser-loss, browser-bandwidth):
 // each is held by `unshare --net sh -c '…; exec cat'`, which lives until its stdin (our pipe)
 // closes, so the namespace goes with the test however it ends; nothing gets a name in /run/netns.
 // The test itself runs inside tests/netns-run.sh's private namespace.

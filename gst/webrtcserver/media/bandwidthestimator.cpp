@@ -36,24 +36,15 @@ constexpr double kAckedHeadroom = 1.5;
 constexpr double kAckedExtraBps = 10000;
 constexpr double kMultiplicativePerSecond = 1.08;
 /* Growth far from any known capacity speeds up the longer it goes on
- * unchallenged (+4 %/s per second, up to +24 %/s): after a bottleneck goes
- * away, 8 %/s alone takes ~15 s to climb from 0.7 back to 2.5 Mbit/s. */
-constexpr double kAccelerationPerSecond = 0.04;
-constexpr double kMaxMultiplicativePerSecond = 1.24;
+ * unchallenged (+6 %/s per second, up to 32 %/s): after a bottleneck goes
+ * away, 8 %/s alone takes ~15 s to climb from 0.7 back to 2 Mbit/s. */
+constexpr double kAccelerationPerSecond = 0.06;
+constexpr double kMaxMultiplicativePerSecond = 1.32;
+constexpr int64_t kCapacityStaleUs = 2 * kSecondUs;
 /* Loss thresholds (fractions) and how often the loss limit may move down. */
-constexpr double kLossHigh = 0.10, kLossLow = 0.02;
+constexpr double kLossLow = 0.02; /* kLossHigh: in the class */
 constexpr int64_t kLossDecreaseGapUs = 300000;
 constexpr double kLossCreepPerSecond = 1.02;
-/* No feedback for this long while sending: halve, once per such period. */
-constexpr int64_t kFeedbackTimeoutUs = kSecondUs;
-/* Probing: calm before a try, the stretch of sent packets a try is judged
- * on, how long to wait for its feedback, and the back-off after failures. */
-constexpr int64_t kProbeCalmUs = 2 * kSecondUs;
-constexpr int64_t kProbeUs = 1500000;
-constexpr int64_t kProbeGraceUs = 2 * kSecondUs;
-constexpr double kProbeCarried = 0.9;
-constexpr int64_t kProbeBackoffMinUs = 3 * kSecondUs;
-constexpr int64_t kProbeBackoffMaxUs = 60 * kSecondUs;
 /* The 24-bit reference time of transport-cc feedback, in 64 ms units. */
 constexpr int64_t kReferenceRange = 1 << 24;
 constexpr int64_t kReferenceUnitUs = 64000;
@@ -77,26 +68,10 @@ const char *estimate_basis_name(EstimateBasis b)
   return "initial";
 }
 
-const char *probe_state_name(ProbeState p)
-{
-  switch (p) {
-    case ProbeState::Running:
-      return "running";
-    case ProbeState::Succeeded:
-      return "succeeded";
-    case ProbeState::Failed:
-      return "failed";
-    case ProbeState::None:
-      break;
-  }
-  return "none";
-}
-
 BandwidthEstimator::BandwidthEstimator(const EstimatorConfig &config)
     : config_(config),
       delay_bps_(static_cast<double>(config.initial_bps)),
-      loss_bps_(static_cast<double>(config.max_bps)),
-      probe_backoff_us_(kProbeBackoffMinUs)
+      loss_bps_(static_cast<double>(config.max_bps))
 {
 }
 
@@ -295,8 +270,11 @@ void BandwidthEstimator::increase(int64_t now_us)
   last_increase_us_ = now_us;
   const double bps = delay_bps_;
   double next;
-  if (capacity_ > 0 && !near_capacity(bps) && bps > capacity_)
-    capacity_ = -1; /* well past the old capacity: the link grew */
+  /* Well past the old capacity, or past it for a while without overuse:
+   * the link grew, what was learnt about it no longer holds. */
+  if (capacity_ > 0 && bps > capacity_ &&
+      (!near_capacity(bps) || now_us - last_decrease_us_ > kCapacityStaleUs))
+    capacity_ = -1;
   if (near_capacity(bps)) {
     /* About one packet per response time (a round trip and the feedback
      * interval), so the queue a step creates is seen before the next. */
@@ -419,10 +397,7 @@ void BandwidthEstimator::update(int64_t now_us)
     if (probe_ == ProbeState::Running)
       end_probe(false, now_us);
   }
-  if (probe_ == ProbeState::Running && now_us - probe_start_us_ > kProbeUs + kProbeGraceUs) {
-    /* Without transport-cc the loss reports are all there is to judge by. */
-    end_probe(!twcc_seen_ && loss_fraction_ <= kLossHigh, now_us);
-  }
+  probe_timeout(now_us);
 }
 
 uint64_t BandwidthEstimator::target_bps() const
@@ -469,65 +444,6 @@ BandwidthEstimate BandwidthEstimator::estimate() const
   e.feedback_packets = feedback_packets_;
   e.feedback_errors = feedback_errors_;
   return e;
-}
-
-bool BandwidthEstimator::wants_probe(uint64_t probe_bps, int64_t now_us) const
-{
-  if (probe_ == ProbeState::Running || probe_bps <= target_bps() || probe_bps > config_.max_bps)
-    return false;
-  const bool calm = last_overuse_us_ < 0 || now_us - last_overuse_us_ >= kProbeCalmUs;
-  /* The back-off is for trying the failed rate (or more) again. */
-  const int64_t backoff = probe_bps >= failed_probe_bps_ ? probe_backoff_us_ : kProbeBackoffMinUs;
-  const bool backed_off = last_probe_end_us_ < 0 || now_us - last_probe_end_us_ >= backoff;
-  const bool feedback =
-      (twcc_seen_ && now_us - last_feedback_us_ < kFeedbackTimeoutUs) || remb_bps_ > 0;
-  return calm && backed_off && feedback && loss_fraction_ <= kLossHigh;
-}
-
-void BandwidthEstimator::start_probe(uint64_t probe_bps, int64_t now_us)
-{
-  probe_ = ProbeState::Running;
-  probe_bps_ = probe_bps;
-  probe_start_us_ = now_us;
-  before_probe_delay_bps_ = delay_bps_;
-  before_probe_loss_bps_ = loss_bps_;
-}
-
-void BandwidthEstimator::judge_probe(int64_t last_send_us, bool overuse, int64_t now_us)
-{
-  if (probe_ != ProbeState::Running)
-    return;
-  /* Overuse while what got through matches the probed rate is the burst of
-   * the switch (a key frame), not the link refusing the rate. */
-  const bool refused = overuse && acked_bps() < kProbeCarried * probe_bps_;
-  if (refused || (loss_fresh_ && loss_fraction_ > kLossHigh))
-    end_probe(false, now_us);
-  else if (last_send_us >= probe_start_us_ + kProbeUs)
-    end_probe(true, now_us);
-}
-
-void BandwidthEstimator::end_probe(bool ok, int64_t now_us)
-{
-  probe_ = ok ? ProbeState::Succeeded : ProbeState::Failed;
-  last_probe_end_us_ = now_us;
-  if (ok) {
-    delay_bps_ = std::max(delay_bps_, static_cast<double>(probe_bps_));
-    loss_bps_ = std::max(loss_bps_, static_cast<double>(probe_bps_));
-    probe_backoff_us_ = kProbeBackoffMinUs;
-    failed_probe_bps_ = UINT64_MAX;
-  } else {
-    /* What the probe's own excess did to the estimate is not news about
-     * the rate before it: back to that, and its losses do not count. */
-    delay_bps_ = std::max(delay_bps_, before_probe_delay_bps_);
-    loss_bps_ = std::max(loss_bps_, before_probe_loss_bps_);
-    losses_.clear();
-    loss_fresh_ = false;
-    loss_epoch_us_ = last_sent_us_;
-    probe_backoff_us_ = probe_bps_ >= failed_probe_bps_
-                            ? std::min(probe_backoff_us_ * 2, kProbeBackoffMaxUs)
-                            : kProbeBackoffMinUs * 2;
-    failed_probe_bps_ = probe_bps_;
-  }
 }
 
 }  // namespace livecast

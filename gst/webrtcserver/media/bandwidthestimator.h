@@ -15,7 +15,8 @@
  *    acknowledged (what got through the bottleneck, so one decrease lands
  *    just below the link, however far above it we were). Normal: up,
  *    multiplicatively far from the last link capacity seen (8 %/s,
- *    faster the longer nothing pushes back, up to 24 %/s),
+ *    faster the longer nothing pushes back, up to 32 %/s; that capacity
+ *    is forgotten once exceeded for 2 s without overuse),
  *    additively (about a packet per round trip) near it; never above
  *    1.5 x acknowledged + 10 kbit/s, so an idle stream does not talk its
  *    estimate up. Underuse: hold while the queue drains.
@@ -116,6 +117,11 @@ class BandwidthEstimator
   ProbeState probe_state() const { return probe_; }
 
  private:
+  /* Loss above this is the link refusing the rate (both parts use it). */
+  static constexpr double kLossHigh = 0.10;
+  /* No transport-cc feedback for this long while sending: the link died or is full. */
+  static constexpr int64_t kFeedbackTimeoutUs = 1000000;
+
   struct Sent {
     int64_t send_us = 0;
     std::size_t size = 0;
@@ -132,6 +138,7 @@ class BandwidthEstimator
   void decrease(int64_t now_us);
   void loss_control(int64_t now_us);
   void judge_probe(int64_t last_send_us, bool overuse, int64_t now_us);
+  void probe_timeout(int64_t now_us);
   void end_probe(bool ok, int64_t now_us);
   void note_capacity(double bps);
   bool near_capacity(double bps) const;
@@ -176,7 +183,7 @@ class BandwidthEstimator
   uint64_t probe_bps_ = 0;
   int64_t probe_start_us_ = -1;
   int64_t last_probe_end_us_ = -1;
-  int64_t probe_backoff_us_;
+  int64_t probe_backoff_us_ = 0;           /* 0: the shortest */
   uint64_t failed_probe_bps_ = UINT64_MAX; /* the last failed probe's rate */
   double before_probe_delay_bps_ = 0, before_probe_loss_bps_ = 0;
 };
