@@ -5,8 +5,7 @@
 
 #include <cstring>
 
-namespace fake_dxgi
-{
+namespace fake_dxgi {
 
 Script &script()
 {
@@ -16,10 +15,8 @@ Script &script()
 
 }  // namespace fake_dxgi
 
-namespace livecast
-{
-namespace dxgi
-{
+namespace livecast {
+namespace dxgi {
 
 struct DesktopDuplicator::Impl {
   LogFunction log;

@@ -15,16 +15,14 @@
 
 using namespace livecast;
 
-namespace livecast
-{
+namespace livecast {
 std::ostream &operator<<(std::ostream &s, const Rect &r)
 {
   return s << r.width << "x" << r.height << "+" << r.x << "+" << r.y;
 }
 }  // namespace livecast
 
-namespace
-{
+namespace {
 
 /* A picture of 32-bit pixels, for reference computations. */
 struct Picture {

@@ -13,8 +13,7 @@
 using livecast::blend_cursor;
 using livecast::CursorImage;
 
-namespace
-{
+namespace {
 
 constexpr int kW = 8, kH = 6, kStride = kW * 4;
 

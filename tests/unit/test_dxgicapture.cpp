@@ -14,8 +14,7 @@
 using namespace livecast;
 using livecast::dxgi::FrameStatus;
 
-namespace
-{
+namespace {
 
 GstObject *owner()
 {

@@ -14,8 +14,7 @@
 
 using namespace livecast;
 
-namespace
-{
+namespace {
 
 /* A "desktop image" of 8x6 BGRx pixels whose blue byte is its number and
  * whose green byte is @generation. */

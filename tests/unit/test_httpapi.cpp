@@ -39,8 +39,8 @@ class SessionTable : public SessionBackend
   std::vector<SdpFragment> trickled;
   int next = 1;
   int refuse_status = 0;
-  SessionEvents events;  /* of the last session created */
-  bool deferred = false; /* answers wait for run_pending() */
+  SessionEvents events;           /* of the last session created */
+  bool deferred = false;          /* answers wait for run_pending() */
   std::vector<std::function<void()>> pending;
   std::vector<std::string> answers; /* applied with apply_answer */
 
@@ -514,10 +514,9 @@ static void test_ws_welcome_offer_answer()
   ASSERT_STR_EQ(h.member(3, "candidate"), "<NULL>");
 
   /* Theirs reach the backend. */
-  h.peer->on_message(
-      "{\"type\":\"candidate\",\"candidate\":{\"candidate\":"
-      "\"candidate:2 1 udp 1 127.0.0.1 9 typ host\",\"sdpMid\":\"0\","
-      "\"sdpMLineIndex\":0}}");
+  h.peer->on_message("{\"type\":\"candidate\",\"candidate\":{\"candidate\":"
+                     "\"candidate:2 1 udp 1 127.0.0.1 9 typ host\",\"sdpMid\":\"0\","
+                     "\"sdpMLineIndex\":0}}");
   g_assert_cmpuint(h.table.trickled.size(), ==, 1);
   ASSERT_STR_EQ(h.table.trickled[0].candidates[0].mid, "0");
 
@@ -566,12 +565,8 @@ static void test_ws_join_and_end()
 static void test_ws_bad_input_and_flood()
 {
   WsHarness h;
-  const char *bad[] = {"hello",
-                       "[]",
-                       "{}",
-                       "{\"type\":\"offer\",\"sdp\":5}",
-                       "{\"type\":\"welcome\"}",
-                       "{\"type\":\"offer\",\"sdp\":\"v=0\"}"};
+  const char *bad[] = {"hello", "[]", "{}", "{\"type\":\"offer\",\"sdp\":5}",
+                       "{\"type\":\"welcome\"}", "{\"type\":\"offer\",\"sdp\":\"v=0\"}"};
   for (const char *text : bad) {
     const std::size_t before = h.sent.size();
     h.peer->on_message(text);
@@ -656,10 +651,10 @@ static std::string json_member(const std::string &text, const char *name)
   JsonNode *root = json_from_string(text.c_str(), nullptr);
   g_assert_nonnull(root);
   JsonObject *o = json_node_get_object(root);
-  std::string out =
-      json_object_has_member(o, name) && JSON_NODE_HOLDS_VALUE(json_object_get_member(o, name))
-          ? json_object_get_string_member(o, name)
-          : "";
+  std::string out = json_object_has_member(o, name) && JSON_NODE_HOLDS_VALUE(
+                                                           json_object_get_member(o, name))
+                        ? json_object_get_string_member(o, name)
+                        : "";
   json_node_unref(root);
   return out;
 }
@@ -763,9 +758,9 @@ static void test_offer_rate_limit_http_and_ws()
   std::vector<std::string> sent;
   HttpRequest upgrade = request("GET", "/ws");
   upgrade.remote_address = "192.0.2.7";
-  std::unique_ptr<WsConnection> ws =
-      api.accept_websocket(upgrade, WsChannel{[&sent](const std::string &t) { sent.push_back(t); },
-                                              [](int, const std::string &) {}});
+  std::unique_ptr<WsConnection> ws = api.accept_websocket(
+      upgrade, WsChannel{[&sent](const std::string &t) { sent.push_back(t); },
+                         [](int, const std::string &) {}});
   ws->on_text("{\"type\":\"join\"}");
   g_assert_true(sent.back().find("\"status\":429") != std::string::npos);
 }

@@ -12,8 +12,7 @@
 
 using namespace livecast;
 
-namespace
-{
+namespace {
 
 /* A 16x2 BGRx frame, every pixel B=10 G=20 R=30. */
 constexpr int kW = 16, kH = 2, kStride = kW * 4;

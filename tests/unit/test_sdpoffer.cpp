@@ -121,9 +121,8 @@ static void test_second_section_and_session_credentials()
   const GstStructure *s = gst_caps_get_structure(c.audio.caps.get(), 0);
   ASSERT_STR_EQ(std::string(gst_structure_get_string(s, "encoding-name")), "OPUS");
   /* A microphone offered (sendrecv): talkback. */
-  OfferCheck mic =
-      check_offer(replace_all(kVp8OnlyOffer, "a=mid:a\r\na=recvonly", "a=mid:a\r\na=sendrecv"),
-                  SentVideo{VideoCodec::VP8, ""});
+  OfferCheck mic = check_offer(replace_all(kVp8OnlyOffer, "a=mid:a\r\na=recvonly", "a=mid:a\r\na=sendrecv"),
+                               SentVideo{VideoCodec::VP8, ""});
   g_assert_true(mic.audio.viewer_receives);
   g_assert_true(mic.audio.viewer_sends);
   /* No Opus: no audio. */

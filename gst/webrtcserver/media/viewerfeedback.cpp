@@ -135,7 +135,8 @@ void on_feedback(GObject *, guint type, guint fbtype, guint, guint, GstBuffer *f
   const gint64 now = g_get_monotonic_time();
   std::string error;
   if (twcc) {
-    GST_LOG("transport-cc FCI %s", hex(map.data, map.size).c_str());
+    if (gst_debug_category_get_threshold(GST_CAT_DEFAULT) >= GST_LEVEL_LOG)
+      GST_LOG("transport-cc FCI %s", hex(map.data, map.size).c_str());
     TwccFeedback fb;
     const bool ok = parse_twcc_feedback(map.data, map.size, fb, error);
     std::lock_guard<std::mutex> guard(st.lock);
