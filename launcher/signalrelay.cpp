@@ -3,7 +3,7 @@
  */
 #include "signalrelay.h"
 
-#include "signaling.h"
+#include "protocol/signalmessage.h"
 
 #include <algorithm>
 #include <cstdio>

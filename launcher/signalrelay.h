@@ -21,7 +21,7 @@
 
 #include <glib.h>
 
-#include "signaling.h"
+#include "protocol/signalmessage.h"
 
 #include <cstdint>
 #include <map>

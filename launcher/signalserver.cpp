@@ -4,7 +4,7 @@
 #include "signalserver.h"
 
 #include "signalrelay.h"
-#include "signaling.h"
+#include "protocol/signalmessage.h"
 #include "util.h"
 
 #include <glib-unix.h>

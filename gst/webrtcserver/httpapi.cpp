@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "httpapi.h"
-#include "signaling.h"
+#include "protocol/signalmessage.h"
 #include "wssignaling.h"
 
 #include <gio/gio.h>

@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * One viewer on the sink's WebSocket (GET /ws): the JSON protocol of
- * signaling.h turned into SessionBackend calls, with trickle ICE both ways
+ * protocol/signalmessage.h turned into SessionBackend calls, with trickle ICE both ways
  * and either side offering. No network here: the libsoup glue hands in
  * text messages and sends what this class gives it, so every exchange is
  * unit-tested without sockets.
@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "httpapi.h"
-#include "signaling.h"
+#include "protocol/signalmessage.h"
 
 namespace livecast
 {

@@ -7,7 +7,7 @@
  */
 #include "fuzz_backend.h"
 #include "httpapi.h"
-#include "signaling.h"
+#include "protocol/signalmessage.h"
 
 using namespace livecast;
 

@@ -10,7 +10,7 @@
 #endif
 
 #include "debugcategory.h"
-#include "signaling.h"
+#include "protocol/signalmessage.h"
 
 #define GST_CAT_DEFAULT livecast_webrtcserversink_debug
 

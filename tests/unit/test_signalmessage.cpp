@@ -1,9 +1,9 @@
 /* livecast tests
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The WebSocket signaling protocol without sockets: exact shapes out,
- * round trips, and a readable one-sentence error for every kind of bad
- * input.
+ * protocol/signalmessage.{h,cpp}, the WebSocket signaling protocol, without
+ * sockets: exact shapes out, round trips, and a readable one-sentence error
+ * for every kind of bad input.
  */
 #include <glib.h>
 
@@ -12,7 +12,7 @@
 
 #include "testutil.h"
 
-#include "signaling.h"
+#include "protocol/signalmessage.h"
 
 using namespace livecast;
 
@@ -486,14 +486,14 @@ void test_type_names()
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, nullptr);
-  g_test_add_func("/signaling/shapes", test_shapes);
-  g_test_add_func("/signaling/round-trips", test_round_trips);
-  g_test_add_func("/signaling/browser-forms", test_browser_forms);
-  g_test_add_func("/signaling/forwarded", test_forwarded);
-  g_test_add_func("/signaling/unicode", test_unicode);
-  g_test_add_func("/signaling/errors", test_errors);
-  g_test_add_func("/signaling/limits", test_limits_edges);
-  g_test_add_func("/signaling/ice-server-urls", test_ice_server_urls);
-  g_test_add_func("/signaling/type-names", test_type_names);
+  g_test_add_func("/signalmessage/shapes", test_shapes);
+  g_test_add_func("/signalmessage/round-trips", test_round_trips);
+  g_test_add_func("/signalmessage/browser-forms", test_browser_forms);
+  g_test_add_func("/signalmessage/forwarded", test_forwarded);
+  g_test_add_func("/signalmessage/unicode", test_unicode);
+  g_test_add_func("/signalmessage/errors", test_errors);
+  g_test_add_func("/signalmessage/limits", test_limits_edges);
+  g_test_add_func("/signalmessage/ice-server-urls", test_ice_server_urls);
+  g_test_add_func("/signalmessage/type-names", test_type_names);
   return g_test_run();
 }

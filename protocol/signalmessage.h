@@ -1,10 +1,11 @@
 /* livecast
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The WebSocket signaling protocol (DESIGN.md, "WebSocket protocol"): one
- * JSON object per message, parsed and validated here into SignalMessage
- * and serialised back. No network: the sink's GET /ws, its client mode and
- * the launcher's relay (`livecast signal`) all speak through this file.
+ * The WebSocket signaling protocol (README.md, "WebSocket signaling" and
+ * "livecast signal"): one JSON object per message, parsed and validated
+ * here into SignalMessage and serialised back. No network: the sink's
+ * GET /ws, its client mode and the launcher's relay (`livecast signal`) all
+ * speak through this file.
  *
  * Message shapes (members in this order; "from" and "to" may be added to
  * any message, "from" is set by a relay and never trusted from a client):

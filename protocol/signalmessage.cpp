@@ -1,7 +1,7 @@
 /* livecast
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "signaling.h"
+#include "protocol/signalmessage.h"
 
 #include <cctype>
 #include <cmath>
