@@ -36,15 +36,16 @@
 #include <string>
 #include <vector>
 
+#include "protocol/json.h"
+
 namespace livecast
 {
 
 /* Largest message accepted, in bytes of UTF-8 text (a browser offer with
  * audio and video is 4-8 KiB). */
 constexpr std::size_t kSignalMaxMessageBytes = 64 * 1024;
-/* Deepest nesting of arrays and objects accepted; checked before parsing so
- * a hostile "[[[[…" cannot exhaust the recursive parser's stack. */
-constexpr int kSignalMaxDepth = 32;
+/* Deepest nesting of arrays and objects accepted (check_json_text's). */
+constexpr int kSignalMaxDepth = kJsonMaxDepth;
 /* Longest room name, id, "from" or "to", in bytes. */
 constexpr std::size_t kSignalMaxNameBytes = 128;
 /* Longest ICE candidate line, in bytes. */
@@ -119,18 +120,6 @@ SignalMessage::Type signal_type_from_name(const std::string &name);
  * "The \"sdp\" member must be a string." @out is reset either way. */
 bool parse_signal_message(const std::string &text, SignalMessage &out, std::string &error);
 
-/* What json-glib cannot be trusted with, checked on the text before parsing
- * it. json-glib reads more than JSON (comments, single quotes, hex and octal
- * numbers, octal escapes, lone surrogates) and some of it comes out as bytes
- * that are not UTF-8 or as numbers wrapped around. So this is a strict JSON
- * lexer: strings with only JSON's escapes and no \u0000 (strings come out
- * NUL-terminated, cut short), numbers in JSON's grammar with whole numbers
- * in 64 bits, nesting no deeper than kSignalMaxDepth (the parser is
- * recursive), and one value (json-glib keeps the last and leaks the
- * others). The grammar itself is left to json-glib. false with @error set
- * (one sentence). */
-bool check_json_text(const std::string &text, std::string &error);
-
 /* The message as JSON text, in the shapes listed above. Members that are
  * empty or absent are left out. */
 std::string to_json(const SignalMessage &message);
@@ -139,12 +128,6 @@ std::string to_json(const SignalMessage &message);
  * kept) with "from" set to @from, replacing any "from" the sender wrote.
  * Messages built in code (no json) are serialised with to_json. */
 std::string to_forwarded_json(const SignalMessage &message, const std::string &from);
-
-/* Compact JSON text of @root (not consumed). Use this rather than
- * json_generator_to_data: json-glib 1.6 writes 1e21 as "1e+21.0" and an
- * infinite double as "inf", neither of them JSON. Non-finite numbers are
- * written as null, doubles in the shortest form that reads back exactly. */
-std::string json_text(JsonNode *root);
 
 /* Shorthand for to_json(SignalMessage::error(@message)). */
 std::string signal_error_json(const std::string &message);

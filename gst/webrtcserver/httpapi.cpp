@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "httpapi.h"
-#include "protocol/signalmessage.h"
+#include "protocol/json.h"
 #include "wssignaling.h"
 
 #include <gio/gio.h>
@@ -19,18 +19,6 @@ namespace
 
 const std::string kEmpty;
 const char kWebResourcePrefix[] = "/org/livecast/web/";
-
-struct JsonBuilderRef {
-  JsonBuilder *b = json_builder_new();
-  ~JsonBuilderRef() { g_object_unref(b); }
-};
-
-std::string json_to_string(JsonNode *root)
-{
-  std::string out = json_text(root);
-  json_node_unref(root);
-  return out;
-}
 
 std::string lower(std::string s)
 {
@@ -422,48 +410,32 @@ void HttpApi::add_cors_headers(const HttpRequest &request, HttpResponse &respons
                       "Location, Link, ETag, Accept-Patch, Accept-Post, Retry-After");
 }
 
-void add_ice_servers_json(JsonBuilder *b, const std::vector<IceServer> &servers)
+void add_ice_servers_json(JsonWriter &w, const std::vector<IceServer> &servers)
 {
-  json_builder_set_member_name(b, "iceServers");
-  json_builder_begin_array(b);
+  w.key("iceServers").begin_array();
   for (const auto &s : servers) {
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "urls");
-    json_builder_begin_array(b);
-    json_builder_add_string_value(b, s.browser_url().c_str());
-    json_builder_end_array(b);
-    if (!s.username.empty()) {
-      json_builder_set_member_name(b, "username");
-      json_builder_add_string_value(b, s.username.c_str());
-      json_builder_set_member_name(b, "credential");
-      json_builder_add_string_value(b, s.credential.c_str());
-    }
-    json_builder_end_object(b);
+    w.begin_object().key("urls").begin_array().string(s.browser_url()).end_array();
+    if (!s.username.empty())
+      w.key("username").string(s.username).key("credential").string(s.credential);
+    w.end_object();
   }
-  json_builder_end_array(b);
+  w.end_array();
 }
 
 std::string HttpApi::config_json() const
 {
-  JsonBuilderRef jb;
-  JsonBuilder *b = jb.b;
-  json_builder_begin_object(b);
-  add_ice_servers_json(b, config_.ice_servers);
-  json_builder_set_member_name(b, "iceTransportPolicy");
-  json_builder_add_string_value(
-      b, config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");
-  json_builder_set_member_name(b, "auth");
-  json_builder_add_boolean_value(b, !config_.token.empty());
-  json_builder_set_member_name(b, "whep");
-  json_builder_add_string_value(b, "/whep");
-  json_builder_set_member_name(b, "ws");
-  json_builder_add_string_value(b, "/ws");
-  json_builder_set_member_name(b, "audio");
-  json_builder_add_boolean_value(b, config_.audio);
-  json_builder_set_member_name(b, "talkback");
-  json_builder_add_boolean_value(b, config_.talkback);
-  json_builder_end_object(b);
-  return json_to_string(json_builder_get_root(b));
+  JsonWriter w;
+  w.begin_object();
+  add_ice_servers_json(w, config_.ice_servers);
+  w.key("iceTransportPolicy")
+      .string(config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");
+  w.key("auth").boolean(!config_.token.empty());
+  w.key("whep").string("/whep");
+  w.key("ws").string("/ws");
+  w.key("audio").boolean(config_.audio);
+  w.key("talkback").boolean(config_.talkback);
+  w.end_object();
+  return w.text();
 }
 
 bool HttpApi::check_offer_request(const HttpRequest &request, const std::vector<std::string> &types,
@@ -661,17 +633,12 @@ void HttpApi::handle_offer_post(const HttpRequest &request, HttpReply reply)
       r.body = result.answer_sdp;
       return reply(std::move(r));
     }
-    JsonBuilderRef jb;
-    json_builder_begin_object(jb.b);
-    json_builder_set_member_name(jb.b, "type");
-    json_builder_add_string_value(jb.b, "answer");
-    json_builder_set_member_name(jb.b, "sdp");
-    json_builder_add_string_value(jb.b, result.answer_sdp.c_str());
-    json_builder_set_member_name(jb.b, "id");
-    json_builder_add_string_value(jb.b, result.id.c_str());
-    json_builder_end_object(jb.b);
+    JsonWriter w;
+    w.begin_object();
+    w.key("type").string("answer").key("sdp").string(result.answer_sdp);
+    w.key("id").string(result.id).end_object();
     r.content_type = "application/json";
-    r.body = json_to_string(json_builder_get_root(jb.b));
+    r.body = w.text();
     reply(std::move(r));
   });
 }

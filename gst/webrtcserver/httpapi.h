@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/json.h"
 #include "sdpoffer.h"
 #include "session/session.h"
 
@@ -82,8 +83,8 @@ struct IceServer {
   std::string browser_url() const;
 };
 
-/* Adds "iceServers":[…] (RTCConfiguration's form) to the object @builder is in. */
-void add_ice_servers_json(JsonBuilder *builder, const std::vector<IceServer> &servers);
+/* Adds "iceServers":[…] (RTCConfiguration's form) to the object @writer is in. */
+void add_ice_servers_json(JsonWriter &writer, const std::vector<IceServer> &servers);
 
 /* Parses GStreamer's ICE server URL form; false (and @error set) when malformed. */
 bool parse_ice_server(const std::string &url, IceServer &out, std::string &error);

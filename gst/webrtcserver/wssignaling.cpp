@@ -3,28 +3,13 @@
  */
 #include "wssignaling.h"
 
-#include <json-glib/json-glib.h>
-
 #include <utility>
 #include <vector>
 
-#include "gstrefptr.h"
+#include "protocol/json.h"
 
 namespace livecast
 {
-
-namespace
-{
-
-std::string to_text(JsonBuilder *b)
-{
-  JsonNode *root = json_builder_get_root(b);
-  std::string out = json_text(root);
-  json_node_unref(root);
-  return out;
-}
-
-}  // namespace
 
 WsSignalingPeer::WsSignalingPeer(SessionBackend &backend, WsSignalingConfig config, Send send,
                                  Close close, Clock clock)
@@ -44,21 +29,15 @@ WsSignalingPeer::~WsSignalingPeer()
 
 void WsSignalingPeer::start()
 {
-  JsonBuilder *b = json_builder_new();
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "type");
-  json_builder_add_string_value(b, "welcome");
-  add_ice_servers_json(b, config_.ice_servers);
-  json_builder_set_member_name(b, "iceTransportPolicy");
-  json_builder_add_string_value(
-      b, config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");
-  json_builder_set_member_name(b, "audio");
-  json_builder_add_boolean_value(b, config_.audio);
-  json_builder_set_member_name(b, "talkback");
-  json_builder_add_boolean_value(b, config_.talkback);
-  json_builder_end_object(b);
-  send_(to_text(b));
-  g_object_unref(b);
+  JsonWriter w;
+  w.begin_object().key("type").string("welcome");
+  add_ice_servers_json(w, config_.ice_servers);
+  w.key("iceTransportPolicy")
+      .string(config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");
+  w.key("audio").boolean(config_.audio);
+  w.key("talkback").boolean(config_.talkback);
+  w.end_object();
+  send_(w.text());
 }
 
 bool WsSignalingPeer::over_rate_limit()
@@ -328,19 +307,12 @@ void WsSignalingPeer::end_session(const char *why)
 
 void WsSignalingPeer::send_error(const std::string &message, int status)
 {
-  JsonBuilder *b = json_builder_new();
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "type");
-  json_builder_add_string_value(b, "error");
-  json_builder_set_member_name(b, "message");
-  json_builder_add_string_value(b, message.c_str());
-  if (status) {
-    json_builder_set_member_name(b, "status");
-    json_builder_add_int_value(b, status);
-  }
-  json_builder_end_object(b);
-  send_(to_text(b));
-  g_object_unref(b);
+  JsonWriter w;
+  w.begin_object().key("type").string("error").key("message").string(message);
+  if (status)
+    w.key("status").integer(status);
+  w.end_object();
+  send_(w.text());
 }
 
 }  // namespace livecast
