@@ -68,7 +68,7 @@ class SignalRelay
   ~SignalRelay();
 
   /* ICE servers every welcome hands out (STUN/TURN on the relay's host). */
-  void set_ice_servers(std::vector<SignalIceServer> servers) { ice_servers_ = std::move(servers); }
+  void set_ice_servers(std::vector<BrowserIceServer> servers) { ice_servers_ = std::move(servers); }
 
   /* A new connection. false when the server is full: the caller closes it
    * with kCloseServerFull and @reason. */
@@ -99,7 +99,7 @@ class SignalRelay
 
   Output &output_;
   SignalRelayLimits limits_;
-  std::vector<SignalIceServer> ice_servers_;
+  std::vector<BrowserIceServer> ice_servers_;
   std::map<ClientHandle, std::unique_ptr<Client>> clients_;
   std::map<std::string, std::unique_ptr<Room>> rooms_;
   std::map<std::string, ClientHandle> ids_;

@@ -201,7 +201,7 @@ bool read_candidate(JsonObject *obj, SignalCandidate &out, std::string &error)
   return true;
 }
 
-bool read_ice_servers(JsonObject *obj, std::optional<std::vector<SignalIceServer>> &out,
+bool read_ice_servers(JsonObject *obj, std::optional<std::vector<BrowserIceServer>> &out,
                       std::string &error)
 {
   out.reset();
@@ -215,7 +215,7 @@ bool read_ice_servers(JsonObject *obj, std::optional<std::vector<SignalIceServer
     error = shape;
     return false;
   }
-  std::vector<SignalIceServer> servers;
+  std::vector<BrowserIceServer> servers;
   JsonArray *array = json_node_get_array(node);
   for (guint i = 0; i < json_array_get_length(array); i++) {
     JsonNode *entry = json_array_get_element(array, i);
@@ -224,7 +224,7 @@ bool read_ice_servers(JsonObject *obj, std::optional<std::vector<SignalIceServer
       return false;
     }
     JsonObject *e = json_node_get_object(entry);
-    SignalIceServer server;
+    BrowserIceServer server;
     JsonNode *urls = json_object_get_member(e, "urls");
     if (urls && JSON_NODE_HOLDS_VALUE(urls) && json_node_get_value_type(urls) == G_TYPE_STRING) {
       server.urls.emplace_back(json_node_get_string(urls));
@@ -314,21 +314,6 @@ void add_candidate(JsonWriter &w, const SignalCandidate &c)
   w.end_object();
 }
 
-void add_ice_servers(JsonWriter &w, const std::vector<SignalIceServer> &servers)
-{
-  w.key("iceServers").begin_array();
-  for (const SignalIceServer &s : servers) {
-    w.begin_object().key("urls").begin_array();
-    for (const std::string &u : s.urls)
-      w.string(u);
-    w.end_array();
-    string_if_set(w, "username", s.username);
-    string_if_set(w, "credential", s.credential);
-    w.end_object();
-  }
-  w.end_array();
-}
-
 SignalMessage of_type(SignalMessage::Type type)
 {
   SignalMessage m;
@@ -355,49 +340,6 @@ SignalMessage::Type signal_type_from_name(const std::string &name)
       return t.type;
   }
   return SignalMessage::Type::Unknown;
-}
-
-bool signal_ice_server_from_url(const std::string &url, SignalIceServer &out, std::string &error)
-{
-  out = SignalIceServer();
-  const std::string shape = "ICE server \"" + url +
-                            "\" is not stun://HOST:PORT, turn://USER:PASS@HOST:PORT or "
-                            "turns://USER:PASS@HOST:PORT.";
-  GError *err = nullptr;
-  GUri *uri = g_uri_parse(url.c_str(), static_cast<GUriFlags>(G_URI_FLAGS_HAS_PASSWORD), &err);
-  if (!uri) {
-    g_clear_error(&err);
-    error = shape;
-    return false;
-  }
-  const std::string scheme = g_uri_get_scheme(uri) ? g_uri_get_scheme(uri) : "";
-  const std::string host = g_uri_get_host(uri) ? g_uri_get_host(uri) : "";
-  const std::string user = g_uri_get_user(uri) ? g_uri_get_user(uri) : "";
-  const std::string password = g_uri_get_password(uri) ? g_uri_get_password(uri) : "";
-  const std::string query = g_uri_get_query(uri) ? g_uri_get_query(uri) : "";
-  const std::string path = g_uri_get_path(uri) ? g_uri_get_path(uri) : "";
-  const int port = g_uri_get_port(uri);
-  g_uri_unref(uri);
-
-  const bool stun = scheme == "stun";
-  const bool turn = scheme == "turn" || scheme == "turns";
-  if ((!stun && !turn) || host.empty() || (!path.empty() && path != "/") ||
-      (turn && (user.empty() || password.empty()))) {
-    error = shape;
-    return false;
-  }
-  std::string browser_url = scheme + ":";
-  /* GUri gives IPv6 hosts without brackets. */
-  browser_url += host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  browser_url += ":" + std::to_string(port > 0 ? port : scheme == "turns" ? 5349 : 3478);
-  if (turn && !query.empty())
-    browser_url += "?" + query;
-  out.urls.push_back(browser_url);
-  if (turn) {
-    out.username = user;
-    out.credential = password;
-  }
-  return true;
 }
 
 SignalMessage SignalMessage::join(std::string room)
@@ -595,8 +537,10 @@ std::string to_json(const SignalMessage &m)
           w.string(p);
         w.end_array();
       }
-      if (m.ice_servers)
-        add_ice_servers(w, *m.ice_servers);
+      if (m.ice_servers) {
+        w.key("iceServers");
+        write_ice_servers(w, *m.ice_servers);
+      }
       break;
     case SignalMessage::Type::Offer:
     case SignalMessage::Type::Answer:

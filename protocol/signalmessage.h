@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/iceserver.h"
 #include "protocol/json.h"
 
 namespace livecast
@@ -64,14 +65,6 @@ struct SignalCandidate {
   bool end_of_candidates() const { return candidate.empty(); }
 };
 
-/* One entry of RTCConfiguration.iceServers, in the browser's form
- * ("stun:host:port", "turn:host:port?transport=udp"). */
-struct SignalIceServer {
-  std::vector<std::string> urls;
-  std::string username;   /* "" when absent */
-  std::string credential; /* "" when absent */
-};
-
 struct SignalMessage {
   enum class Type { Join, Welcome, Offer, Answer, Candidate, Bye, Leave, Error, Unknown };
 
@@ -85,7 +78,7 @@ struct SignalMessage {
   std::string message;                           /* error */
   SignalCandidate candidate;                     /* candidate */
   std::optional<std::vector<std::string>> peers; /* welcome from a relay */
-  std::optional<std::vector<SignalIceServer>> ice_servers; /* welcome */
+  std::optional<std::vector<BrowserIceServer>> ice_servers; /* welcome */
 
   /* The object as received (unknown members included); null for messages
    * built in code. */
@@ -103,12 +96,6 @@ struct SignalMessage {
   static SignalMessage left(std::string from); /* relay: @from left */
   static SignalMessage error(std::string message);
 };
-
-/* The browser form of a server given in GStreamer's URL form
- * (stun://host:port, turn://user:pass@host:port?transport=tcp, turns://…):
- * {"urls":["turn:host:port?transport=tcp"],"username":…,"credential":…}.
- * false with @error set (one sentence) when the URL is not one of those. */
-bool signal_ice_server_from_url(const std::string &url, SignalIceServer &out, std::string &error);
 
 /* "join", "welcome", … ; "" for Type::Unknown. */
 const char *signal_type_name(SignalMessage::Type type);

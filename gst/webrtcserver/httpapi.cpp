@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "httpapi.h"
+#include "protocol/iceserver.h"
 #include "protocol/json.h"
 #include "wssignaling.h"
 
@@ -25,12 +26,6 @@ std::string lower(std::string s)
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(g_ascii_tolower(c)); });
   return s;
-}
-
-std::string percent_decode(const std::string &s)
-{
-  GCharPtr out(g_uri_unescape_string(s.c_str(), nullptr));
-  return out ? std::string(out.get()) : s;
 }
 
 const char *content_type_for(const std::string &path)
@@ -104,91 +99,6 @@ HttpResponse HttpResponse::error(int status, std::string message)
   if (r.body.empty() || r.body.back() != '\n')
     r.body += '\n';
   return r;
-}
-
-std::string IceServer::browser_url() const
-{
-  std::string out = scheme + ":" + host;
-  if (port > 0)
-    out += ":" + std::to_string(port);
-  if (!transport.empty())
-    out += "?transport=" + transport;
-  return out;
-}
-
-bool parse_ice_server(const std::string &url, IceServer &out, std::string &error)
-{
-  out = IceServer();
-  out.url = url;
-  auto colon = url.find(':');
-  if (colon == std::string::npos) {
-    error = "ICE server \"" + url +
-            "\" has no scheme; use stun://host:port or turn://user:pass@host:port.";
-    return false;
-  }
-  out.scheme = lower(url.substr(0, colon));
-  if (out.scheme != "stun" && out.scheme != "turn" && out.scheme != "turns") {
-    error = "ICE server \"" + url + "\" must start with stun://, turn:// or turns://.";
-    return false;
-  }
-  std::string rest = url.substr(colon + 1);
-  if (rest.rfind("//", 0) == 0)
-    rest = rest.substr(2);
-  auto q = rest.find('?');
-  if (q != std::string::npos) {
-    std::string query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-    if (query.rfind("transport=", 0) == 0)
-      out.transport = lower(query.substr(10));
-  }
-  auto at = rest.rfind('@');
-  if (at != std::string::npos) {
-    std::string userinfo = rest.substr(0, at);
-    rest = rest.substr(at + 1);
-    auto sep = userinfo.find(':');
-    out.username = percent_decode(userinfo.substr(0, sep));
-    if (sep != std::string::npos)
-      out.credential = percent_decode(userinfo.substr(sep + 1));
-  }
-  std::string hostport = rest;
-  if (!hostport.empty() && hostport.back() == '/')
-    hostport.pop_back();
-  std::string portstr;
-  if (!hostport.empty() && hostport[0] == '[') {
-    auto close = hostport.find(']');
-    if (close == std::string::npos) {
-      error = "ICE server \"" + url + "\" has a malformed IPv6 address.";
-      return false;
-    }
-    out.host = hostport.substr(0, close + 1);
-    if (close + 1 < hostport.size() && hostport[close + 1] == ':')
-      portstr = hostport.substr(close + 2);
-  } else {
-    auto pc = hostport.rfind(':');
-    out.host = hostport.substr(0, pc);
-    if (pc != std::string::npos)
-      portstr = hostport.substr(pc + 1);
-  }
-  if (out.host.empty()) {
-    error = "ICE server \"" + url + "\" has no host.";
-    return false;
-  }
-  if (!portstr.empty()) {
-    char *end = nullptr;
-    long port = std::strtol(portstr.c_str(), &end, 10);
-    if (*end != '\0' || port <= 0 || port > 65535) {
-      error = "ICE server \"" + url + "\" has an invalid port.";
-      return false;
-    }
-    out.port = static_cast<int>(port);
-  } else {
-    out.port = out.scheme == "turns" ? 5349 : 3478;
-  }
-  if (out.scheme != "stun" && (out.username.empty() || out.credential.empty())) {
-    error = "TURN server \"" + url + "\" needs credentials: turn://user:password@host:port.";
-    return false;
-  }
-  return true;
 }
 
 bool secrets_equal(const std::string &a, const std::string &b)
@@ -410,23 +320,12 @@ void HttpApi::add_cors_headers(const HttpRequest &request, HttpResponse &respons
                       "Location, Link, ETag, Accept-Patch, Accept-Post, Retry-After");
 }
 
-void add_ice_servers_json(JsonWriter &w, const std::vector<IceServer> &servers)
-{
-  w.key("iceServers").begin_array();
-  for (const auto &s : servers) {
-    w.begin_object().key("urls").begin_array().string(s.browser_url()).end_array();
-    if (!s.username.empty())
-      w.key("username").string(s.username).key("credential").string(s.credential);
-    w.end_object();
-  }
-  w.end_array();
-}
-
 std::string HttpApi::config_json() const
 {
   JsonWriter w;
   w.begin_object();
-  add_ice_servers_json(w, config_.ice_servers);
+  w.key("iceServers");
+  write_ice_servers(w, config_.ice_servers);
   w.key("iceTransportPolicy")
       .string(config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");
   w.key("auth").boolean(!config_.token.empty());

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "protocol/json.h"
+#include "protocol/iceserver.h"
 #include "sdpoffer.h"
 #include "session/session.h"
 
@@ -69,25 +69,6 @@ class WsConnection
   virtual ~WsConnection() = default;
   virtual void on_text(const std::string &text) = 0;
 };
-
-struct IceServer {
-  std::string url;    /* as configured: stun://host:port, turn://user:pass@host:port */
-  std::string scheme; /* stun, turn, turns */
-  std::string host;
-  int port = 0;
-  std::string username;
-  std::string credential;
-  std::string transport; /* "udp"/"tcp" from ?transport=, or "" */
-
-  /* The URI form browsers use: "stun:host:port", "turn:host:port?transport=udp". */
-  std::string browser_url() const;
-};
-
-/* Adds "iceServers":[…] (RTCConfiguration's form) to the object @writer is in. */
-void add_ice_servers_json(JsonWriter &writer, const std::vector<IceServer> &servers);
-
-/* Parses GStreamer's ICE server URL form; false (and @error set) when malformed. */
-bool parse_ice_server(const std::string &url, IceServer &out, std::string &error);
 
 enum class IceTransportPolicy { All, Relay };
 

@@ -31,7 +31,8 @@ void WsSignalingPeer::start()
 {
   JsonWriter w;
   w.begin_object().key("type").string("welcome");
-  add_ice_servers_json(w, config_.ice_servers);
+  w.key("iceServers");
+  write_ice_servers(w, config_.ice_servers);
   w.key("iceTransportPolicy")
       .string(config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");
   w.key("audio").boolean(config_.audio);
