@@ -22,6 +22,7 @@
 #include <glib.h>
 
 #include "protocol/signalmessage.h"
+#include "protocol/tokenbucket.h"
 
 #include <cstdint>
 #include <map>
@@ -38,8 +39,8 @@ struct SignalRelayLimits {
   std::size_t max_members = 16; /* per room */
   /* Token bucket per client: a steady rate and a burst (a browser trickles
    * a dozen candidates at once). */
-  double messages_per_second = 50;
-  double burst = 100;
+  unsigned messages_per_second = 50;
+  unsigned burst = 100;
   /* A client still over the rate this long after it was first told is closed. */
   gint64 flood_close_after_us = 3 * G_USEC_PER_SEC;
   /* At most one "too many messages" error per client in this time. */

@@ -360,8 +360,7 @@ int run_signal_command(int argc, char **argv)
   std::string error;
   guint64 port = kDefaultPort;
   SignalRelayLimits limits;
-  guint64 members = limits.max_members, rooms = limits.max_rooms,
-          rate = static_cast<guint64>(limits.messages_per_second);
+  guint64 members = limits.max_members, rooms = limits.max_rooms, rate = limits.messages_per_second;
   if (!parse_number("port", raw.port, 0, 65535, port, error) ||
       !parse_number("max-members", raw.members, 2, 1000, members, error) ||
       !parse_number("max-rooms", raw.rooms, 1, 100000, rooms, error) ||
@@ -369,8 +368,8 @@ int run_signal_command(int argc, char **argv)
     return usage_error(error);
   limits.max_members = members;
   limits.max_rooms = rooms;
-  limits.messages_per_second = static_cast<double>(rate);
-  limits.burst = 2.0 * static_cast<double>(rate);
+  limits.messages_per_second = static_cast<unsigned>(rate);
+  limits.burst = 2 * static_cast<unsigned>(rate);
   const std::string bind = raw.bind ? raw.bind : "127.0.0.1";
   std::vector<BrowserIceServer> ice_servers;
   for (gchar **list : {raw.stun, raw.turn}) {

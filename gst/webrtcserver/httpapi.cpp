@@ -19,6 +19,8 @@ namespace
 {
 
 const std::string kEmpty;
+/* Addresses quiet this long are forgotten (their bucket is full again by then). */
+constexpr gint64 kForgetAddressUs = 10 * G_USEC_PER_SEC;
 const char kWebResourcePrefix[] = "/org/livecast/web/";
 
 std::string lower(std::string s)
@@ -122,7 +124,9 @@ std::string media_type(const std::string &content_type)
 }
 
 HttpApi::HttpApi(SessionBackend &backend, HttpApiConfig config)
-    : backend_(backend), config_(std::move(config)), offer_limiter_(config_.max_offers_per_second)
+    : backend_(backend),
+      config_(std::move(config)),
+      offer_buckets_(config_.max_offers_per_second, config_.max_offers_per_second, kForgetAddressUs)
 {
 }
 
@@ -169,35 +173,6 @@ bool HttpApi::origin_listed(const std::string &origin) const
   return false;
 }
 
-bool OfferRateLimiter::allow(const std::string &address, gint64 now_us, int &retry_after_s)
-{
-  if (per_second_ == 0)
-    return true;
-  /* Addresses quiet for a while are forgotten: the map stays small. */
-  if (now_us - last_prune_ > 10 * G_USEC_PER_SEC) {
-    last_prune_ = now_us;
-    for (auto it = buckets_.begin(); it != buckets_.end();) {
-      if (now_us - it->second.at > 10 * G_USEC_PER_SEC)
-        it = buckets_.erase(it);
-      else
-        ++it;
-    }
-  }
-  auto it = buckets_.find(address);
-  if (it == buckets_.end())
-    it = buckets_.emplace(address, Bucket{static_cast<double>(per_second_), now_us}).first;
-  Bucket &b = it->second;
-  b.tokens = std::min<double>(per_second_,
-                              b.tokens + (now_us - b.at) * per_second_ / double(G_USEC_PER_SEC));
-  b.at = now_us;
-  if (b.tokens >= 1) {
-    b.tokens -= 1;
-    return true;
-  }
-  retry_after_s = 1;
-  return false;
-}
-
 bool HttpApi::stream_started(SentVideo &sent, const std::string &offer, HttpResponse &error)
 {
   if (backend_.current_video(sent))
@@ -214,12 +189,23 @@ bool HttpApi::stream_started(SentVideo &sent, const std::string &offer, HttpResp
   return false;
 }
 
+bool HttpApi::admit_address(const std::string &address, int &retry_after_s)
+{
+  const gint64 now = g_get_monotonic_time();
+  if (config_.max_offers_per_second == 0 || offer_buckets_.take(address, now))
+    return true;
+  const gint64 wait_us = offer_buckets_.wait_us(address, now);
+  retry_after_s =
+      static_cast<int>(std::max<gint64>(1, (wait_us + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC));
+  backend_.session_rate_limited();
+  return false;
+}
+
 bool HttpApi::admit_session(const HttpRequest &request, HttpResponse &error)
 {
   int retry_after = 1;
-  if (offer_limiter_.allow(request.remote_address, g_get_monotonic_time(), retry_after))
+  if (admit_address(request.remote_address, retry_after))
     return true;
-  backend_.session_rate_limited();
   error = HttpResponse::error(429, "Too many new sessions from your address (at most " +
                                        std::to_string(config_.max_offers_per_second) +
                                        " a second); try again in a second.");
@@ -275,10 +261,7 @@ std::unique_ptr<WsConnection> HttpApi::accept_websocket(const HttpRequest &reque
   WsSignalingConfig config;
   const std::string address = request.remote_address;
   config.admit = [this, address](int &retry_after_s) {
-    if (offer_limiter_.allow(address, g_get_monotonic_time(), retry_after_s))
-      return true;
-    backend_.session_rate_limited();
-    return false;
+    return admit_address(address, retry_after_s);
   };
   config.ice_servers = config_.ice_servers;
   config.ice_transport_policy = config_.ice_transport_policy;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "protocol/iceserver.h"
+#include "protocol/tokenbucket.h"
 #include "sdpoffer.h"
 #include "session/session.h"
 
@@ -72,28 +73,6 @@ class WsConnection
 
 enum class IceTransportPolicy { All, Relay };
 
-
-/* At most @per_second new sessions per client address and second, with a
- * burst of as many (a token bucket per address). 0: no limit. */
-class OfferRateLimiter
-{
- public:
-  explicit OfferRateLimiter(unsigned per_second = 0) : per_second_(per_second) {}
-  /* Whether @address may start a session at @now_us; when not, how many
-   * seconds to wait (@retry_after_s). */
-  bool allow(const std::string &address, gint64 now_us, int &retry_after_s);
-  std::size_t tracked() const { return buckets_.size(); }
-
- private:
-  struct Bucket {
-    double tokens;
-    gint64 at;
-  };
-  unsigned per_second_;
-  std::map<std::string, Bucket> buckets_;
-  gint64 last_prune_ = 0;
-};
-
 struct HttpApiConfig {
   std::string token;                   /* empty: no authentication */
   unsigned max_offers_per_second = 10; /* per client address, WHEP, /offer and /ws; 0: none */
@@ -146,10 +125,14 @@ class HttpApi
   bool stream_started(SentVideo &sent, const std::string &offer, HttpResponse &error);
   /* Admits a new session from @request's address (429 in @error if not). */
   bool admit_session(const HttpRequest &request, HttpResponse &error);
+  /* max-offers-per-second for @address; when refused, @retry_after_s says
+   * when to try again. */
+  bool admit_address(const std::string &address, int &retry_after_s);
 
   SessionBackend &backend_;
   HttpApiConfig config_;
-  OfferRateLimiter offer_limiter_;
+  /* New sessions per client address: max-offers-per-second, bursts of as many. */
+  TokenBuckets offer_buckets_;
 };
 
 /* Constant-time comparison of two secrets. */

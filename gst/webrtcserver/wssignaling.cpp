@@ -17,7 +17,9 @@ WsSignalingPeer::WsSignalingPeer(SessionBackend &backend, WsSignalingConfig conf
       config_(std::move(config)),
       send_(std::move(send)),
       close_(std::move(close)),
-      clock_(std::move(clock))
+      clock_(std::move(clock)),
+      rate_(TokenBucket(kWsMaxMessagesPerSecond, kWsMaxMessagesPerSecond, G_USEC_PER_SEC),
+            kWsFloodSecondsBeforeClose * G_USEC_PER_SEC)
 {
 }
 
@@ -43,27 +45,19 @@ void WsSignalingPeer::start()
 
 bool WsSignalingPeer::over_rate_limit()
 {
-  const gint64 now = clock_();
-  if (now - window_start_ >= G_USEC_PER_SEC) {
-    if (!window_refused_)
-      flood_since_ = 0;
-    window_start_ = now;
-    window_count_ = 0;
-    window_refused_ = false;
-  }
-  if (++window_count_ <= kWsMaxMessagesPerSecond)
-    return false;
-  if (!flood_since_)
-    flood_since_ = now;
-  if (now - flood_since_ >= kWsFloodSecondsBeforeClose * G_USEC_PER_SEC) {
-    close_(1008, "Too many messages for too long.");
-    return true;
-  }
-  if (!window_refused_) {
-    window_refused_ = true;
-    send_error("Too many messages: at most " + std::to_string(kWsMaxMessagesPerSecond) +
-                   " per second are read; the rest of this second's are dropped.",
-               429);
+  switch (rate_.admit(clock_())) {
+    case RateVerdict::Pass:
+      return false;
+    case RateVerdict::Drop:
+      return true;
+    case RateVerdict::DropAndTell:
+      send_error("Too many messages: at most " + std::to_string(kWsMaxMessagesPerSecond) +
+                     " per second are read; the rest of this second's are dropped.",
+                 429);
+      return true;
+    case RateVerdict::Close:
+      close_(1008, "Too many messages for too long.");
+      return true;
   }
   return true;
 }
