@@ -66,6 +66,9 @@ bool is_ipv6_address(const std::string &host)
  * Other characters are taken as they are, as GLib's GUri takes them. */
 bool decode(const std::string &text, std::string &out)
 {
+  /* GLib reads a C string: a NUL would cut it short, unseen. */
+  if (text.find('\0') != std::string::npos)
+    return false;
   GCharPtr decoded(g_uri_unescape_string(text.c_str(), nullptr));
   if (!decoded || !g_utf8_validate(decoded.get(), -1, nullptr))
     return false;

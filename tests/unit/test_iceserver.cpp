@@ -119,7 +119,8 @@ void test_parts()
 void test_errors()
 {
   const struct {
-    const char *url, *expected;
+    std::string url;
+    const char *expected;
   } cases[] = {
       {"stun:h:3478",
        "ICE server \"stun:h:3478\" is not stun://HOST:PORT, "
@@ -148,11 +149,13 @@ void test_errors()
       {"turn://u:p%0a@h", "not printable text once %-escapes are decoded"},
       {"turn://u:p\t@h", "not printable text once %-escapes are decoded"},
       {"turn://u:p%ff@h", "not printable text once %-escapes are decoded"},
+      /* Found by fuzzing: the part after a NUL was dropped, unseen. */
+      {std::string("turn://u:\0p@h", 13), "not printable text once %-escapes are decoded"},
   };
   for (const auto &c : cases) {
     const std::string error = parse_error(c.url);
     if (error.find(c.expected) == std::string::npos)
-      g_error("%s: \"%s\" does not mention \"%s\"", c.url, error.c_str(), c.expected);
+      g_error("%s: \"%s\" does not mention \"%s\"", c.url.c_str(), error.c_str(), c.expected);
   }
   /* The URL is quoted back printable and short. */
   IceServer s;
