@@ -2,7 +2,7 @@
 """Writes the committed seed corpora of tests/fuzz/corpus/ (run it again after
 changing it; the files are committed so CI needs nothing else). The offers
 are those of tests/unit/offers.h, the presets file is launcher/presets.ini,
-the messages are the shapes of gst/webrtcserver/signaling.h."""
+the messages are the shapes of protocol/signalmessage.h."""
 import json
 import os
 import re
