@@ -22,6 +22,7 @@ const TypeName kTypeNames[] = {
     {SignalMessage::Type::Offer, "offer"},         {SignalMessage::Type::Answer, "answer"},
     {SignalMessage::Type::Candidate, "candidate"}, {SignalMessage::Type::Bye, "bye"},
     {SignalMessage::Type::Leave, "leave"},         {SignalMessage::Type::Error, "error"},
+    {SignalMessage::Type::Media, "media"},
 };
 
 std::shared_ptr<JsonNode> share_node(JsonNode *node)
@@ -437,6 +438,13 @@ SignalMessage SignalMessage::bye()
   return of_type(Type::Bye);
 }
 
+SignalMessage SignalMessage::media(std::string id)
+{
+  SignalMessage m = of_type(Type::Media);
+  m.id = std::move(id);
+  return m;
+}
+
 SignalMessage SignalMessage::leave()
 {
   return of_type(Type::Leave);
@@ -514,7 +522,8 @@ bool parse_signal_message(const std::string &text, SignalMessage &out, std::stri
     if (!g_utf8_validate(shown.c_str(), -1, nullptr) || has_control_characters(shown))
       shown = "?";
     error = "Unknown message type \"" + shown +
-            "\"; the types are join, welcome, offer, answer, candidate, bye, leave and error.";
+            "\"; the types are join, welcome, offer, answer, candidate, bye, leave, error and "
+            "media.";
     return false;
   }
 
@@ -554,6 +563,10 @@ bool parse_signal_message(const std::string &text, SignalMessage &out, std::stri
                 " bytes.";
         return false;
       }
+      break;
+    case SignalMessage::Type::Media:
+      if (!optional_name(obj, "id", m.id, error))
+        return false;
       break;
     case SignalMessage::Type::Bye:
     case SignalMessage::Type::Leave:
@@ -604,6 +617,9 @@ std::string to_json(const SignalMessage &m)
       w.key("message").string(m.message);
       if (m.status)
         w.key("status").integer(m.status);
+      break;
+    case SignalMessage::Type::Media:
+      string_if_set(w, "id", m.id);
       break;
     case SignalMessage::Type::Bye:
     case SignalMessage::Type::Leave:

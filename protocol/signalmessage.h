@@ -22,6 +22,9 @@
  *   {"type":"leave"}                           client: leave the room (connection stays)
  *   {"type":"leave","from":"…"}                relay: a member left your room
  *   {"type":"error","message":"One sentence."}
+ *   {"type":"media"}                           viewer: send me the stream on this socket
+ *                                              (protocol/mediaframe.h) instead of WebRTC
+ *   {"type":"media","id":"…"}                  server: yes; binary messages follow
  * Optional members may be null, which means absent. Members this file does
  * not know are allowed and kept in SignalMessage::json, so a relay forwards
  * them untouched (to_forwarded_json).
@@ -66,12 +69,12 @@ struct SignalCandidate {
 };
 
 struct SignalMessage {
-  enum class Type { Join, Welcome, Offer, Answer, Candidate, Bye, Leave, Error, Unknown };
+  enum class Type { Join, Welcome, Offer, Answer, Candidate, Bye, Leave, Error, Media, Unknown };
 
   Type type = Type::Unknown;
   std::string type_name;                         /* as on the wire: "join", "offer", … */
   std::string room;                              /* join (client) */
-  std::string id;                                /* welcome: the receiver's own id */
+  std::string id;                                /* welcome: the receiver's own id; media */
   std::string from;                              /* set by a relay on everything it forwards */
   std::string to;                                /* only this member of the room gets the message */
   std::string sdp;                               /* offer, answer */
@@ -101,6 +104,7 @@ struct SignalMessage {
   static SignalMessage leave();
   static SignalMessage left(std::string from); /* relay: @from left */
   static SignalMessage error(std::string message);
+  static SignalMessage media(std::string id); /* "" from a viewer */
 };
 
 /* "join", "welcome", … ; "" for Type::Unknown. */

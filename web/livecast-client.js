@@ -12,6 +12,10 @@
 // WebSocket (transport: 'ws'): GET /ws → "welcome" (ICE servers, what the stream offers) → our
 // offer and the server's answer, or (wsMode: 'join') the server's offer and our answer; candidates
 // trickle both ways on the socket; "bye" or closing the socket ends the session.
+// Media over the WebSocket (transport: 'wsmedia', wsmedia.js): no WebRTC at all; the stream's
+// access units come on /ws itself, decoded with WebCodecs (or Media Source Extensions on insecure
+// pages). WHEP and 'ws' fall back to it by themselves when ICE has not connected within
+// wsMediaFallbackMs (networks that let only the page's own port through).
 // Either way, failures reconnect with exponential back-off (Retry-After honoured).
 //
 // Audio: received when the server has it (/config.audio; audio: true/false forces it). Talkback:
@@ -19,11 +23,16 @@
 // sendrecv from the start with no track; setMicrophone(true) asks for the microphone and puts its
 // track on the sender (replaceTrack, no renegotiation).
 
+import { WsMediaSession, wsMediaPlayer } from './wsmedia.js';
+
 const DEFAULTS = {
   server: '', // base URL of the livecast server; '' = the page's own origin
   token: '', // sent as "Authorization: Bearer" on every API call when set
   video: null, // HTMLVideoElement that shows the stream (optional)
-  transport: 'whep', // 'whep' | 'ws' (WebSocket signaling on /ws)
+  transport: 'whep', // 'whep' | 'ws' (WebSocket signaling on /ws) | 'wsmedia' (media on /ws)
+  canvas: null, // HTMLCanvasElement for 'wsmedia' with WebCodecs (shown instead of the video)
+  // ICE not connected this long after a start: play over the WebSocket instead (0: never).
+  wsMediaFallbackMs: 4000,
   wsMode: 'offer', // WebSocket only: 'offer' (we offer) | 'join' (the server offers)
   // A signaling relay (`livecast signal`) instead of the server's own /ws: its ws(s):// URL and
   // the room the stream serves (webrtcserversink signaling-url/room). Implies transport 'ws'.
@@ -88,13 +97,14 @@ export class LivecastClient {
   #prevStats = null;
   #micTrack = null;
   #micGeneration = 0; // bumped when the microphone is switched: a late getUserMedia is dropped
+  #fallback = ''; // why this client plays over the WebSocket instead of WebRTC, once it does
 
   constructor(options = {}) {
     this.#opts = { ...DEFAULTS, ...options };
     this.#opts.server = String(this.#opts.server || '').replace(/\/+$/, '');
     if (this.#opts.relay) this.#opts.transport = 'ws';
-    if (!['whep', 'ws'].includes(this.#opts.transport)) {
-      throw new TypeError(`transport must be 'whep' or 'ws', not ${this.#opts.transport}`);
+    if (!['whep', 'ws', 'wsmedia'].includes(this.#opts.transport)) {
+      throw new TypeError(`transport must be 'whep', 'ws' or 'wsmedia', not ${this.#opts.transport}`);
     }
     if (!['offer', 'join'].includes(this.#opts.wsMode)) {
       throw new TypeError(`wsMode must be 'offer' or 'join', not ${this.#opts.wsMode}`);
@@ -106,7 +116,7 @@ export class LivecastClient {
   }
 
   get transport() {
-    return this.#opts.transport;
+    return this.#fallback ? 'wsmedia' : this.#opts.transport;
   }
 
   get token() {
@@ -247,6 +257,10 @@ export class LivecastClient {
     const stale = () => gen !== this.#generation;
     this.#timers.clearAll();
     this.timings = { start: performance.now() };
+    if (this.transport === 'wsmedia') {
+      this.#connectMedia(gen);
+      return;
+    }
     const ws = this.#opts.transport === 'ws';
     this.signaling = {
       transport: this.#opts.transport,
@@ -294,6 +308,11 @@ export class LivecastClient {
         });
         this.#session = session;
       }
+      const fallbackMs = this.#opts.wsMediaFallbackMs;
+      if (fallbackMs > 0 && !this.#opts.relay && wsMediaPlayer()) {
+        this.#timers.set('fallback', () => this.#fallBack(
+          `ICE did not connect within ${Math.round(fallbackMs / 1000)} s`), fallbackMs);
+      }
       await session.open();
       if (stale()) return;
       this.timings.answered = performance.now();
@@ -306,6 +325,76 @@ export class LivecastClient {
     } catch (err) {
       if (!stale()) this.#fail(err);
     }
+  }
+
+  /** Media over the WebSocket: no peer connection, frames on /ws (wsmedia.js). */
+  async #connectMedia(gen) {
+    const stale = () => gen !== this.#generation;
+    this.signaling = { transport: 'wsmedia', mode: 'media', fallback: this.#fallback,
+      localCandidates: 0, remoteCandidates: 0, remoteEndOfCandidates: false };
+    this.#setStatus('connecting', this.#fallback && !this.#attempt
+      ? `${this.#fallback}; connecting over the WebSocket…`
+      : this.#attempt ? 'Reconnecting…' : 'Connecting over the WebSocket…',
+    { fallback: this.#fallback });
+    let session;
+    try {
+      session = new WsMediaSession({
+        url: webSocketUrl(this.#url('/ws'), this.#opts.token),
+        options: this.#opts,
+        video: this.#opts.video,
+        canvas: this.#opts.canvas ?? this.#canvasFor(this.#opts.video),
+        onConfig: (config) => {
+          if (!stale()) this.#onConfig({ ...config, talkback: false });
+        },
+        onFirstFrame: () => {
+          if (stale() || session !== this.#session) return;
+          this.timings.connected ??= performance.now();
+          this.#onFirstFrame();
+          this.#pollStats();
+        },
+        onFail: (err) => {
+          if (!stale() && session === this.#session) this.#fail(err);
+        },
+      });
+      this.#session = session;
+      await session.open();
+      if (stale()) return;
+      this.timings.answered = performance.now();
+      this.#setStatus('connected', 'Connected over the WebSocket, waiting for video…',
+        { fallback: this.#fallback });
+      this.#timers.set('connect', () => this.#fail(new LivecastError(
+        'No picture arrived over the WebSocket', { retryable: true })),
+      this.#opts.connectTimeoutMs);
+      this.#timers.repeat('stats', () => this.#pollStats(), this.#opts.statsIntervalMs);
+    } catch (err) {
+      if (!stale()) this.#fail(err);
+    }
+  }
+
+  /** A canvas in front of @video, in the same stage, for WebCodecs to draw on. */
+  #canvasFor(video) {
+    if (!video?.parentNode) return globalThis.document?.createElement('canvas');
+    let canvas = video.parentNode.querySelector('canvas.livecast-canvas');
+    if (!canvas) {
+      canvas = document.createElement('canvas');
+      canvas.className = 'livecast-canvas';
+      canvas.hidden = true;
+      video.after(canvas);
+    }
+    return canvas;
+  }
+
+  /** ICE did not connect (@why): from now on this client plays over the WebSocket. */
+  #fallBack(why) {
+    const session = this.#session;
+    if (!session?.pc || session.pc.connectionState === 'connected') return;
+    this.#fallback = why;
+    console.warn(`livecast: ${this.#fallback}; playing over the WebSocket instead`);
+    this.#generation++;
+    this.#timers.clearAll();
+    this.#teardown();
+    this.#attempt = 0;
+    this.#connect();
   }
 
   #onTrack(session, track) {
@@ -335,6 +424,7 @@ export class LivecastClient {
     console.debug('livecast: peer connection', state);
     if (state === 'connected') {
       this.#timers.clear('connect');
+      this.#timers.clear('fallback');
       this.#timers.clear('disconnect');
       this.timings.connected ??= performance.now();
       if (this.state !== 'playing') this.#setStatus('connected', 'Connected, waiting for video…');
@@ -342,6 +432,9 @@ export class LivecastClient {
     } else if (state === 'disconnected') {
       this.#timers.set('disconnect', () => this.#fail(new LivecastError(
         'The connection was lost', { retryable: true })), this.#opts.disconnectGraceMs);
+    } else if (state === 'failed' && this.#opts.wsMediaFallbackMs > 0 && !this.#opts.relay &&
+               !this.timings.connected && wsMediaPlayer()) {
+      this.#fallBack('ICE failed');
     } else if (state === 'failed' || state === 'closed') {
       this.#fail(new LivecastError(
         state === 'failed' ? 'The connection failed' : 'The server ended the connection',
@@ -352,6 +445,13 @@ export class LivecastClient {
   async #pollStats() {
     const session = this.#session;
     if (!session) return;
+    if (session.getSummary) {
+      const stats = session.getSummary();
+      this.stats = stats;
+      if (stats.framesDecoded > 0 && this.state !== 'playing') this.#onFirstFrame();
+      this.#opts.onStats?.(stats);
+      return;
+    }
     let report;
     try {
       report = await session.pc.getStats();
@@ -369,7 +469,8 @@ export class LivecastClient {
   #onFirstFrame() {
     this.timings.firstFrame = performance.now();
     this.#timers.clear('connect');
-    this.#setStatus('playing', 'Playing');
+    this.#setStatus('playing', this.#fallback
+      ? `Playing over the WebSocket (${this.#fallback})` : 'Playing', { fallback: this.#fallback });
     this.#timers.set('stable', () => { this.#attempt = 0; }, this.#opts.stableAfterMs);
   }
 
@@ -1271,7 +1372,8 @@ export function statusText(status, stats) {
   if (status.state === 'playing' && stats?.width) {
     const fps = stats.fps != null ? ` · ${Math.round(stats.fps)} fps` : '';
     const rate = stats.bitrate != null ? ` · ${formatBitrate(stats.bitrate)}` : '';
-    return `Playing — ${stats.width}×${stats.height}${fps}${rate}`;
+    const path = stats.candidateType === 'WebSocket' ? ' · WebSocket' : '';
+    return `Playing — ${stats.width}×${stats.height}${fps}${rate}${path}`;
   }
   if (status.state === 'reconnecting' && status.error) {
     return `${status.message} (${status.error.message.replace(/\.$/, '')})`;

@@ -2,6 +2,8 @@
 // URL parameters:
 //   ?token=…            the server's token
 //   &transport=ws       WebSocket signaling (/ws) instead of WHEP; &ws-mode=join: the server offers
+//   &transport=wsmedia  the stream itself over the WebSocket, no WebRTC (also the automatic
+//                       fallback when ICE does not connect within a few seconds)
 //   &relay=ws://…/ws    signaling through a relay (livecast signal) instead; &room=NAME (livecast)
 //   &audio=0            no audio (default: audio when the stream has some); &audio: always ask
 //   &mic=0              no microphone button even when the server takes viewers' microphones
@@ -46,7 +48,8 @@ function transportOptions() {
   const transport = (params.get('transport') ?? 'whep').toLowerCase();
   const wsMode = (params.get('ws-mode') ?? 'offer').toLowerCase();
   return {
-    transport: ['ws', 'websocket'].includes(transport) ? 'ws' : 'whep',
+    transport: ['ws', 'websocket'].includes(transport) ? 'ws'
+      : transport === 'wsmedia' ? 'wsmedia' : 'whep',
     wsMode: wsMode === 'join' ? 'join' : 'offer',
     // ?relay=ws://host:port/ws&room=NAME: a stream served through a signaling relay.
     relay: params.get('relay') ?? '',
@@ -82,8 +85,15 @@ function tokenProblem(status) {
   return client.token ? 'The token is not right' : 'This stream needs a token';
 }
 
+let fallbackShown = false;
+
 function render(status) {
   document.body.dataset.state = status.state;
+  if (status.fallback && !fallbackShown) {
+    fallbackShown = true;
+    showNotice(`${status.fallback}: playing over the WebSocket instead of WebRTC.`,
+      { timeoutMs: 10000 });
+  }
   ui.statusText.textContent = tokenProblem(status) ?? statusText(status, client.stats);
   ui.startStop.textContent = client.running ? 'Stop' : 'Start';
   const [title, detail] = placeholderText(status);
@@ -183,9 +193,9 @@ function renderStats(s) {
   set('s-codec', s?.codec ? [s.codec, s.decoder].filter(Boolean).join(' · ') : '–');
   set('s-path', s?.candidateType ? `${s.candidateType} · ${s.protocol}` : '–');
   const sig = client.signaling;
-  set('s-signaling', !sig ? '–' : sig.transport === 'ws'
-    ? `WebSocket (${sig.mode === 'join' ? 'server offers' : 'we offer'})`
-    : 'WHEP');
+  set('s-signaling', !sig ? '–' : sig.transport === 'wsmedia' ? 'WebSocket (media, no WebRTC)'
+    : sig.transport === 'ws' ? `WebSocket (${sig.mode === 'join' ? 'server offers' : 'we offer'})`
+      : 'WHEP');
   const audio = s?.audio;
   ui.stats.classList.toggle('has-audio', Boolean(audio));
   // Servers write "opus" or "OPUS" in their SDP: the codec's own spelling is "Opus".
@@ -240,6 +250,10 @@ ui.unmuteHint.addEventListener('click', () => setMuted(false));
 ui.mic.addEventListener('click', toggleMicrophone);
 $('notice-close').addEventListener('click', () => showNotice(''));
 ui.video.addEventListener('dblclick', toggleFullscreen);
+// WebCodecs draws on a canvas in front of the video (transport wsmedia).
+ui.stage.addEventListener('dblclick', (event) => {
+  if (event.target.classList?.contains('livecast-canvas')) toggleFullscreen();
+});
 addEventListener('keydown', (e) => {
   if (e.ctrlKey || e.metaKey || e.altKey || e.target instanceof HTMLInputElement) return;
   const key = e.key.toLowerCase();

@@ -468,6 +468,25 @@ void test_type_names()
   g_assert_true(signal_type_from_name("peer-left") == SignalMessage::Type::Unknown);
   ASSERT_STR_EQ(signal_type_name(SignalMessage::Type::Leave), "leave");
   ASSERT_STR_EQ(signal_type_name(SignalMessage::Type::Unknown), "");
+  ASSERT_STR_EQ(signal_type_name(SignalMessage::Type::Media), "media");
+}
+
+/* {"type":"media"}: a viewer asks for the stream on its socket; the server
+ * answers with the session's id. */
+void test_media()
+{
+  ASSERT_STR_EQ(to_json(SignalMessage::media("")), "{\"type\":\"media\"}");
+  ASSERT_STR_EQ(to_json(SignalMessage::media("ab12")), "{\"type\":\"media\",\"id\":\"ab12\"}");
+  SignalMessage m;
+  std::string error;
+  g_assert_true(parse_signal_message("{\"type\":\"media\"}", m, error));
+  g_assert_true(m.type == SignalMessage::Type::Media);
+  ASSERT_STR_EQ(m.id, "");
+  g_assert_true(parse_signal_message("{\"type\":\"media\",\"id\":\"ab12\"}", m, error));
+  ASSERT_STR_EQ(m.id, "ab12");
+  g_assert_false(parse_signal_message("{\"type\":\"media\",\"id\":7}", m, error));
+  g_assert_false(error.empty());
+  g_assert_true(error.find("id") != std::string::npos);
 }
 
 }  // namespace
@@ -483,5 +502,6 @@ int main(int argc, char **argv)
   g_test_add_func("/signalmessage/errors", test_errors);
   g_test_add_func("/signalmessage/limits", test_limits_edges);
   g_test_add_func("/signalmessage/type-names", test_type_names);
+  g_test_add_func("/signalmessage/media", test_media);
   return g_test_run();
 }

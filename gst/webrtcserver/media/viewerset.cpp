@@ -56,7 +56,11 @@ struct ViewerSet::Viewer {
 };
 
 ViewerSet::ViewerSet(GstElement *element, MediaFanout &fanout, EventLoop &loop, Hooks hooks)
-    : element_(element), fanout_(fanout), loop_(loop), hooks_(std::move(hooks))
+    : element_(element),
+      fanout_(fanout),
+      loop_(loop),
+      hooks_(std::move(hooks)),
+      media_feed_(std::make_shared<WsMediaFeed>(GST_BIN(element), fanout, loop))
 {
   debug_category_init();
 }
@@ -117,10 +121,11 @@ void ViewerSet::update_consumers()
   bool video = false, audio = false;
   {
     std::lock_guard<std::mutex> guard(lock_);
-    video = !viewers_.empty();
+    video = !viewers_.empty() || media_feed_->count() > 0;
     for (const auto &v : viewers_)
       audio = audio || v.second->branch->sends_audio();
   }
+  audio = audio || (media_feed_->count() > 0 && fanout_.state().audio);
   fanout_.set_consumers(video, audio);
 }
 
@@ -192,10 +197,11 @@ void ViewerSet::create(GstWebRTCSessionDescription *offer, const OfferCheck &che
                         ", max-pending); try again in a second.",
                     1);
     }
-    if (settings_.max_viewers > 0 && viewers_.size() >= settings_.max_viewers) {
+    const std::size_t watching = viewers_.size() + media_feed_->count();
+    if (settings_.max_viewers > 0 && watching >= settings_.max_viewers) {
       refused_max_viewers_++;
       return refuse(503,
-                    "This stream is at its limit of " + std::to_string(viewers_.size()) +
+                    "This stream is at its limit of " + std::to_string(watching) +
                         " viewer(s) (max-viewers); try again later.",
                     3);
     }
@@ -395,8 +401,70 @@ std::string ViewerSet::session_etag(const std::string &id)
   return v ? v->etag : std::string();
 }
 
+void ViewerSet::create_media_session(std::function<bool(const std::string &)> send_binary,
+                                     SessionEvents events, std::function<void(SessionResult)> done)
+{
+  const FanoutState state = fanout_.state();
+  SessionResult r;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    const std::size_t watching = viewers_.size() + media_feed_->count();
+    if (!streaming_ || !state.started) {
+      r.status = 503;
+      r.message = "The stream is not running; try again shortly.";
+    } else if (settings_.max_viewers > 0 && watching >= settings_.max_viewers) {
+      refused_max_viewers_++;
+      r.status = 503;
+      r.message = "This stream is at its limit of " + std::to_string(watching) +
+                  " viewer(s) (max-viewers); try again later.";
+    } else {
+      do {
+        r.id = random_hex(16);
+      } while (viewers_.count(r.id) || media_feed_->has(r.id));
+      r.ok = true;
+    }
+  }
+  if (!r.ok) {
+    done(r);
+    return;
+  }
+  const std::string id = r.id;
+  /* Told first: the frames follow on a later turn of the loop. */
+  done(r);
+  std::weak_ptr<ViewerSet> weak = weak_from_this();
+  media_feed_->add(id, std::move(send_binary),
+                   [weak, id, on_ended = events.on_ended](const std::string &reason) {
+                     if (auto set = weak.lock()) {
+                       std::lock_guard<std::mutex> guard(set->lock_);
+                       set->ended_.push_front({id, reason, g_get_monotonic_time()});
+                       if (set->ended_.size() > kRecentlyEnded)
+                         set->ended_.pop_back();
+                     }
+                     if (on_ended)
+                       on_ended(reason);
+                   });
+  update_consumers();
+  GST_INFO_OBJECT(element_, "WebSocket media viewer %s joined", id.c_str());
+  if (hooks_.count_changed)
+    hooks_.count_changed();
+}
+
 bool ViewerSet::end_session(const std::string &id)
 {
+  if (media_feed_->remove(id)) {
+    {
+      std::lock_guard<std::mutex> guard(lock_);
+      ended_.push_front(
+          {id, "the viewer said bye or closed its WebSocket", g_get_monotonic_time()});
+      if (ended_.size() > kRecentlyEnded)
+        ended_.pop_back();
+    }
+    update_consumers();
+    GST_INFO_OBJECT(element_, "WebSocket media viewer %s left", id.c_str());
+    if (hooks_.count_changed)
+      hooks_.count_changed();
+    return true;
+  }
   Viewer *v = find(id);
   if (!v)
     return false;
@@ -455,12 +523,18 @@ void ViewerSet::end_all(const std::string &reason)
   }
   for (const auto &id : ids)
     end(id, reason);
+  if (media_feed_->count() > 0) {
+    media_feed_->end_all(reason);
+    update_consumers();
+    if (hooks_.count_changed)
+      hooks_.count_changed();
+  }
 }
 
 guint ViewerSet::count() const
 {
   std::lock_guard<std::mutex> guard(lock_);
-  return static_cast<guint>(viewers_.size());
+  return static_cast<guint>(viewers_.size() + media_feed_->count());
 }
 
 RefusedCounts ViewerSet::refused() const
@@ -591,7 +665,7 @@ std::string ViewerSet::stats_json()
   std::lock_guard<std::mutex> guard(lock_);
   const gint64 now = g_get_monotonic_time();
   w.begin_object();
-  w.key("viewers").integer(static_cast<gint64>(viewers_.size()));
+  w.key("viewers").integer(static_cast<gint64>(viewers_.size() + media_feed_->count()));
   w.key("encoder").begin_object();
   w.key("codec").string(state.started ? video_codec_encoding_name(state.video.codec) : "");
   w.key("encodes").boolean(state.encodes);
@@ -618,6 +692,18 @@ std::string ViewerSet::stats_json()
       w.number(v.rtt);
     else
       w.null();
+    w.end_object();
+  }
+  w.end_array();
+  /* Viewers that get the stream over their /ws socket (wsmediafeed.h). */
+  w.key("webSocketMedia").begin_array();
+  for (const WsMediaFeed::ViewerStats &m : media_feed_->stats()) {
+    w.begin_object();
+    w.key("id").string(m.id);
+    w.key("age").number((now - m.created_us) / double(G_USEC_PER_SEC));
+    w.key("framesSent").integer(static_cast<gint64>(m.frames_sent));
+    w.key("framesDropped").integer(static_cast<gint64>(m.frames_dropped));
+    w.key("bytesSent").integer(static_cast<gint64>(m.bytes_sent));
     w.end_object();
   }
   w.end_array();

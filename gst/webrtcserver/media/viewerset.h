@@ -28,6 +28,7 @@
 #include "negotiation.h"
 #include "session/session.h"
 #include "viewerbranch.h"
+#include "wsmediafeed.h"
 
 namespace livecast
 {
@@ -84,6 +85,8 @@ class ViewerSet : public SessionBackend, public std::enable_shared_from_this<Vie
   bool end_session(const std::string &id) override;
   std::string stats_json() override;
   void session_rate_limited() override { refused_rate_++; }
+  void create_media_session(std::function<bool(const std::string &)> send_binary,
+                            SessionEvents events, std::function<void(SessionResult)> done) override;
 
  private:
   struct Viewer;
@@ -117,6 +120,8 @@ class ViewerSet : public SessionBackend, public std::enable_shared_from_this<Vie
   bool branches_disposed_ = false;
   gint64 last_trim_us_ = 0;
   std::random_device random_;
+  /* Viewers that get the stream over their /ws socket (wsmediafeed.h). */
+  std::shared_ptr<WsMediaFeed> media_feed_;
 };
 
 }  // namespace livecast

@@ -52,6 +52,11 @@ using HttpReply = std::function<void(HttpResponse)>;
 struct WsChannel {
   std::function<void(const std::string &text)> send;
   std::function<void(int code, const std::string &reason)> close;
+  /* One binary message, or false (nothing sent) while the socket's send
+   * buffer is full: its capped kernel buffer has no room, so a reader that
+   * stops reading never makes memory grow (media over /ws drops frames up
+   * to the next key frame, ARCHITECTURE.md, Media). */
+  std::function<bool(const std::string &bytes)> send_binary;
 };
 
 /* The handler of one WebSocket: gets its text messages, and is destroyed

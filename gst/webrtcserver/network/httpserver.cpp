@@ -4,6 +4,7 @@
 #include "httpserver.h"
 
 #include <gio/gio.h>
+#include <gio/gnetworking.h>
 #include <libsoup/soup.h>
 
 #include <memory>
@@ -17,6 +18,35 @@ namespace livecast
 
 namespace
 {
+
+/* Each /ws socket's kernel send buffer (Linux doubles it for its own
+ * bookkeeping): about a second of a 2-4 Mbit/s stream, what a viewer that
+ * stops reading may have in flight before its frames are dropped. */
+constexpr int kWsSendBufferBytes = 512 * 1024;
+
+/* The socket under a WebSocket's stream: libsoup hands the connection's
+ * stream as it is, a GSocketConnection, or a TLS connection (or libsoup's
+ * own wrapper) around one. */
+GSocket *socket_of(GIOStream *stream)
+{
+  for (int depth = 0; stream && depth < 4; depth++) {
+    if (G_IS_SOCKET_CONNECTION(stream))
+      return g_socket_connection_get_socket(G_SOCKET_CONNECTION(stream));
+    GIOStream *base = nullptr;
+    for (const char *name : {"base-io-stream", "base-iostream"}) {
+      if (g_object_class_find_property(G_OBJECT_GET_CLASS(stream), name)) {
+        g_object_get(stream, name, &base, nullptr);
+        break;
+      }
+    }
+    if (!base)
+      return nullptr;
+    /* The wrapper holds its base for as long as we use it. */
+    g_object_unref(base);
+    stream = base;
+  }
+  return nullptr;
+}
 
 /* One request waiting for its reply: the message is paused until then.
  * Lives on the server thread only. */
@@ -179,6 +209,23 @@ struct WsGlue {
     channel.send = [conn](const std::string &text) {
       if (soup_websocket_connection_get_state(conn.get()) == SOUP_WEBSOCKET_STATE_OPEN)
         soup_websocket_connection_send_text(conn.get(), text.c_str());
+    };
+    GSocket *socket = socket_of(soup_websocket_connection_get_io_stream(connection));
+    Ref<GSocket> sock = socket ? Ref<GSocket>::ref(socket) : Ref<GSocket>();
+    if (sock &&
+        !g_socket_set_option(sock.get(), SOL_SOCKET, SO_SNDBUF, kWsSendBufferBytes, nullptr))
+      GST_WARNING("could not cap a WebSocket's send buffer");
+    if (!sock)
+      GST_WARNING("no socket under a WebSocket: binary messages cannot be sent");
+    channel.send_binary = [conn, sock](const std::string &bytes) {
+      if (!sock || soup_websocket_connection_get_state(conn.get()) != SOUP_WEBSOCKET_STATE_OPEN)
+        return false;
+      /* Not writable: the kernel buffer is full and libsoup would queue
+       * this message in memory; the caller drops it instead. */
+      if (!(g_socket_condition_check(sock.get(), G_IO_OUT) & G_IO_OUT))
+        return false;
+      soup_websocket_connection_send_binary(conn.get(), bytes.data(), bytes.size());
+      return true;
     };
     channel.close = [conn](int code, const std::string &reason) {
       if (soup_websocket_connection_get_state(conn.get()) == SOUP_WEBSOCKET_STATE_OPEN)

@@ -79,6 +79,22 @@ class SessionBackend
   /* false when there is no such session. */
   virtual bool end_session(const std::string &id) = 0;
   virtual std::string stats_json() = 0;
+  /* Media over the signalling socket itself (protocol/mediaframe.h): a
+   * session that sends the shared encoding's access units to @send_binary,
+   * which returns false while the socket cannot take more (the frame is
+   * dropped, and the next sent is a key frame). Admitted and counted as
+   * viewers are; ended by end_session() or on_ended. @done as above, with
+   * the id (no SDP). Servers without it refuse with 501. */
+  virtual void create_media_session(std::function<bool(const std::string &)> send_binary,
+                                    SessionEvents events, std::function<void(SessionResult)> done)
+  {
+    (void)send_binary;
+    (void)events;
+    SessionResult r;
+    r.status = 501;
+    r.message = "This server does not send media over the WebSocket.";
+    done(r);
+  }
   /* A new session from one address was refused by max-offers-per-second
    * (429), for the element's count of viewers turned away. */
   virtual void session_rate_limited() {}

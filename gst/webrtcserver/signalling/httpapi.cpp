@@ -227,6 +227,7 @@ std::unique_ptr<WsConnection> HttpApi::accept_websocket(const HttpRequest &reque
   config.ice_transport_policy = config_.ice_transport_policy;
   config.audio = config_.audio;
   config.talkback = config_.talkback;
+  config.send_binary = channel.send_binary;
   return std::make_unique<WsPeerConnection>(backend_, std::move(config), std::move(channel));
 }
 

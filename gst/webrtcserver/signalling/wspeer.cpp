@@ -85,6 +85,8 @@ void WsSignalingPeer::handle(const SignalMessage &message)
       return handle_offer(message);
     case SignalMessage::Type::Join:
       return handle_join();
+    case SignalMessage::Type::Media:
+      return handle_media();
     case SignalMessage::Type::Answer:
       return handle_answer(message);
     case SignalMessage::Type::Candidate:
@@ -95,7 +97,7 @@ void WsSignalingPeer::handle(const SignalMessage &message)
       return;
     default:
       send_error("A viewer cannot send \"" + message.type_name +
-                     "\" messages; send join, offer, answer, candidate or bye.",
+                     "\" messages; send join, offer, answer, candidate, media or bye.",
                  400);
       return;
   }
@@ -211,6 +213,42 @@ void WsSignalingPeer::handle_join()
     state_ = State::AwaitingAnswer;
     send_(SignalMessage::offer(r.answer_sdp));
   });
+}
+
+void WsSignalingPeer::handle_media()
+{
+  if (state_ != State::Idle) {
+    send_error("This connection already has a session; send bye before asking for media.", 409);
+    return;
+  }
+  if (!config_.send_binary) {
+    send_error("This connection cannot carry media; connect to the server's own /ws.", 501);
+    return;
+  }
+  SentVideo sent;
+  if (!may_start_session(sent))
+    return;
+  state_ = State::Creating;
+  std::weak_ptr<bool> alive = alive_;
+  SessionBackend &backend = backend_;
+  const guint64 creation = ++creation_;
+  backend_.create_media_session(config_.send_binary, make_events(),
+                                [this, alive, &backend, creation](SessionResult r) {
+                                  auto guard = alive.lock();
+                                  if (!guard || !*guard || creation != creation_) {
+                                    if (r.ok) /* the socket closed, or bye came, meanwhile */
+                                      backend.end_session(r.id);
+                                    return;
+                                  }
+                                  if (!r.ok) {
+                                    state_ = State::Idle;
+                                    send_error(r.message, r.status);
+                                    return;
+                                  }
+                                  session_id_ = r.id;
+                                  state_ = State::Active;
+                                  send_(SignalMessage::media(r.id));
+                                });
 }
 
 bool WsSignalingPeer::may_start_session(SentVideo &sent)

@@ -13,6 +13,8 @@
  *   viewer: {"type":"join"}           -> server: {"type":"offer","sdp":…}
  *           then viewer: {"type":"answer","sdp":…}
  *   both:   {"type":"candidate","candidate":{…} | null}
+ *   viewer: {"type":"media"}          -> server: {"type":"media","id":…}, then the
+ *           stream as binary messages (protocol/mediaframe.h), no WebRTC
  *   viewer: {"type":"bye"} ends the session (so does closing the socket)
  *   server: {"type":"error","message":…,"status":N} for what it refuses
  */
@@ -49,6 +51,9 @@ struct WsSignalingConfig {
   /* Whether this viewer's address may start another session now (false:
    * 429, try again in @retry_after_s); unset: always. */
   std::function<bool(int &retry_after_s)> admit;
+  /* Sends one binary message on the viewer's socket, false while its send
+   * buffer is full; unset (a relay): {"type":"media"} is refused. */
+  std::function<bool(const std::string &bytes)> send_binary;
 };
 
 class WsSignalingPeer
@@ -84,6 +89,7 @@ class WsSignalingPeer
   void handle(const SignalMessage &message);
   void handle_offer(const SignalMessage &message);
   void handle_join();
+  void handle_media();
   void handle_answer(const SignalMessage &message);
   void handle_candidate(const SignalMessage &message);
   void add_candidate(const SignalCandidate &candidate);
