@@ -3,7 +3,7 @@
  *
  * Media over the page's own WebSocket (README.md, "Media over the
  * WebSocket"): the shared encoding as binary messages, one access unit or
- * one codec configuration per message. web/wsmedia.js reads the same
+ * one codec configuration per message. web/mediasocket.js reads the same
  * format; nothing here knows of sockets or GStreamer.
  *
  * Every message starts with a 16-byte header, integers big-endian:
@@ -13,7 +13,8 @@
  *      1    1   kind: 1 video config, 2 video frame, 3 audio config, 4 audio frame
  *      2    1   flags: bit 0 key frame, bit 1 frames were dropped before this one
  *      3    1   reserved, 0
- *      4    8   timestamp in microseconds (signed; the stream's presentation time)
+ *      4    8   timestamp in microseconds (signed): the presentation time as running
+ *               time, on one clock for audio and video
  *     12    4   duration in microseconds, 0 when unknown
  *     16    …   payload
  *

@@ -12,7 +12,7 @@
 // WebSocket (transport: 'ws'): GET /ws → "welcome" (ICE servers, what the stream offers) → our
 // offer and the server's answer, or (wsMode: 'join') the server's offer and our answer; candidates
 // trickle both ways on the socket; "bye" or closing the socket ends the session.
-// Media over the WebSocket (transport: 'wsmedia', wsmedia.js): no WebRTC at all; the stream's
+// Media over the WebSocket (transport: 'wsmedia', mediasocket.js): no WebRTC at all; the stream's
 // access units come on /ws itself, decoded with WebCodecs (or Media Source Extensions on insecure
 // pages). WHEP and 'ws' fall back to it by themselves when ICE has not connected within
 // wsMediaFallbackMs (networks that let only the page's own port through).
@@ -23,7 +23,7 @@
 // sendrecv from the start with no track; setMicrophone(true) asks for the microphone and puts its
 // track on the sender (replaceTrack, no renegotiation).
 
-import { WsMediaSession, wsMediaPlayer } from './wsmedia.js';
+import { WsMediaSession, wsMediaPlayer } from './mediasocket.js';
 
 const DEFAULTS = {
   server: '', // base URL of the livecast server; '' = the page's own origin
@@ -327,7 +327,7 @@ export class LivecastClient {
     }
   }
 
-  /** Media over the WebSocket: no peer connection, frames on /ws (wsmedia.js). */
+  /** Media over the WebSocket: no peer connection, frames on /ws (mediasocket.js). */
   async #connectMedia(gen) {
     const stale = () => gen !== this.#generation;
     this.signaling = { transport: 'wsmedia', mode: 'media', fallback: this.#fallback,

@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * protocol/mediaframe.{h,cpp}: the bytes of the binary media messages on
- * /ws (the header, byte by byte, as web/wsmedia.js reads it), what the
+ * /ws (the header, byte by byte, as web/mediasocket.js reads it), what the
  * parser refuses, the H.264 codec string from an SPS, and avc to Annex B.
  */
 #include <glib.h>

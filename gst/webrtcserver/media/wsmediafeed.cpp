@@ -33,6 +33,7 @@ struct WsMediaFeed::Queue {
   struct Item {
     bool audio = false;
     Ref<GstBuffer> buffer;
+    GstClockTime running_time = GST_CLOCK_TIME_NONE;
   };
   std::mutex lock;
   std::deque<Item> items;
@@ -40,6 +41,9 @@ struct WsMediaFeed::Queue {
   bool scheduled = false; /* a drain is on its way to the loop thread */
   MediaConfig video, audio;
   bool avc = false; /* H.264 in 4-byte length-prefixed form */
+  /* Timestamps go out as running time: x264enc's are 1000 hours ahead of
+   * its segment, audio's are not, and a page lines them up. */
+  GstSegment video_segment, audio_segment;
   std::function<void()> wake;
 };
 
@@ -135,6 +139,13 @@ static GstPadProbeReturn on_tap(GstPad *, GstPadProbeInfo *info, gpointer data)
   auto *queue = static_cast<WsMediaFeed::Queue *>(tap->queue.get());
   if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT) {
+      const GstSegment *segment;
+      gst_event_parse_segment(event, &segment);
+      std::lock_guard<std::mutex> guard(queue->lock);
+      gst_segment_copy_into(segment, tap->audio ? &queue->audio_segment : &queue->video_segment);
+      return GST_PAD_PROBE_OK;
+    }
     if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS)
       return GST_PAD_PROBE_OK;
     GstCaps *caps;
@@ -165,7 +176,13 @@ static GstPadProbeReturn on_tap(GstPad *, GstPadProbeInfo *info, gpointer data)
       queue->items.pop_front();
       queue->gap = true;
     }
-    queue->items.push_back({tap->audio, Ref<GstBuffer>::ref(GST_PAD_PROBE_INFO_BUFFER(info))});
+    GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+    const GstSegment &segment = tap->audio ? queue->audio_segment : queue->video_segment;
+    const GstClockTime running =
+        segment.format == GST_FORMAT_TIME
+            ? gst_segment_to_running_time(&segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer))
+            : GST_BUFFER_PTS(buffer);
+    queue->items.push_back({tap->audio, Ref<GstBuffer>::ref(buffer), running});
     if (!queue->scheduled && queue->wake) {
       queue->scheduled = true;
       wake = queue->wake;
@@ -218,7 +235,7 @@ void WsMediaFeed::drain()
     header.kind = item.audio ? MediaKind::Audio : MediaKind::Video;
     const bool key = item.audio || !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
     header.flags = key ? kMediaFlagKey : 0;
-    header.timestamp_us = us_of(GST_BUFFER_PTS(buffer));
+    header.timestamp_us = us_of(item.running_time);
     header.duration_us = static_cast<guint32>(us_of(GST_BUFFER_DURATION(buffer)));
     if (!item.audio && key) {
       const std::string codec = h264_codec_string(data, size);
@@ -289,6 +306,8 @@ void WsMediaFeed::attach()
     queue_->items.clear();
     queue_->scheduled = false;
     queue_->gap = false;
+    gst_segment_init(&queue_->video_segment, GST_FORMAT_UNDEFINED);
+    gst_segment_init(&queue_->audio_segment, GST_FORMAT_UNDEFINED);
     queue_->wake = [weak, &loop]() {
       loop.invoke([weak]() {
         if (auto feed = weak.lock())

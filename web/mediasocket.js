@@ -1,4 +1,4 @@
-// wsmedia.js: the stream over the page's own WebSocket, for networks where only the page's port
+// mediasocket.js: the stream over the page's own WebSocket, for networks where only the page's port
 // gets through (no ICE). GET /ws → "welcome" → {"type":"media"} → {"type":"media","id":…}, then
 // binary messages (protocol/mediaframe.h in the livecast sources):
 //
@@ -108,7 +108,8 @@ export class WsMediaSession {
     this.#sink = this.player === 'webcodecs'
       ? new WebCodecsSink({ canvas: this.#canvas, video: this.#video, onFrame,
         audio: this.#opts.audio !== false })
-      : new MseSink({ video: this.#video, onFrame, audio: this.#opts.audio !== false });
+      : new MseSink({ video: this.#video, onFrame,
+        audio: this.#opts.audio !== false && config.audio === true });
     const media = this.#expect('media');
     ws.send(JSON.stringify({ type: 'media' }));
     const reply = await media;
@@ -341,8 +342,10 @@ class WebCodecsSink {
   #decodeVideo(m) {
     const decoder = this.#decoder;
     if (!decoder || decoder.state !== 'configured') return;
-    // Behind (a slow decoder or a frozen tab): drop to the next key frame rather than lag.
-    if (!m.key && (this.#waitKey || decoder.decodeQueueSize > 8)) {
+    // A second behind (a frozen tab, a decoder far too slow): drop to the next key frame rather
+    // than lag. Shorter backlogs are normal on a busy machine (a burst at the start, a busy
+    // second) and are decoded away.
+    if (!m.key && (this.#waitKey || decoder.decodeQueueSize > 30)) {
       this.framesDropped++;
       this.#waitKey = true;
       return;
@@ -527,7 +530,8 @@ export function initSegment(track) {
     header = fullBox('vmhd', 0, 1, new Uint8Array(8));
   } else {
     // Opus in ISO BMFF (opus-codec.org "Encapsulation of Opus in ISO Base Media File Format").
-    const dOps = box('dOps', u8(0, track.channels), u8(0x01, 0x38), u32(track.sampleRate),
+    // Pre-skip 0: these packets are cut from a live stream, not the start of one.
+    const dOps = box('dOps', u8(0, track.channels), u8(0, 0), u32(track.sampleRate),
       u8(0, 0), u8(0));
     sampleEntry = box('Opus', new Uint8Array(6), u8(0, 1), new Uint8Array(8),
       u8(0, track.channels), u8(0, 16), u8(0, 0, 0, 0), u32(48000 << 16), dOps);
@@ -612,8 +616,11 @@ class MseSink {
   constructor({ video, onFrame, audio }) {
     this.#video = video;
     this.#onFrame = onFrame;
-    this.#wantAudio = audio;
+    // Every SourceBuffer must exist before the first segment is appended: whether audio comes
+    // is known from the start (the welcome), and the tracks are added together.
+    this.#wantAudio = audio && MediaSource.isTypeSupported('audio/mp4; codecs="opus"');
     this.#source = new MediaSource();
+    globalThis.__mse = this.#source; // DEBUG
     this.#url = URL.createObjectURL(this.#source);
     this.#open = new Promise((resolve) => {
       this.#source.addEventListener('sourceopen', resolve, { once: true });
@@ -652,13 +659,24 @@ class MseSink {
     let track = this.#tracks.video;
     const units = splitAnnexB(m.payload);
     if (!track) {
-      if (!m.key) return;
+      // The audio config comes before the first audio frame, so at most one frame after the
+      // join; the video starts at a key frame once it is known.
+      if (!m.key || (this.#wantAudio && !this.#audioConfig)) return;
       const sps = units.find((u) => (u[0] & 0x1f) === 7);
       const pps = units.find((u) => (u[0] & 0x1f) === 8);
       if (!sps || !pps) return;
-      track = this.#addTrack('video', `video/mp4; codecs="${config.codec}"`, initSegment({
+      track = this.#newTrack('video', `video/mp4; codecs="${config.codec}"`, initSegment({
         kind: 'video', timescale: 90000, width: config.width, height: config.height, sps, pps,
       }), 90000);
+      const tracks = [track];
+      if (this.#wantAudio) {
+        const audio = this.#audioConfig;
+        tracks.push(this.#newTrack('audio', 'audio/mp4; codecs="opus"', initSegment({
+          kind: 'audio', timescale: 48000, channels: audio.channels, sampleRate: audio.sampleRate,
+        }), 48000));
+        this.audioCodec = 'opus';
+      }
+      this.#addTracks(tracks);
       this.videoCodec = 'H264';
       this.width = config.width;
       this.height = config.height;
@@ -669,31 +687,28 @@ class MseSink {
   #unsupportedSaid = false;
 
   #pushAudio(m) {
-    const config = this.#audioConfig;
-    if (!config || this.#tracks.video === null) return; // audio starts with the video
-    let track = this.#tracks.audio;
-    if (!track) {
-      if (!MediaSource.isTypeSupported('audio/mp4; codecs="opus"')) return;
-      track = this.#addTrack('audio', 'audio/mp4; codecs="opus"', initSegment({
-        kind: 'audio', timescale: 48000, channels: config.channels, sampleRate: config.sampleRate,
-      }), 48000);
-      this.audioCodec = 'opus';
-    }
+    const track = this.#tracks.audio; // made with the video's, at its first key frame
+    if (!track) return;
     this.audioFramesDecoded++;
     this.#append(track, m, m.payload);
   }
 
-  #addTrack(kind, mime, init, timescale) {
-    const track = { buffer: null, queue: [init], timescale, sequence: 1, pending: null };
+  #newTrack(kind, mime, init, timescale) {
+    const track = { buffer: null, mime, queue: [init], timescale, sequence: 1 };
     this.#tracks[kind] = track;
+    return track;
+  }
+
+  #addTracks(tracks) {
     this.#open.then(() => {
       if (this.#closed) return;
-      track.buffer = this.#source.addSourceBuffer(mime);
-      track.buffer.mode = 'segments';
-      track.buffer.addEventListener('updateend', () => this.#flush(track));
-      this.#flush(track);
+      for (const track of tracks) {
+        track.buffer = this.#source.addSourceBuffer(track.mime);
+        track.buffer.mode = 'segments';
+        track.buffer.addEventListener('updateend', () => this.#flush(track));
+      }
+      for (const track of tracks) this.#flush(track);
     });
-    return track;
   }
 
   #append(track, m, sample) {
@@ -702,8 +717,6 @@ class MseSink {
     // Each sample lasts until the next one: the duration comes from the header, or a frame.
     const duration = m.durationUs ? (m.durationUs * track.timescale) / 1e6
       : track.timescale / (track === this.#tracks.audio ? 50 : 30);
-    // Far behind (a tab in the background): keep only the newest second.
-    if (track.queue.length > 60) track.queue.splice(1, track.queue.length - 30);
     track.queue.push(mediaSegment(track.sequence++, time, Math.round(duration), m.key, sample));
     this.#flush(track);
   }
