@@ -620,7 +620,6 @@ class MseSink {
     // is known from the start (the welcome), and the tracks are added together.
     this.#wantAudio = audio && MediaSource.isTypeSupported('audio/mp4; codecs="opus"');
     this.#source = new MediaSource();
-    globalThis.__mse = this.#source; // DEBUG
     this.#url = URL.createObjectURL(this.#source);
     this.#open = new Promise((resolve) => {
       this.#source.addEventListener('sourceopen', resolve, { once: true });
@@ -694,7 +693,7 @@ class MseSink {
   }
 
   #newTrack(kind, mime, init, timescale) {
-    const track = { buffer: null, mime, queue: [init], timescale, sequence: 1 };
+    const track = { buffer: null, mime, queue: [init], timescale, sequence: 1, held: null };
     this.#tracks[kind] = track;
     return track;
   }
@@ -713,11 +712,17 @@ class MseSink {
 
   #append(track, m, sample) {
     this.#origin ??= m.timestampUs;
-    const time = Math.max(0, ((m.timestampUs - this.#origin) * track.timescale) / 1e6);
-    // Each sample lasts until the next one: the duration comes from the header, or a frame.
-    const duration = m.durationUs ? (m.durationUs * track.timescale) / 1e6
+    const time = Math.round(Math.max(0, ((m.timestampUs - this.#origin) * track.timescale) / 1e6));
+    // Each sample is held until the next one comes and lasts until then: frames the encoder
+    // skipped (or the server dropped) leave no hole in the buffered range, where playback would
+    // stop. One frame of latency (33 ms of video, 20 ms of audio) for that.
+    const held = track.held;
+    track.held = { time, key: m.key, sample };
+    if (!held) return;
+    const nominal = m.durationUs ? (m.durationUs * track.timescale) / 1e6
       : track.timescale / (track === this.#tracks.audio ? 50 : 30);
-    track.queue.push(mediaSegment(track.sequence++, time, Math.round(duration), m.key, sample));
+    const duration = time > held.time ? time - held.time : Math.round(nominal);
+    track.queue.push(mediaSegment(track.sequence++, held.time, duration, held.key, held.sample));
     this.#flush(track);
   }
 
