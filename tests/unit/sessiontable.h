@@ -102,6 +102,24 @@ class SessionTable : public SessionBackend
   {
     return etags.count(id) ? etags[id] : "";
   }
+  /* Media over /ws: the sender it was given, to send through in tests. */
+  std::function<bool(const std::string &)> media_send;
+  void create_media_session(std::function<bool(const std::string &)> send, SessionEvents ev,
+                            std::function<void(SessionResult)> done) override
+  {
+    events = ev;
+    SessionResult r;
+    if (refuse_status) {
+      r.status = refuse_status;
+      r.message = "Too many viewers.";
+      return done(r);
+    }
+    media_send = std::move(send);
+    r.ok = true;
+    r.id = "media" + std::to_string(next++);
+    etags[r.id] = "";
+    done(r);
+  }
   bool end_session(const std::string &id) override { return etags.erase(id) > 0; }
   std::string stats_json() override { return "{\"viewers\":" + std::to_string(etags.size()) + "}"; }
 };

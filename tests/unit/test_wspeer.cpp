@@ -197,6 +197,62 @@ static void test_ws_bye_while_creating()
   g_assert_cmpuint(h.table.etags.size(), ==, 0);
 }
 
+/* {"type":"media"}: the stream on this socket (protocol/mediaframe.h)
+ * instead of WebRTC, with the socket's binary sender; refused where there
+ * is no such sender (a relay), while a session exists, and as sessions are
+ * (503, max-viewers); bye and the socket's end end it. */
+static void test_ws_media()
+{
+  {
+    WsHarness relay; /* no send_binary */
+    relay.peer->on_message("{\"type\":\"media\"}");
+    ASSERT_STR_EQ(relay.member(1, "type"), "error");
+    ASSERT_STR_EQ(relay.member(1, "status"), "501");
+    g_assert_true(relay.table.etags.empty());
+  }
+  std::vector<std::string> binary;
+  WsSignalingConfig config;
+  config.send_binary = [&binary](const std::string &bytes) {
+    binary.push_back(bytes);
+    return true;
+  };
+  WsHarness h(config);
+  h.table.started = false;
+  h.peer->on_message("{\"type\":\"media\"}");
+  ASSERT_STR_EQ(h.member(1, "status"), "503");
+  h.table.started = true;
+  h.table.refuse_status = 503;
+  h.peer->on_message("{\"type\":\"media\"}");
+  ASSERT_STR_EQ(h.member(2, "status"), "503");
+  ASSERT_STR_EQ(h.member(2, "message"), "Too many viewers.");
+  h.table.refuse_status = 0;
+
+  h.peer->on_message("{\"type\":\"media\"}");
+  ASSERT_STR_EQ(h.member(3, "type"), "media");
+  ASSERT_STR_EQ(h.member(3, "id"), "media1");
+  ASSERT_STR_EQ(h.peer->session_id(), "media1");
+  /* The backend got this socket's sender. */
+  g_assert_true(h.table.media_send("\x01\x02"));
+  g_assert_cmpuint(binary.size(), ==, 1);
+  /* One session per socket: no second media, no offer or join meanwhile. */
+  h.peer->on_message("{\"type\":\"media\"}");
+  ASSERT_STR_EQ(h.member(4, "status"), "409");
+  h.peer->on_message("{\"type\":\"join\"}");
+  ASSERT_STR_EQ(h.member(5, "status"), "409");
+  /* bye ends it; media again starts a new one; closing the socket ends that. */
+  h.peer->on_message("{\"type\":\"bye\"}");
+  g_assert_true(h.table.etags.empty());
+  h.peer->on_message("{\"type\":\"media\"}");
+  ASSERT_STR_EQ(h.member(h.sent.size() - 1, "id"), "media2");
+  /* The server ends it (the stream stopped): error and bye, as for WebRTC. */
+  h.table.events.on_ended("the stream stopped");
+  ASSERT_STR_EQ(h.member(h.sent.size() - 1, "type"), "bye");
+  h.peer->on_message("{\"type\":\"media\"}");
+  g_assert_cmpuint(h.table.etags.size(), ==, 2); /* media2 still in the table: ended by the table */
+  h.peer.reset();
+  g_assert_cmpuint(h.table.etags.size(), ==, 1);
+}
+
 int main(int argc, char **argv)
 {
   gst_init(&argc, &argv);
@@ -205,5 +261,6 @@ int main(int argc, char **argv)
   g_test_add_func("/ws/join-and-end", test_ws_join_and_end);
   g_test_add_func("/ws/bad-input-and-flood", test_ws_bad_input_and_flood);
   g_test_add_func("/ws/bye-while-creating", test_ws_bye_while_creating);
+  g_test_add_func("/ws/media", test_ws_media);
   return g_test_run();
 }
