@@ -761,6 +761,48 @@ class WhepSession extends PeerSession {
 }
 
 /**
+ * The one reply a WebSocket session waits for: expect(type) gives a promise that resolve() or
+ * reject() settles, or the timeout (0: none, as a relay's room may be empty for a while).
+ */
+export class ReplyWaiter {
+  #waiter = null; // { type, resolve, reject, timer }
+
+  get type() {
+    return this.#waiter?.type ?? null;
+  }
+
+  expect(type, timeoutMs) {
+    return new Promise((resolve, reject) => {
+      const timer = timeoutMs === 0 ? 0 : setTimeout(() => {
+        this.reject(new LivecastError(type === 'welcome'
+          ? 'The server did not open the WebSocket session in time'
+          : `The server sent no ${type} in time`, { retryable: true }));
+      }, timeoutMs);
+      this.#waiter = { type, resolve, reject, timer };
+    });
+  }
+
+  resolve(message) {
+    const waiter = this.#waiter;
+    if (!waiter) return false;
+    this.#waiter = null;
+    clearTimeout(waiter.timer);
+    waiter.resolve(message);
+    return true;
+  }
+
+  /** false when nothing was waiting. */
+  reject(err) {
+    const waiter = this.#waiter;
+    if (!waiter) return false;
+    this.#waiter = null;
+    clearTimeout(waiter.timer);
+    waiter.reject(err);
+    return true;
+  }
+}
+
+/**
  * One session over WebSocket signaling (GET /ws): welcome, then our offer and the server's
  * answer or (mode 'join') the server's offer and our answer, candidates both ways as they come.
  * Closing the socket ends the session on the server; the server closing it ends ours (onFail).
@@ -776,7 +818,7 @@ class WsSession extends PeerSession {
   #ws = null;
   #welcomed = false;
   #closed = false;
-  #waiter = null; // { type, resolve, reject, timer }: the one reply open() waits for
+  #waiter = new ReplyWaiter(); // the one reply open() waits for
   #localSent = false; // our description went out: our candidates may follow it
   #localQueue = [];
   #localEndSent = false;
@@ -834,7 +876,7 @@ class WsSession extends PeerSession {
   close() {
     if (this.#closed) return this.#closedPromise ?? Promise.resolve();
     this.#closed = true;
-    this.#rejectWaiter(new LivecastError('Closed'));
+    this.#waiter.reject(new LivecastError('Closed'));
     const ws = this.#ws;
     if (ws && ws.readyState <= WebSocket.OPEN) {
       this.#closedPromise = new Promise((resolve) => {
@@ -872,31 +914,7 @@ class WsSession extends PeerSession {
 
   /** The next message of this type (or the error the server sends instead), within the timeout. */
   #expect(type, timeoutMs = this.#opts.requestTimeoutMs) {
-    return new Promise((resolve, reject) => {
-      // 0: no time limit (a relay's room may be empty for a while).
-      const timer = timeoutMs === 0 ? 0 : setTimeout(() => {
-        this.#rejectWaiter(new LivecastError(type === 'welcome'
-          ? 'The server did not open the WebSocket session in time'
-          : `The server sent no ${type} in time`, { retryable: true }));
-      }, timeoutMs);
-      this.#waiter = { type, resolve, reject, timer };
-    });
-  }
-
-  #resolveWaiter(message) {
-    const waiter = this.#waiter;
-    this.#waiter = null;
-    clearTimeout(waiter.timer);
-    waiter.resolve(message);
-  }
-
-  #rejectWaiter(err) {
-    const waiter = this.#waiter;
-    if (!waiter) return false;
-    this.#waiter = null;
-    clearTimeout(waiter.timer);
-    waiter.reject(err);
-    return true;
+    return this.#waiter.expect(type, timeoutMs);
   }
 
   #send(message) {
@@ -927,11 +945,11 @@ class WsSession extends PeerSession {
       }
     }
     if (type === 'welcome') this.#welcomed = true;
-    if (this.#waiter && type === this.#waiter.type) {
+    if (type === this.#waiter.type) {
       if ((type === 'offer' || type === 'answer') && typeof message.sdp !== 'string') {
-        this.#rejectWaiter(new LivecastError(`The server's ${type} has no SDP`));
+        this.#waiter.reject(new LivecastError(`The server's ${type} has no SDP`));
       } else {
-        this.#resolveWaiter(message);
+        this.#waiter.resolve(message);
       }
       return;
     }
@@ -942,7 +960,7 @@ class WsSession extends PeerSession {
       case 'error': {
         const err = errorFromMessage(message);
         // An error in reply to what open() waits for ends this attempt; others are reported.
-        if (!this.#rejectWaiter(err)) console.warn('livecast: the server says:', err.message);
+        if (!this.#waiter.reject(err)) console.warn('livecast: the server says:', err.message);
         break;
       }
       case 'bye':
@@ -971,7 +989,7 @@ class WsSession extends PeerSession {
 
   #end(err) {
     if (this.#closed) return;
-    if (!this.#rejectWaiter(err)) this.#onFail(err);
+    if (!this.#waiter.reject(err)) this.#onFail(err);
   }
 
   async #probe() {

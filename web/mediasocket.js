@@ -13,7 +13,7 @@
 // WebCodecs does not exist) the same access units are muxed into fragmented MP4 here and played
 // through Media Source Extensions, kept close to live.
 
-import { LivecastError } from './livecast-client.js';
+import { LivecastError, ReplyWaiter } from './livecast-client.js';
 
 export const HEADER_BYTES = 16;
 export const Kind = Object.freeze({ VideoConfig: 1, Video: 2, AudioConfig: 3, Audio: 4 });
@@ -65,7 +65,7 @@ export class WsMediaSession {
   #onFail;
   #ws = null;
   #closed = false;
-  #waiter = null;
+  #waiter = new ReplyWaiter();
   #sink = null; // WebCodecsSink | MseSink
   #counts = { bytes: 0, frames: 0, audioBytes: 0, audioFrames: 0, dropped: 0 };
   #prev = null;
@@ -119,7 +119,7 @@ export class WsMediaSession {
   close() {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    this.#rejectWaiter(new LivecastError('Closed'));
+    this.#waiter.reject(new LivecastError('Closed'));
     this.#sink?.close();
     this.#sink = null;
     const ws = this.#ws;
@@ -183,23 +183,7 @@ export class WsMediaSession {
   }
 
   #expect(type) {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#rejectWaiter(new LivecastError(type === 'welcome'
-          ? 'The server did not open the WebSocket session in time'
-          : `The server sent no ${type} in time`, { retryable: true }));
-      }, this.#opts.requestTimeoutMs);
-      this.#waiter = { type, resolve, reject, timer };
-    });
-  }
-
-  #rejectWaiter(err) {
-    const waiter = this.#waiter;
-    if (!waiter) return false;
-    this.#waiter = null;
-    clearTimeout(waiter.timer);
-    waiter.reject(err);
-    return true;
+    return this.#waiter.expect(type, this.#opts.requestTimeoutMs);
   }
 
   #onMessage(data) {
@@ -219,19 +203,14 @@ export class WsMediaSession {
       const err = new LivecastError(String(message.message || 'The server refused'), {
         status, retryable: status === 0 || status >= 500 || status === 429,
       });
-      if (!this.#rejectWaiter(err)) console.warn('livecast:', err.message);
+      if (!this.#waiter.reject(err)) console.warn('livecast:', err.message);
       return;
     }
     if (message.type === 'bye') {
       this.#fail(new LivecastError('The server ended the session', { retryable: true }));
       return;
     }
-    const waiter = this.#waiter;
-    if (waiter && message.type === waiter.type) {
-      this.#waiter = null;
-      clearTimeout(waiter.timer);
-      waiter.resolve(message);
-    }
+    if (message.type === this.#waiter.type) this.#waiter.resolve(message);
   }
 
   #onBinary(buffer) {
@@ -262,7 +241,7 @@ export class WsMediaSession {
   #onClose(event) {
     if (this.#closed) return;
     const err = new LivecastError(event.reason || 'The WebSocket closed', { retryable: true });
-    if (!this.#rejectWaiter(err)) this.#fail(err);
+    if (!this.#waiter.reject(err)) this.#fail(err);
   }
 
   #fail(err) {
@@ -274,8 +253,8 @@ export class WsMediaSession {
 
 const decodeJson = (bytes) => JSON.parse(new TextDecoder().decode(bytes));
 
-/** WebCodecs: video drawn on a canvas as soon as it is decoded, audio through an AudioContext. */
-class WebCodecsSink {
+/** What both players count, for WsMediaSession.getSummary(). */
+class SinkStats {
   framesDecoded = 0;
   framesDropped = 0;
   width = 0;
@@ -284,7 +263,10 @@ class WebCodecsSink {
   audioCodec = null;
   audioFramesDecoded = 0;
   audioRms = null;
+}
 
+/** WebCodecs: video drawn on a canvas as soon as it is decoded, audio through an AudioContext. */
+class WebCodecsSink extends SinkStats {
   #canvas;
   #ctx;
   #video;
@@ -299,6 +281,7 @@ class WebCodecsSink {
   #audioTime = 0;
 
   constructor({ canvas, video, onFrame, audio }) {
+    super();
     this.#canvas = canvas;
     this.#ctx = canvas.getContext('2d');
     this.#video = video;
@@ -589,16 +572,7 @@ function toLengthPrefixed(units) {
 }
 
 /** Media Source Extensions: one SourceBuffer per track, a sample per segment, near live. */
-class MseSink {
-  framesDecoded = 0;
-  framesDropped = 0;
-  width = 0;
-  height = 0;
-  videoCodec = null;
-  audioCodec = null;
-  audioFramesDecoded = 0;
-  audioRms = null;
-
+class MseSink extends SinkStats {
   #video;
   #onFrame;
   #wantAudio;
@@ -614,6 +588,7 @@ class MseSink {
   #closed = false;
 
   constructor({ video, onFrame, audio }) {
+    super();
     this.#video = video;
     this.#onFrame = onFrame;
     // Every SourceBuffer must exist before the first segment is appended: whether audio comes

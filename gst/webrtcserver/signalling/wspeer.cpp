@@ -184,20 +184,52 @@ void WsSignalingPeer::handle_offer(const SignalMessage &message)
   });
 }
 
-void WsSignalingPeer::handle_join()
+bool WsSignalingPeer::may_create(const char *busy)
 {
   if (state_ != State::Idle) {
-    send_error("This connection already has a session; send bye before joining again.", 409);
-    return;
+    send_error(busy, 409);
+    return false;
   }
   SentVideo sent;
-  if (!may_start_session(sent))
+  return may_start_session(sent);
+}
+
+void WsSignalingPeer::handle_join()
+{
+  if (!may_create("This connection already has a session; send bye before joining again."))
     return;
+  create(
+      [this](SessionEvents events, std::function<void(SessionResult)> done) {
+        backend_.create_offer_session(std::move(events), std::move(done));
+      },
+      State::AwaitingAnswer,
+      [](const SessionResult &r) { return SignalMessage::offer(r.answer_sdp); });
+}
+
+void WsSignalingPeer::handle_media()
+{
+  if (!config_.send_binary) {
+    send_error("This connection cannot carry media; connect to the server's own /ws.", 501);
+    return;
+  }
+  if (!may_create("This connection already has a session; send bye before asking for media."))
+    return;
+  create(
+      [this](SessionEvents events, std::function<void(SessionResult)> done) {
+        backend_.create_media_session(config_.send_binary, std::move(events), std::move(done));
+      },
+      State::Active, [](const SessionResult &r) { return SignalMessage::media(r.id); });
+}
+
+void WsSignalingPeer::create(
+    const std::function<void(SessionEvents, std::function<void(SessionResult)>)> &start, State next,
+    std::function<SignalMessage(const SessionResult &)> reply)
+{
   state_ = State::Creating;
   std::weak_ptr<bool> alive = alive_;
   SessionBackend &backend = backend_;
   const guint64 creation = ++creation_;
-  backend_.create_offer_session(make_events(), [this, alive, &backend, creation](SessionResult r) {
+  start(make_events(), [this, alive, &backend, creation, next, reply](SessionResult r) {
     auto guard = alive.lock();
     if (!guard || !*guard || creation != creation_) {
       if (r.ok) /* the socket closed, or bye came, meanwhile */
@@ -210,45 +242,9 @@ void WsSignalingPeer::handle_join()
       return;
     }
     session_id_ = r.id;
-    state_ = State::AwaitingAnswer;
-    send_(SignalMessage::offer(r.answer_sdp));
+    state_ = next;
+    send_(reply(r));
   });
-}
-
-void WsSignalingPeer::handle_media()
-{
-  if (state_ != State::Idle) {
-    send_error("This connection already has a session; send bye before asking for media.", 409);
-    return;
-  }
-  if (!config_.send_binary) {
-    send_error("This connection cannot carry media; connect to the server's own /ws.", 501);
-    return;
-  }
-  SentVideo sent;
-  if (!may_start_session(sent))
-    return;
-  state_ = State::Creating;
-  std::weak_ptr<bool> alive = alive_;
-  SessionBackend &backend = backend_;
-  const guint64 creation = ++creation_;
-  backend_.create_media_session(config_.send_binary, make_events(),
-                                [this, alive, &backend, creation](SessionResult r) {
-                                  auto guard = alive.lock();
-                                  if (!guard || !*guard || creation != creation_) {
-                                    if (r.ok) /* the socket closed, or bye came, meanwhile */
-                                      backend.end_session(r.id);
-                                    return;
-                                  }
-                                  if (!r.ok) {
-                                    state_ = State::Idle;
-                                    send_error(r.message, r.status);
-                                    return;
-                                  }
-                                  session_id_ = r.id;
-                                  state_ = State::Active;
-                                  send_(SignalMessage::media(r.id));
-                                });
 }
 
 bool WsSignalingPeer::may_start_session(SentVideo &sent)

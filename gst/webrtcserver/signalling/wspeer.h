@@ -90,6 +90,13 @@ class WsSignalingPeer
   void handle_offer(const SignalMessage &message);
   void handle_join();
   void handle_media();
+  /* No session on this connection (else 409 with @busy) and
+   * may_start_session(). */
+  bool may_create(const char *busy);
+  /* A session the server makes (join, media): @start asks the backend;
+   * its result moves to @next and sends @reply, or the error. */
+  void create(const std::function<void(SessionEvents, std::function<void(SessionResult)>)> &start,
+              State next, std::function<SignalMessage(const SessionResult &)> reply);
   void handle_answer(const SignalMessage &message);
   void handle_candidate(const SignalMessage &message);
   void add_candidate(const SignalCandidate &candidate);
