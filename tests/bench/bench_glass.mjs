@@ -31,6 +31,10 @@
 //   ttff      time to first frame of a fresh page with a minimal WHEP client (trickle ICE by
 //             PATCH): POST -> answer, ICE, DTLS, first packet, first frame, and the sender's
 //             view of the same session (glass_sender events).
+//   ws        the same livecast over WebRTC and over the page's WebSocket (?transport=wsmedia,
+//             WebCodecs drawing on a canvas: the frame's time is when it was drawn), and the
+//             sender's CPU per WebSocket viewer (4 more raw /ws readers,
+//             tests/browser/wsmedia_client.py).
 // Runs only inside a private network namespace (tests/netns-run.sh).
 
 /* global window, document, performance, RTCPeerConnection, MediaStream */
@@ -152,6 +156,27 @@ function pageInit(options) {
       canvas.height = ROWS * CELL;
       const ctx = canvas.getContext('2d', { willReadFrequently: true });
       const origin = performance.timeOrigin;
+      // Over the WebSocket (web/mediasocket.js) the page draws each decoded frame on its canvas:
+      // read the barcode right after each draw; presented = drawn.
+      const target = document.querySelector('canvas.livecast-canvas');
+      if (target && !target.hidden) {
+        const tctx = target.getContext('2d');
+        const draw = tctx.drawImage.bind(tctx);
+        tctx.drawImage = (...args) => {
+          draw(...args);
+          const now = Date.now();
+          ctx.drawImage(target, 0, 0, canvas.width, canvas.height, 0, 0, canvas.width, canvas.height);
+          const v = read(ctx.getImageData(0, 0, canvas.width, canvas.height).data, canvas.width);
+          if (!v) {
+            window.__glass.unread++;
+            return;
+          }
+          const painted = now - ((((now - v) % 2 ** 40) + 2 ** 40) % 2 ** 40);
+          window.__glass.frames.push({ painted, now, display: now, presented: now, received: null,
+            rtp: null, processing: null, n: window.__glass.frames.length });
+        };
+        return;
+      }
       const onFrame = (nowHr, md) => {
         const now = Date.now();
         ctx.drawImage(video, 0, 0, canvas.width, canvas.height, 0, 0, canvas.width, canvas.height);
@@ -285,6 +310,7 @@ async function runScenario(ctx, sc) {
     await waitForLine(sender, /^port \d+/, 15000);
   }
   const result = { name: sc.name, sc };
+  const readers = [];
   const context = await ctx.browser.newContext({ viewport: { width: WIDTH, height: HEIGHT } });
   try {
     await waitForHttp(sc.sender === 'aiortc' ? `${BASE}/nothing` : `${BASE}/config`, sender);
@@ -296,10 +322,17 @@ async function runScenario(ctx, sc) {
       await page.goto(`${BASE}/glass.html`);
       await page.evaluate(() => window.connect());
     } else {
-      await page.goto(`${BASE}/?audio=0`);
+      await page.goto(`${BASE}/?audio=0${sc.query ?? ''}`);
     }
-    await page.waitForFunction(() => document.querySelector('video')?.videoWidth > 0, null,
-      { timeout: 15000, polling: 100 });
+    await page.waitForFunction(() => document.querySelector('video')?.videoWidth > 0 ||
+      window.livecast?.stats?.candidateType === 'WebSocket' && window.livecast.stats.framesDecoded > 0,
+    null, { timeout: 15000, polling: 100 });
+    // More WebSocket viewers that only read (the sender's CPU per viewer).
+    for (let i = 0; i < (sc.readers ?? 0); i++) {
+      const reader = start(`reader ${i}`, opts.python, [path.join(SOURCE_ROOT, 'tests/browser/wsmedia_client.py'),
+        '127.0.0.1', String(PORT), 'read', String(Math.ceil(FRAMES / sc.fps) + 12)]);
+      readers.push(reader);
+    }
     await sleep(2000); // past the first key frame and the jitter buffer's first guesses
     await page.evaluate(() => window.__glass.start());
     const s0 = await inboundStats(page);
@@ -313,13 +346,21 @@ async function runScenario(ctx, sc) {
     }
     const s1 = await inboundStats(page);
     result.cpu = (cpuSeconds(sender.pid) - c0[0]) / ((performance.now() - c0[1]) / 1000);
+    if (!s1) {
+      // No peer connection: the WebSocket player's own counts (livecast-client.js summary).
+      const ws = await page.evaluate(() => window.livecast?.stats);
+      result.stats = { fps: ws?.fps, codec: ws?.codec, decoder: ws?.decoder };
+    }
     const got = await page.evaluate(() => ({ frames: window.__glass.frames, unread: window.__glass.unread,
       answer: window.__pcs.at(-1)?.remoteDescription?.sdp, playoutDelayId: window.__playoutDelayId }));
     result.frames = got.frames;
     result.unread = got.unread;
     result.answer = got.answer;
-    result.stats = diffStats(s0, s1);
+    result.stats ??= diffStats(s0, s1);
+    result.readers = (await page.evaluate(() => fetch('/stats').then((r) => r.json())))
+      .webSocketMedia?.length ?? 0;
   } finally {
+    for (const r of readers) await stopProcess(r, 'SIGTERM', 2000);
     await context.close().catch(() => {});
     await stopProcess(sender, 'SIGINT', 8000);
   }
@@ -478,6 +519,29 @@ async function suiteGlass(ctx) {
   printBreakdown(gv, LIVECAST_STAGES);
   printBreakdown(ai30, AIORTC_STAGES);
   printBreakdown(ai30b, AIORTC_STAGES);
+}
+
+async function suiteWs(ctx) {
+  const base = { sender: 'livecast', fps: 30, codec: 'h264' };
+  const scenarios = [
+    { ...base, name: 'livecast --fps 30 (H.264), WebRTC' },
+    { ...base, name: 'livecast --fps 30 (H.264), WebSocket', query: '&transport=wsmedia' },
+    { ...base, name: 'WebSocket + 4 more WebSocket viewers', query: '&transport=wsmedia', readers: 4 },
+    { ...base, name: 'livecast --fps 30 (H.264), WebRTC, round 2' },
+    { ...base, name: 'livecast --fps 30 (H.264), WebSocket, round 2', query: '&transport=wsmedia' },
+  ];
+  const results = [];
+  for (const sc of scenarios) results.push(await runScenario(ctx, sc));
+  console.log(`\nGlass to glass over WebRTC and over the WebSocket, ${WIDTH}x${HEIGHT}, one run ${LEGEND}; ` +
+    'over the WebSocket "presented" is when the page drew the frame on its canvas');
+  console.log(HEADER);
+  for (const r of results) console.log(row(r));
+  const [rtc, ws, ws5, rtc2, ws2] = results;
+  console.log(`\np50 WebSocket / WebRTC: round 1 ${(ws.p50 / rtc.p50).toFixed(2)} (${f1(ws.p50)} / ${f1(rtc.p50)} ms), ` +
+    `round 2 ${(ws2.p50 / rtc2.p50).toFixed(2)} (${f1(ws2.p50)} / ${f1(rtc2.p50)} ms)` +
+    `\nsender CPU: ${ws.cpu.toFixed(3)} cores with 1 WebSocket viewer, ${ws5.cpu.toFixed(3)} with ` +
+    `${ws5.readers} (the sender counted them in /stats): ${((ws5.cpu - ws.cpu) / Math.max(ws5.readers - 1, 1) * 100).toFixed(1)} % ` +
+    `of a core per added WebSocket viewer; WebRTC with 1 viewer: ${rtc.cpu.toFixed(3)} cores`);
 }
 
 async function suiteDiagnose(ctx) {
@@ -687,6 +751,7 @@ async function main() {
       log(`Chromium offers ${PLAYOUT_DELAY_URI} as extmap ${ctx.playoutDelayId}`);
       await suiteDiagnose(ctx);
     } else if (opts.suite === 'ttff') await suiteTtff(ctx);
+    else if (opts.suite === 'ws') await suiteWs(ctx);
     else throw new Error(`unknown suite ${opts.suite}`);
   } finally {
     clearTimeout(timer);

@@ -5,6 +5,8 @@
 #   wsmedia_client.py HOST PORT stall SECONDS   {"type":"media"}, read 2 s, stop reading for
 #                                               SECONDS, then read again: prints what it saw
 #   wsmedia_client.py HOST PORT bad             bad input: prints the server's replies
+#   wsmedia_client.py HOST PORT read SECONDS    {"type":"media"}, read everything for SECONDS
+#                                               (tests/bench/bench_glass.mjs: CPU per viewer)
 # Prints one JSON object on stdout.
 import base64
 import json
@@ -146,9 +148,30 @@ def bad(host, port):
     print(json.dumps(replies))
 
 
+def read(host, port, seconds):
+    s = connect(host, port)
+    texts_until(s, 1, 5)
+    send(s, json.dumps({'type': 'media'}))
+    count = 0
+    deadline = time.time() + seconds
+    s.settimeout(1)
+    while time.time() < deadline:
+        try:
+            op, _ = recv(s)
+        except socket.timeout:
+            continue
+        except EOFError:
+            break
+        count += op == 2
+    s.close()
+    print(json.dumps({'messages': count}))
+
+
 if __name__ == '__main__':
     host, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    if mode == 'stall':
+    if mode == 'read':
+        read(host, port, float(sys.argv[4]))
+    elif mode == 'stall':
         stall(host, port, float(sys.argv[4]))
     else:
         bad(host, port)
