@@ -5,6 +5,8 @@
  * through the header parser, the H.264 codec string and the avc to Annex B
  * conversion; what parses writes back to the same bytes.
  */
+#include <cstring>
+
 #include "fuzz_backend.h"
 #include "protocol/mediaframe.h"
 
