@@ -11,6 +11,8 @@
 //             discontinuous;
 //   bad       binary garbage and a bad "id" get {"type":"error","status":400}; a second
 //             {"type":"media"} on one socket gets 409;
+//   limits    a server with a token and max-viewers=1: no token, 401 before the upgrade; the
+//             second media viewer gets 503 (max-viewers), counted in /stats;
 //   firewall  two namespaces joined by a veth; in the viewer's, nftables drops all UDP and all
 //             TCP but the page's port, no TURN; the default page (WHEP) falls back by itself,
 //             says so, and decodes ≥ 25 fps for 20 s with audio (the origin is marked secure
@@ -50,7 +52,7 @@ const VIEW_ADDR = '10.97.0.2';
 const FW_PORT = 18092;
 const REMOTE = `http://${SEND_ADDR}:${FW_PORT}`;
 const MIN_FPS = 25;
-const PHASES = ['forced', 'slow', 'bad', 'firewall', 'mse', 'udp'];
+const PHASES = ['forced', 'slow', 'bad', 'limits', 'firewall', 'mse', 'udp'];
 
 /**
  * ≥ MIN_FPS decoded; or, when the sender's own encoder made fewer than MIN_FPS + 1 frames/s over
@@ -293,6 +295,25 @@ async function openNetwork({ launch, servers, messages }, results) {
     results.push('bad input: 400, 400, 409');
   }
   await browser.close();
+
+  if (phases.has('limits')) {
+    const token = 'wsm3dia';
+    const limited = startPipeline([...source(), `port=${PORT + 10}`, `token=${token}`,
+      'max-viewers=1', ...AUDIO]);
+    servers.push(limited);
+    const base = `http://127.0.0.1:${PORT + 10}`;
+    await waitForHttp(`${base}/`, 10000, limited);
+    const r = client(['127.0.0.1', String(PORT + 10), 'limits', token]);
+    log('limits:', JSON.stringify(r));
+    check(/ 401 /.test(r.no_token), `limits: /ws without the token got "${r.no_token}"`);
+    check(r.first?.[0]?.type === 'media', `limits: the first media viewer got ${JSON.stringify(r.first)}`);
+    check(r.second?.[0]?.type === 'error' && r.second[0].status === 503 &&
+      /max-viewers/.test(r.second[0].message), `limits: the second got ${JSON.stringify(r.second)}`);
+    const res = await fetch(`${base}/stats`, { headers: { Authorization: `Bearer ${token}` } });
+    const stats = await res.json();
+    check(stats.refused?.maxViewers === 1, `limits: /stats refused ${JSON.stringify(stats.refused)}`);
+    results.push('limits: 401 without the token, 503 over max-viewers');
+  }
 }
 
 // ---- a firewall that lets only the page's port through ----------------------------------------
@@ -430,7 +451,7 @@ runTest('browser-wsmedia', 240000, async (ctx) => {
     skip('GStreamer element webrtcserversink not found (plugin not built? GST_PLUGIN_PATH?)');
   }
   const results = [];
-  if (['forced', 'slow', 'bad'].some((p) => phases.has(p))) await openNetwork(ctx, results);
+  if (['forced', 'slow', 'bad', 'limits'].some((p) => phases.has(p))) await openNetwork(ctx, results);
   if (['firewall', 'mse', 'udp'].some((p) => phases.has(p))) await firewalled(ctx, results);
   return results.join('; ');
 });

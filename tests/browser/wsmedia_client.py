@@ -7,6 +7,8 @@
 #   wsmedia_client.py HOST PORT bad             bad input: prints the server's replies
 #   wsmedia_client.py HOST PORT read SECONDS    {"type":"media"}, read everything for SECONDS
 #                                               (tests/bench/bench_glass.mjs: CPU per viewer)
+#   wsmedia_client.py HOST PORT limits TOKEN    no token (401), then two media viewers with it
+#                                               (the second one over max-viewers=1)
 # Prints one JSON object on stdout.
 import base64
 import json
@@ -17,24 +19,31 @@ import sys
 import time
 
 
-def connect(host, port, rcvbuf=None):
+def handshake(host, port, rcvbuf=None, token=''):
+    """(socket, status line) after the upgrade request."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.settimeout(10)
     s.connect((host, port))
     key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f'GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n'
+    path = f'/ws?token={token}' if token else '/ws'
+    s.sendall((f'GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n'
                f'Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n'
                'Sec-WebSocket-Version: 13\r\n\r\n').encode())
     head = b''
     while b'\r\n\r\n' not in head:
         chunk = s.recv(1)
         if not chunk:
-            raise SystemExit('closed during the handshake')
+            break
         head += chunk
-    if b' 101 ' not in head.split(b'\r\n')[0]:
-        raise SystemExit(f'no upgrade: {head!r}')
+    return s, head.split(b'\r\n')[0].decode(errors='replace')
+
+
+def connect(host, port, rcvbuf=None, token=''):
+    s, status = handshake(host, port, rcvbuf, token)
+    if ' 101 ' not in status:
+        raise SystemExit(f'no upgrade: {status!r}')
     return s
 
 
@@ -148,6 +157,23 @@ def bad(host, port):
     print(json.dumps(replies))
 
 
+def limits(host, port, token):
+    out = {}
+    s, out['no_token'] = handshake(host, port)
+    s.close()
+    first = connect(host, port, token=token)
+    texts_until(first, 1, 5)
+    send(first, json.dumps({'type': 'media'}))
+    out['first'] = texts_until(first, 1, 5)
+    second = connect(host, port, token=token)
+    texts_until(second, 1, 5)
+    send(second, json.dumps({'type': 'media'}))
+    out['second'] = texts_until(second, 1, 5)
+    first.close()
+    second.close()
+    print(json.dumps(out))
+
+
 def read(host, port, seconds):
     s = connect(host, port)
     texts_until(s, 1, 5)
@@ -171,6 +197,8 @@ if __name__ == '__main__':
     host, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     if mode == 'read':
         read(host, port, float(sys.argv[4]))
+    elif mode == 'limits':
+        limits(host, port, sys.argv[4])
     elif mode == 'stall':
         stall(host, port, float(sys.argv[4]))
     else:
