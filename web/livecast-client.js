@@ -15,7 +15,8 @@
 // Media over the WebSocket (transport: 'wsmedia', mediasocket.js): no WebRTC at all; the stream's
 // access units come on /ws itself, decoded with WebCodecs (or Media Source Extensions on insecure
 // pages). WHEP and 'ws' fall back to it by themselves when ICE has not connected within
-// wsMediaFallbackMs (networks that let only the page's own port through).
+// wsMediaFallbackMs on their first connection (networks that let only the page's own port
+// through); once ICE has connected, later failures are outages and reconnect over WebRTC.
 // Either way, failures reconnect with exponential back-off (Retry-After honoured).
 //
 // Audio: received when the server has it (/config.audio; audio: true/false forces it). Talkback:
@@ -98,6 +99,9 @@ export class LivecastClient {
   #micTrack = null;
   #micGeneration = 0; // bumped when the microphone is switched: a late getUserMedia is dropped
   #fallback = ''; // why this client plays over the WebSocket instead of WebRTC, once it does
+  // ICE connected once: this network carries WebRTC, and a later failure is an outage that
+  // reconnecting rides out (the fallback is for networks where ICE never connects).
+  #iceConnectedOnce = false;
 
   constructor(options = {}) {
     this.#opts = { ...DEFAULTS, ...options };
@@ -309,7 +313,7 @@ export class LivecastClient {
         this.#session = session;
       }
       const fallbackMs = this.#opts.wsMediaFallbackMs;
-      if (fallbackMs > 0 && !this.#opts.relay && wsMediaPlayer()) {
+      if (fallbackMs > 0 && !this.#opts.relay && !this.#iceConnectedOnce && wsMediaPlayer()) {
         this.#timers.set('fallback', () => this.#fallBack(
           `ICE did not connect within ${Math.round(fallbackMs / 1000)} s`), fallbackMs);
       }
@@ -425,6 +429,7 @@ export class LivecastClient {
     if (state === 'connected') {
       this.#timers.clear('connect');
       this.#timers.clear('fallback');
+      this.#iceConnectedOnce = true;
       this.#timers.clear('disconnect');
       this.timings.connected ??= performance.now();
       if (this.state !== 'playing') this.#setStatus('connected', 'Connected, waiting for video…');
@@ -433,7 +438,7 @@ export class LivecastClient {
       this.#timers.set('disconnect', () => this.#fail(new LivecastError(
         'The connection was lost', { retryable: true })), this.#opts.disconnectGraceMs);
     } else if (state === 'failed' && this.#opts.wsMediaFallbackMs > 0 && !this.#opts.relay &&
-               !this.timings.connected && wsMediaPlayer()) {
+               !this.#iceConnectedOnce && wsMediaPlayer()) {
       this.#fallBack('ICE failed');
     } else if (state === 'failed' || state === 'closed') {
       this.#fail(new LivecastError(
