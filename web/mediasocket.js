@@ -154,6 +154,7 @@ export class WsMediaSession {
       lossPercent: c.frames + c.dropped ? (100 * c.dropped) / (c.frames + c.dropped) : 0,
       framesDecoded,
       framesDropped: sink?.framesDropped ?? 0,
+      framesPresented: sink?.framesPresented ?? null,
       freezeCount: 0,
       totalFreezesDuration: 0,
       bytesReceived: c.bytes,
@@ -256,6 +257,7 @@ const decodeJson = (bytes) => JSON.parse(new TextDecoder().decode(bytes));
 /** What both players count, for WsMediaSession.getSummary(). */
 class SinkStats {
   framesDecoded = 0;
+  framesPresented = null; // Media Source only: what requestVideoFrameCallback saw presented
   framesDropped = 0;
   width = 0;
   height = 0;
@@ -748,7 +750,12 @@ class MseSink extends SinkStats {
     if (!video.requestVideoFrameCallback) return;
     const count = (now, meta) => {
       if (this.#closed) return;
-      this.framesDecoded = meta.presentedFrames ?? this.framesDecoded + 1;
+      // Decoded, as WebCodecs counts its decoder's output; what the compositor then skipped on a
+      // busy machine is framesDropped (the media element's own counts).
+      const quality = video.getVideoPlaybackQuality?.();
+      this.framesDecoded = quality?.totalVideoFrames ?? meta.presentedFrames;
+      this.framesDropped = quality?.droppedVideoFrames ?? 0;
+      this.framesPresented = meta.presentedFrames;
       this.width = meta.width ?? this.width;
       this.height = meta.height ?? this.height;
       this.#onFrame();

@@ -18,7 +18,8 @@
 //             says so, and decodes ≥ 25 fps for 20 s with audio (the origin is marked secure
 //             with --unsafely-treat-insecure-origin-as-secure: WebCodecs);
 //   mse       the same network, the page on http://10.x (insecure: no VideoDecoder, no
-//             AudioDecoder): Media Source Extensions play ≥ 25 fps over 10 s, close to live;
+//             AudioDecoder): Media Source Extensions decode ≥ 25 fps over 10 s (presented
+//             frames logged beside), close to live;
 //   udp       only UDP dropped: the default page plays over WebRTC (ICE-TCP), no fallback.
 //
 //   tests/netns-run.sh node tests/browser/wsmedia.test.mjs [--phases forced,slow,…] [--shots DIR]
@@ -110,6 +111,7 @@ function sample(page) {
       transport: c?.transport,
       frames: c?.stats?.framesDecoded ?? 0,
       dropped: c?.stats?.framesDropped ?? 0,
+      presented: c?.stats?.framesPresented ?? null,
       gaps: c?.stats?.packetsLost ?? 0,
       received: c?.stats?.packetsReceived ?? 0,
       audioFrames: c?.stats?.audio?.framesDecoded ?? 0,
@@ -172,6 +174,7 @@ async function measure(page, seconds) {
     encoderFps: encoderBefore != null && encoderAfter != null
       ? (encoderAfter - encoderBefore) / secs : null,
     fps: (prev.frames - first.frames) / secs,
+    presentedFps: ((prev.presented ?? 0) - (first.presented ?? 0)) / secs,
     audioFps: (prev.audioFrames - first.audioFrames) / secs,
     worst,
     last: prev,
@@ -420,7 +423,8 @@ async function firewalled({ messages }, results) {
       check(!s.secure && !s.webcodecs, `mse: the page at ${REMOTE} is a secure context or has WebCodecs`);
       check(s.decoder === 'Media Source', `mse: decoded by ${s.decoder}`);
       const m = await measure(page, 10);
-      log(`mse: ${m.fps.toFixed(1)} fps presented over 10 s (worst 2 s ${m.worst.toFixed(1)}), ` +
+      log(`mse: ${m.fps.toFixed(1)} fps decoded over 10 s (worst 2 s ${m.worst.toFixed(1)}; ` +
+        `${m.presentedFps.toFixed(1)} presented, ${m.last.dropped} dropped by the media element), ` +
         `at most ${m.maxBehind.toFixed(2)} s behind the newest data, audio ${m.last.audioCodec}`);
       checkRate('mse', m);
       check(m.maxBehind < 1.5, `mse: ${m.maxBehind.toFixed(2)} s behind live`);
