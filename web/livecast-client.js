@@ -24,8 +24,6 @@
 // sendrecv from the start with no track; setMicrophone(true) asks for the microphone and puts its
 // track on the sender (replaceTrack, no renegotiation).
 
-import { WsMediaSession, wsMediaPlayer } from './mediasocket.js';
-
 const DEFAULTS = {
   server: '', // base URL of the livecast server; '' = the page's own origin
   token: '', // sent as "Authorization: Bearer" on every API call when set
@@ -313,7 +311,7 @@ export class LivecastClient {
         this.#session = session;
       }
       const fallbackMs = this.#opts.wsMediaFallbackMs;
-      if (fallbackMs > 0 && !this.#opts.relay && !this.#iceConnectedOnce && wsMediaPlayer()) {
+      if (fallbackMs > 0 && !this.#opts.relay && !this.#iceConnectedOnce && canPlayOverWebSocket()) {
         this.#timers.set('fallback', () => this.#fallBack(
           `ICE did not connect within ${Math.round(fallbackMs / 1000)} s`), fallbackMs);
       }
@@ -342,6 +340,9 @@ export class LivecastClient {
     { fallback: this.#fallback });
     let session;
     try {
+      // Its own module, fetched only by pages that play over the WebSocket.
+      const { WsMediaSession } = await import('./mediasocket.js');
+      if (stale()) return;
       session = new WsMediaSession({
         url: webSocketUrl(this.#url('/ws'), this.#opts.token),
         options: this.#opts,
@@ -438,7 +439,7 @@ export class LivecastClient {
       this.#timers.set('disconnect', () => this.#fail(new LivecastError(
         'The connection was lost', { retryable: true })), this.#opts.disconnectGraceMs);
     } else if (state === 'failed' && this.#opts.wsMediaFallbackMs > 0 && !this.#opts.relay &&
-               !this.#iceConnectedOnce && wsMediaPlayer()) {
+               !this.#iceConnectedOnce && canPlayOverWebSocket()) {
       this.#fallBack('ICE failed');
     } else if (state === 'failed' || state === 'closed') {
       this.#fail(new LivecastError(
@@ -1174,6 +1175,11 @@ function audioFromOffer(sdp, opts) {
     receive: opts.audio !== false && (dir === 'sendrecv' || dir === 'sendonly'),
     send: opts.talkback !== false && (dir === 'sendrecv' || dir === 'recvonly'),
   };
+}
+
+/** WebCodecs (secure pages) or Media Source Extensions: mediasocket.js can play here. */
+function canPlayOverWebSocket() {
+  return typeof VideoDecoder === 'function' || typeof MediaSource === 'function';
 }
 
 function webSocketUrl(httpUrl, token) {
