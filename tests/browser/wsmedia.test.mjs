@@ -22,7 +22,8 @@
 //             frames logged beside), close to live;
 //   udp       only UDP dropped: the default page plays over WebRTC (ICE-TCP), no fallback.
 //
-//   tests/netns-run.sh node tests/browser/wsmedia.test.mjs [--phases forced,slow,…] [--shots DIR]
+//   tests/netns-run.sh node tests/browser/wsmedia.test.mjs [--phases forced,slow,…] [--codec vp8]
+//     [--shots DIR]
 //
 // Needs nft (nftables), unshare/nsenter (util-linux), ip (iproute2), /usr/bin/python3, Chromium
 // and `npm ci --prefix tests/browser`; GST_PLUGIN_PATH must reach the built plugin.
@@ -72,6 +73,7 @@ function checkRate(what, m) {
 
 const { values: cli } = parseArgs({ options: {
   phases: { type: 'string', default: PHASES.join(',') },
+  codec: { type: 'string', default: 'h264' }, // h264 | vp8 (WebCodecs only: MSE plays H.264)
   shots: { type: 'string' },
 } });
 const phases = new Set(cli.phases.split(','));
@@ -80,7 +82,7 @@ function source() {
   return [
     'videotestsrc', 'is-live=true', 'horizontal-speed=4', '!',
     `video/x-raw,width=${WIDTH},height=${HEIGHT},framerate=30/1`, '!',
-    'webrtcserversink', 'name=s',
+    'webrtcserversink', 'name=s', `video-codec=${cli.codec}`,
   ];
 }
 const AUDIO = ['audiotestsrc', 'is-live=true', 'wave=sine', 'volume=0.5', '!', 's.audio_0'];
