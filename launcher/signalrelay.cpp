@@ -3,7 +3,7 @@
  */
 #include "signalrelay.h"
 
-#include "signaling.h"
+#include "protocol/signalmessage.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -12,18 +12,19 @@ namespace livecast
 {
 
 struct SignalRelay::Client {
+  Client(ClientHandle h, std::string i, const SignalRelayLimits &limits)
+      : handle(h),
+        id(std::move(i)),
+        rate(TokenBucket(limits.messages_per_second, limits.burst), limits.flood_close_after_us,
+             limits.flood_error_interval_us)
+  {
+  }
+
   ClientHandle handle = 0;
   std::string id;   /* public, unguessable enough that ids are not enumerable */
   std::string room; /* "" before join and after leave */
   bool closing = false;
-  /* Token bucket. */
-  double tokens = 0;
-  gint64 refilled_us = 0;
-  /* Flood state: when the client first went over the rate (0: it is not),
-   * when it was last told, when a message was last dropped. */
-  gint64 flood_since_us = 0;
-  gint64 flood_told_us = 0;
-  gint64 last_drop_us = 0;
+  MessageRateLimit rate;
 };
 
 struct SignalRelay::Room {
@@ -68,10 +69,7 @@ bool SignalRelay::connect(ClientHandle handle, std::string &reason)
     reason = "The server could not give this connection an id.";
     return false;
   }
-  auto client = std::make_unique<Client>();
-  client->handle = handle;
-  client->id = id;
-  client->tokens = limits_.burst;
+  auto client = std::make_unique<Client>(handle, id, limits_);
   ids_[id] = handle;
   clients_[handle] = std::move(client);
   return true;
@@ -84,35 +82,22 @@ void SignalRelay::send_error(const Client &client, const std::string &message)
 
 bool SignalRelay::admit(Client &c, gint64 now_us)
 {
-  if (c.refilled_us == 0)
-    c.refilled_us = now_us;
-  const double elapsed_s = static_cast<double>(std::max<gint64>(0, now_us - c.refilled_us)) / 1e6;
-  c.tokens = std::min(limits_.burst, c.tokens + elapsed_s * limits_.messages_per_second);
-  c.refilled_us = now_us;
-
-  if (c.tokens >= 1) {
-    c.tokens -= 1;
-    /* Back under the rate for a whole second: the flood is over. */
-    if (c.flood_since_us && now_us - c.last_drop_us >= G_USEC_PER_SEC)
-      c.flood_since_us = 0;
-    return true;
-  }
-
-  c.last_drop_us = now_us;
-  if (!c.flood_since_us)
-    c.flood_since_us = now_us;
-  if (now_us - c.flood_since_us >= limits_.flood_close_after_us) {
-    c.closing = true;
-    output_.close(c.handle, kCloseFlood,
-                  "Too many messages per second for too long; the limit is " +
-                      std::to_string(static_cast<int>(limits_.messages_per_second)) + ".");
-    return false;
-  }
-  if (!c.flood_told_us || now_us - c.flood_told_us >= limits_.flood_error_interval_us) {
-    c.flood_told_us = now_us;
-    send_error(c, "Too many messages: the limit is " +
-                      std::to_string(static_cast<int>(limits_.messages_per_second)) +
-                      " per second, so messages are dropped until you slow down.");
+  switch (c.rate.admit(now_us)) {
+    case RateVerdict::Pass:
+      return true;
+    case RateVerdict::Drop:
+      return false;
+    case RateVerdict::DropAndTell:
+      send_error(c, "Too many messages: the limit is " +
+                        std::to_string(limits_.messages_per_second) +
+                        " per second, so messages are dropped until you slow down.");
+      return false;
+    case RateVerdict::Close:
+      c.closing = true;
+      output_.close(c.handle, kCloseFlood,
+                    "Too many messages per second for too long; the limit is " +
+                        std::to_string(limits_.messages_per_second) + ".");
+      return false;
   }
   return false;
 }

@@ -21,7 +21,8 @@
 
 #include <glib.h>
 
-#include "signaling.h"
+#include "protocol/signalmessage.h"
+#include "protocol/tokenbucket.h"
 
 #include <cstdint>
 #include <map>
@@ -38,8 +39,8 @@ struct SignalRelayLimits {
   std::size_t max_members = 16; /* per room */
   /* Token bucket per client: a steady rate and a burst (a browser trickles
    * a dozen candidates at once). */
-  double messages_per_second = 50;
-  double burst = 100;
+  unsigned messages_per_second = 50;
+  unsigned burst = 100;
   /* A client still over the rate this long after it was first told is closed. */
   gint64 flood_close_after_us = 3 * G_USEC_PER_SEC;
   /* At most one "too many messages" error per client in this time. */
@@ -68,7 +69,7 @@ class SignalRelay
   ~SignalRelay();
 
   /* ICE servers every welcome hands out (STUN/TURN on the relay's host). */
-  void set_ice_servers(std::vector<SignalIceServer> servers) { ice_servers_ = std::move(servers); }
+  void set_ice_servers(std::vector<BrowserIceServer> servers) { ice_servers_ = std::move(servers); }
 
   /* A new connection. false when the server is full: the caller closes it
    * with kCloseServerFull and @reason. */
@@ -99,7 +100,7 @@ class SignalRelay
 
   Output &output_;
   SignalRelayLimits limits_;
-  std::vector<SignalIceServer> ice_servers_;
+  std::vector<BrowserIceServer> ice_servers_;
   std::map<ClientHandle, std::unique_ptr<Client>> clients_;
   std::map<std::string, std::unique_ptr<Room>> rooms_;
   std::map<std::string, ClientHandle> ids_;

@@ -4,7 +4,8 @@
 #include "signalserver.h"
 
 #include "signalrelay.h"
-#include "signaling.h"
+#include "streamconfig.h"
+#include "protocol/signalmessage.h"
 #include "util.h"
 
 #include <glib-unix.h>
@@ -60,7 +61,7 @@ std::string clip_reason(std::string reason)
 class SignalServer : public SignalRelay::Output
 {
  public:
-  SignalServer(const SignalRelayLimits &limits, std::vector<SignalIceServer> ice_servers)
+  SignalServer(const SignalRelayLimits &limits, std::vector<BrowserIceServer> ice_servers)
       : server_(soup_server_new("server-header", "livecast-signal", nullptr)), relay_(*this, limits)
   {
     relay_.set_ice_servers(std::move(ice_servers));
@@ -359,8 +360,7 @@ int run_signal_command(int argc, char **argv)
   std::string error;
   guint64 port = kDefaultPort;
   SignalRelayLimits limits;
-  guint64 members = limits.max_members, rooms = limits.max_rooms,
-          rate = static_cast<guint64>(limits.messages_per_second);
+  guint64 members = limits.max_members, rooms = limits.max_rooms, rate = limits.messages_per_second;
   if (!parse_number("port", raw.port, 0, 65535, port, error) ||
       !parse_number("max-members", raw.members, 2, 1000, members, error) ||
       !parse_number("max-rooms", raw.rooms, 1, 100000, rooms, error) ||
@@ -368,21 +368,16 @@ int run_signal_command(int argc, char **argv)
     return usage_error(error);
   limits.max_members = members;
   limits.max_rooms = rooms;
-  limits.messages_per_second = static_cast<double>(rate);
-  limits.burst = 2.0 * static_cast<double>(rate);
+  limits.messages_per_second = static_cast<unsigned>(rate);
+  limits.burst = 2 * static_cast<unsigned>(rate);
   const std::string bind = raw.bind ? raw.bind : "127.0.0.1";
-  std::vector<SignalIceServer> ice_servers;
+  std::vector<BrowserIceServer> ice_servers;
   for (gchar **list : {raw.stun, raw.turn}) {
     for (gchar **url = list; url && *url; url++) {
-      SignalIceServer server;
-      if (!signal_ice_server_from_url(*url, server, error))
+      IceServer server;
+      if (!check_ice_server_option(list == raw.turn ? "--turn" : "--stun", *url, server, error))
         return usage_error(error);
-      const bool is_turn = list == raw.turn;
-      if (is_turn != g_str_has_prefix(server.urls.at(0).c_str(), "turn"))
-        return usage_error(std::string(is_turn ? "--turn" : "--stun") + " \"" + *url + "\" is a " +
-                           (is_turn ? "STUN" : "TURN") + " server; use " +
-                           (is_turn ? "--stun" : "--turn") + " for it.");
-      ice_servers.push_back(std::move(server));
+      ice_servers.push_back(server.browser());
     }
   }
 

@@ -5,6 +5,8 @@
 
 #include "util.h"
 
+#include "protocol/iceserver.h"
+
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
@@ -207,34 +209,26 @@ bool check_token(const std::string &token, std::string &error)
 
 bool check_stun(const std::string &text, std::string &out, std::string &error)
 {
-  std::string url = text;
-  if (url.rfind("stun:", 0) != 0)
-    url = "stun://" + url; /* "host:port" is what people type */
-  const std::string hostport = url.substr(url.rfind("stun://", 0) == 0 ? 7 : 5);
-  bool ok = !hostport.empty() && hostport.size() < 256;
-  for (char c : hostport)
-    ok = ok && (g_ascii_isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']');
-  if (!ok) {
-    error = "--stun '" + text + "' is not a STUN server; use e.g. stun://stun.example.org:3478";
+  IceServer server;
+  if (!check_ice_server_option("--stun", text, server, error))
     return false;
-  }
-  out = url;
+  out = server.url;
   return true;
 }
 
 bool check_turn(const std::string &url, std::string &error)
 {
-  const bool tls = url.rfind("turns://", 0) == 0;
-  const bool plain = url.rfind("turn://", 0) == 0;
-  const size_t at = url.rfind('@');
-  bool ok = (tls || plain) && at != std::string::npos && at > (tls ? 8u : 7u) &&
-            at + 1 < url.size() && url.size() < 512;
+  IceServer server;
+  if (!check_ice_server_option("--turn", url, server, error))
+    return false;
+  bool ok = url.size() < 512;
   /* Characters that would break the array syntax of the turn-servers property. */
   for (char c : url)
     ok = ok && !g_ascii_isspace(c) && std::string_view("\"\\,<>").find(c) == std::string_view::npos;
   if (!ok) {
-    error = "--turn '" + url +
-            "' is not a TURN server; use turn://USER:PASSWORD@HOST:PORT (or turns://)";
+    error = "--turn \"" + url +
+            "\" is too long or has a character the sink's turn-servers list cannot carry (a "
+            "space, \" \\ , < or >); %-escape it.";
     return false;
   }
   return true;
@@ -404,6 +398,26 @@ std::string default_preset_name(const PresetStore &store)
   if (store.find("test") || store.all().empty())
     return "test";
   return store.all().front().name;
+}
+
+bool check_ice_server_option(const std::string &option, const std::string &text, IceServer &out,
+                             std::string &error)
+{
+  const bool want_turn = option == "--turn";
+  std::string url = text;
+  /* "host:port" and the browser's "stun:host:port" are what people type. */
+  if (!want_turn && url.find("://") == std::string::npos)
+    url = "stun://" + (url.rfind("stun:", 0) == 0 ? url.substr(5) : url);
+  if (!parse_ice_server(url, out, error)) {
+    error = option + ": " + error;
+    return false;
+  }
+  if (out.is_turn() != want_turn) {
+    error = option + " \"" + text + "\" is a " + (want_turn ? "STUN" : "TURN") + " server; use " +
+            (want_turn ? "--stun" : "--turn") + " for it.";
+    return false;
+  }
+  return true;
 }
 
 bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfig &c,

@@ -9,6 +9,7 @@
 
 #include "options.h"
 #include "presets.h"
+#include "protocol/iceserver.h"
 
 #include <glib.h>
 
@@ -62,6 +63,13 @@ std::string default_preset_name(const PresetStore &store);
  * one-line message for the user on any problem. */
 bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfig &config,
                     std::string &error);
+
+/* --stun and --turn, of livecast and of `livecast signal`: @text parsed by
+ * protocol/iceserver.h (for --stun, "HOST:PORT" and "stun:HOST:PORT" too),
+ * and a server of the other kind refused. false with one line in @error
+ * that names @option ("--stun" or "--turn"). */
+bool check_ice_server_option(const std::string &option, const std::string &text, IceServer &out,
+                             std::string &error);
 
 /* Whether there is a display to capture, for a config that captures the
  * screen; false with a one-line message when there is clearly none (X11:

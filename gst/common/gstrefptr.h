@@ -8,6 +8,8 @@
  *                        (transfer full, e.g. the result of gst_element_factory_make
  *                        after gst_object_ref_sink, or gst_pad_get_peer).
  *   - Ref<T>::ref (p)    adds a new reference (transfer none).
+ * Owners of plain GLib allocations (GCharPtr, GErrorPtr, ...) come from
+ * protocol/glibptr.h.
  */
 #pragma once
 
@@ -16,6 +18,8 @@
 #include <memory>
 #include <string>
 #include <utility>
+
+#include "protocol/glibptr.h"
 
 namespace livecast
 {
@@ -94,27 +98,9 @@ class Ref
   T *ptr_ = nullptr;
 };
 
-/* Owners for plain GLib allocations. */
-struct GFreeDeleter {
-  void operator()(gpointer p) const { g_free(p); }
-};
-using GCharPtr = std::unique_ptr<gchar, GFreeDeleter>;
-
-struct GErrorDeleter {
-  void operator()(GError *e) const { g_error_free(e); }
-};
-using GErrorPtr = std::unique_ptr<GError, GErrorDeleter>;
-
 struct GstStructureDeleter {
   void operator()(GstStructure *s) const { gst_structure_free(s); }
 };
 using StructurePtr = std::unique_ptr<GstStructure, GstStructureDeleter>;
-
-/* Takes a g_malloc'ed string, returns it as std::string and frees it. */
-inline std::string take_string(gchar *s)
-{
-  GCharPtr owner(s);
-  return s ? std::string(s) : std::string();
-}
 
 }  // namespace livecast

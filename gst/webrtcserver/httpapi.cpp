@@ -2,7 +2,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "httpapi.h"
-#include "signaling.h"
+#include "protocol/iceserver.h"
+#include "protocol/json.h"
 #include "wssignaling.h"
 
 #include <gio/gio.h>
@@ -18,31 +19,15 @@ namespace
 {
 
 const std::string kEmpty;
+/* Addresses quiet this long are forgotten (their bucket is full again by then). */
+constexpr gint64 kForgetAddressUs = 10 * G_USEC_PER_SEC;
 const char kWebResourcePrefix[] = "/org/livecast/web/";
-
-struct JsonBuilderRef {
-  JsonBuilder *b = json_builder_new();
-  ~JsonBuilderRef() { g_object_unref(b); }
-};
-
-std::string json_to_string(JsonNode *root)
-{
-  std::string out = json_text(root);
-  json_node_unref(root);
-  return out;
-}
 
 std::string lower(std::string s)
 {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(g_ascii_tolower(c)); });
   return s;
-}
-
-std::string percent_decode(const std::string &s)
-{
-  GCharPtr out(g_uri_unescape_string(s.c_str(), nullptr));
-  return out ? std::string(out.get()) : s;
 }
 
 const char *content_type_for(const std::string &path)
@@ -118,91 +103,6 @@ HttpResponse HttpResponse::error(int status, std::string message)
   return r;
 }
 
-std::string IceServer::browser_url() const
-{
-  std::string out = scheme + ":" + host;
-  if (port > 0)
-    out += ":" + std::to_string(port);
-  if (!transport.empty())
-    out += "?transport=" + transport;
-  return out;
-}
-
-bool parse_ice_server(const std::string &url, IceServer &out, std::string &error)
-{
-  out = IceServer();
-  out.url = url;
-  auto colon = url.find(':');
-  if (colon == std::string::npos) {
-    error = "ICE server \"" + url +
-            "\" has no scheme; use stun://host:port or turn://user:pass@host:port.";
-    return false;
-  }
-  out.scheme = lower(url.substr(0, colon));
-  if (out.scheme != "stun" && out.scheme != "turn" && out.scheme != "turns") {
-    error = "ICE server \"" + url + "\" must start with stun://, turn:// or turns://.";
-    return false;
-  }
-  std::string rest = url.substr(colon + 1);
-  if (rest.rfind("//", 0) == 0)
-    rest = rest.substr(2);
-  auto q = rest.find('?');
-  if (q != std::string::npos) {
-    std::string query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-    if (query.rfind("transport=", 0) == 0)
-      out.transport = lower(query.substr(10));
-  }
-  auto at = rest.rfind('@');
-  if (at != std::string::npos) {
-    std::string userinfo = rest.substr(0, at);
-    rest = rest.substr(at + 1);
-    auto sep = userinfo.find(':');
-    out.username = percent_decode(userinfo.substr(0, sep));
-    if (sep != std::string::npos)
-      out.credential = percent_decode(userinfo.substr(sep + 1));
-  }
-  std::string hostport = rest;
-  if (!hostport.empty() && hostport.back() == '/')
-    hostport.pop_back();
-  std::string portstr;
-  if (!hostport.empty() && hostport[0] == '[') {
-    auto close = hostport.find(']');
-    if (close == std::string::npos) {
-      error = "ICE server \"" + url + "\" has a malformed IPv6 address.";
-      return false;
-    }
-    out.host = hostport.substr(0, close + 1);
-    if (close + 1 < hostport.size() && hostport[close + 1] == ':')
-      portstr = hostport.substr(close + 2);
-  } else {
-    auto pc = hostport.rfind(':');
-    out.host = hostport.substr(0, pc);
-    if (pc != std::string::npos)
-      portstr = hostport.substr(pc + 1);
-  }
-  if (out.host.empty()) {
-    error = "ICE server \"" + url + "\" has no host.";
-    return false;
-  }
-  if (!portstr.empty()) {
-    char *end = nullptr;
-    long port = std::strtol(portstr.c_str(), &end, 10);
-    if (*end != '\0' || port <= 0 || port > 65535) {
-      error = "ICE server \"" + url + "\" has an invalid port.";
-      return false;
-    }
-    out.port = static_cast<int>(port);
-  } else {
-    out.port = out.scheme == "turns" ? 5349 : 3478;
-  }
-  if (out.scheme != "stun" && (out.username.empty() || out.credential.empty())) {
-    error = "TURN server \"" + url + "\" needs credentials: turn://user:password@host:port.";
-    return false;
-  }
-  return true;
-}
-
 bool secrets_equal(const std::string &a, const std::string &b)
 {
   /* Time depends only on the length of @b (the secret we hold). */
@@ -224,7 +124,9 @@ std::string media_type(const std::string &content_type)
 }
 
 HttpApi::HttpApi(SessionBackend &backend, HttpApiConfig config)
-    : backend_(backend), config_(std::move(config)), offer_limiter_(config_.max_offers_per_second)
+    : backend_(backend),
+      config_(std::move(config)),
+      offer_buckets_(config_.max_offers_per_second, config_.max_offers_per_second, kForgetAddressUs)
 {
 }
 
@@ -271,35 +173,6 @@ bool HttpApi::origin_listed(const std::string &origin) const
   return false;
 }
 
-bool OfferRateLimiter::allow(const std::string &address, gint64 now_us, int &retry_after_s)
-{
-  if (per_second_ == 0)
-    return true;
-  /* Addresses quiet for a while are forgotten: the map stays small. */
-  if (now_us - last_prune_ > 10 * G_USEC_PER_SEC) {
-    last_prune_ = now_us;
-    for (auto it = buckets_.begin(); it != buckets_.end();) {
-      if (now_us - it->second.at > 10 * G_USEC_PER_SEC)
-        it = buckets_.erase(it);
-      else
-        ++it;
-    }
-  }
-  auto it = buckets_.find(address);
-  if (it == buckets_.end())
-    it = buckets_.emplace(address, Bucket{static_cast<double>(per_second_), now_us}).first;
-  Bucket &b = it->second;
-  b.tokens = std::min<double>(per_second_,
-                              b.tokens + (now_us - b.at) * per_second_ / double(G_USEC_PER_SEC));
-  b.at = now_us;
-  if (b.tokens >= 1) {
-    b.tokens -= 1;
-    return true;
-  }
-  retry_after_s = 1;
-  return false;
-}
-
 bool HttpApi::stream_started(SentVideo &sent, const std::string &offer, HttpResponse &error)
 {
   if (backend_.current_video(sent))
@@ -316,12 +189,23 @@ bool HttpApi::stream_started(SentVideo &sent, const std::string &offer, HttpResp
   return false;
 }
 
+bool HttpApi::admit_address(const std::string &address, int &retry_after_s)
+{
+  const gint64 now = g_get_monotonic_time();
+  if (config_.max_offers_per_second == 0 || offer_buckets_.take(address, now))
+    return true;
+  const gint64 wait_us = offer_buckets_.wait_us(address, now);
+  retry_after_s =
+      static_cast<int>(std::max<gint64>(1, (wait_us + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC));
+  backend_.session_rate_limited();
+  return false;
+}
+
 bool HttpApi::admit_session(const HttpRequest &request, HttpResponse &error)
 {
   int retry_after = 1;
-  if (offer_limiter_.allow(request.remote_address, g_get_monotonic_time(), retry_after))
+  if (admit_address(request.remote_address, retry_after))
     return true;
-  backend_.session_rate_limited();
   error = HttpResponse::error(429, "Too many new sessions from your address (at most " +
                                        std::to_string(config_.max_offers_per_second) +
                                        " a second); try again in a second.");
@@ -377,10 +261,7 @@ std::unique_ptr<WsConnection> HttpApi::accept_websocket(const HttpRequest &reque
   WsSignalingConfig config;
   const std::string address = request.remote_address;
   config.admit = [this, address](int &retry_after_s) {
-    if (offer_limiter_.allow(address, g_get_monotonic_time(), retry_after_s))
-      return true;
-    backend_.session_rate_limited();
-    return false;
+    return admit_address(address, retry_after_s);
   };
   config.ice_servers = config_.ice_servers;
   config.ice_transport_policy = config_.ice_transport_policy;
@@ -422,48 +303,21 @@ void HttpApi::add_cors_headers(const HttpRequest &request, HttpResponse &respons
                       "Location, Link, ETag, Accept-Patch, Accept-Post, Retry-After");
 }
 
-void add_ice_servers_json(JsonBuilder *b, const std::vector<IceServer> &servers)
-{
-  json_builder_set_member_name(b, "iceServers");
-  json_builder_begin_array(b);
-  for (const auto &s : servers) {
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "urls");
-    json_builder_begin_array(b);
-    json_builder_add_string_value(b, s.browser_url().c_str());
-    json_builder_end_array(b);
-    if (!s.username.empty()) {
-      json_builder_set_member_name(b, "username");
-      json_builder_add_string_value(b, s.username.c_str());
-      json_builder_set_member_name(b, "credential");
-      json_builder_add_string_value(b, s.credential.c_str());
-    }
-    json_builder_end_object(b);
-  }
-  json_builder_end_array(b);
-}
-
 std::string HttpApi::config_json() const
 {
-  JsonBuilderRef jb;
-  JsonBuilder *b = jb.b;
-  json_builder_begin_object(b);
-  add_ice_servers_json(b, config_.ice_servers);
-  json_builder_set_member_name(b, "iceTransportPolicy");
-  json_builder_add_string_value(
-      b, config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");
-  json_builder_set_member_name(b, "auth");
-  json_builder_add_boolean_value(b, !config_.token.empty());
-  json_builder_set_member_name(b, "whep");
-  json_builder_add_string_value(b, "/whep");
-  json_builder_set_member_name(b, "ws");
-  json_builder_add_string_value(b, "/ws");
-  json_builder_set_member_name(b, "audio");
-  json_builder_add_boolean_value(b, config_.audio);
-  json_builder_set_member_name(b, "talkback");
-  json_builder_add_boolean_value(b, config_.talkback);
-  json_builder_end_object(b);
-  return json_to_string(json_builder_get_root(b));
+  JsonWriter w;
+  w.begin_object();
+  w.key("iceServers");
+  write_ice_servers(w, config_.ice_servers);
+  w.key("iceTransportPolicy")
+      .string(config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");
+  w.key("auth").boolean(!config_.token.empty());
+  w.key("whep").string("/whep");
+  w.key("ws").string("/ws");
+  w.key("audio").boolean(config_.audio);
+  w.key("talkback").boolean(config_.talkback);
+  w.end_object();
+  return w.text();
 }
 
 bool HttpApi::check_offer_request(const HttpRequest &request, const std::vector<std::string> &types,
@@ -661,17 +515,12 @@ void HttpApi::handle_offer_post(const HttpRequest &request, HttpReply reply)
       r.body = result.answer_sdp;
       return reply(std::move(r));
     }
-    JsonBuilderRef jb;
-    json_builder_begin_object(jb.b);
-    json_builder_set_member_name(jb.b, "type");
-    json_builder_add_string_value(jb.b, "answer");
-    json_builder_set_member_name(jb.b, "sdp");
-    json_builder_add_string_value(jb.b, result.answer_sdp.c_str());
-    json_builder_set_member_name(jb.b, "id");
-    json_builder_add_string_value(jb.b, result.id.c_str());
-    json_builder_end_object(jb.b);
+    JsonWriter w;
+    w.begin_object();
+    w.key("type").string("answer").key("sdp").string(result.answer_sdp);
+    w.key("id").string(result.id).end_object();
     r.content_type = "application/json";
-    r.body = json_to_string(json_builder_get_root(jb.b));
+    r.body = w.text();
     reply(std::move(r));
   });
 }

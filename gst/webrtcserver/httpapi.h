@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "protocol/iceserver.h"
+#include "protocol/tokenbucket.h"
 #include "sdpoffer.h"
 #include "session/session.h"
 
@@ -69,48 +71,7 @@ class WsConnection
   virtual void on_text(const std::string &text) = 0;
 };
 
-struct IceServer {
-  std::string url;    /* as configured: stun://host:port, turn://user:pass@host:port */
-  std::string scheme; /* stun, turn, turns */
-  std::string host;
-  int port = 0;
-  std::string username;
-  std::string credential;
-  std::string transport; /* "udp"/"tcp" from ?transport=, or "" */
-
-  /* The URI form browsers use: "stun:host:port", "turn:host:port?transport=udp". */
-  std::string browser_url() const;
-};
-
-/* Adds "iceServers":[…] (RTCConfiguration's form) to the object @builder is in. */
-void add_ice_servers_json(JsonBuilder *builder, const std::vector<IceServer> &servers);
-
-/* Parses GStreamer's ICE server URL form; false (and @error set) when malformed. */
-bool parse_ice_server(const std::string &url, IceServer &out, std::string &error);
-
 enum class IceTransportPolicy { All, Relay };
-
-
-/* At most @per_second new sessions per client address and second, with a
- * burst of as many (a token bucket per address). 0: no limit. */
-class OfferRateLimiter
-{
- public:
-  explicit OfferRateLimiter(unsigned per_second = 0) : per_second_(per_second) {}
-  /* Whether @address may start a session at @now_us; when not, how many
-   * seconds to wait (@retry_after_s). */
-  bool allow(const std::string &address, gint64 now_us, int &retry_after_s);
-  std::size_t tracked() const { return buckets_.size(); }
-
- private:
-  struct Bucket {
-    double tokens;
-    gint64 at;
-  };
-  unsigned per_second_;
-  std::map<std::string, Bucket> buckets_;
-  gint64 last_prune_ = 0;
-};
 
 struct HttpApiConfig {
   std::string token;                   /* empty: no authentication */
@@ -164,10 +125,14 @@ class HttpApi
   bool stream_started(SentVideo &sent, const std::string &offer, HttpResponse &error);
   /* Admits a new session from @request's address (429 in @error if not). */
   bool admit_session(const HttpRequest &request, HttpResponse &error);
+  /* max-offers-per-second for @address; when refused, @retry_after_s says
+   * when to try again. */
+  bool admit_address(const std::string &address, int &retry_after_s);
 
   SessionBackend &backend_;
   HttpApiConfig config_;
-  OfferRateLimiter offer_limiter_;
+  /* New sessions per client address: max-offers-per-second, bursts of as many. */
+  TokenBuckets offer_buckets_;
 };
 
 /* Constant-time comparison of two secrets. */

@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "gstrefptr.h"
-#include "signaling.h"
+#include "protocol/signalmessage.h"
 
 GST_DEBUG_CATEGORY_STATIC(webrtcserver_signaling_debug);
 #define GST_CAT_DEFAULT webrtcserver_signaling_debug

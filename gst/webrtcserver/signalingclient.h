@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Client mode: the sink connects out to a signaling relay (`livecast
- * signal`, or any relay speaking signaling.h with rooms), joins a room and
+ * signal`, or any relay speaking protocol/signalmessage.h with rooms), joins a room and
  * serves every viewer there, so a sender behind NAT needs no open port.
  *
  * Each member of the room is one viewer with its own WsSignalingPeer, as

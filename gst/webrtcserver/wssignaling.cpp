@@ -3,28 +3,13 @@
  */
 #include "wssignaling.h"
 
-#include <json-glib/json-glib.h>
-
 #include <utility>
 #include <vector>
 
-#include "gstrefptr.h"
+#include "protocol/json.h"
 
 namespace livecast
 {
-
-namespace
-{
-
-std::string to_text(JsonBuilder *b)
-{
-  JsonNode *root = json_builder_get_root(b);
-  std::string out = json_text(root);
-  json_node_unref(root);
-  return out;
-}
-
-}  // namespace
 
 WsSignalingPeer::WsSignalingPeer(SessionBackend &backend, WsSignalingConfig config, Send send,
                                  Close close, Clock clock)
@@ -32,7 +17,9 @@ WsSignalingPeer::WsSignalingPeer(SessionBackend &backend, WsSignalingConfig conf
       config_(std::move(config)),
       send_(std::move(send)),
       close_(std::move(close)),
-      clock_(std::move(clock))
+      clock_(std::move(clock)),
+      rate_(TokenBucket(kWsMaxMessagesPerSecond, kWsMaxMessagesPerSecond, G_USEC_PER_SEC),
+            kWsFloodSecondsBeforeClose * G_USEC_PER_SEC)
 {
 }
 
@@ -44,46 +31,33 @@ WsSignalingPeer::~WsSignalingPeer()
 
 void WsSignalingPeer::start()
 {
-  JsonBuilder *b = json_builder_new();
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "type");
-  json_builder_add_string_value(b, "welcome");
-  add_ice_servers_json(b, config_.ice_servers);
-  json_builder_set_member_name(b, "iceTransportPolicy");
-  json_builder_add_string_value(
-      b, config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");
-  json_builder_set_member_name(b, "audio");
-  json_builder_add_boolean_value(b, config_.audio);
-  json_builder_set_member_name(b, "talkback");
-  json_builder_add_boolean_value(b, config_.talkback);
-  json_builder_end_object(b);
-  send_(to_text(b));
-  g_object_unref(b);
+  JsonWriter w;
+  w.begin_object().key("type").string("welcome");
+  w.key("iceServers");
+  write_ice_servers(w, config_.ice_servers);
+  w.key("iceTransportPolicy")
+      .string(config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");
+  w.key("audio").boolean(config_.audio);
+  w.key("talkback").boolean(config_.talkback);
+  w.end_object();
+  send_(w.text());
 }
 
 bool WsSignalingPeer::over_rate_limit()
 {
-  const gint64 now = clock_();
-  if (now - window_start_ >= G_USEC_PER_SEC) {
-    if (!window_refused_)
-      flood_since_ = 0;
-    window_start_ = now;
-    window_count_ = 0;
-    window_refused_ = false;
-  }
-  if (++window_count_ <= kWsMaxMessagesPerSecond)
-    return false;
-  if (!flood_since_)
-    flood_since_ = now;
-  if (now - flood_since_ >= kWsFloodSecondsBeforeClose * G_USEC_PER_SEC) {
-    close_(1008, "Too many messages for too long.");
-    return true;
-  }
-  if (!window_refused_) {
-    window_refused_ = true;
-    send_error("Too many messages: at most " + std::to_string(kWsMaxMessagesPerSecond) +
-                   " per second are read; the rest of this second's are dropped.",
-               429);
+  switch (rate_.admit(clock_())) {
+    case RateVerdict::Pass:
+      return false;
+    case RateVerdict::Drop:
+      return true;
+    case RateVerdict::DropAndTell:
+      send_error("Too many messages: at most " + std::to_string(kWsMaxMessagesPerSecond) +
+                     " per second are read; the rest of this second's are dropped.",
+                 429);
+      return true;
+    case RateVerdict::Close:
+      close_(1008, "Too many messages for too long.");
+      return true;
   }
   return true;
 }
@@ -328,19 +302,12 @@ void WsSignalingPeer::end_session(const char *why)
 
 void WsSignalingPeer::send_error(const std::string &message, int status)
 {
-  JsonBuilder *b = json_builder_new();
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "type");
-  json_builder_add_string_value(b, "error");
-  json_builder_set_member_name(b, "message");
-  json_builder_add_string_value(b, message.c_str());
-  if (status) {
-    json_builder_set_member_name(b, "status");
-    json_builder_add_int_value(b, status);
-  }
-  json_builder_end_object(b);
-  send_(to_text(b));
-  g_object_unref(b);
+  JsonWriter w;
+  w.begin_object().key("type").string("error").key("message").string(message);
+  if (status)
+    w.key("status").integer(status);
+  w.end_object();
+  send_(w.text());
 }
 
 }  // namespace livecast

@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * One viewer on the sink's WebSocket (GET /ws): the JSON protocol of
- * signaling.h turned into SessionBackend calls, with trickle ICE both ways
+ * protocol/signalmessage.h turned into SessionBackend calls, with trickle ICE both ways
  * and either side offering. No network here: the libsoup glue hands in
  * text messages and sends what this class gives it, so every exchange is
  * unit-tested without sockets.
@@ -26,7 +26,8 @@
 #include <vector>
 
 #include "httpapi.h"
-#include "signaling.h"
+#include "protocol/signalmessage.h"
+#include "protocol/tokenbucket.h"
 
 namespace livecast
 {
@@ -88,6 +89,8 @@ class WsSignalingPeer
   bool may_start_session(SentVideo &sent);
   void send_error(const std::string &message, int status = 0);
   SessionEvents make_events();
+  /* Whether @on_message must drop this message (the viewer was told or
+   * closed as kWsMaxMessagesPerSecond says). */
   bool over_rate_limit();
 
   SessionBackend &backend_;
@@ -104,10 +107,8 @@ class WsSignalingPeer
   /* Outlives nothing: callbacks the backend holds check it before using this. */
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
-  gint64 window_start_ = 0;
-  int window_count_ = 0;
-  bool window_refused_ = false;
-  gint64 flood_since_ = 0;
+  /* kWsMaxMessagesPerSecond in each one-second window; told once a second. */
+  MessageRateLimit rate_;
 };
 
 }  // namespace livecast

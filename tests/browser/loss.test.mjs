@@ -39,12 +39,13 @@
 
 /* global window, document, performance */
 
-import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
+import { findTools, linkNamespaces, makeNamespace } from './netns.mjs';
 import {
   TestFailure, check, log, loadPlaywright, requirePrivateNetwork, skip, sleep, startProcess,
   stopProcess, tail, waitForLine, watchPage,
@@ -99,84 +100,18 @@ function parseCli() {
   };
 }
 
-/** The full path of a program on PATH or in the sbin directories (not on a user's PATH), or null. */
-function which(tool) {
-  const dirs = [...(process.env.PATH || '').split(path.delimiter), '/usr/sbin', '/sbin'];
-  for (const dir of dirs.filter(Boolean)) {
-    try {
-      accessSync(path.join(dir, tool), constants.X_OK);
-      return path.join(dir, tool);
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-const TOOLS = {};
+let TOOLS = {};
 
 function checkPrerequisites() {
   if (!existsSync(CHROMIUM)) skip(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-  for (const [tool, pkg] of [['nft', 'nftables'], ['unshare', 'util-linux'], ['nsenter', 'util-linux'],
-    ['ip', 'iproute2'], ['gst-launch-1.0', 'gstreamer1.0-tools']]) {
-    TOOLS[tool] = which(tool);
-    if (!TOOLS[tool]) skip(`${tool} is not installed (apt-get install ${pkg})`);
-  }
+  TOOLS = findTools([['nft', 'nftables'], ['unshare', 'util-linux'], ['nsenter', 'util-linux'],
+    ['ip', 'iproute2'], ['gst-launch-1.0', 'gstreamer1.0-tools']]);
   if (spawnSync('gst-inspect-1.0', ['webrtcserversink'], { stdio: 'ignore' }).status !== 0) {
     skip('GStreamer element webrtcserversink not found (plugin not built? GST_PLUGIN_PATH?)');
   }
 }
 
-// ---- namespaces --------------------------------------------------------------------------------
-
-/** Runs a command to completion; resolves {code, out}. */
-function run(cmd, args, input) {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c) => { out += c; });
-    child.stderr.on('data', (c) => { out += c; });
-    child.on('error', (err) => resolve({ code: -1, out: String(err) }));
-    child.on('close', (code) => resolve({ code, out: out.trim() }));
-    if (input !== undefined) {
-      child.stdin.on('error', () => {}); // exited without reading: its status says why
-      child.stdin.end(input);
-    }
-  });
-}
-
-/**
- * A network namespace held by `unshare --net sh -c '…; exec cat'`: the process lives until its
- * stdin (our pipe) closes, i.e. until this test exits, and the namespace with it (once the
- * processes entered into it are gone too).
- */
-async function makeNamespace(label) {
-  const holder = startProcess(label, TOOLS.unshare, ['--net', '--', 'sh', '-c',
-    `${TOOLS.ip} link set lo up && echo ready && exec cat >/dev/null`],
-  { stdio: ['pipe', 'pipe', 'pipe'] });
-  await waitForLine(holder, /^ready$/, 5000);
-  holder.stdin.on('error', () => {});
-  holder.netns = `/proc/${holder.pid}/ns/net`;
-  holder.exec = (cmd, args, input) => run(TOOLS.nsenter,
-    [`--net=${holder.netns}`, '--', TOOLS[cmd] ?? cmd, ...args], input);
-  holder.must = async (cmd, args, input) => {
-    const r = await holder.exec(cmd, args, input);
-    check(r.code === 0, `${label}: ${cmd} ${args.join(' ')} failed (${r.code}): ${r.out}`);
-    return r.out;
-  };
-  return holder;
-}
-
-async function linkNamespaces(send, view) {
-  // Created straight into both namespaces: the pair never exists in any other one.
-  const r = await run(TOOLS.ip, ['link', 'add', 'lcsend0', 'netns', String(send.pid), 'type', 'veth',
-    'peer', 'name', 'lcview0', 'netns', String(view.pid)]);
-  if (r.code !== 0) skip(`cannot create a veth pair here: ${r.out}`);
-  await send.must('ip', ['addr', 'add', `${SEND_ADDR}/24`, 'dev', 'lcsend0']);
-  await send.must('ip', ['link', 'set', 'lcsend0', 'up']);
-  await view.must('ip', ['addr', 'add', `${VIEW_ADDR}/24`, 'dev', 'lcview0']);
-  await view.must('ip', ['link', 'set', 'lcview0', 'up']);
-}
+// ---- namespaces (tests/browser/netns.mjs) -----------------------------------------------------
 
 /** An nftables table with one input chain dropping UDP, `percent`% of it (100: all). */
 function dropTable(table, percent) {
@@ -466,9 +401,10 @@ async function main() {
   }, timeoutMs);
 
   try {
-    procs.send = await makeNamespace('lc-send');
-    procs.view = await makeNamespace('lc-view');
-    await linkNamespaces(procs.send, procs.view);
+    procs.send = await makeNamespace('lc-send', TOOLS);
+    procs.view = await makeNamespace('lc-view', TOOLS);
+    await linkNamespaces(procs.send, procs.view, TOOLS,
+      { send: ['lcsend0', SEND_ADDR], view: ['lcview0', VIEW_ADDR] });
     // Loss is applied where packets arrive: lc-view drops what the sender sends, lc-send what
     // the viewer sends.
     const lossNs = direction === 'both' ? [procs.view, procs.send] : [procs.view];

@@ -20,29 +20,14 @@
  * first two, 1 for the last).
  */
 #define _GNU_SOURCE
-#include <X11/Xlib.h>
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-  (void)sig;
-  stop = 1;
-}
-
-static int on_io_error(Display *dpy)
-{
-  (void)dpy;
-  fprintf(stderr, "screen_painter: the display went away\n");
-  exit(1);
-}
+#include "xclient.h"
 
 static unsigned long colour(unsigned n)
 {
@@ -90,9 +75,7 @@ int main(int argc, char **argv)
             display ? display : (getenv("DISPLAY") ? getenv("DISPLAY") : ""));
     return 1;
   }
-  XSetIOErrorHandler(on_io_error);
-  signal(SIGTERM, on_signal);
-  signal(SIGINT, on_signal);
+  xclient_watch();
 
   const int screen = DefaultScreen(dpy);
   const Window root = RootWindow(dpy, screen);

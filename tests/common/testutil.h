@@ -29,6 +29,20 @@ inline std::string str(const std::string &s)
               assert_b_.c_str());                                                                \
   } while (0)
 
+namespace testutil
+{
+/* One readable sentence, as every error livecast writes for people: starts
+ * with a capital, ends with a full stop, one line, under 200 bytes. */
+inline void assert_sentence(const std::string &s)
+{
+  g_assert_false(s.empty());
+  g_assert_true(g_ascii_isupper(s[0]));
+  g_assert_cmpint(s.back(), ==, '.');
+  g_assert_true(s.find('\n') == std::string::npos);
+  g_assert_cmpuint(s.size(), <, 200);
+}
+}  // namespace testutil
+
 /* Skips counted honestly. meson reads a GLib test binary's exit status only, and g_test_skip()
  * alone leaves it 0 (OK). Cases registered with testutil::add() and skipped through these two
  * are counted; testutil::run() prints them and returns 77 (meson: SKIP) when every case that

@@ -7,7 +7,7 @@
  * must read back as the same message. The input is the message text.
  */
 #include "fuzz_backend.h"
-#include "signaling.h"
+#include "protocol/signalmessage.h"
 
 #include <cstring>
 

@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   limits.max_rooms = 2;
   limits.max_members = 2;
   SignalRelay relay(output, limits);
-  SignalIceServer stun;
+  BrowserIceServer stun;
   stun.urls = {"stun:127.0.0.1:3478"};
   relay.set_ice_servers({stun});
   gint64 now = G_USEC_PER_SEC;

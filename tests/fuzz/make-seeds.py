@@ -2,7 +2,7 @@
 """Writes the committed seed corpora of tests/fuzz/corpus/ (run it again after
 changing it; the files are committed so CI needs nothing else). The offers
 are those of tests/unit/offers.h, the presets file is launcher/presets.ini,
-the messages are the shapes of gst/webrtcserver/signaling.h."""
+the messages are the shapes of protocol/signalmessage.h."""
 import json
 import os
 import re
@@ -177,5 +177,16 @@ write('presets', 'broken.ini', '[a]\nsource=\n[b\nkey')
 for name, url in {'stun': 'stun://127.0.0.1:3478', 'turn': 'turn://user:pa%40ss@example.org:3478?transport=tcp',
                   'turns-v6': 'turns://u:p@[::1]', 'bare': 'stun:host', 'bad-port': 'turn://u:p@h:99999/'}.items():
     write('iceserver', name, url)
+
+# Transport-cc FCIs: Chromium's (tests/unit/twccvectors.h) and the hand-built ones of
+# tests/unit/test_rtcpfeedback.cpp; a REMB.
+vectors = open(os.path.join(root, 'tests/unit/twccvectors.h')).read()
+for name, body in re.findall(r'static const uint8_t (kChromiumFci\d+)\[\] = \{([^}]*)\};', vectors):
+    write('rtcpfeedback', name, bytes(int(x, 16) for x in re.findall(r'0x[0-9a-f]{2}', body)))
+write('rtcpfeedback', 'two-bit', bytes([0, 0x64, 0, 4, 0, 0, 1, 7, 0xd8, 0x40, 4, 0xff, 0xfc, 8, 0, 0]))
+write('rtcpfeedback', 'run-wrap', bytes([0xff, 0xfe, 0, 3, 0, 0, 0, 0, 0x20, 3, 1, 2, 3, 0]))
+write('rtcpfeedback', 'one-bit', bytes([0, 0x0a, 0, 0x0e, 0xff, 0xff, 0xff, 1, 0xac, 1, 4, 4, 4, 4]))
+write('rtcpfeedback', 'long-runs', bytes([0x12, 0x34, 0x27, 0x10, 0, 0, 5, 0, 0x1f, 0xff, 7, 0x11]))
+write('rtcpfeedback', 'remb', b'REMB' + bytes([1, 0x0a, 0x1b, 0x2c, 0x11, 0x22, 0x33, 0x44]))
 
 print('wrote', sum(len(f) for _, _, f in os.walk(corpus)), 'seed files under', corpus)

@@ -711,29 +711,6 @@ static void test_relay_router()
 
 /* ---- limits: new sessions per client address ---- */
 
-static void test_offer_rate_limit()
-{
-  OfferRateLimiter limiter(3);
-  int retry = 0;
-  const gint64 t0 = 100 * G_USEC_PER_SEC;
-  for (int i = 0; i < 3; i++)
-    g_assert_true(limiter.allow("10.0.0.1", t0, retry));
-  g_assert_false(limiter.allow("10.0.0.1", t0, retry));
-  g_assert_cmpint(retry, ==, 1);
-  /* Another address has its own bucket. */
-  g_assert_true(limiter.allow("10.0.0.2", t0, retry));
-  /* A third of a second refills one. */
-  g_assert_true(limiter.allow("10.0.0.1", t0 + G_USEC_PER_SEC / 3 + 1, retry));
-  g_assert_false(limiter.allow("10.0.0.1", t0 + G_USEC_PER_SEC / 3 + 2, retry));
-  /* Quiet addresses are forgotten. */
-  g_assert_true(limiter.allow("10.0.0.3", t0 + 60 * G_USEC_PER_SEC, retry));
-  g_assert_cmpuint(limiter.tracked(), ==, 1);
-  /* 0: no limit. */
-  OfferRateLimiter none(0);
-  for (int i = 0; i < 1000; i++)
-    g_assert_true(none.allow("x", t0, retry));
-}
-
 static void test_offer_rate_limit_http_and_ws()
 {
   SessionTable table;
@@ -763,6 +740,13 @@ static void test_offer_rate_limit_http_and_ws()
                          [](int, const std::string &) {}});
   ws->on_text("{\"type\":\"join\"}");
   g_assert_true(sent.back().find("\"status\":429") != std::string::npos);
+
+  /* 0: no limit (the per-address buckets are tests/unit/test_tokenbucket.cpp's). */
+  HttpApiConfig unlimited_config;
+  unlimited_config.max_offers_per_second = 0;
+  HttpApi unlimited(table, unlimited_config);
+  for (int i = 0; i < 1000; i++)
+    g_assert_cmpint(call(unlimited, r).status, ==, 201);
 }
 
 int main(int argc, char **argv)
@@ -784,7 +768,6 @@ int main(int argc, char **argv)
   g_test_add_func("/ws/bye-while-creating", test_ws_bye_while_creating);
   g_test_add_func("/ws/check", test_ws_check);
   g_test_add_func("/ws/relay-router", test_relay_router);
-  g_test_add_func("/limits/offer-rate", test_offer_rate_limit);
   g_test_add_func("/limits/offer-rate-http-and-ws", test_offer_rate_limit_http_and_ws);
   return g_test_run();
 }

@@ -1,7 +1,7 @@
 /* livecast tests
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Offer checking, trickle fragments and ICE server URLs: no network.
+ * Offer checking and trickle fragments: no network.
  */
 #include <gst/gst.h>
 
@@ -193,24 +193,6 @@ static void test_sdp_fragment()
   g_assert_false(parse_sdp_fragment("a=candidate:1 1 udp\r\n").ok);
 }
 
-static void test_ice_server_urls()
-{
-  IceServer s;
-  std::string error;
-  g_assert_true(parse_ice_server("stun://stun.example.org:19302", s, error));
-  ASSERT_STR_EQ(s.browser_url(), "stun:stun.example.org:19302");
-  g_assert_true(parse_ice_server("turn://user:p%40ss@127.0.0.1:3478?transport=udp", s, error));
-  ASSERT_STR_EQ(s.username, "user");
-  ASSERT_STR_EQ(s.credential, "p@ss");
-  ASSERT_STR_EQ(s.browser_url(), "turn:127.0.0.1:3478?transport=udp");
-  g_assert_true(parse_ice_server("turns://u:p@turn.example.org", s, error));
-  g_assert_cmpint(s.port, ==, 5349);
-  g_assert_false(parse_ice_server("turn://127.0.0.1:3478", s, error));
-  g_assert_true(error.find("credentials") != std::string::npos);
-  g_assert_false(parse_ice_server("http://example.org", s, error));
-  g_assert_false(parse_ice_server("stun://host:99999", s, error));
-}
-
 static void test_secrets_and_media_types()
 {
   g_assert_true(secrets_equal("s3cret", "s3cret"));
@@ -234,7 +216,6 @@ int main(int argc, char **argv)
   g_test_add_func("/sdpoffer/refused", test_refused_offers_are_400);
   g_test_add_func("/sdpoffer/sendonly", test_sendonly_video_cannot_receive);
   g_test_add_func("/sdpoffer/fragment", test_sdp_fragment);
-  g_test_add_func("/sdpoffer/ice-servers", test_ice_server_urls);
   g_test_add_func("/sdpoffer/secrets", test_secrets_and_media_types);
   return g_test_run();
 }

@@ -14,7 +14,7 @@
 
 #include "testutil.h"
 
-#include "signaling.h"
+#include "protocol/signalmessage.h"
 #include "signalrelay.h"
 
 using namespace livecast;

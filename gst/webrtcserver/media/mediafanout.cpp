@@ -34,6 +34,27 @@ void discard(const std::vector<GstElement *> &elements)
   }
 }
 
+/* libvpx's threads split a frame in token partitions: up to 720p one thread
+ * is faster on a small machine (2 cores: 89 frames of 300 at 720p30 with two
+ * threads, all 300 with one; tests/bench/bench_glass.mjs), bigger pictures
+ * need a second. */
+gint vpx_threads(int width, int height)
+{
+  const gint cpus = static_cast<gint>(g_get_num_processors());
+  return width * height > 1280 * 720 && cpus > 2 ? 2 : 1;
+}
+
+/* An end sink waits for each buffer's time (files play at their speed),
+ * and the input tee hands the buffer on to the encoder only after that:
+ * basesink's default 20 ms processing deadline would be 20 ms added to
+ * every frame's glass-to-glass latency for a sink that does no work
+ * (tests/bench/bench_glass.mjs measured it). */
+void set_end_sink_properties(GstElement *end_sink, bool sync)
+{
+  g_object_set(end_sink, "sync", sync ? TRUE : FALSE, "async", TRUE, "enable-last-sample", FALSE,
+               "processing-deadline", G_GUINT64_CONSTANT(0), nullptr);
+}
+
 }  // namespace
 
 MediaFanout::MediaFanout(GstBin *bin) : bin_(bin)
@@ -56,7 +77,7 @@ MediaFanout::MediaFanout(GstBin *bin) : bin_(bin)
   }
   g_object_set(input_tee, "allow-not-linked", TRUE, nullptr);
   g_object_set(tee, "allow-not-linked", TRUE, nullptr);
-  g_object_set(end_sink, "sync", TRUE, "async", TRUE, "enable-last-sample", FALSE, nullptr);
+  set_end_sink_properties(end_sink, true);
   gst_bin_add_many(bin, input_tee, end_sink, tee, nullptr);
   gst_element_link(input_tee, end_sink);
   input_tee_ = input_tee;
@@ -116,7 +137,8 @@ GstElement *MediaFanout::make_element(const char *factory, const char *name)
   return e;
 }
 
-GstElement *MediaFanout::make_encoder(const FanoutSettings &settings, VideoCodec codec)
+GstElement *MediaFanout::make_encoder(const FanoutSettings &settings, VideoCodec codec,
+                                      int width, int height)
 {
   GstElement *enc = nullptr;
   switch (codec) {
@@ -137,8 +159,8 @@ GstElement *MediaFanout::make_encoder(const FanoutSettings &settings, VideoCodec
         gst_util_set_object_arg(G_OBJECT(enc), "end-usage", "cbr");
         g_object_set(enc, "deadline", G_GINT64_CONSTANT(1), "cpu-used", 8, "lag-in-frames", 0,
                      "target-bitrate", static_cast<gint>(settings.bitrate_kbps * 1000),
-                     "keyframe-max-dist", static_cast<gint>(settings.key_int_max), "threads", 2,
-                     nullptr);
+                     "keyframe-max-dist", static_cast<gint>(settings.key_int_max), "threads",
+                     vpx_threads(width, height), nullptr);
         gst_util_set_object_arg(G_OBJECT(enc), "error-resilient", "default");
       }
       break;
@@ -214,7 +236,10 @@ bool MediaFanout::build_video_chain(const GstCaps *caps)
                  G_GUINT64_CONSTANT(0), nullptr);
     gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
     ok = add(make_element("videoconvert", "convert"));
-    encoder = ok ? make_encoder(settings, codec) : nullptr;
+    int width = 0, height = 0;
+    gst_structure_get_int(s, "width", &width);
+    gst_structure_get_int(s, "height", &height);
+    encoder = ok ? make_encoder(settings, codec, width, height) : nullptr;
     ok = ok && add(encoder);
     if (ok && codec == VideoCodec::H264) {
       GstElement *filter = make_element("capsfilter", "encoder-caps");
@@ -403,8 +428,7 @@ GstPad *MediaFanout::add_audio_input(GstPadTemplate *templ)
   }
   g_object_set(input_tee, "allow-not-linked", TRUE, nullptr);
   g_object_set(tee, "allow-not-linked", TRUE, nullptr);
-  g_object_set(end_sink, "sync", settings_.sync, "async", TRUE, "enable-last-sample", FALSE,
-               nullptr);
+  set_end_sink_properties(end_sink, settings_.sync);
   gst_bin_add_many(bin_, input_tee, end_sink, tee, nullptr);
   gst_element_link(input_tee, end_sink);
   for (GstElement *e : {tee, end_sink, input_tee})

@@ -109,7 +109,7 @@ class MediaFanout
   static GstPadProbeReturn on_tee_input(GstPad *, GstPadProbeInfo *info, gpointer self);
 
   GstElement *make_element(const char *factory, const char *name);
-  GstElement *make_encoder(const FanoutSettings &settings, VideoCodec codec);
+  GstElement *make_encoder(const FanoutSettings &settings, VideoCodec codec, int width, int height);
   bool insert_chain(const std::vector<GstElement *> &chain, GstElement *from, GstElement *to,
                     const char *what);
   bool build_video_chain(const GstCaps *caps);

@@ -3,14 +3,12 @@
  */
 #include "viewerset.h"
 
-#include <json-glib/json-glib.h>
-
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 
 #include "debugcategory.h"
-#include "signaling.h"
+#include "protocol/json.h"
 
 #define GST_CAT_DEFAULT livecast_webrtcserversink_debug
 
@@ -590,89 +588,58 @@ std::string ViewerSet::stats_json()
 {
   const FanoutState state = fanout_.state();
   const FanoutRates rates = fanout_.rates();
-  JsonBuilder *b = json_builder_new();
+  JsonWriter w;
   std::lock_guard<std::mutex> guard(lock_);
   const gint64 now = g_get_monotonic_time();
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "viewers");
-  json_builder_add_int_value(b, static_cast<gint64>(viewers_.size()));
-  json_builder_set_member_name(b, "encoder");
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "codec");
-  json_builder_add_string_value(b,
-                                state.started ? video_codec_encoding_name(state.video.codec) : "");
-  json_builder_set_member_name(b, "encodes");
-  json_builder_add_boolean_value(b, state.encodes);
-  json_builder_set_member_name(b, "width");
-  json_builder_add_int_value(b, state.width);
-  json_builder_set_member_name(b, "height");
-  json_builder_add_int_value(b, state.height);
-  json_builder_set_member_name(b, "fps");
-  json_builder_add_double_value(b, rates.fps);
-  json_builder_set_member_name(b, "bitrate");
-  json_builder_add_int_value(b, static_cast<gint64>(rates.bitrate_bps));
-  json_builder_set_member_name(b, "frames");
-  json_builder_add_int_value(b, static_cast<gint64>(rates.frames));
-  json_builder_end_object(b);
-  json_builder_set_member_name(b, "sessions");
-  json_builder_begin_array(b);
+  w.begin_object();
+  w.key("viewers").integer(static_cast<gint64>(viewers_.size()));
+  w.key("encoder").begin_object();
+  w.key("codec").string(state.started ? video_codec_encoding_name(state.video.codec) : "");
+  w.key("encodes").boolean(state.encodes);
+  w.key("width").integer(state.width);
+  w.key("height").integer(state.height);
+  w.key("fps").number(rates.fps);
+  w.key("bitrate").integer(static_cast<gint64>(rates.bitrate_bps));
+  w.key("frames").integer(static_cast<gint64>(rates.frames));
+  w.end_object();
+  w.key("sessions").begin_array();
   for (const auto &entry : viewers_) {
     const Viewer &v = *entry.second;
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "id");
-    json_builder_add_string_value(b, v.id.c_str());
-    json_builder_set_member_name(b, "state");
-    json_builder_add_string_value(b, v.connected ? "connected" : "connecting");
-    json_builder_set_member_name(b, "ice");
-    json_builder_add_string_value(b, v.ice_state.c_str());
-    json_builder_set_member_name(b, "age");
-    json_builder_add_double_value(b, (now - v.created_us) / double(G_USEC_PER_SEC));
-    json_builder_set_member_name(b, "bitrate");
-    json_builder_add_int_value(b, static_cast<gint64>(v.bitrate));
-    json_builder_set_member_name(b, "bytesReceived");
-    json_builder_add_int_value(b, static_cast<gint64>(v.bytes_received));
-    json_builder_set_member_name(b, "packetsLost");
-    json_builder_add_int_value(b, v.packets_lost);
-    json_builder_set_member_name(b, "pliCount");
-    json_builder_add_int_value(b, static_cast<gint64>(v.pli_count));
-    json_builder_set_member_name(b, "rtt");
+    w.begin_object();
+    w.key("id").string(v.id);
+    w.key("state").string(v.connected ? "connected" : "connecting");
+    w.key("ice").string(v.ice_state);
+    w.key("age").number((now - v.created_us) / double(G_USEC_PER_SEC));
+    w.key("bitrate").integer(static_cast<gint64>(v.bitrate));
+    w.key("bytesReceived").integer(static_cast<gint64>(v.bytes_received));
+    w.key("packetsLost").integer(v.packets_lost);
+    w.key("pliCount").integer(static_cast<gint64>(v.pli_count));
+    w.key("rtt");
     if (v.rtt >= 0)
-      json_builder_add_double_value(b, v.rtt);
+      w.number(v.rtt);
     else
-      json_builder_add_null_value(b);
-    json_builder_end_object(b);
+      w.null();
+    w.end_object();
   }
-  json_builder_end_array(b);
+  w.end_array();
   /* Viewers turned away so far, by the limit that did it. */
-  json_builder_set_member_name(b, "refused");
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "maxViewers");
-  json_builder_add_int_value(b, static_cast<gint64>(refused_max_viewers_.load()));
-  json_builder_set_member_name(b, "maxPending");
-  json_builder_add_int_value(b, static_cast<gint64>(refused_max_pending_.load()));
-  json_builder_set_member_name(b, "rate");
-  json_builder_add_int_value(b, static_cast<gint64>(refused_rate_.load()));
-  json_builder_end_object(b);
+  w.key("refused").begin_object();
+  w.key("maxViewers").integer(static_cast<gint64>(refused_max_viewers_.load()));
+  w.key("maxPending").integer(static_cast<gint64>(refused_max_pending_.load()));
+  w.key("rate").integer(static_cast<gint64>(refused_rate_.load()));
+  w.end_object();
   /* The last sessions that ended, newest first, and why. */
-  json_builder_set_member_name(b, "ended");
-  json_builder_begin_array(b);
+  w.key("ended").begin_array();
   for (const auto &e : ended_) {
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "id");
-    json_builder_add_string_value(b, e.id.c_str());
-    json_builder_set_member_name(b, "reason");
-    json_builder_add_string_value(b, e.reason.c_str());
-    json_builder_set_member_name(b, "ago");
-    json_builder_add_double_value(b, (now - e.at_us) / double(G_USEC_PER_SEC));
-    json_builder_end_object(b);
+    w.begin_object();
+    w.key("id").string(e.id);
+    w.key("reason").string(e.reason);
+    w.key("ago").number((now - e.at_us) / double(G_USEC_PER_SEC));
+    w.end_object();
   }
-  json_builder_end_array(b);
-  json_builder_end_object(b);
-  JsonNode *root = json_builder_get_root(b);
-  std::string out = json_text(root);
-  json_node_unref(root);
-  g_object_unref(b);
-  return out;
+  w.end_array();
+  w.end_object();
+  return w.text();
 }
 
 }  // namespace livecast

@@ -1,10 +1,11 @@
 /* livecast
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The WebSocket signaling protocol (DESIGN.md, "WebSocket protocol"): one
- * JSON object per message, parsed and validated here into SignalMessage
- * and serialised back. No network: the sink's GET /ws, its client mode and
- * the launcher's relay (`livecast signal`) all speak through this file.
+ * The WebSocket signaling protocol (README.md, "WebSocket signaling" and
+ * "livecast signal"): one JSON object per message, parsed and validated
+ * here into SignalMessage and serialised back. No network: the sink's
+ * GET /ws, its client mode and the launcher's relay (`livecast signal`) all
+ * speak through this file.
  *
  * Message shapes (members in this order; "from" and "to" may be added to
  * any message, "from" is set by a relay and never trusted from a client):
@@ -35,15 +36,17 @@
 #include <string>
 #include <vector>
 
+#include "protocol/iceserver.h"
+#include "protocol/json.h"
+
 namespace livecast
 {
 
 /* Largest message accepted, in bytes of UTF-8 text (a browser offer with
  * audio and video is 4-8 KiB). */
 constexpr std::size_t kSignalMaxMessageBytes = 64 * 1024;
-/* Deepest nesting of arrays and objects accepted; checked before parsing so
- * a hostile "[[[[…" cannot exhaust the recursive parser's stack. */
-constexpr int kSignalMaxDepth = 32;
+/* Deepest nesting of arrays and objects accepted (check_json_text's). */
+constexpr int kSignalMaxDepth = kJsonMaxDepth;
 /* Longest room name, id, "from" or "to", in bytes. */
 constexpr std::size_t kSignalMaxNameBytes = 128;
 /* Longest ICE candidate line, in bytes. */
@@ -62,14 +65,6 @@ struct SignalCandidate {
   bool end_of_candidates() const { return candidate.empty(); }
 };
 
-/* One entry of RTCConfiguration.iceServers, in the browser's form
- * ("stun:host:port", "turn:host:port?transport=udp"). */
-struct SignalIceServer {
-  std::vector<std::string> urls;
-  std::string username;   /* "" when absent */
-  std::string credential; /* "" when absent */
-};
-
 struct SignalMessage {
   enum class Type { Join, Welcome, Offer, Answer, Candidate, Bye, Leave, Error, Unknown };
 
@@ -83,7 +78,7 @@ struct SignalMessage {
   std::string message;                           /* error */
   SignalCandidate candidate;                     /* candidate */
   std::optional<std::vector<std::string>> peers; /* welcome from a relay */
-  std::optional<std::vector<SignalIceServer>> ice_servers; /* welcome */
+  std::optional<std::vector<BrowserIceServer>> ice_servers; /* welcome */
 
   /* The object as received (unknown members included); null for messages
    * built in code. */
@@ -102,12 +97,6 @@ struct SignalMessage {
   static SignalMessage error(std::string message);
 };
 
-/* The browser form of a server given in GStreamer's URL form
- * (stun://host:port, turn://user:pass@host:port?transport=tcp, turns://…):
- * {"urls":["turn:host:port?transport=tcp"],"username":…,"credential":…}.
- * false with @error set (one sentence) when the URL is not one of those. */
-bool signal_ice_server_from_url(const std::string &url, SignalIceServer &out, std::string &error);
-
 /* "join", "welcome", … ; "" for Type::Unknown. */
 const char *signal_type_name(SignalMessage::Type type);
 /* Type::Unknown for a name that is not part of the protocol. */
@@ -118,18 +107,6 @@ SignalMessage::Type signal_type_from_name(const std::string &name);
  * "The \"sdp\" member must be a string." @out is reset either way. */
 bool parse_signal_message(const std::string &text, SignalMessage &out, std::string &error);
 
-/* What json-glib cannot be trusted with, checked on the text before parsing
- * it. json-glib reads more than JSON (comments, single quotes, hex and octal
- * numbers, octal escapes, lone surrogates) and some of it comes out as bytes
- * that are not UTF-8 or as numbers wrapped around. So this is a strict JSON
- * lexer: strings with only JSON's escapes and no \u0000 (strings come out
- * NUL-terminated, cut short), numbers in JSON's grammar with whole numbers
- * in 64 bits, nesting no deeper than kSignalMaxDepth (the parser is
- * recursive), and one value (json-glib keeps the last and leaks the
- * others). The grammar itself is left to json-glib. false with @error set
- * (one sentence). */
-bool check_json_text(const std::string &text, std::string &error);
-
 /* The message as JSON text, in the shapes listed above. Members that are
  * empty or absent are left out. */
 std::string to_json(const SignalMessage &message);
@@ -138,12 +115,6 @@ std::string to_json(const SignalMessage &message);
  * kept) with "from" set to @from, replacing any "from" the sender wrote.
  * Messages built in code (no json) are serialised with to_json. */
 std::string to_forwarded_json(const SignalMessage &message, const std::string &from);
-
-/* Compact JSON text of @root (not consumed). Use this rather than
- * json_generator_to_data: json-glib 1.6 writes 1e21 as "1e+21.0" and an
- * infinite double as "inf", neither of them JSON. Non-finite numbers are
- * written as null, doubles in the shortest form that reads back exactly. */
-std::string json_text(JsonNode *root);
 
 /* Shorthand for to_json(SignalMessage::error(@message)). */
 std::string signal_error_json(const std::string &message);

@@ -1,11 +1,9 @@
 /* livecast
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "signaling.h"
+#include "protocol/signalmessage.h"
 
-#include <cctype>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 
 namespace livecast
@@ -34,132 +32,11 @@ std::shared_ptr<JsonNode> share_node(JsonNode *node)
   });
 }
 
-/* Owns a JsonBuilder for one serialisation. */
-class Builder
+/* Writes member @name unless @value is empty. */
+void string_if_set(JsonWriter &w, const char *name, const std::string &value)
 {
- public:
-  Builder() : b_(json_builder_new()) {}
-  ~Builder() { g_object_unref(b_); }
-  Builder(const Builder &) = delete;
-  Builder &operator=(const Builder &) = delete;
-
-  JsonBuilder *get() const { return b_; }
-  void string(const char *name, const std::string &value)
-  {
-    json_builder_set_member_name(b_, name);
-    json_builder_add_string_value(b_, value.c_str());
-  }
-  void string_if_set(const char *name, const std::string &value)
-  {
-    if (!value.empty())
-      string(name, value);
-  }
-
- private:
-  JsonBuilder *b_;
-};
-
-void write_json_string(std::string &out, const char *s)
-{
-  out += '"';
-  for (const unsigned char *p = reinterpret_cast<const unsigned char *>(s); *p; p++) {
-    switch (*p) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (*p < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", *p);
-          out += escaped;
-        } else {
-          out += static_cast<char>(*p);
-        }
-    }
-  }
-  out += '"';
-}
-
-void write_json(std::string &out, JsonNode *node)
-{
-  switch (JSON_NODE_TYPE(node)) {
-    case JSON_NODE_OBJECT: {
-      JsonObjectIter iter;
-      const gchar *name = nullptr;
-      JsonNode *member = nullptr;
-      bool first = true;
-      out += '{';
-      json_object_iter_init_ordered(&iter, json_node_get_object(node));
-      while (json_object_iter_next_ordered(&iter, &name, &member)) {
-        if (!first)
-          out += ',';
-        first = false;
-        write_json_string(out, name);
-        out += ':';
-        write_json(out, member);
-      }
-      out += '}';
-      return;
-    }
-    case JSON_NODE_ARRAY: {
-      JsonArray *array = json_node_get_array(node);
-      out += '[';
-      for (guint i = 0; i < json_array_get_length(array); i++) {
-        if (i > 0)
-          out += ',';
-        write_json(out, json_array_get_element(array, i));
-      }
-      out += ']';
-      return;
-    }
-    case JSON_NODE_NULL:
-      out += "null";
-      return;
-    case JSON_NODE_VALUE:
-      break;
-  }
-  const GType type = json_node_get_value_type(node);
-  if (type == G_TYPE_STRING) {
-    write_json_string(out, json_node_get_string(node));
-  } else if (type == G_TYPE_INT64) {
-    out += std::to_string(json_node_get_int(node));
-  } else if (type == G_TYPE_BOOLEAN) {
-    out += json_node_get_boolean(node) ? "true" : "false";
-  } else if (type == G_TYPE_DOUBLE) {
-    /* json-glib's own generator writes 1e+270 as "1e+270.0", which is not
-     * JSON. */
-    const double value = json_node_get_double(node);
-    if (!std::isfinite(value)) {
-      out += "null";
-      return;
-    }
-    /* The shortest form that reads back exactly: 0.1, not 0.10000000000000001. */
-    char number[G_ASCII_DTOSTR_BUF_SIZE];
-    for (int digits = 1; digits <= 17; digits++) {
-      char format[8];
-      std::snprintf(format, sizeof format, "%%.%dg", digits);
-      g_ascii_formatd(number, sizeof number, format, value);
-      if (g_ascii_strtod(number, nullptr) == value)
-        break;
-    }
-    out += number;
-    if (!std::strpbrk(number, ".eE"))
-      out += ".0";
-  } else {
-    out += "null";
-  }
+  if (!value.empty())
+    w.key(name).string(value);
 }
 
 /* A number JSON cannot write back (json-glib reads 1e400 as infinity and
@@ -193,221 +70,6 @@ bool has_non_finite_number(JsonNode *node)
   }
   return false;
 }
-
-}  // namespace
-
-namespace
-{
-
-bool is_blank(char c)
-{
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-bool is_digit(char c)
-{
-  return c >= '0' && c <= '9';
-}
-
-int hex_value(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/* The four hex digits of a \u escape at @at, or -1. */
-long unicode_escape(const std::string &text, std::size_t at)
-{
-  if (at + 4 > text.size())
-    return -1;
-  long value = 0;
-  for (std::size_t k = at; k < at + 4; k++) {
-    const int digit = hex_value(text[k]);
-    if (digit < 0)
-      return -1;
-    value = value * 16 + digit;
-  }
-  return value;
-}
-
-/* One string from its opening quote at @i; @i ends after the closing one.
- * JSON allows only the escapes \" \\ \/ \b \f \n \r \t and \uXXXX; json-glib
- * also takes octal and other escapes and turns them into bytes that are not
- * UTF-8, and lone surrogates into bytes that are not either. */
-bool scan_string(const std::string &text, std::size_t &i, std::string &error)
-{
-  for (i++; i < text.size(); i++) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c == '"') {
-      i++;
-      return true;
-    }
-    if (c < 0x20) {
-      error = "The message has a control character inside a string; JSON needs it escaped.";
-      return false;
-    }
-    if (c != '\\')
-      continue;
-    if (++i >= text.size())
-      break;
-    const char e = text[i];
-    if (std::strchr("\"\\/bfnrt", e) && e != '\0')
-      continue;
-    if (e != 'u') {
-      error = "The message has an escape JSON does not allow in a string";
-      if (e > 0x20 && e < 0x7f)
-        error += std::string(" (\\") + e + ")";
-      error += ".";
-      return false;
-    }
-    const long unit = unicode_escape(text, i + 1);
-    if (unit < 0) {
-      error = "The message has a \\u escape without four hex digits.";
-      return false;
-    }
-    if (unit == 0) {
-      error = "The message contains a NUL character (\\u0000) in a string.";
-      return false;
-    }
-    i += 4;
-    if (unit >= 0xdc00 && unit <= 0xdfff) {
-      error = "The message has a \\u escape that is a lone low surrogate.";
-      return false;
-    }
-    if (unit >= 0xd800 && unit <= 0xdbff) {
-      const long low = text.compare(i + 1, 2, "\\u") == 0 ? unicode_escape(text, i + 3) : -1;
-      if (low < 0xdc00 || low > 0xdfff) {
-        error = "The message has a \\u escape that is a high surrogate without its low half.";
-        return false;
-      }
-      i += 6;
-    }
-  }
-  /* Not closed: json-glib says where. */
-  return true;
-}
-
-/* One number token from @i (a '-' or a digit): the JSON grammar
- * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? where json-glib also takes
- * hex, octal, "1." and ".5"; whole numbers must fit in 64 bits, because
- * json-glib wraps larger ones around silently. */
-bool scan_number(const std::string &text, std::size_t &i, std::string &error)
-{
-  const std::size_t begin = i;
-  while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '.' ||
-                             text[i] == '+' || text[i] == '-'))
-    i++;
-  const std::string token = text.substr(begin, i - begin);
-  std::size_t k = 0;
-  const bool negative = k < token.size() && token[k] == '-';
-  if (negative)
-    k++;
-  const std::size_t int_begin = k;
-  if (k < token.size() && token[k] == '0') {
-    k++;
-  } else {
-    while (k < token.size() && is_digit(token[k]))
-      k++;
-  }
-  const std::size_t int_digits = k - int_begin;
-  bool whole = true;
-  bool ok = int_digits > 0;
-  if (ok && k < token.size() && token[k] == '.') {
-    whole = false;
-    const std::size_t frac = ++k;
-    while (k < token.size() && is_digit(token[k]))
-      k++;
-    ok = k > frac;
-  }
-  if (ok && k < token.size() && (token[k] == 'e' || token[k] == 'E')) {
-    whole = false;
-    k++;
-    if (k < token.size() && (token[k] == '+' || token[k] == '-'))
-      k++;
-    const std::size_t exp = k;
-    while (k < token.size() && is_digit(token[k]))
-      k++;
-    ok = k > exp;
-  }
-  const std::string shown = token.size() > 24 ? token.substr(0, 24) + "…" : token;
-  if (!ok || k != token.size()) {
-    error = "The message has a number JSON does not allow (" + shown + ").";
-    return false;
-  }
-  if (whole) {
-    const std::string digits = token.substr(int_begin, int_digits);
-    const char *limit = negative ? "9223372036854775808" : "9223372036854775807";
-    if (digits.size() > 19 || (digits.size() == 19 && digits > limit)) {
-      error = "The message has a whole number outside the 64-bit range (" + shown + ").";
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
-
-bool check_json_text(const std::string &text, std::string &error)
-{
-  int depth = 0;
-  bool value_done = false; /* the top-level value has ended */
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const char c = text[i];
-    if (is_blank(c)) {
-      i++;
-      continue;
-    }
-    if (depth == 0 && value_done) {
-      /* json-glib would take the last of several values (and leak the others). */
-      error = "The message is not valid JSON (there is more after its one value).";
-      return false;
-    }
-    if (c == '"') {
-      if (!scan_string(text, i, error))
-        return false;
-    } else if (c == '-' || is_digit(c)) {
-      if (!scan_number(text, i, error))
-        return false;
-    } else if (c >= 'a' && c <= 'z') {
-      /* true, false or null; json-glib rejects any other word. */
-      while (i < text.size() && std::isalnum(static_cast<unsigned char>(text[i])))
-        i++;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kSignalMaxDepth) {
-        error = "The message nests arrays or objects deeper than " +
-                std::to_string(kSignalMaxDepth) + " levels.";
-        return false;
-      }
-      i++;
-      continue;
-    } else if (c == ']' || c == '}') {
-      depth--;
-      i++;
-    } else if (c == ':' || c == ',') {
-      i++;
-      continue;
-    } else {
-      /* json-glib also reads comments, single quotes and more. */
-      const unsigned char u = static_cast<unsigned char>(c);
-      error = "The message is not valid JSON (unexpected ";
-      error += u > 0x20 && u < 0x7f ? std::string("\"") + c + "\"" : std::string("character");
-      error += " at byte " + std::to_string(i) + ").";
-      return false;
-    }
-    if (depth == 0)
-      value_done = true;
-  }
-  return true;
-}
-
-namespace
-{
 
 bool has_control_characters(const std::string &s)
 {
@@ -539,7 +201,7 @@ bool read_candidate(JsonObject *obj, SignalCandidate &out, std::string &error)
   return true;
 }
 
-bool read_ice_servers(JsonObject *obj, std::optional<std::vector<SignalIceServer>> &out,
+bool read_ice_servers(JsonObject *obj, std::optional<std::vector<BrowserIceServer>> &out,
                       std::string &error)
 {
   out.reset();
@@ -553,7 +215,7 @@ bool read_ice_servers(JsonObject *obj, std::optional<std::vector<SignalIceServer
     error = shape;
     return false;
   }
-  std::vector<SignalIceServer> servers;
+  std::vector<BrowserIceServer> servers;
   JsonArray *array = json_node_get_array(node);
   for (guint i = 0; i < json_array_get_length(array); i++) {
     JsonNode *entry = json_array_get_element(array, i);
@@ -562,7 +224,7 @@ bool read_ice_servers(JsonObject *obj, std::optional<std::vector<SignalIceServer
       return false;
     }
     JsonObject *e = json_node_get_object(entry);
-    SignalIceServer server;
+    BrowserIceServer server;
     JsonNode *urls = json_object_get_member(e, "urls");
     if (urls && JSON_NODE_HOLDS_VALUE(urls) && json_node_get_value_type(urls) == G_TYPE_STRING) {
       server.urls.emplace_back(json_node_get_string(urls));
@@ -635,44 +297,21 @@ std::string json_error_detail(const GError *err)
   return detail;
 }
 
-void add_candidate(Builder &b, const SignalCandidate &c)
+void add_candidate(JsonWriter &w, const SignalCandidate &c)
 {
-  JsonBuilder *jb = b.get();
-  json_builder_set_member_name(jb, "candidate");
+  w.key("candidate");
   if (c.end_of_candidates() && !c.has_sdp_mid && c.sdp_mline_index < 0 &&
       c.username_fragment.empty()) {
-    json_builder_add_null_value(jb);
+    w.null();
     return;
   }
-  json_builder_begin_object(jb);
-  b.string("candidate", c.candidate);
+  w.begin_object().key("candidate").string(c.candidate);
   if (c.has_sdp_mid)
-    b.string("sdpMid", c.sdp_mid);
-  if (c.sdp_mline_index >= 0) {
-    json_builder_set_member_name(jb, "sdpMLineIndex");
-    json_builder_add_int_value(jb, c.sdp_mline_index);
-  }
-  b.string_if_set("usernameFragment", c.username_fragment);
-  json_builder_end_object(jb);
-}
-
-void add_ice_servers(Builder &b, const std::vector<SignalIceServer> &servers)
-{
-  JsonBuilder *jb = b.get();
-  json_builder_set_member_name(jb, "iceServers");
-  json_builder_begin_array(jb);
-  for (const SignalIceServer &s : servers) {
-    json_builder_begin_object(jb);
-    json_builder_set_member_name(jb, "urls");
-    json_builder_begin_array(jb);
-    for (const std::string &u : s.urls)
-      json_builder_add_string_value(jb, u.c_str());
-    json_builder_end_array(jb);
-    b.string_if_set("username", s.username);
-    b.string_if_set("credential", s.credential);
-    json_builder_end_object(jb);
-  }
-  json_builder_end_array(jb);
+    w.key("sdpMid").string(c.sdp_mid);
+  if (c.sdp_mline_index >= 0)
+    w.key("sdpMLineIndex").integer(c.sdp_mline_index);
+  string_if_set(w, "usernameFragment", c.username_fragment);
+  w.end_object();
 }
 
 SignalMessage of_type(SignalMessage::Type type)
@@ -701,49 +340,6 @@ SignalMessage::Type signal_type_from_name(const std::string &name)
       return t.type;
   }
   return SignalMessage::Type::Unknown;
-}
-
-bool signal_ice_server_from_url(const std::string &url, SignalIceServer &out, std::string &error)
-{
-  out = SignalIceServer();
-  const std::string shape = "ICE server \"" + url +
-                            "\" is not stun://HOST:PORT, turn://USER:PASS@HOST:PORT or "
-                            "turns://USER:PASS@HOST:PORT.";
-  GError *err = nullptr;
-  GUri *uri = g_uri_parse(url.c_str(), static_cast<GUriFlags>(G_URI_FLAGS_HAS_PASSWORD), &err);
-  if (!uri) {
-    g_clear_error(&err);
-    error = shape;
-    return false;
-  }
-  const std::string scheme = g_uri_get_scheme(uri) ? g_uri_get_scheme(uri) : "";
-  const std::string host = g_uri_get_host(uri) ? g_uri_get_host(uri) : "";
-  const std::string user = g_uri_get_user(uri) ? g_uri_get_user(uri) : "";
-  const std::string password = g_uri_get_password(uri) ? g_uri_get_password(uri) : "";
-  const std::string query = g_uri_get_query(uri) ? g_uri_get_query(uri) : "";
-  const std::string path = g_uri_get_path(uri) ? g_uri_get_path(uri) : "";
-  const int port = g_uri_get_port(uri);
-  g_uri_unref(uri);
-
-  const bool stun = scheme == "stun";
-  const bool turn = scheme == "turn" || scheme == "turns";
-  if ((!stun && !turn) || host.empty() || (!path.empty() && path != "/") ||
-      (turn && (user.empty() || password.empty()))) {
-    error = shape;
-    return false;
-  }
-  std::string browser_url = scheme + ":";
-  /* GUri gives IPv6 hosts without brackets. */
-  browser_url += host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  browser_url += ":" + std::to_string(port > 0 ? port : scheme == "turns" ? 5349 : 3478);
-  if (turn && !query.empty())
-    browser_url += "?" + query;
-  out.urls.push_back(browser_url);
-  if (turn) {
-    out.username = user;
-    out.credential = password;
-  }
-  return true;
 }
 
 SignalMessage SignalMessage::join(std::string room)
@@ -926,49 +522,45 @@ bool parse_signal_message(const std::string &text, SignalMessage &out, std::stri
 
 std::string to_json(const SignalMessage &m)
 {
-  Builder b;
-  JsonBuilder *jb = b.get();
-  json_builder_begin_object(jb);
-  b.string("type", m.type_name.empty() ? signal_type_name(m.type) : m.type_name);
+  JsonWriter w;
+  w.begin_object().key("type").string(m.type_name.empty() ? signal_type_name(m.type) : m.type_name);
   switch (m.type) {
     case SignalMessage::Type::Join:
-      b.string_if_set("room", m.room);
+      string_if_set(w, "room", m.room);
       break;
     case SignalMessage::Type::Welcome:
-      b.string("id", m.id);
-      b.string_if_set("room", m.room);
+      w.key("id").string(m.id);
+      string_if_set(w, "room", m.room);
       if (m.peers) {
-        json_builder_set_member_name(jb, "peers");
-        json_builder_begin_array(jb);
+        w.key("peers").begin_array();
         for (const std::string &p : *m.peers)
-          json_builder_add_string_value(jb, p.c_str());
-        json_builder_end_array(jb);
+          w.string(p);
+        w.end_array();
       }
-      if (m.ice_servers)
-        add_ice_servers(b, *m.ice_servers);
+      if (m.ice_servers) {
+        w.key("iceServers");
+        write_ice_servers(w, *m.ice_servers);
+      }
       break;
     case SignalMessage::Type::Offer:
     case SignalMessage::Type::Answer:
-      b.string("sdp", m.sdp);
+      w.key("sdp").string(m.sdp);
       break;
     case SignalMessage::Type::Candidate:
-      add_candidate(b, m.candidate);
+      add_candidate(w, m.candidate);
       break;
     case SignalMessage::Type::Error:
-      b.string("message", m.message);
+      w.key("message").string(m.message);
       break;
     case SignalMessage::Type::Bye:
     case SignalMessage::Type::Leave:
     case SignalMessage::Type::Unknown:
       break;
   }
-  b.string_if_set("from", m.from);
-  b.string_if_set("to", m.to);
-  json_builder_end_object(jb);
-  JsonNode *root = json_builder_get_root(jb);
-  std::string out = json_text(root);
-  json_node_unref(root);
-  return out;
+  string_if_set(w, "from", m.from);
+  string_if_set(w, "to", m.to);
+  w.end_object();
+  return w.text();
 }
 
 std::string to_forwarded_json(const SignalMessage &message, const std::string &from)
@@ -978,31 +570,20 @@ std::string to_forwarded_json(const SignalMessage &message, const std::string &f
     copy.from = from;
     return to_json(copy);
   }
-  /* A copy: the parsed message stays as received. */
-  JsonNode *copy = json_node_copy(message.json.get());
-  JsonObject *obj = json_node_get_object(copy);
-  /* A copied node shares its object with the original; give it its own. */
-  JsonObject *own = json_object_new();
+  /* The object as received, but with our "from" last in place of the sender's. */
+  JsonWriter w;
+  w.begin_object();
   JsonObjectIter iter;
   const gchar *name = nullptr;
   JsonNode *value = nullptr;
-  json_object_iter_init_ordered(&iter, obj);
+  json_object_iter_init_ordered(&iter, json_node_get_object(message.json.get()));
   while (json_object_iter_next_ordered(&iter, &name, &value)) {
     if (std::strcmp(name, "from") != 0)
-      json_object_set_member(own, name, json_node_copy(value));
+      w.key(name).node(value);
   }
-  json_object_set_string_member(own, "from", from.c_str());
-  json_node_take_object(copy, own);
-  std::string out = json_text(copy);
-  json_node_unref(copy);
-  return out;
-}
-
-std::string json_text(JsonNode *root)
-{
-  std::string out;
-  write_json(out, root);
-  return out;
+  w.key("from").string(from);
+  w.end_object();
+  return w.text();
 }
 
 std::string signal_error_json(const std::string &message)

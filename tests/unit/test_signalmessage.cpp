@@ -1,9 +1,9 @@
 /* livecast tests
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The WebSocket signaling protocol without sockets: exact shapes out,
- * round trips, and a readable one-sentence error for every kind of bad
- * input.
+ * protocol/signalmessage.{h,cpp}, the WebSocket signaling protocol, without
+ * sockets: exact shapes out, round trips, and a readable one-sentence error
+ * for every kind of bad input.
  */
 #include <glib.h>
 
@@ -12,9 +12,10 @@
 
 #include "testutil.h"
 
-#include "signaling.h"
+#include "protocol/signalmessage.h"
 
 using namespace livecast;
+using testutil::assert_sentence;
 
 namespace
 {
@@ -39,16 +40,6 @@ std::string parse_error(const std::string &text)
     g_error("parse of %.200s succeeded, expected an error", text.c_str());
   g_assert_true(m.type == SignalMessage::Type::Unknown);
   return error;
-}
-
-/* One readable sentence: starts with a capital, ends with a full stop, one line. */
-void assert_sentence(const std::string &s)
-{
-  g_assert_false(s.empty());
-  g_assert_true(g_ascii_isupper(s[0]));
-  g_assert_cmpint(s.back(), ==, '.');
-  g_assert_true(s.find('\n') == std::string::npos);
-  g_assert_cmpuint(s.size(), <, 200);
 }
 
 void test_shapes()
@@ -86,7 +77,7 @@ void test_shapes()
                 "\"c3\"]}");
   w.room.clear();
   w.peers.reset();
-  w.ice_servers = std::vector<SignalIceServer>{
+  w.ice_servers = std::vector<BrowserIceServer>{
       {{"stun:127.0.0.1:3478"}, "", ""},
       {{"turn:127.0.0.1:3478?transport=udp"}, "u", "p"},
   };
@@ -94,7 +85,7 @@ void test_shapes()
                 "{\"type\":\"welcome\",\"id\":\"a1\",\"iceServers\":[{\"urls\":[\"stun:127.0.0.1:"
                 "3478\"]},{\"urls\":[\"turn:127.0.0.1:3478?transport=udp\"],\"username\":\"u\","
                 "\"credential\":\"p\"}]}");
-  w.ice_servers = std::vector<SignalIceServer>{};
+  w.ice_servers = std::vector<BrowserIceServer>{};
   ASSERT_STR_EQ(to_json(w), "{\"type\":\"welcome\",\"id\":\"a1\",\"iceServers\":[]}");
 
   SignalMessage targeted = SignalMessage::offer("v=0");
@@ -124,7 +115,7 @@ void test_round_trips()
   SignalMessage w = SignalMessage::welcome("me");
   w.room = "lobby";
   w.peers = std::vector<std::string>{"you", "them"};
-  w.ice_servers = std::vector<SignalIceServer>{{{"turn:h:1", "turns:h:2"}, "u", "p"}};
+  w.ice_servers = std::vector<BrowserIceServer>{{{"turn:h:1", "turns:h:2"}, "u", "p"}};
   messages.push_back(w);
   SignalMessage to = SignalMessage::answer(kSdp);
   to.to = "peer-7";
@@ -440,39 +431,6 @@ void test_limits_edges()
   g_assert_true(error.find("1048576 bytes") != std::string::npos);
 }
 
-void test_ice_server_urls()
-{
-  const struct {
-    const char *url, *browser, *username, *credential;
-  } good[] = {
-      {"stun://127.0.0.1:3478", "stun:127.0.0.1:3478", "", ""},
-      {"stun://stun.example.org", "stun:stun.example.org:3478", "", ""},
-      {"turn://u:p@127.0.0.1:3478", "turn:127.0.0.1:3478", "u", "p"},
-      {"turn://user%40x:p%3Aq@h:1234?transport=tcp", "turn:h:1234?transport=tcp", "user@x", "p:q"},
-      {"turns://u:p@turn.example.org", "turns:turn.example.org:5349", "u", "p"},
-      {"turn://u:p@[::1]:3478", "turn:[::1]:3478", "u", "p"},
-  };
-  for (const auto &g : good) {
-    SignalIceServer server;
-    std::string error;
-    if (!signal_ice_server_from_url(g.url, server, error))
-      g_error("%s refused: %s", g.url, error.c_str());
-    g_assert_cmpuint(server.urls.size(), ==, 1);
-    ASSERT_STR_EQ(server.urls[0], g.browser);
-    ASSERT_STR_EQ(server.username, g.username);
-    ASSERT_STR_EQ(server.credential, g.credential);
-  }
-  for (const char *bad : {"", "stun.example.org", "http://h:1", "turn://h:3478", "turn://u@h:3478",
-                          "stun://", "turn://u:p@h:99999", "turn://u:p@h:1/path"}) {
-    SignalIceServer server;
-    std::string error;
-    if (signal_ice_server_from_url(bad, server, error))
-      g_error("\"%s\" accepted as an ICE server", bad);
-    assert_sentence(error);
-    g_assert_true(error.find("turn://USER:PASS@HOST:PORT") != std::string::npos);
-  }
-}
-
 void test_type_names()
 {
   g_assert_true(signal_type_from_name("candidate") == SignalMessage::Type::Candidate);
@@ -486,14 +444,13 @@ void test_type_names()
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, nullptr);
-  g_test_add_func("/signaling/shapes", test_shapes);
-  g_test_add_func("/signaling/round-trips", test_round_trips);
-  g_test_add_func("/signaling/browser-forms", test_browser_forms);
-  g_test_add_func("/signaling/forwarded", test_forwarded);
-  g_test_add_func("/signaling/unicode", test_unicode);
-  g_test_add_func("/signaling/errors", test_errors);
-  g_test_add_func("/signaling/limits", test_limits_edges);
-  g_test_add_func("/signaling/ice-server-urls", test_ice_server_urls);
-  g_test_add_func("/signaling/type-names", test_type_names);
+  g_test_add_func("/signalmessage/shapes", test_shapes);
+  g_test_add_func("/signalmessage/round-trips", test_round_trips);
+  g_test_add_func("/signalmessage/browser-forms", test_browser_forms);
+  g_test_add_func("/signalmessage/forwarded", test_forwarded);
+  g_test_add_func("/signalmessage/unicode", test_unicode);
+  g_test_add_func("/signalmessage/errors", test_errors);
+  g_test_add_func("/signalmessage/limits", test_limits_edges);
+  g_test_add_func("/signalmessage/type-names", test_type_names);
   return g_test_run();
 }

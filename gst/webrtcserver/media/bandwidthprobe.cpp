@@ -1,0 +1,113 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The probing part of BandwidthEstimator (bandwidthestimator.h): when a
+ * viewer on a low rung should try the next one, and how the try went.
+ */
+#include <algorithm>
+
+#include "bandwidthestimator.h"
+
+namespace livecast
+{
+
+namespace
+{
+
+constexpr int64_t kSecondUs = 1000000;
+/* Probing: calm before a try, the stretch of sent packets a try is judged
+ * on, how long to wait for its feedback, and the back-off after failures. */
+constexpr int64_t kProbeCalmUs = 2 * kSecondUs;
+constexpr int64_t kProbeUs = 1500000;
+constexpr int64_t kProbeGraceUs = 2 * kSecondUs;
+constexpr double kProbeCarried = 0.9;
+constexpr int64_t kProbeBackoffMinUs = 3 * kSecondUs;
+constexpr int64_t kProbeBackoffMaxUs = 60 * kSecondUs;
+}  // namespace
+
+const char *probe_state_name(ProbeState p)
+{
+  switch (p) {
+    case ProbeState::Running:
+      return "running";
+    case ProbeState::Succeeded:
+      return "succeeded";
+    case ProbeState::Failed:
+      return "failed";
+    case ProbeState::None:
+      break;
+  }
+  return "none";
+}
+
+bool BandwidthEstimator::wants_probe(uint64_t probe_bps, int64_t now_us) const
+{
+  if (probe_ == ProbeState::Running || probe_bps <= target_bps() || probe_bps > config_.max_bps)
+    return false;
+  const bool calm = last_overuse_us_ < 0 || now_us - last_overuse_us_ >= kProbeCalmUs;
+  /* The back-off is for trying the failed rate (or more) again. */
+  const int64_t backoff = probe_bps >= failed_probe_bps_
+                              ? std::max(probe_backoff_us_, kProbeBackoffMinUs)
+                              : kProbeBackoffMinUs;
+  const bool backed_off = last_probe_end_us_ < 0 || now_us - last_probe_end_us_ >= backoff;
+  const bool feedback =
+      (twcc_seen_ && now_us - last_feedback_us_ < kFeedbackTimeoutUs) || remb_bps_ > 0;
+  return calm && backed_off && feedback && loss_fraction_ <= kLossHigh;
+}
+
+void BandwidthEstimator::probe_timeout(int64_t now_us)
+{
+  if (probe_ == ProbeState::Running && now_us - probe_start_us_ > kProbeUs + kProbeGraceUs) {
+    /* Without transport-cc the loss reports are all there is to judge by. */
+    end_probe(!twcc_seen_ && loss_fraction_ <= kLossHigh, now_us);
+  }
+}
+
+void BandwidthEstimator::start_probe(uint64_t probe_bps, int64_t now_us)
+{
+  probe_ = ProbeState::Running;
+  probe_bps_ = probe_bps;
+  probe_start_us_ = now_us;
+  before_probe_delay_bps_ = delay_bps_;
+  before_probe_loss_bps_ = loss_bps_;
+}
+
+void BandwidthEstimator::judge_probe(int64_t last_send_us, bool overuse, int64_t now_us)
+{
+  if (probe_ != ProbeState::Running)
+    return;
+  /* Overuse while what got through matches the probed rate is the burst of
+   * the switch (a key frame), not the link refusing the rate. */
+  const bool refused = overuse && acked_bps() < kProbeCarried * probe_bps_;
+  if (refused || (loss_fresh_ && loss_fraction_ > kLossHigh))
+    end_probe(false, now_us);
+  else if (last_send_us >= probe_start_us_ + kProbeUs)
+    end_probe(true, now_us);
+}
+
+void BandwidthEstimator::end_probe(bool ok, int64_t now_us)
+{
+  probe_ = ok ? ProbeState::Succeeded : ProbeState::Failed;
+  last_probe_end_us_ = now_us;
+  if (ok) {
+    delay_bps_ = std::max(delay_bps_, static_cast<double>(probe_bps_));
+    loss_bps_ = std::max(loss_bps_, static_cast<double>(probe_bps_));
+    probe_backoff_us_ = kProbeBackoffMinUs;
+    failed_probe_bps_ = UINT64_MAX;
+  } else {
+    /* What the probe's own excess did to the estimate is not news about
+     * the rate before it: back to that, and its losses do not count. */
+    delay_bps_ = std::max(delay_bps_, before_probe_delay_bps_);
+    loss_bps_ = std::max(loss_bps_, before_probe_loss_bps_);
+    losses_.clear();
+    loss_fresh_ = false;
+    loss_epoch_us_ = last_sent_us_;
+    probe_backoff_us_ =
+        probe_bps_ >= failed_probe_bps_
+            ? std::min(std::max(probe_backoff_us_, kProbeBackoffMinUs) * 2, kProbeBackoffMaxUs)
+            : kProbeBackoffMinUs * 2;
+    failed_probe_bps_ = probe_bps_;
+  }
+}
+
+}  // namespace livecast

@@ -1,0 +1,311 @@
+/* livecast tests
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A viewer's bandwidth estimate (bandwidthestimator.h) over simulated links
+ * (linksim.h): it falls below a new bottleneck within 1 s, stays in a band
+ * on a steady link, climbs back after the link recovers, ignores a few
+ * percent of random loss, lets a viewer on a low ladder rung probe its way
+ * up; and REMB, receiver reports and silence on their own.
+ * Each simulation prints its numbers (meson test -v).
+ */
+#include <glib.h>
+
+#include <cstdio>
+#include <functional>
+
+#include "bandwidthestimator.h"
+#include "linksim.h"
+
+using namespace livecast;
+using linksim::Sample;
+
+constexpr int64_t kS = 1000000;
+
+/* The first sample at or after @from where @pred holds, or -1. */
+static int64_t first_time(const std::vector<Sample> &s, int64_t from,
+                          const std::function<bool(const Sample &)> &pred)
+{
+  for (const Sample &x : s) {
+    if (x.t_us >= from && pred(x))
+      return x.t_us;
+  }
+  return -1;
+}
+
+/* The share of samples in [from, to) where @pred holds. */
+static double share(const std::vector<Sample> &s, int64_t from, int64_t to,
+                    const std::function<bool(const Sample &)> &pred)
+{
+  int n = 0, yes = 0;
+  for (const Sample &x : s) {
+    if (x.t_us >= from && x.t_us < to) {
+      n++;
+      yes += pred(x);
+    }
+  }
+  return n ? static_cast<double>(yes) / n : 0;
+}
+
+static void stats(const std::vector<Sample> &s, int64_t from, int64_t to, double &mean, double &min,
+                  double &max, double &cv)
+{
+  double sum = 0, sq = 0;
+  int n = 0;
+  min = 1e12;
+  max = 0;
+  for (const Sample &x : s) {
+    if (x.t_us < from || x.t_us >= to)
+      continue;
+    const double v = static_cast<double>(x.e.target_bps);
+    sum += v;
+    sq += v * v;
+    min = std::min(min, v);
+    max = std::max(max, v);
+    n++;
+  }
+  mean = n ? sum / n : 0;
+  cv = n && mean > 0 ? std::sqrt(std::max(0.0, sq / n - mean * mean)) / mean : 0;
+}
+
+static void print_band(const char *what, const std::vector<Sample> &s, int64_t from, int64_t to)
+{
+  double mean, min, max, cv;
+  stats(s, from, to, mean, min, max, cv);
+  g_print("# %s: estimate %.0f kbit/s on average (min %.0f, max %.0f, cv %.3f)\n", what,
+          mean / 1000, min / 1000, max / 1000, cv);
+}
+
+static double max_queue_ms(const std::vector<Sample> &s, int64_t from, int64_t to)
+{
+  double q = 0;
+  for (const Sample &x : s) {
+    if (x.t_us >= from && x.t_us < to)
+      q = std::max(q, x.queue_ms);
+  }
+  return q;
+}
+
+/* 1 Mbit/s all along, the encoder following the estimate. */
+static void test_steady_link()
+{
+  linksim::Config c;
+  c.phases = {{INT64_MAX, 1e6}};
+  c.duration_us = 40 * kS;
+  const auto s = linksim::simulate(c, EstimatorConfig());
+  print_band("1 Mbit/s link, 10-40 s", s, 10 * kS, 40 * kS);
+  g_print("# 1 Mbit/s link: bottleneck queue at most %.0f ms after 10 s\n",
+          max_queue_ms(s, 10 * kS, 40 * kS));
+  double mean, min, max, cv;
+  stats(s, 10 * kS, 40 * kS, mean, min, max, cv);
+  g_assert_cmpfloat(mean, >=, 0.70e6);
+  g_assert_cmpfloat(mean, <=, 1.0e6);
+  g_assert_cmpfloat(min, >=, 0.5e6);
+  g_assert_cmpfloat(max, <=, 1.15e6);
+  g_assert_cmpfloat(cv, <=, 0.15);
+  /* Within 10 % of the link 90 % of the time... of what it can carry, not above. */
+  g_assert_cmpfloat(
+      share(s, 10 * kS, 40 * kS,
+            [](const Sample &x) { return x.e.target_bps >= 0.6e6 && x.e.target_bps <= 1.05e6; }),
+      >=, 0.9);
+}
+
+/* 3 Mbit/s, 800 kbit/s from 20 s to 40 s, 3 Mbit/s again; the encoder at
+ * most 2.5 Mbit/s. Five runs (frame sizes and loss draw differently). */
+static void test_bottleneck_comes_and_goes()
+{
+  for (unsigned seed = 1; seed <= 5; seed++) {
+    linksim::Config c;
+    c.phases = {{20 * kS, 3e6}, {40 * kS, 0.8e6}, {INT64_MAX, 3e6}};
+    c.duration_us = 60 * kS;
+    c.seed = seed;
+    const auto s = linksim::simulate(c, EstimatorConfig());
+    const int64_t up = first_time(s, 0, [](const Sample &x) { return x.e.target_bps >= 2.0e6; });
+    const int64_t down =
+        first_time(s, 20 * kS, [](const Sample &x) { return x.e.target_bps < 0.8e6; });
+    const int64_t back =
+        first_time(s, 40 * kS, [](const Sample &x) { return x.e.target_bps >= 2.0e6; });
+    g_print(
+        "# run %u, 3 -> 0.8 -> 3 Mbit/s: 2 Mbit/s reached at %.1f s; below 800 kbit/s %.2f s "
+        "after the drop; 2 Mbit/s again %.1f s after the recovery\n",
+        seed, up / 1e6, (down - 20 * kS) / 1e6, (back - 40 * kS) / 1e6);
+    print_band("800 kbit/s phase, 22-40 s", s, 22 * kS, 40 * kS);
+    g_print("# 800 kbit/s phase: bottleneck queue at most %.0f ms after 22 s\n",
+            max_queue_ms(s, 22 * kS, 40 * kS));
+    g_assert_cmpint(up, >=, 0);
+    g_assert_cmpint(up, <, 20 * kS);
+    g_assert_cmpint(down, >=, 20 * kS);
+    g_assert_cmpint(down - 20 * kS, <=, 1 * kS);
+    g_assert_cmpfloat(
+        share(s, 22 * kS, 40 * kS,
+              [](const Sample &x) { return x.e.target_bps >= 0.4e6 && x.e.target_bps <= 0.84e6; }),
+        >=, 0.9);
+    g_assert_cmpint(back, >=, 40 * kS);
+    g_assert_cmpint(back - 40 * kS, <=, 10 * kS);
+  }
+}
+
+/* 5 % random loss on a 3 Mbit/s link: the estimate is not pulled down. */
+static void test_random_loss()
+{
+  linksim::Config c;
+  c.phases = {{INT64_MAX, 3e6}};
+  c.random_loss = 0.05;
+  c.duration_us = 40 * kS;
+  const auto s = linksim::simulate(c, EstimatorConfig());
+  print_band("3 Mbit/s with 5 % loss, 15-40 s", s, 15 * kS, 40 * kS);
+  g_print("# 5 %% loss: measured loss fraction %.3f at the end\n", s.back().e.loss_fraction);
+  g_assert_cmpfloat(s.back().e.loss_fraction, >=, 0.03);
+  g_assert_cmpfloat(s.back().e.loss_fraction, <=, 0.08);
+  g_assert_cmpfloat(
+      share(s, 15 * kS, 40 * kS, [](const Sample &x) { return x.e.target_bps >= 2.0e6; }), >=, 0.9);
+}
+
+/* A ladder of 2.5 Mbit/s, 830 and 250 kbit/s over a 1 Mbit/s link, from
+ * the top rung: down within a second, then mostly on 830 kbit/s, and the
+ * probes of the top rung fail and back off. */
+static void test_ladder_on_1mbit()
+{
+  linksim::Config c;
+  c.phases = {{INT64_MAX, 1e6}};
+  c.ladder = {250e3, 830e3, 2.5e6};
+  c.duration_us = 60 * kS;
+  EstimatorConfig e;
+  e.initial_bps = 2500000;
+  const auto s = linksim::simulate(c, e);
+  const int64_t down = first_time(s, 0, [](const Sample &x) { return x.send_bps < 2.5e6; });
+  const double on_middle =
+      share(s, 5 * kS, 60 * kS, [](const Sample &x) { return x.send_bps == 830e3; });
+  g_print(
+      "# ladder over 1 Mbit/s: off the top rung at %.1f s; on 830 kbit/s %.0f %% of 5-60 s; "
+      "%d probes\n",
+      down / 1e6, on_middle * 100, s.back().probes);
+  g_assert_cmpint(down, <=, 1 * kS);
+  g_assert_cmpfloat(on_middle, >=, 0.85);
+  g_assert_cmpint(s.back().probes, >=, 1);
+  g_assert_cmpint(s.back().probes, <=, 8);
+}
+
+/* The same ladder: 3 Mbit/s, 500 kbit/s from 10 s to 25 s, 3 Mbit/s. The
+ * viewer goes down to 250 kbit/s and probes its way back to the top. */
+static void test_ladder_recovers()
+{
+  linksim::Config c;
+  c.phases = {{10 * kS, 3e6}, {25 * kS, 0.5e6}, {INT64_MAX, 3e6}};
+  c.ladder = {250e3, 830e3, 2.5e6};
+  c.duration_us = 50 * kS;
+  EstimatorConfig e;
+  e.initial_bps = 2500000;
+  const auto s = linksim::simulate(c, e);
+  const int64_t down = first_time(s, 10 * kS, [](const Sample &x) { return x.send_bps < 0.5e6; });
+  const int64_t top = first_time(s, 25 * kS, [](const Sample &x) { return x.send_bps == 2.5e6; });
+  g_print(
+      "# ladder, 3 -> 0.5 -> 3 Mbit/s: on 250 kbit/s %.2f s after the drop; back on the top "
+      "rung %.1f s after the recovery; %d probes\n",
+      (down - 10 * kS) / 1e6, (top - 25 * kS) / 1e6, s.back().probes);
+  g_assert_cmpint(down - 10 * kS, <=, 1500000);
+  g_assert_cmpint(top, >=, 25 * kS);
+  g_assert_cmpint(top - 25 * kS, <=, 15 * kS);
+  g_assert_cmpfloat(share(s, 12 * kS, 25 * kS, [](const Sample &x) { return x.send_bps == 250e3; }),
+                    >=, 0.75);
+}
+
+/* Viewers without transport-cc: REMB is the estimate, loss reports cut it. */
+static void test_remb_only()
+{
+  BandwidthEstimator est;
+  g_assert_cmpuint(est.target_bps(), ==, EstimatorConfig().initial_bps);
+  g_assert_true(est.estimate().basis == EstimateBasis::Initial);
+  est.on_remb(2400000, 0);
+  g_assert_cmpuint(est.target_bps(), ==, 2400000);
+  g_assert_true(est.estimate().basis == EstimateBasis::Remb);
+  est.on_remb(600000, 1 * kS);
+  g_assert_cmpuint(est.target_bps(), ==, 600000);
+  /* A little loss holds, heavy loss cuts below REMB. */
+  est.on_loss_report(0.05, 2 * kS);
+  g_assert_cmpuint(est.target_bps(), ==, 600000);
+  est.on_loss_report(0.30, 3 * kS);
+  g_assert_cmpuint(est.target_bps(), <, 600000);
+  g_assert_true(est.estimate().basis == EstimateBasis::Loss);
+  /* Loss gone: the loss limit grows back past REMB, which rules again. */
+  for (int i = 4; i < 40; i++)
+    est.on_loss_report(0.0, i * kS);
+  g_assert_cmpuint(est.target_bps(), ==, 600000);
+  g_assert_true(est.estimate().basis == EstimateBasis::Remb);
+  /* A REMB beyond the maximum is no limit. */
+  BandwidthEstimator unlimited;
+  unlimited.on_remb(UINT64_MAX, 0);
+  g_assert_cmpuint(unlimited.target_bps(), ==, EstimatorConfig().max_bps);
+  /* No feedback at all is not a reason to move. */
+  est.update(100 * kS);
+  g_assert_cmpuint(est.target_bps(), ==, 600000);
+}
+
+/* Receiver reports only, from a sender that does not slow down (45 % lost,
+ * 950 kbit/s getting through): the limit settles on what gets through
+ * less half the loss, it does not spiral down report after report. */
+static void test_loss_reports_do_not_spiral()
+{
+  BandwidthEstimator est;
+  for (int i = 1; i <= 30; i++)
+    est.on_loss_report(0.45, i * kS, 950000);
+  g_assert_true(est.estimate().basis == EstimateBasis::Loss);
+  g_assert_cmpuint(est.target_bps(), ==, static_cast<uint64_t>(950000 * (1 - 0.225)));
+}
+
+/* Transport-cc feedback stops while packets still leave: halved each second. */
+static void test_feedback_stops()
+{
+  BandwidthEstimator est;
+  /* A healthy start: 100 packets, all acknowledged. */
+  std::vector<int64_t> arrivals;
+  for (int i = 0; i < 100; i++) {
+    est.on_packet_sent(static_cast<uint16_t>(i), 1200, i * 10000);
+    arrivals.push_back(20000 + i * 10000);
+  }
+  const auto fci = linksim::encode_twcc(0, arrivals, 0);
+  TwccFeedback fb;
+  std::string error;
+  g_assert_true(parse_twcc_feedback(fci.data(), fci.size(), fb, error));
+  est.on_twcc_feedback(fb, 1 * kS + 50000);
+  const uint64_t before = est.target_bps();
+  for (int i = 100; i < 400; i++)
+    est.on_packet_sent(static_cast<uint16_t>(i), 1200, i * 10000);
+  est.update(2 * kS);
+  g_assert_cmpuint(est.target_bps(), ==, before); /* not yet a second */
+  est.update(2 * kS + 100000);
+  g_assert_cmpuint(est.target_bps(), ==, before / 2);
+  est.update(2 * kS + 600000);
+  g_assert_cmpuint(est.target_bps(), ==, before / 2); /* once per second */
+  est.update(3 * kS + 200000);
+  g_assert_cmpuint(est.target_bps(), ==, before / 4);
+}
+
+/* Feedback naming packets we never sent changes nothing. */
+static void test_unknown_packets()
+{
+  BandwidthEstimator est;
+  for (int i = 0; i < 50; i++)
+    est.on_packet_sent(static_cast<uint16_t>(i), 1000, i * 10000);
+  const auto fci = linksim::encode_twcc(30000, std::vector<int64_t>(40, 5000), 0);
+  TwccFeedback fb;
+  std::string error;
+  g_assert_true(parse_twcc_feedback(fci.data(), fci.size(), fb, error));
+  est.on_twcc_feedback(fb, kS);
+  g_assert_cmpuint(est.estimate().feedback_errors, ==, 1);
+  g_assert_cmpuint(est.target_bps(), ==, EstimatorConfig().initial_bps);
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/bandwidthestimator/steady-link", test_steady_link);
+  g_test_add_func("/bandwidthestimator/bottleneck-comes-and-goes", test_bottleneck_comes_and_goes);
+  g_test_add_func("/bandwidthestimator/random-loss", test_random_loss);
+  g_test_add_func("/bandwidthestimator/ladder-on-1mbit", test_ladder_on_1mbit);
+  g_test_add_func("/bandwidthestimator/ladder-recovers", test_ladder_recovers);
+  g_test_add_func("/bandwidthestimator/remb-only", test_remb_only);
+  g_test_add_func("/bandwidthestimator/loss-reports", test_loss_reports_do_not_spiral);
+  g_test_add_func("/bandwidthestimator/feedback-stops", test_feedback_stops);
+  g_test_add_func("/bandwidthestimator/unknown-packets", test_unknown_packets);
+  return g_test_run();
+}
