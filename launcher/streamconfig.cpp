@@ -339,6 +339,10 @@ bool build_pipeline(const Preset &preset, StreamConfig &c, std::string &error)
     sink += " talkback=true";
   if (!c.signaling_url.empty())
     sink += " signaling-url=" + launch_quote(c.signaling_url) + " room=" + launch_quote(c.room);
+  if (!c.whip_url.empty())
+    sink += " whip-url=" + launch_quote(c.whip_url);
+  if (!c.whip_token.empty())
+    sink += " whip-token=" + launch_quote(c.whip_token);
   if (!c.tls_cert.empty())
     sink += " tls-certificate=" + launch_quote(c.tls_cert);
   if (!c.tls_key.empty())
@@ -576,6 +580,19 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
     }
     c.signaling_url = u;
     c.room = cl.room ? *cl.room : "livecast";
+  }
+  if (cl.whip_token && !cl.whip) {
+    error = "--whip-token is the token of a WHIP endpoint; add --whip URL";
+    return false;
+  }
+  if (cl.whip) {
+    const std::string &u = *cl.whip;
+    if (!g_str_has_prefix(u.c_str(), "http://") && !g_str_has_prefix(u.c_str(), "https://")) {
+      error = "--whip must start with http:// or https://, not '" + u + "'";
+      return false;
+    }
+    c.whip_url = u;
+    c.whip_token = cl.whip_token ? *cl.whip_token : "";
   }
   if (cl.tls_key && !cl.tls_cert) {
     error = "--tls-key needs --tls-cert FILE (the certificate it belongs to)";

@@ -1,0 +1,371 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "whipclient.h"
+
+#include <gst/gst.h>
+#include <libsoup/soup.h>
+
+#include <cctype>
+#include <utility>
+
+#include "gstrefptr.h"
+
+GST_DEBUG_CATEGORY_STATIC(webrtcserver_whip_debug);
+#define GST_CAT_DEFAULT webrtcserver_whip_debug
+
+namespace livecast
+{
+
+namespace
+{
+
+/* One request, and at most this long for its answer: an endpoint that
+ * accepts the connection and says nothing must not hold the publisher. */
+constexpr unsigned kRequestTimeoutS = 10;
+
+void init_debug_category()
+{
+  static gsize once = 0;
+  if (g_once_init_enter(&once)) {
+    GST_DEBUG_CATEGORY_INIT(webrtcserver_whip_debug, "webrtcserverwhip", 0,
+                            "webrtcserversink WHIP publishing (HTTP)");
+    g_once_init_leave(&once, 1);
+  }
+}
+
+std::string trim(const std::string &s)
+{
+  std::size_t a = 0, b = s.size();
+  while (a < b && std::isspace(static_cast<unsigned char>(s[a])))
+    a++;
+  while (b > a && std::isspace(static_cast<unsigned char>(s[b - 1])))
+    b--;
+  return s.substr(a, b - a);
+}
+
+/* Splits a Link header on the commas between its entries (not those in
+ * <...> or "..."). */
+std::vector<std::string> split_links(const std::string &header)
+{
+  std::vector<std::string> out;
+  std::string cur;
+  bool in_uri = false, in_quote = false;
+  for (char c : header) {
+    if (c == '<' && !in_quote)
+      in_uri = true;
+    else if (c == '>' && !in_quote)
+      in_uri = false;
+    else if (c == '"' && !in_uri)
+      in_quote = !in_quote;
+    if (c == ',' && !in_uri && !in_quote) {
+      out.push_back(trim(cur));
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!trim(cur).empty())
+    out.push_back(trim(cur));
+  return out;
+}
+
+std::string escape_userinfo(const std::string &s)
+{
+  GCharPtr escaped(g_uri_escape_string(s.c_str(), nullptr, FALSE));
+  return escaped.get();
+}
+
+/* What the endpoint said, for a log line or a warning. */
+std::string describe(const char *method, const std::string &url, int status, const char *reason,
+                     const std::string &body)
+{
+  std::string text = std::string(method) + " " + url + " answered " + std::to_string(status);
+  if (reason && *reason)
+    text += std::string(" ") + reason;
+  const std::string quoted = quote_body(body);
+  if (!quoted.empty())
+    text += ": \"" + quoted + "\"";
+  return text;
+}
+
+}  // namespace
+
+std::string quote_body(const std::string &body)
+{
+  std::string first = trim(body.substr(0, body.find('\n')));
+  if (first.empty() || first[0] == '<')
+    return "";
+  for (char &c : first) {
+    if (static_cast<unsigned char>(c) < 0x20)
+      c = ' ';
+  }
+  if (first.size() > 200)
+    first = first.substr(0, 197) + "...";
+  return first;
+}
+
+void parse_link_ice_servers(const std::string &header, std::vector<IceServer> &out,
+                            std::vector<std::string> &bad)
+{
+  for (const std::string &entry : split_links(header)) {
+    const std::size_t open = entry.find('<'), close = entry.find('>');
+    if (open != 0 || close == std::string::npos)
+      continue;
+    const std::string uri = entry.substr(1, close - 1);
+    std::string rel, username, credential;
+    std::size_t pos = close + 1;
+    while (pos < entry.size()) {
+      const std::size_t semi = entry.find(';', pos);
+      std::string param = trim(entry.substr(pos, semi == std::string::npos ? semi : semi - pos));
+      pos = semi == std::string::npos ? entry.size() : semi + 1;
+      const std::size_t eq = param.find('=');
+      if (eq == std::string::npos)
+        continue;
+      std::string name = trim(param.substr(0, eq)), value = trim(param.substr(eq + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+        value = value.substr(1, value.size() - 2);
+      for (char &c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (name == "rel")
+        rel = value;
+      else if (name == "username")
+        username = value;
+      else if (name == "credential")
+        credential = value;
+    }
+    if (rel != "ice-server")
+      continue;
+    /* The browser's form (stun:host:port, turn:host:port?transport=udp) in
+     * GStreamer's, which protocol/iceserver.h parses. */
+    const std::size_t colon = uri.find(':');
+    if (colon == std::string::npos) {
+      bad.push_back("\"" + uri + "\" has no scheme");
+      continue;
+    }
+    const std::string scheme = uri.substr(0, colon);
+    std::string rest = uri.substr(colon + 1);
+    if (g_str_has_prefix(rest.c_str(), "//"))
+      rest = rest.substr(2);
+    std::string url = scheme + "://";
+    if (scheme != "stun" && scheme != "stuns")
+      url += escape_userinfo(username) + ":" + escape_userinfo(credential) + "@";
+    url += rest;
+    IceServer server;
+    std::string error;
+    if (parse_ice_server(url, server, error)) {
+      server.url = uri; /* as the endpoint gave it, without the credentials */
+      out.push_back(server);
+    } else {
+      bad.push_back("\"" + uri + "\": " + error);
+    }
+  }
+}
+
+struct WhipClient::Request {
+  WhipClient *client;
+  std::weak_ptr<bool> alive;
+  std::string method;
+  std::string url;
+  int want;
+  Done done;
+  Ref<SoupMessage> message;
+};
+
+WhipClient::WhipClient(std::string url, std::string token)
+    : url_(std::move(url)), token_(std::move(token))
+{
+  init_debug_category();
+  session_ = soup_session_new_with_options("timeout", kRequestTimeoutS, "idle-timeout", 30,
+                                           "user-agent", "livecast-webrtcserversink", nullptr);
+  cancellable_ = g_cancellable_new();
+}
+
+WhipClient::~WhipClient()
+{
+  *alive_ = false;
+  g_cancellable_cancel(cancellable_);
+  g_object_unref(cancellable_);
+  g_object_unref(session_);
+}
+
+void WhipClient::cancel()
+{
+  g_cancellable_cancel(cancellable_);
+  g_object_unref(cancellable_);
+  cancellable_ = g_cancellable_new();
+}
+
+void WhipClient::publish(const std::string &offer_sdp, Done done)
+{
+  send("POST", url_, "application/sdp", offer_sdp, "", 201, std::move(done));
+}
+
+void WhipClient::trickle(const std::string &resource, const std::string &etag,
+                         const std::string &sdpfrag, Done done)
+{
+  send("PATCH", resource, "application/trickle-ice-sdpfrag", sdpfrag, etag, 204, std::move(done));
+}
+
+void WhipClient::remove(const std::string &resource)
+{
+  send("DELETE", resource, nullptr, "", "", 200, [resource](const WhipReply &r) {
+    if (r.ok)
+      GST_INFO("DELETE %s: %d", resource.c_str(), r.status);
+    else
+      GST_INFO("%s", r.error.c_str());
+  });
+}
+
+static SoupMessage *new_message(const char *method, const std::string &url,
+                                const std::string &token, std::string &error)
+{
+  GError *err = nullptr;
+  GUri *uri = g_uri_parse(url.c_str(), static_cast<GUriFlags>(SOUP_HTTP_URI_FLAGS), &err);
+  if (!uri) {
+    error = "\"" + url + "\" is not an http:// or https:// URL (" +
+            (err ? err->message : "unreadable") + ")";
+    g_clear_error(&err);
+    return nullptr;
+  }
+  const char *scheme = g_uri_get_scheme(uri);
+  SoupMessage *msg = nullptr;
+  if (scheme && (!g_ascii_strcasecmp(scheme, "http") || !g_ascii_strcasecmp(scheme, "https")))
+    msg = soup_message_new_from_uri(method, uri);
+  g_uri_unref(uri);
+  if (!msg) {
+    error = "\"" + url + "\" is not an http:// or https:// URL";
+    return nullptr;
+  }
+  if (!token.empty())
+    soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization",
+                                 ("Bearer " + token).c_str());
+  return msg;
+}
+
+/* Reads what the answer to @msg says into @reply (its body in @body). */
+static void read_reply(const WhipClient &client, const char *method, const std::string &url,
+                       int want, SoupMessage *msg, GBytes *body, WhipReply &reply)
+{
+  reply.status = static_cast<int>(soup_message_get_status(msg));
+  if (body) {
+    gsize size = 0;
+    const char *data = static_cast<const char *>(g_bytes_get_data(body, &size));
+    reply.body.assign(data ? data : "", size);
+  }
+  SoupMessageHeaders *headers = soup_message_get_response_headers(msg);
+  if (const char *etag = soup_message_headers_get_one(headers, "ETag"))
+    reply.etag = etag;
+  if (const char *retry = soup_message_headers_get_one(headers, "Retry-After"))
+    reply.retry_after = atoi(retry);
+  /* DELETE may answer 200 or 204; PATCH 204 (or 200 with an sdpfrag). */
+  reply.ok = want == 201 ? reply.status == 201 : SOUP_STATUS_IS_SUCCESSFUL(reply.status);
+  if (!reply.ok) {
+    reply.error =
+        describe(method, url, reply.status, soup_message_get_reason_phrase(msg), reply.body);
+    return;
+  }
+  if (want != 201)
+    return;
+  const char *location = soup_message_headers_get_one(headers, "Location");
+  if (!location || !*location) {
+    reply.ok = false;
+    reply.error = "POST " + url + " answered 201 without a Location header (RFC 9725 needs one)";
+    return;
+  }
+  GError *err = nullptr;
+  gchar *absolute = g_uri_resolve_relative(client.url().c_str(), location, G_URI_FLAGS_NONE, &err);
+  if (!absolute) {
+    reply.ok = false;
+    reply.error = "POST " + url + " answered with an unreadable Location \"" + location + "\"";
+    g_clear_error(&err);
+    return;
+  }
+  reply.resource = absolute;
+  g_free(absolute);
+  if (reply.body.find("v=0") == std::string::npos) {
+    reply.ok = false;
+    reply.error = "POST " + url + " answered 201 without an SDP answer";
+    return;
+  }
+  SoupMessageHeadersIter iter;
+  soup_message_headers_iter_init(&iter, headers);
+  const char *name = nullptr, *value = nullptr;
+  while (soup_message_headers_iter_next(&iter, &name, &value)) {
+    if (!g_ascii_strcasecmp(name, "Link"))
+      parse_link_ice_servers(value, reply.ice_servers, reply.bad_links);
+  }
+}
+
+void WhipClient::send(const char *method, const std::string &url, const char *content_type,
+                      const std::string &body, const std::string &if_match, int want, Done done)
+{
+  WhipReply reply;
+  SoupMessage *msg = new_message(method, url, token_, reply.error);
+  if (!msg) {
+    done(reply);
+    return;
+  }
+  if (content_type) {
+    GBytes *bytes = g_bytes_new(body.data(), body.size());
+    soup_message_set_request_body_from_bytes(msg, content_type, bytes);
+    g_bytes_unref(bytes);
+  }
+  if (!if_match.empty())
+    soup_message_headers_replace(soup_message_get_request_headers(msg), "If-Match",
+                                 if_match.c_str());
+  GST_DEBUG("%s %s", method, url.c_str());
+  auto *request =
+      new Request{this, alive_, method, url, want, std::move(done), Ref<SoupMessage>::adopt(msg)};
+  soup_session_send_and_read_async(
+      session_, msg, G_PRIORITY_DEFAULT, cancellable_,
+      [](GObject *source, GAsyncResult *result, gpointer data) {
+        std::unique_ptr<Request> req(static_cast<Request *>(data));
+        GError *err = nullptr;
+        GBytes *bytes = soup_session_send_and_read_finish(SOUP_SESSION(source), result, &err);
+        auto alive = req->alive.lock();
+        if (!alive || !*alive || g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+          if (bytes)
+            g_bytes_unref(bytes);
+          g_clear_error(&err);
+          return;
+        }
+        WhipReply reply;
+        if (!bytes) {
+          reply.error = req->method + " " + req->url + " got no answer (" +
+                        (err ? err->message : "unknown error") + ")";
+          g_clear_error(&err);
+        } else {
+          read_reply(*req->client, req->method.c_str(), req->url, req->want, req->message.get(),
+                     bytes, reply);
+          g_bytes_unref(bytes);
+        }
+        req->done(reply);
+      },
+      request);
+}
+
+WhipReply WhipClient::remove_sync(const std::string &resource, unsigned timeout_s)
+{
+  WhipReply reply;
+  SoupMessage *msg = new_message("DELETE", resource, token_, reply.error);
+  if (!msg)
+    return reply;
+  Ref<SoupMessage> owner = Ref<SoupMessage>::adopt(msg);
+  /* Its own short-lived session: this one's timeout is for live requests. */
+  SoupSession *session = soup_session_new_with_options("timeout", timeout_s, nullptr);
+  GError *err = nullptr;
+  GBytes *bytes = soup_session_send_and_read(session, msg, nullptr, &err);
+  if (!bytes) {
+    reply.error =
+        "DELETE " + resource + " got no answer (" + (err ? err->message : "unknown error") + ")";
+    g_clear_error(&err);
+  } else {
+    read_reply(*this, "DELETE", resource, 200, msg, bytes, reply);
+    g_bytes_unref(bytes);
+  }
+  g_object_unref(session);
+  return reply;
+}
+
+}  // namespace livecast
