@@ -1,0 +1,383 @@
+// livecast past one machine, with the real parts: `livecast --whip` (webrtcserversink whip-url)
+// → simple-whip-server → the origin Janus's VideoRoom → rtp_forward → the Streaming plugin of
+// two edge Janus → viewers: headless Chromium running the viewer page's Janus transport (janus.js
+// "watch") and libdatachannel viewers (janus-viewer.mjs). The origin and the edges are run by
+// deploy/janus/janus-topology.sh from a topology.env of the test's, so what ships is what runs.
+//
+// Each host is a network namespace of the test's own (unshare --net children, as
+// tests/browser/netns.mjs makes them), joined by a bridge in the test's namespace (itself a
+// private one: tests/netns-run.sh): Janus leaves loopback out of ICE.
+//
+// Asserts:
+//   1. a WHIP endpoint that refuses (wrong token: 403; unknown endpoint: 404) is reported with
+//      its status and body in /stats "whip".error, and tried again (attempts grow);
+//   2. the sink publishes ("whip".state "publishing") and the local /stats counts its session;
+//   3. a Chromium viewer on each edge (in its own namespace) and VIEWERS libdatachannel viewers
+//      (in the test's, on the bridge) split over the edges
+//      all decode ≥ 25 frames/s (Chromium: framesDecoded; libdatachannel: whole VP8 frames);
+//   4. a late Chromium viewer shows its first frame within 2.5 s, and its key frame request
+//      reaches livecast (the published session's pliCount grows);
+//   5. edge2 killed and restarted: its viewers come back, edge1's never stop (no gap > 1 s);
+//   6. the origin killed and restarted: the sink publishes again and every viewer has frames;
+//   7. livecast stopped (SIGINT): the endpoint gets the DELETE of the resource.
+// Also: the sink's candidates reach the endpoint by trickle (PATCH).
+// A missing component (Janus, janus.js, simple-whip-server not installed by janus-topology.sh
+// install, Chromium, playwright-core, node-datachannel) skips (77) unless
+// LIVECAST_REQUIRE_BROWSER=1.
+//
+// usage: node topology.test.mjs --livecast PATH [--viewers N]
+
+import {
+  existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { CHROMIUM, CHROMIUM_ARGS } from '../browser/chromium.mjs';
+import { findTools, makeNamespace, run } from '../browser/netns.mjs';
+import {
+  check, loadPlaywright, log, requirePrivateNetwork, skip, sleep, startProcess, stopProcess, tail,
+  TestFailure, waitForLine, watchPage,
+} from '../browser/testkit.mjs';
+import { JanusViewer, loadNodeDataChannel } from './janus-viewer.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '../..');
+const TOPOLOGY = path.join(REPO, 'deploy/janus/janus-topology.sh');
+const JANUS_JS = '/usr/share/javascript/janus-gateway/janus.js';
+
+const argv = process.argv.slice(2);
+const arg = (name, fallback) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : fallback;
+};
+const LIVECAST = arg('livecast');
+const VIEWERS = Number(arg('viewers', '10'));
+
+const NET = '10.0.0';
+const HUB = `${NET}.1`;
+const SEND = `${NET}.5`;
+const ORIGIN = `${NET}.10`;
+const EDGES = { edge1: `${NET}.21`, edge2: `${NET}.22` };
+const VIEW = `${NET}.31`;
+const TOKEN = 'topology-test-token';
+const WHIP_URL = `http://${ORIGIN}:7080/whip/endpoint/livecast`;
+const SENDER_STATS = `http://${SEND}:8080/stats`;
+const MIN_FPS = 25;
+const OVERALL_TIMEOUT_MS = 240000;
+
+function checkPrerequisites() {
+  if (!LIVECAST || !existsSync(LIVECAST)) throw new TestFailure(`--livecast ${LIVECAST}: no such program`);
+  const tools = findTools([['unshare', 'util-linux'], ['nsenter', 'util-linux'], ['ip', 'iproute2'],
+    ['janus', 'janus'], ['python3', 'python3'], ['bash', 'bash']]);
+  if (!existsSync(JANUS_JS)) skip(`no ${JANUS_JS} (apt-get install libjs-janus-gateway)`);
+  const whip = path.join(REPO, 'deploy/janus/whip-server');
+  if (!existsSync(path.join(whip, 'simple-whip-server/src/server.js')) ||
+      !existsSync(path.join(whip, 'node_modules/express'))) {
+    skip(`simple-whip-server is not unpacked in ${whip} (run deploy/janus/janus-topology.sh install)`);
+  }
+  if (!existsSync(CHROMIUM)) skip(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+  return tools;
+}
+
+/** The current /stats of the sender (from the hub), or null. */
+async function senderStats() {
+  try {
+    const res = await fetch(SENDER_STATS, { signal: AbortSignal.timeout(2000) });
+    return res.ok ? await res.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+async function waitFor(what, timeoutMs, probe) {
+  const until = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < until) {
+    last = await probe();
+    if (last?.ok) return last;
+    await sleep(250);
+  }
+  throw new TestFailure(`${what} within ${timeoutMs / 1000} s (last: ${JSON.stringify(last?.info ?? last)})`);
+}
+
+/** Waits until the sender's /stats says @state; returns the whip object. */
+function waitWhip(state, timeoutMs, extra = () => true) {
+  return waitFor(`WHIP state "${state}"`, timeoutMs, async () => {
+    const s = await senderStats();
+    return { ok: s?.whip?.state === state && extra(s.whip), info: s?.whip, whip: s?.whip, stats: s };
+  });
+}
+
+const pageFrames = (page) => page.evaluate(() => ({
+  frames: window.livecast?.stats?.framesDecoded ?? 0,
+  width: document.querySelector('video')?.videoWidth ?? 0,
+  state: window.livecast?.state,
+}));
+
+/** SIGKILLs every process in @ns's network namespace but its holder; how many. */
+function killNamespace(ns) {
+  const target = readlinkSync(ns.netns);
+  let count = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    if (Number(pid) === ns.pid) continue;
+    try {
+      if (readlinkSync(`/proc/${pid}/ns/net`) !== target) continue;
+      process.kill(Number(pid), 'SIGKILL');
+      count++;
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
+  return count;
+}
+
+async function main() {
+  requirePrivateNetwork();
+  const tools = checkPrerequisites();
+  const chromium = await loadPlaywright();
+  const ndc = await loadNodeDataChannel();
+  if (!ndc) skip('node-datachannel is not installed (npm ci --prefix tests/browser)');
+
+  const dir = mkdtempSync(path.join(tmpdir(), 'livecast-janus-'));
+  const procs = {};
+  const roles = {};
+  const viewers = [];
+  let browser = null;
+  const messages = [];
+  const cleanup = async () => {
+    for (const v of viewers) await Promise.race([v.stop(), sleep(3000)]);
+    if (browser) await Promise.race([browser.close(), sleep(5000)]);
+    for (const p of [procs.sender, ...Object.values(roles)]) if (p) await stopProcess(p, 'SIGTERM', 8000);
+    for (const ns of Object.values(procs)) if (ns?.stdin) ns.stdin.end();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const timer = setTimeout(async () => {
+    console.log('FAIL: overall timeout');
+    for (const p of Object.values(roles)) console.log(tail(p, 30));
+    await Promise.race([cleanup(), sleep(10000)]);
+    process.exit(1);
+  }, OVERALL_TIMEOUT_MS);
+
+  try {
+    // ---- hosts: a bridge here, one namespace per host ----------------------------------------
+    const must = async (cmd, args) => {
+      const r = await run(tools[cmd] ?? cmd, args);
+      check(r.code === 0, `${cmd} ${args.join(' ')}: ${r.out}`);
+    };
+    const bridge = await run(tools.ip, ['link', 'add', 'lcbr0', 'type', 'bridge']);
+    if (bridge.code !== 0) skip(`cannot create a bridge here: ${bridge.out}`);
+    await must('ip', ['addr', 'add', `${HUB}/24`, 'dev', 'lcbr0']);
+    await must('ip', ['link', 'set', 'lcbr0', 'up']);
+    const hosts = { send: SEND, origin: ORIGIN, ...EDGES, view: VIEW };
+    for (const [name, addr] of Object.entries(hosts)) {
+      const ns = await makeNamespace(`ns-${name}`, tools);
+      procs[name] = ns;
+      await must('ip', ['link', 'add', `lc-${name}`, 'type', 'veth', 'peer', 'name', 'eth0',
+        'netns', String(ns.pid)]);
+      await must('ip', ['link', 'set', `lc-${name}`, 'master', 'lcbr0', 'up']);
+      await ns.must('ip', ['addr', 'add', `${addr}/24`, 'dev', 'eth0']);
+      await ns.must('ip', ['link', 'set', 'eth0', 'up']);
+    }
+    // Fresh veths can take a moment to come up (TESTING.md): wait for each.
+    for (const [name, addr] of Object.entries(hosts)) {
+      await waitFor(`${name} reachable`, 10000, async () => {
+        const r = await procs[name].exec('ip', ['-br', 'link', 'show', 'eth0']);
+        return { ok: /\sUP\s/.test(r.out), info: `${addr}: ${r.out}` };
+      });
+    }
+
+    // ---- the topology, from a topology.env of the test's --------------------------------------
+    const env = path.join(dir, 'topology.env');
+    writeFileSync(env, `${readFileSync(path.join(REPO, 'deploy/janus/topology.env'), 'utf8')}
+# The test's own:
+ORIGIN_ADDR=${ORIGIN}
+EDGES="edge1=${EDGES.edge1} edge2=${EDGES.edge2}"
+WHIP_TOKEN=${TOKEN}
+VIDEO_CODEC=vp8
+STATE_DIR=${dir}/state
+DEBUG_LEVEL=3
+`);
+    const startRole = async (name, args) => {
+      const ns = procs[name === 'origin' ? 'origin' : name];
+      roles[name] = startProcess(name, tools.nsenter, [`--net=${ns.netns}`, '--', tools.bash, TOPOLOGY,
+        '-c', env, ...args]);
+      await waitForLine(roles[name], /janus-topology\[[a-z0-9]+\]: ready/, 30000);
+    };
+    await startRole('origin', ['origin']);
+    await startRole('edge1', ['edge', 'edge1']);
+    await startRole('edge2', ['edge', 'edge2']);
+    log('origin and edges ready');
+
+    // ---- 1. refusals are reported and retried --------------------------------------------------
+    const startSender = (url, token) => {
+      const p = startProcess('livecast', tools.nsenter, [`--net=${procs.send.netns}`, '--', LIVECAST,
+        '--preset', 'test', '--codec', 'vp8', '--size', '640x360', '--bind', SEND, '--whip', url,
+        ...(token ? ['--whip-token', token] : [])],
+      { env: { ...process.env, LIVECAST_PRESETS: path.join(REPO, 'launcher/presets.ini') } });
+      procs.sender = p;
+      return p;
+    };
+    for (const [url, token, status] of [[WHIP_URL, 'wrong-token', 403],
+      [`http://${ORIGIN}:7080/whip/endpoint/nosuch`, TOKEN, 404]]) {
+      const sender = startSender(url, token);
+      const first = await waitWhip('retrying', 20000, (w) => w.error.includes(` ${status}`));
+      log(`refused as expected: ${first.whip.error}`);
+      const again = await waitWhip('retrying', 10000, (w) => w.attempts > first.whip.attempts);
+      check(again.whip.attempts > first.whip.attempts, 'no new attempt after a refusal');
+      await stopProcess(sender, 'SIGINT', 8000);
+    }
+
+    // ---- 2. publishing ---------------------------------------------------------------------------
+    const sender = startSender(WHIP_URL, TOKEN);
+    const published = await waitWhip('publishing', 20000);
+    const sessionId = published.whip.session;
+    check(published.stats.sessions.some((s) => s.id === sessionId),
+      `the published session ${sessionId} is not among the sink's sessions`);
+    log(`publishing: ${JSON.stringify(published.whip)}`);
+    await waitForLine(roles.origin, /forwarder: publisher .* → edge2/, 10000);
+    // Our candidates were trickled (PATCH application/trickle-ice-sdpfrag, simple-whip-server
+    // logs the fragment).
+    await waitForLine(roles.origin, /whip:debug \/resource\[trickle\]\/: livecast/, 5000);
+    await waitForLine(roles.origin, new RegExp(`a=candidate:.* ${SEND.replace(/\./g, '\\.')} `), 5000);
+
+    // ---- 3. viewers on both edges ----------------------------------------------------------------
+    const wrapper = path.join(dir, 'chromium-in-view.sh');
+    writeFileSync(wrapper, `#!/bin/sh\nexec ${tools.nsenter} --net=${procs.view.netns} -- ${CHROMIUM} "$@"\n`,
+      { mode: 0o755 });
+    browser = await chromium.launch({ executablePath: wrapper,
+      args: CHROMIUM_ARGS.filter((a) => a !== '--allow-loopback-in-peer-connection'), timeout: 15000 });
+    const context = await browser.newContext({ viewport: { width: 800, height: 500 } });
+    const openPage = async (edge) => {
+      const page = await context.newPage();
+      watchPage(page, edge, messages);
+      const addr = EDGES[edge];
+      await page.goto(`http://${addr}:8000/?janus=ws://${addr}:8188/&mountpoint=1&audio=0`, { timeout: 10000 });
+      return page;
+    };
+    const pages = { edge1: await openPage('edge1'), edge2: await openPage('edge2') };
+    const keep = [];
+    for (let i = 0; i < VIEWERS; i++) {
+      const edge = i % 2 ? 'edge2' : 'edge1';
+      const v = new JanusViewer(ndc, { api: `http://${EDGES[edge]}:8088/janus`, mountpoint: 1,
+        bindAddress: HUB, name: `${edge}-ldc${i}`, keep });
+      v.edge = edge;
+      viewers.push(v);
+      v.start();
+    }
+    for (const [edge, page] of Object.entries(pages)) {
+      await waitFor(`Chromium on ${edge} decoding`, 20000, async () => {
+        const f = await pageFrames(page);
+        return { ok: f.frames >= 30 && f.width === 640, info: f };
+      });
+    }
+    await waitFor('every libdatachannel viewer receiving frames', 20000, async () => {
+      const now = performance.now();
+      return { ok: viewers.every((v) => v.fps(now - 1000, now) > 10),
+        info: viewers.map((v) => `${v.name}: ${v.frames.length} frames, ${v.rtp} RTP, ` +
+          `${v.connectedSessions}/${v.sessions} sessions ${v.errors.slice(-1)}`).join('; ') };
+    });
+    const measure = async (seconds) => {
+      const before = {};
+      for (const [edge, page] of Object.entries(pages)) before[edge] = await pageFrames(page);
+      const t0 = performance.now();
+      await sleep(seconds * 1000);
+      const t1 = performance.now();
+      const out = {};
+      for (const [edge, page] of Object.entries(pages)) {
+        out[`chromium-${edge}`] = ((await pageFrames(page)).frames - before[edge].frames) * 1000 / (t1 - t0);
+      }
+      for (const v of viewers) out[v.name] = v.fps(t0, t1);
+      return out;
+    };
+    const fps = await measure(10);
+    log(`fps over 10 s: ${Object.entries(fps).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    for (const [name, value] of Object.entries(fps)) check(value >= MIN_FPS, `${name}: ${value.toFixed(1)} fps < ${MIN_FPS}`);
+
+    // ---- 4. a late viewer, and PLI back to livecast --------------------------------------------------
+    const pliOf = async () => (await senderStats())?.sessions?.find((s) => s.id === sessionId)?.pliCount ?? 0;
+    const pliBefore = await pliOf();
+    const late = await context.newPage();
+    watchPage(late, 'late', messages);
+    const lateStart = performance.now();
+    await late.goto(`http://${EDGES.edge2}:8000/?janus=ws://${EDGES.edge2}:8188/&mountpoint=1&audio=0`);
+    await waitFor('the late viewer\'s first frame', 10000, async () => {
+      const f = await pageFrames(late);
+      return { ok: f.frames > 0 && f.width === 640, info: f };
+    });
+    const firstFrameMs = performance.now() - lateStart;
+    log(`late viewer: first frame ${firstFrameMs.toFixed(0)} ms after opening the page`);
+    check(firstFrameMs < 2500, `the late viewer waited ${firstFrameMs.toFixed(0)} ms for its first frame`);
+    await late.close();
+    // Its key frame request goes edge → origin (RTCP of the forward) → livecast; read /stats
+    // after a second (webrtcbin's statistics are read once a second).
+    await sleep(1500);
+    const pliAfter = await pliOf();
+    log(`key frame requests that reached livecast: ${pliBefore} before the late viewer, ${pliAfter} after`);
+    check(pliAfter > pliBefore, 'the late viewer\'s key frame request did not reach livecast');
+
+    // ---- 5. an edge killed and restarted ---------------------------------------------------------------
+    const edge1Viewers = viewers.filter((v) => v.edge === 'edge1');
+    const edge2Viewers = viewers.filter((v) => v.edge === 'edge2');
+    const tKill = performance.now();
+    // The host crashes: every process in edge2's namespace dies at once (not its holder).
+    const killed = killNamespace(procs.edge2);
+    log(`edge2 killed (${killed} processes)`);
+    await sleep(1000);
+    await sleep(3000);
+    await startRole('edge2', ['edge', 'edge2']);
+    const tBack = performance.now();
+    await waitFor('edge2\'s viewers back', 30000, async () => {
+      const now = performance.now();
+      return { ok: edge2Viewers.every((v) => v.fps(now - 1000, now) > 10),
+        info: edge2Viewers.map((v) => `${v.name}:${v.fps(now - 1000, now).toFixed(0)}`).join(' ') };
+    });
+    const edge2Again = performance.now();
+    log(`edge2 restarted: its viewers had frames again ${((edge2Again - tBack) / 1000).toFixed(1)} s after it was ready`);
+    const worstGap = Math.max(...edge1Viewers.map((v) => v.longestGap(tKill, edge2Again)));
+    log(`edge1's viewers meanwhile: longest gap ${worstGap.toFixed(0)} ms`);
+    check(worstGap < 1000, `edge1's viewers stopped for ${worstGap.toFixed(0)} ms while edge2 restarted`);
+
+    // ---- 6. the origin killed and restarted -------------------------------------------------------------
+    await stopProcess(roles.origin, 'SIGTERM', 8000);
+    const tOriginDown = performance.now();
+    await waitWhip('retrying', 20000);
+    log(`the sink noticed the origin was gone after ${((performance.now() - tOriginDown) / 1000).toFixed(1)} s`);
+    await startRole('origin', ['origin']);
+    const tOriginUp = performance.now();
+    const again = await waitWhip('publishing', 20000, (w) => w.session !== sessionId);
+    const republishS = (performance.now() - tOriginUp) / 1000;
+    log(`republished ${republishS.toFixed(1)} s after the origin was ready: ${again.whip.session}`);
+    check(republishS <= 10, `republishing took ${republishS.toFixed(1)} s`);
+    await waitFor('every viewer has frames again', 30000, async () => {
+      const now = performance.now();
+      const page = await pageFrames(pages.edge1);
+      return { ok: viewers.every((v) => v.fps(now - 1000, now) > 10) && page.frames > 0,
+        info: viewers.map((v) => `${v.name}:${v.fps(now - 1000, now).toFixed(0)}`).join(' ') };
+    });
+    log(`every viewer has frames again ${((performance.now() - tOriginUp) / 1000).toFixed(1)} s after the origin was ready`);
+    check(sender.exitCode === null, `livecast exited:\n${tail(sender)}`);
+
+    // ---- 7. the end: the resource is DELETEd -------------------------------------------------------
+    const stopped = await stopProcess(sender, 'SIGINT', 10000);
+    check(!stopped?.killed, 'livecast did not stop on SIGINT');
+    await waitForLine(roles.origin, /whip:debug \/resource\/: livecast/, 5000);
+    log('livecast stopped: the endpoint saw the DELETE of its resource');
+    console.log('PASS: livecast → WHIP → Janus origin → 2 edges → Chromium and libdatachannel viewers');
+  } catch (err) {
+    console.log(`FAIL: ${err instanceof TestFailure ? err.message : err.stack}`);
+    for (const m of messages.slice(-20)) console.log(m);
+    for (const [name, p] of Object.entries({ sender: procs.sender, ...roles })) {
+      if (p) console.log(`--- ${name}:\n${tail(p, 40)}`);
+    }
+    clearTimeout(timer);
+    await Promise.race([cleanup(), sleep(15000)]);
+    process.exit(1);
+  }
+  clearTimeout(timer);
+  await Promise.race([cleanup(), sleep(15000)]);
+  process.exit(0);
+}
+
+main();
