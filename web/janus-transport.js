@@ -3,7 +3,7 @@
 //
 // janus.js (Meetecho's own client, Debian's libjs-janus-gateway) speaks the Janus API: session,
 // keepalives, the Streaming plugin handle, "watch" → Janus's offer, "start" with our answer, our
-// candidates trickled. The peer connection is our own, as in the WHEP and WebSocket transports:
+// candidates in it. The peer connection is our own, as in the WHEP and WebSocket transports:
 // the same tracks, connection states and getStats() for the status line and the overlay, and
 // nothing of janus.js's media code (which wants getUserMedia, so a secure page, even to receive).
 //
@@ -161,11 +161,6 @@ export class JanusSession {
       this.#callbacks.onTrack(track);
     };
     pc.onconnectionstatechange = () => this.#callbacks.onConnectionState(pc.connectionState);
-    pc.onicecandidate = ({ candidate }) => {
-      if (this.#closed || !this.#handle) return;
-      if (candidate?.candidate) this.#signaling.localCandidates++;
-      this.#handle.sendTrickle(candidate?.candidate ? candidate : { completed: true });
-    };
     const remote = sdp.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:')).length;
     this.#signaling.remoteCandidates += remote;
     this.#signaling.remoteEndOfCandidates = /^a=end-of-candidates/m.test(sdp);
@@ -182,10 +177,16 @@ export class JanusSession {
       if (kind === 'audio' && t.direction !== 'inactive') this.audioTransceiver ??= t;
     }
     await pc.setLocalDescription(await pc.createAnswer());
+    // janus.js trickles only for peer connections of its own (its trickle request is private):
+    // our candidates go in the answer, after gathering (or gatherTimeoutMs, as for WHEP).
+    await this.#gathered(pc);
+    if (this.#closed) throw new LivecastError('Closed');
+    const answer = pc.localDescription.sdp;
+    this.#signaling.localCandidates += answer.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:')).length;
     await this.#timed(new Promise((resolve, reject) => {
       this.#handle.send({
         message: { request: 'start' },
-        jsep: { type: 'answer', sdp: pc.localDescription.sdp },
+        jsep: { type: 'answer', sdp: answer },
         success: resolve,
         error: (why) => reject(new LivecastError(`Janus refused our answer: ${why}`, { retryable: true })),
       });
@@ -207,7 +208,7 @@ export class JanusSession {
     this.#janus = null;
     this.#handle = null;
     if (this.pc) {
-      this.pc.ontrack = this.pc.onconnectionstatechange = this.pc.onicecandidate = null;
+      this.pc.ontrack = this.pc.onconnectionstatechange = null;
       this.pc.close();
     }
     for (const track of this.stream.getTracks()) track.stop();
@@ -258,6 +259,23 @@ export class JanusSession {
     if (this.#closed) return;
     if (this.#offer) this.#offer.reject(err);
     else if (this.#opened) this.#callbacks.onFail(err);
+  }
+
+  /** Resolves when @pc has gathered its candidates, or after gatherTimeoutMs. */
+  #gathered(pc) {
+    if (pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.#opts.gatherTimeoutMs ?? 1000);
+      function done() {
+        clearTimeout(timer);
+        pc.removeEventListener('icegatheringstatechange', check);
+        resolve();
+      }
+      function check() {
+        if (pc.iceGatheringState === 'complete') done();
+      }
+      pc.addEventListener('icegatheringstatechange', check);
+    });
   }
 
   #timed(promise, message) {

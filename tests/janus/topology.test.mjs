@@ -19,7 +19,8 @@
 //      reaches livecast (the published session's pliCount grows);
 //   5. edge2 killed and restarted: its viewers come back, edge1's never stop (no gap > 1 s);
 //   6. the origin killed and restarted: the sink publishes again and every viewer has frames;
-//   7. livecast stopped (SIGINT): the endpoint gets the DELETE of the resource.
+//   7. livecast stopped (SIGINT): the endpoint gets the DELETE of the resource;
+//   and no viewer page throws an error.
 // Also: the sink's candidates reach the endpoint by trickle (PATCH).
 // A missing component (Janus, janus.js, simple-whip-server not installed by janus-topology.sh
 // install, Chromium, playwright-core, node-datachannel) skips (77) unless
@@ -27,25 +28,19 @@
 //
 // usage: node topology.test.mjs --livecast PATH [--viewers N]
 
-import {
-  existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { CHROMIUM, CHROMIUM_ARGS } from '../browser/chromium.mjs';
-import { findTools, makeNamespace, run } from '../browser/netns.mjs';
 import {
-  check, loadPlaywright, log, requirePrivateNetwork, skip, sleep, startProcess, stopProcess, tail,
-  TestFailure, waitForLine, watchPage,
+  check, loadPlaywright, log, requirePrivateNetwork, skip, sleep, stopProcess, tail, TestFailure,
+  waitForLine, watchPage,
 } from '../browser/testkit.mjs';
 import { JanusViewer, loadNodeDataChannel } from './janus-viewer.mjs';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '../..');
-const TOPOLOGY = path.join(REPO, 'deploy/janus/janus-topology.sh');
-const JANUS_JS = '/usr/share/javascript/janus-gateway/janus.js';
+import {
+  checkPrerequisites, EDGES, HUB, killNamespace, ORIGIN, SEND, senderStats, Topology, TOKEN,
+  waitFor, waitWhip, WHIP_URL,
+} from './topology.mjs';
 
 const argv = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -54,61 +49,8 @@ const arg = (name, fallback) => {
 };
 const LIVECAST = arg('livecast');
 const VIEWERS = Number(arg('viewers', '10'));
-
-const NET = '10.0.0';
-const HUB = `${NET}.1`;
-const SEND = `${NET}.5`;
-const ORIGIN = `${NET}.10`;
-const EDGES = { edge1: `${NET}.21`, edge2: `${NET}.22` };
-const VIEW = `${NET}.31`;
-const TOKEN = 'topology-test-token';
-const WHIP_URL = `http://${ORIGIN}:7080/whip/endpoint/livecast`;
-const SENDER_STATS = `http://${SEND}:8080/stats`;
 const MIN_FPS = 25;
 const OVERALL_TIMEOUT_MS = 240000;
-
-function checkPrerequisites() {
-  if (!LIVECAST || !existsSync(LIVECAST)) throw new TestFailure(`--livecast ${LIVECAST}: no such program`);
-  const tools = findTools([['unshare', 'util-linux'], ['nsenter', 'util-linux'], ['ip', 'iproute2'],
-    ['janus', 'janus'], ['python3', 'python3'], ['bash', 'bash']]);
-  if (!existsSync(JANUS_JS)) skip(`no ${JANUS_JS} (apt-get install libjs-janus-gateway)`);
-  const whip = path.join(REPO, 'deploy/janus/whip-server');
-  if (!existsSync(path.join(whip, 'simple-whip-server/src/server.js')) ||
-      !existsSync(path.join(whip, 'node_modules/express'))) {
-    skip(`simple-whip-server is not unpacked in ${whip} (run deploy/janus/janus-topology.sh install)`);
-  }
-  if (!existsSync(CHROMIUM)) skip(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-  return tools;
-}
-
-/** The current /stats of the sender (from the hub), or null. */
-async function senderStats() {
-  try {
-    const res = await fetch(SENDER_STATS, { signal: AbortSignal.timeout(2000) });
-    return res.ok ? await res.json() : null;
-  } catch {
-    return null;
-  }
-}
-
-async function waitFor(what, timeoutMs, probe) {
-  const until = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < until) {
-    last = await probe();
-    if (last?.ok) return last;
-    await sleep(250);
-  }
-  throw new TestFailure(`${what} within ${timeoutMs / 1000} s (last: ${JSON.stringify(last?.info ?? last)})`);
-}
-
-/** Waits until the sender's /stats says @state; returns the whip object. */
-function waitWhip(state, timeoutMs, extra = () => true) {
-  return waitFor(`WHIP state "${state}"`, timeoutMs, async () => {
-    const s = await senderStats();
-    return { ok: s?.whip?.state === state && extra(s.whip), info: s?.whip, whip: s?.whip, stats: s };
-  });
-}
 
 const pageFrames = (page) => page.evaluate(() => ({
   frames: window.livecast?.stats?.framesDecoded ?? 0,
@@ -116,109 +58,36 @@ const pageFrames = (page) => page.evaluate(() => ({
   state: window.livecast?.state,
 }));
 
-/** SIGKILLs every process in @ns's network namespace but its holder; how many. */
-function killNamespace(ns) {
-  const target = readlinkSync(ns.netns);
-  let count = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    if (Number(pid) === ns.pid) continue;
-    try {
-      if (readlinkSync(`/proc/${pid}/ns/net`) !== target) continue;
-      process.kill(Number(pid), 'SIGKILL');
-      count++;
-    } catch {
-      // gone already, or not ours to read
-    }
-  }
-  return count;
-}
-
 async function main() {
   requirePrivateNetwork();
-  const tools = checkPrerequisites();
+  const tools = checkPrerequisites(LIVECAST);
   const chromium = await loadPlaywright();
   const ndc = await loadNodeDataChannel();
   if (!ndc) skip('node-datachannel is not installed (npm ci --prefix tests/browser)');
 
-  const dir = mkdtempSync(path.join(tmpdir(), 'livecast-janus-'));
-  const procs = {};
-  const roles = {};
+  const topo = new Topology(tools, LIVECAST);
   const viewers = [];
   let browser = null;
   const messages = [];
   const cleanup = async () => {
     for (const v of viewers) await Promise.race([v.stop(), sleep(3000)]);
     if (browser) await Promise.race([browser.close(), sleep(5000)]);
-    for (const p of [procs.sender, ...Object.values(roles)]) if (p) await stopProcess(p, 'SIGTERM', 8000);
-    for (const ns of Object.values(procs)) if (ns?.stdin) ns.stdin.end();
-    rmSync(dir, { recursive: true, force: true });
+    await topo.down();
   };
   const timer = setTimeout(async () => {
     console.log('FAIL: overall timeout');
-    for (const p of Object.values(roles)) console.log(tail(p, 30));
+    for (const p of Object.values(topo.roles)) console.log(tail(p, 30));
     await Promise.race([cleanup(), sleep(10000)]);
     process.exit(1);
   }, OVERALL_TIMEOUT_MS);
 
   try {
-    // ---- hosts: a bridge here, one namespace per host ----------------------------------------
-    const must = async (cmd, args) => {
-      const r = await run(tools[cmd] ?? cmd, args);
-      check(r.code === 0, `${cmd} ${args.join(' ')}: ${r.out}`);
-    };
-    const bridge = await run(tools.ip, ['link', 'add', 'lcbr0', 'type', 'bridge']);
-    if (bridge.code !== 0) skip(`cannot create a bridge here: ${bridge.out}`);
-    await must('ip', ['addr', 'add', `${HUB}/24`, 'dev', 'lcbr0']);
-    await must('ip', ['link', 'set', 'lcbr0', 'up']);
-    const hosts = { send: SEND, origin: ORIGIN, ...EDGES, view: VIEW };
-    for (const [name, addr] of Object.entries(hosts)) {
-      const ns = await makeNamespace(`ns-${name}`, tools);
-      procs[name] = ns;
-      await must('ip', ['link', 'add', `lc-${name}`, 'type', 'veth', 'peer', 'name', 'eth0',
-        'netns', String(ns.pid)]);
-      await must('ip', ['link', 'set', `lc-${name}`, 'master', 'lcbr0', 'up']);
-      await ns.must('ip', ['addr', 'add', `${addr}/24`, 'dev', 'eth0']);
-      await ns.must('ip', ['link', 'set', 'eth0', 'up']);
-    }
-    // Fresh veths can take a moment to come up (TESTING.md): wait for each.
-    for (const [name, addr] of Object.entries(hosts)) {
-      await waitFor(`${name} reachable`, 10000, async () => {
-        const r = await procs[name].exec('ip', ['-br', 'link', 'show', 'eth0']);
-        return { ok: /\sUP\s/.test(r.out), info: `${addr}: ${r.out}` };
-      });
-    }
-
-    // ---- the topology, from a topology.env of the test's --------------------------------------
-    const env = path.join(dir, 'topology.env');
-    writeFileSync(env, `${readFileSync(path.join(REPO, 'deploy/janus/topology.env'), 'utf8')}
-# The test's own:
-ORIGIN_ADDR=${ORIGIN}
-EDGES="edge1=${EDGES.edge1} edge2=${EDGES.edge2}"
-WHIP_TOKEN=${TOKEN}
-VIDEO_CODEC=vp8
-STATE_DIR=${dir}/state
-DEBUG_LEVEL=3
-`);
-    const startRole = async (name, args) => {
-      const ns = procs[name === 'origin' ? 'origin' : name];
-      roles[name] = startProcess(name, tools.nsenter, [`--net=${ns.netns}`, '--', tools.bash, TOPOLOGY,
-        '-c', env, ...args]);
-      await waitForLine(roles[name], /janus-topology\[[a-z0-9]+\]: ready/, 30000);
-    };
-    await startRole('origin', ['origin']);
-    await startRole('edge1', ['edge', 'edge1']);
-    await startRole('edge2', ['edge', 'edge2']);
-    log('origin and edges ready');
+    await topo.up();
+    const { roles } = topo;
+    const procs = topo.ns;
 
     // ---- 1. refusals are reported and retried --------------------------------------------------
-    const startSender = (url, token) => {
-      const p = startProcess('livecast', tools.nsenter, [`--net=${procs.send.netns}`, '--', LIVECAST,
-        '--preset', 'test', '--codec', 'vp8', '--size', '640x360', '--bind', SEND, '--whip', url,
-        ...(token ? ['--whip-token', token] : [])],
-      { env: { ...process.env, LIVECAST_PRESETS: path.join(REPO, 'launcher/presets.ini') } });
-      procs.sender = p;
-      return p;
-    };
+    const startSender = (url, token) => topo.startSender(url, token);
     for (const [url, token, status] of [[WHIP_URL, 'wrong-token', 403],
       [`http://${ORIGIN}:7080/whip/endpoint/nosuch`, TOKEN, 404]]) {
       const sender = startSender(url, token);
@@ -243,7 +112,7 @@ DEBUG_LEVEL=3
     await waitForLine(roles.origin, new RegExp(`a=candidate:.* ${SEND.replace(/\./g, '\\.')} `), 5000);
 
     // ---- 3. viewers on both edges ----------------------------------------------------------------
-    const wrapper = path.join(dir, 'chromium-in-view.sh');
+    const wrapper = path.join(topo.dir, 'chromium-in-view.sh');
     writeFileSync(wrapper, `#!/bin/sh\nexec ${tools.nsenter} --net=${procs.view.netns} -- ${CHROMIUM} "$@"\n`,
       { mode: 0o755 });
     browser = await chromium.launch({ executablePath: wrapper,
@@ -310,6 +179,8 @@ DEBUG_LEVEL=3
     log(`late viewer: first frame ${firstFrameMs.toFixed(0)} ms after opening the page`);
     check(firstFrameMs < 2500, `the late viewer waited ${firstFrameMs.toFixed(0)} ms for its first frame`);
     await late.close();
+    const pageErrors = () => messages.filter((m) => / page error: /.test(m));
+    check(!pageErrors().length, `errors in the viewer pages: ${pageErrors().join('; ')}`);
     // Its key frame request goes edge → origin (RTCP of the forward) → livecast; read /stats
     // after a second (webrtcbin's statistics are read once a second).
     await sleep(1500);
@@ -322,11 +193,11 @@ DEBUG_LEVEL=3
     const edge2Viewers = viewers.filter((v) => v.edge === 'edge2');
     const tKill = performance.now();
     // The host crashes: every process in edge2's namespace dies at once (not its holder).
-    const killed = killNamespace(procs.edge2);
+    const killed = killNamespace(topo.ns.edge2);
     log(`edge2 killed (${killed} processes)`);
     await sleep(1000);
     await sleep(3000);
-    await startRole('edge2', ['edge', 'edge2']);
+    await topo.startRole('edge2', ['edge', 'edge2']);
     const tBack = performance.now();
     await waitFor('edge2\'s viewers back', 30000, async () => {
       const now = performance.now();
@@ -344,7 +215,7 @@ DEBUG_LEVEL=3
     const tOriginDown = performance.now();
     await waitWhip('retrying', 20000);
     log(`the sink noticed the origin was gone after ${((performance.now() - tOriginDown) / 1000).toFixed(1)} s`);
-    await startRole('origin', ['origin']);
+    await topo.startRole('origin', ['origin']);
     const tOriginUp = performance.now();
     const again = await waitWhip('publishing', 20000, (w) => w.session !== sessionId);
     const republishS = (performance.now() - tOriginUp) / 1000;
@@ -364,11 +235,12 @@ DEBUG_LEVEL=3
     check(!stopped?.killed, 'livecast did not stop on SIGINT');
     await waitForLine(roles.origin, /whip:debug \/resource\/: livecast/, 5000);
     log('livecast stopped: the endpoint saw the DELETE of its resource');
+    check(!pageErrors().length, `errors in the viewer pages: ${pageErrors().join('; ')}`);
     console.log('PASS: livecast → WHIP → Janus origin → 2 edges → Chromium and libdatachannel viewers');
   } catch (err) {
     console.log(`FAIL: ${err instanceof TestFailure ? err.message : err.stack}`);
     for (const m of messages.slice(-20)) console.log(m);
-    for (const [name, p] of Object.entries({ sender: procs.sender, ...roles })) {
+    for (const [name, p] of Object.entries({ sender: topo.sender, ...topo.roles })) {
       if (p) console.log(`--- ${name}:\n${tail(p, 40)}`);
     }
     clearTimeout(timer);
