@@ -168,8 +168,11 @@ DEBUG_LEVEL=3
 
   /** Bytes the sender's host has sent so far. */
   async senderTxBytes() {
-    const r = await this.ns.send.exec('cat', ['/sys/class/net/eth0/statistics/tx_bytes']);
-    return Number(r.out);
+    // /proc/net/dev is the reader's namespace's (sysfs would be the mounter's).
+    const r = await this.ns.send.exec('cat', ['/proc/net/dev']);
+    const line = r.out.split('\n').find((l) => l.trim().startsWith('eth0:'));
+    check(line, `no eth0 in the sender's /proc/net/dev: ${r.out}`);
+    return Number(line.split(':')[1].trim().split(/\s+/)[8]);
   }
 
   async down() {
