@@ -14,7 +14,8 @@
 //   2. the sink publishes ("whip".state "publishing") and the local /stats counts its session;
 //   3. a Chromium viewer on each edge (in its own namespace) and VIEWERS libdatachannel viewers
 //      (in the test's, on the bridge) split over the edges
-//      all decode ≥ 25 frames/s (Chromium: framesDecoded; libdatachannel: whole VP8 frames);
+//      all decode ≥ 25 frames/s (Chromium: framesDecoded; libdatachannel: whole VP8 frames),
+//      and the libdatachannel viewers get the sender's audio (--audio=test) too;
 //   4. a late Chromium viewer shows its first frame within 2.5 s, and its key frame request
 //      reaches livecast (the published session's pliCount grows);
 //   5. edge2 killed and restarted: its viewers come back, edge1's never stop (no gap > 1 s);
@@ -99,7 +100,8 @@ async function main() {
     }
 
     // ---- 2. publishing ---------------------------------------------------------------------------
-    const sender = startSender(WHIP_URL, TOKEN);
+    // With sound: the offer's audio section (bundle-only in webrtcbin's offer) must reach Janus.
+    const sender = topo.startSender(WHIP_URL, TOKEN, ['--audio=test']);
     const published = await waitWhip('publishing', 20000);
     const sessionId = published.whip.session;
     check(published.stats.sessions.some((s) => s.id === sessionId),
@@ -163,6 +165,9 @@ async function main() {
     const fps = await measure(10);
     log(`fps over 10 s: ${Object.entries(fps).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
     for (const [name, value] of Object.entries(fps)) check(value >= MIN_FPS, `${name}: ${value.toFixed(1)} fps < ${MIN_FPS}`);
+    const noAudio = viewers.filter((v) => v.audioRtp === 0).map((v) => v.name);
+    check(!noAudio.length, `no audio RTP reached ${noAudio.join(', ')}`);
+    log(`audio RTP packets per libdatachannel viewer: ${viewers.map((v) => v.audioRtp).join(' ')}`);
 
     // ---- 4. a late viewer, and PLI back to livecast --------------------------------------------------
     const pliOf = async () => (await senderStats())?.sessions?.find((s) => s.id === sessionId)?.pliCount ?? 0;

@@ -183,7 +183,17 @@ void WhipPublisher::set_state(const char *state, const std::string &error)
 
 void WhipPublisher::attempt()
 {
-  retry_scheduled_ = false;
+  SentVideo sent;
+  if (!backend_.current_video(sent)) {
+    /* Not a failure: the stream has no caps yet. */
+    set_state("waiting", "The stream has not started yet.");
+    std::weak_ptr<bool> alive = alive_;
+    loop_.add_timeout(kNotStreamingRetryMs, [this, alive]() {
+      if (auto a = alive.lock(); a && *a)
+        attempt();
+    });
+    return;
+  }
   const unsigned n = ++attempt_;
   status_.update([](WhipStatus::Snapshot &s) { s.attempts++; });
   std::weak_ptr<bool> alive = alive_;
@@ -206,19 +216,9 @@ void WhipPublisher::on_offer(unsigned n, const SessionResult &r)
 {
   if (n != attempt_)
     return;
+  /* Called by the viewer set, possibly under its lock: nothing here calls
+   * back into it (a refused session has no id to end). */
   if (!r.ok) {
-    if (r.status == 503 && r.retry_after > 0 &&
-        r.message.find("not running") != std::string::npos) {
-      /* Not a failure: the stream has no caps yet. */
-      set_state("waiting", r.message);
-      retry_scheduled_ = true;
-      std::weak_ptr<bool> alive = alive_;
-      loop_.add_timeout(kNotStreamingRetryMs, [this, alive]() {
-        if (auto a = alive.lock(); a && *a)
-          attempt();
-      });
-      return;
-    }
     fail("WHIP: could not make the offer: " + r.message);
     return;
   }
@@ -347,7 +347,6 @@ void WhipPublisher::fail(const std::string &why, guint delay_ms)
     GST_INFO("%s", text.c_str());
   last_problem_ = why;
   set_state("retrying", why);
-  retry_scheduled_ = true;
   std::weak_ptr<bool> alive = alive_;
   loop_.add_timeout(delay, [this, alive]() {
     if (auto a = alive.lock(); a && *a)

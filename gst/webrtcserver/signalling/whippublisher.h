@@ -103,8 +103,7 @@ class WhipPublisher
   Report report_;
   Backoff backoff_{500, 8000};
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  unsigned attempt_ = 0; /* callbacks of older attempts are dropped */
-  bool retry_scheduled_ = false;
+  unsigned attempt_ = 0;     /* callbacks of older attempts are dropped */
   std::string last_problem_; /* warned once until it changes */
   /* The current attempt. */
   std::string session_id_;
