@@ -87,11 +87,11 @@ Run run(bool guarded, std::shared_ptr<BranchGuard> guard)
         result.pipeline_errors++;
         /* The unguarded control: the error reached the pipeline and the
          * source stopped; nothing more will come. */
-        if (!guarded && result.pipeline_errors > 0)
-          break;
       }
     }
     gst_message_unref(msg);
+    if (!guarded && result.pipeline_errors > 0)
+      break;
   }
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(bus);
