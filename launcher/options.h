@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Command-line parsing. Values are kept as typed here and checked in
- * config.cpp, where the preset's defaults are known too.
+ * streamconfig.cpp, where the preset's defaults are known too.
  */
 #pragma once
 

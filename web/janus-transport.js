@@ -1,28 +1,29 @@
 // janus-transport.js: LivecastClient's Janus transport (transport: 'janus'): the stream as a Janus
 // Streaming mountpoint, served by a Janus edge of the topology in deploy/janus/.
 //
-// janus.js (Meetecho's own client, Debian's libjs-janus-gateway) speaks the Janus API: session,
+// The Janus client (Meetecho's own, Debian's libjs-janus-gateway) speaks the Janus API: session,
 // keepalives, the Streaming plugin handle, "watch" → Janus's offer, "start" with our answer, our
 // candidates in it. The peer connection is our own, as in the WHEP and WebSocket transports:
 // the same tracks, connection states and getStats() for the status line and the overlay, and
-// nothing of janus.js's media code (which wants getUserMedia, so a secure page, even to receive).
+// nothing of the Janus client's media code (which wants getUserMedia: a secure page, even to
+// receive).
 //
-// Why janus.js Streaming "watch" rather than WHEP through janus-whep-server: Janus 1.1.2 (Debian
+// Why the Janus client's Streaming "watch" rather than WHEP through janus-whep-server: Janus 1.1.2 (Debian
 // 12) makes the Streaming plugin's offer itself and takes a viewer's offer only from 1.1.4 on,
 // while WHEP has the viewer offer; so WHEP would need the server-offer variant that
 // LivecastClient's WHEP code (and RFC-track WHEP) does not do, and one more server per edge.
 //
-// janus.js is a classic script (it defines the global Janus), loaded once per page from
-// `janusScript` (the page's ?janusjs=), by default `janus.js` beside the page: deploy/janus's
-// edges serve the viewer page with Debian's /usr/share/javascript/janus-gateway/janus.js beside
-// it. webrtcserversink does not serve janus.js: a page it serves needs ?janusjs=URL.
+// The Janus client is a classic script (it defines the global Janus), loaded once per page from
+// `janusScript` (the page's ?janusjs=), by default from beside the page: deploy/janus's edges
+// serve the viewer page with the libjs-janus-gateway package's script beside it.
+// webrtcserversink does not serve it: a page it serves needs ?janusjs=URL.
 
 /** The LivecastError class of livecast-client.js, handed in to avoid an import cycle. */
 let LivecastError = Error;
 
 let janusLoaded = null; // one load per page: Promise<Janus>
 
-/** Loads janus.js (once) and initialises it; resolves to the Janus constructor. */
+/** Loads the Janus client script (once) and initialises it; resolves to the Janus constructor. */
 function loadJanus(scriptUrl) {
   janusLoaded ??= new Promise((resolve, reject) => {
     const url = new URL(scriptUrl || 'janus.js', document.baseURI).href;
@@ -36,7 +37,7 @@ function loadJanus(scriptUrl) {
       if (typeof Janus?.init !== 'function') return failed();
       Janus.init({
         debug: false,
-        // Janus reads only adapter.js's browser details; the rest of adapter.js is not needed
+        // Janus reads only adapter's browser details; the rest of adapter is not needed
         // for a receiving peer connection of our own.
         dependencies: Janus.useDefaultDependencies({ adapter: { browserDetails: browserDetails() } }),
         callback: () => resolve(Janus),
@@ -177,7 +178,8 @@ export class JanusSession {
       if (kind === 'audio' && t.direction !== 'inactive') this.audioTransceiver ??= t;
     }
     await pc.setLocalDescription(await pc.createAnswer());
-    // janus.js trickles only for peer connections of its own (its trickle request is private):
+    // The Janus client trickles only for peer connections of its own (its trickle request is
+    // private):
     // our candidates go in the answer, after gathering (or gatherTimeoutMs, as for WHEP).
     await this.#gathered(pc);
     if (this.#closed) throw new LivecastError('Closed');

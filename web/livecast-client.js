@@ -13,7 +13,8 @@
 // offer and the server's answer, or (wsMode: 'join') the server's offer and our answer; candidates
 // trickle both ways on the socket; "bye" or closing the socket ends the session.
 // Janus (transport: 'janus'): the stream as a Janus Streaming mountpoint on an edge of
-// deploy/janus (janus-transport.js, loaded only for it: janus.js "watch", Janus's offer, our answer).
+// deploy/janus (janus-transport.js, loaded only for it: the Janus client's "watch", Janus's offer,
+// our answer).
 // Either way, failures reconnect with exponential back-off (Retry-After honoured).
 //
 // Audio: received when the server has it (/config.audio; audio: true/false forces it). Talkback:
@@ -27,7 +28,7 @@ const DEFAULTS = {
   video: null, // HTMLVideoElement that shows the stream (optional)
   transport: 'whep', // 'whep' | 'ws' (WebSocket signaling on /ws) | 'janus' (a Janus edge)
   // Janus only: the edge's Janus API (ws://edge:8188/; '' = the page's host), the Streaming
-  // mountpoint, and where janus.js is ('' = janus.js beside the page).
+  // mountpoint, and where the Janus client script is ('' = beside the page).
   janus: '',
   mountpoint: 1,
   janusScript: '',

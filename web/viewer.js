@@ -4,8 +4,8 @@
 //   &transport=ws       WebSocket signaling (/ws) instead of WHEP; &ws-mode=join: the server offers
 //   &relay=ws://…/ws    signaling through a relay (livecast signal) instead; &room=NAME (livecast)
 //   &janus=ws://edge:8188/&mountpoint=1   watch a Janus Streaming mountpoint (deploy/janus);
-//                       an empty janus= means the page's own host; &janusjs=URL: where janus.js
-//                       is (default: beside the page)
+//                       an empty janus= means the page's own host; &janusjs=URL: where the
+//                       Janus client script is (default: beside the page)
 //   &audio=0            no audio (default: audio when the stream has some); &audio: always ask
 //   &mic=0              no microphone button even when the server takes viewers' microphones
 //   &stats              the statistics overlay shown

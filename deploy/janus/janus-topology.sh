@@ -3,8 +3,8 @@
 #
 #   livecast --whip URL ──WHIP──> origin: simple-whip-server → Janus VideoRoom
 #                                   └─ forwarder.mjs: rtp_forward to every edge (RTP + RTCP)
-#                                 edge (×N): Janus Streaming mountpoint → viewers (janus.js),
-#                                            and a web server for the viewer page and janus.js
+#                                 edge (×N): Janus Streaming mountpoint → viewers (Janus client),
+#                                            and a web server for the viewer page and that client
 #
 # usage: janus-topology.sh [-c topology.env] ROLE
 #   install        Debian packages (janus, libjs-janus-gateway, nodejs, npm, python3) and
@@ -227,7 +227,8 @@ run_origin() {
   run_janus "$dir"
   wait_http "http://$ORIGIN_ADDR:$ORIGIN_HTTP_PORT/janus/info" 15 || { stop_all; die "Janus did not start (see $dir/janus.log)"; }
 
-  # simple-whip-server reads ./config.js beside server.js: a copy of both per origin.
+  # simple-whip-server reads its configuration beside its server script: a copy of both
+  # per origin.
   mkdir -p "$dir/whip"
   cp "$WHIP_HOME/simple-whip-server/src/server.js" "$WHIP_HOME/simple-whip-server/src/whip-janus.js" "$dir/whip/"
   cat > "$dir/whip/config.js" <<EOF
@@ -272,7 +273,7 @@ run_edge() {
   : > "$dir/janus.log"; : > "$dir/web.log"
   run_janus "$dir"
   if [ "${EDGE_WEB_PORT:-0}" != 0 ]; then
-    # The viewer page as webrtcserversink serves it, plus Debian's janus.js beside it.
+    # The viewer page as webrtcserversink serves it, plus Debian's Janus client script beside it.
     rm -rf "$dir/www"
     mkdir -p "$dir/www"
     ln -s "$REPO"/web/*.html "$REPO"/web/*.js "$REPO"/web/*.css "$dir/www/"

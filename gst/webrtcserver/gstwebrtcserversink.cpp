@@ -35,12 +35,13 @@
 
 #include "debugcategory.h"
 #include "gstrefptr.h"
-#include "httpapi.h"
-#include "httpserver.h"
 #include "media/faultdomain.h"
 #include "media/mediafanout.h"
 #include "media/viewerset.h"
-#include "signalingclient.h"
+#include "network/httpserver.h"
+#include "network/relayclient.h"
+#include "signalling/httpapi.h"
+#include "signalling/relayrouter.h"
 #include "signalling/whippublisher.h"
 #include "sinksettings.h"
 
@@ -98,10 +99,15 @@ struct GstWebRTCServerSinkPrivate {
   HttpServer server;
   ServerLoop loop{server};
   std::shared_ptr<ViewerSet> viewers;
-  std::unique_ptr<HttpApi> api;                      /* while the server runs */
-  std::unique_ptr<SignalingClient> signaling_client; /* server thread only */
-  std::unique_ptr<WhipPublisher> whip;               /* server thread only, while PAUSED+ */
-  WhipStatus whip_status;                            /* any thread */
+  std::unique_ptr<HttpApi> api; /* while the server runs */
+  /* Client mode, on the server thread only: the socket to the relay and the
+   * room's viewers while it is connected. */
+  std::unique_ptr<RelayClient> relay_client;
+  std::unique_ptr<RelayRouter> relay_router;
+  /* WHIP publishing (whip-url): on the server thread only, from PAUSED on;
+   * its state for any thread. */
+  std::unique_ptr<WhipPublisher> whip;
+  WhipStatus whip_status;
 };
 
 #define gst_webrtc_server_sink_parent_class parent_class
@@ -207,7 +213,8 @@ static gboolean gst_webrtc_server_sink_send_event(GstElement *element, GstEvent 
 /* ---------------------------------------------------------------------- */
 /* The server: signalling front ends wired to the viewers                 */
 
-/* Client mode: connects out to the relay, on the server thread. */
+/* Client mode: connects out to the relay, on the server thread; each
+ * connection gets a fresh router, whose end ends the room's sessions. */
 static void start_signaling_client(GstWebRTCServerSink *self, const SinkSettings &settings,
                                    const HttpApiConfig &config)
 {
@@ -219,16 +226,27 @@ static void start_signaling_client(GstWebRTCServerSink *self, const SinkSettings
   ws.talkback = config.talkback;
   const std::string url = settings.signaling_url, room = settings.room;
   priv->server.invoke([self, priv, ws, url, room]() {
-    priv->signaling_client = std::make_unique<SignalingClient>(
-        priv->server, *priv->viewers, ws, url, room,
-        [self](bool connected, const std::string &detail) {
-          if (connected)
-            GST_INFO_OBJECT(self, "signaling relay: %s", detail.c_str());
-          else
-            GST_ELEMENT_WARNING(self, RESOURCE, OPEN_READ_WRITE,
-                                ("Signaling relay: %s.", detail.c_str()), (nullptr));
-        });
-    priv->signaling_client->start();
+    RelayClient::Callbacks callbacks;
+    callbacks.on_open = [priv, ws, room]() {
+      RelayClient *client = priv->relay_client.get();
+      priv->relay_router = std::make_unique<RelayRouter>(
+          *priv->viewers, ws, room, [client](const std::string &text) { client->send(text); });
+      client->send(priv->relay_router->join_message());
+    };
+    callbacks.on_text = [priv](const std::string &text) {
+      if (priv->relay_router)
+        priv->relay_router->on_message(text);
+    };
+    callbacks.on_closed = [priv]() { priv->relay_router.reset(); };
+    callbacks.on_status = [self, room](bool connected, const std::string &detail) {
+      if (connected)
+        GST_INFO_OBJECT(self, "signaling relay: %s, room \"%s\"", detail.c_str(), room.c_str());
+      else
+        GST_ELEMENT_WARNING(self, RESOURCE, OPEN_READ_WRITE,
+                            ("Signaling relay: %s.", detail.c_str()), (nullptr));
+    };
+    priv->relay_client = std::make_unique<RelayClient>(priv->server, url, std::move(callbacks));
+    priv->relay_client->start();
   });
 }
 
@@ -246,7 +264,10 @@ static void start_whip(GstWebRTCServerSink *self)
     return;
   priv->server.invoke([self, priv, url, token]() {
     priv->whip = std::make_unique<WhipPublisher>(
-        priv->loop, *priv->viewers, priv->whip_status, url, token,
+        [priv](guint delay_ms, std::function<void()> fn) {
+          priv->server.add_timeout(delay_ms, std::move(fn));
+        },
+        *priv->viewers, priv->whip_status, url, token,
         [self](bool problem, const std::string &text) {
           if (problem)
             GST_ELEMENT_WARNING(self, RESOURCE, WRITE, ("%s.", text.c_str()), (nullptr));
@@ -319,7 +340,8 @@ static bool start_server(GstWebRTCServerSink *self)
   /* Client-mode objects live on the server thread and end with it. */
   priv->server.on_shutdown([priv]() {
     priv->whip.reset();
-    priv->signaling_client.reset();
+    priv->relay_router.reset();
+    priv->relay_client.reset();
   });
   priv->server.set_websocket(
       "/ws", kWsMaxSocketMessageBytes,

@@ -10,6 +10,7 @@
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,21 @@ struct OfferedAudio {
   bool viewer_sends = false;    /* sendonly or sendrecv */
 };
 
+/* An SDP message parsed once and shared by everything that reads it (an
+ * offer travels from a signalling front end to its viewer as this value,
+ * ARCHITECTURE.md, Sessions). Read-only once shared. */
+using SharedSdp = std::shared_ptr<GstSDPMessage>;
+
+/* A viewer's offer text, parsed: the message, or why it is not an offer. */
+struct ParsedOffer {
+  SharedSdp sdp;       /* null when refused */
+  int status = 0;      /* 400 when refused */
+  std::string message; /* one sentence when refused */
+};
+
+/* Parses an offer text: UTF-8, starts with v=, parses as SDP. */
+ParsedOffer parse_offer(const std::string &sdp_text);
+
 struct OfferCheck {
   bool ok = false;
   /* HTTP status for a refused offer: 400 malformed, 406 no common codec. */
@@ -74,9 +90,13 @@ struct OfferCheck {
   /* The viewer's DTLS fingerprints (of its video section, else the
    * session's), which its certificate must match. */
   std::vector<DtlsFingerprint> dtls_fingerprints;
+  /* The offer that was checked; null for an offer of our own. */
+  SharedSdp sdp;
 };
 
-/* Checks an SDP offer text and picks the payload type for @sent. */
+/* Checks a parsed offer and picks the payload type for @sent. */
+OfferCheck check_offer(const ParsedOffer &offer, const SentVideo &sent);
+/* parse_offer() then check_offer(). */
 OfferCheck check_offer(const std::string &sdp_text, const SentVideo &sent);
 
 /* GstSdp turns profile-level-id into a "profile" caps field and loses the

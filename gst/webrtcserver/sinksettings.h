@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "httpapi.h"
+#include "signalling/httpapi.h"
 #include "media/mediafanout.h"
 #include "media/viewerset.h"
 

@@ -126,7 +126,7 @@ export class Topology {
       await ns.must('ip', ['addr', 'add', `${addr}/24`, 'dev', 'eth0']);
       await ns.must('ip', ['link', 'set', 'eth0', 'up']);
     }
-    // Fresh veths can take a moment to come up (TESTING.md): wait for each.
+    // Fresh veths can take a moment to come up (seen on this machine): wait for each.
     for (const [name, addr] of Object.entries(hosts)) {
       await waitFor(`${name} reachable`, 10000, async () => {
         const r = await this.ns[name].exec('ip', ['-br', 'link', 'show', 'eth0']);

@@ -1,7 +1,7 @@
 // livecast past one machine, with the real parts: `livecast --whip` (webrtcserversink whip-url)
 // → simple-whip-server → the origin Janus's VideoRoom → rtp_forward → the Streaming plugin of
-// two edge Janus → viewers: headless Chromium running the viewer page's Janus transport (janus.js
-// "watch") and libdatachannel viewers (janus-viewer.mjs). The origin and the edges are run by
+// two edge Janus → viewers: headless Chromium running the viewer page's Janus transport (the
+// Janus client's "watch") and libdatachannel viewers (janus-viewer.mjs). The origin and the edges are run by
 // deploy/janus/janus-topology.sh from a topology.env of the test's, so what ships is what runs.
 //
 // Each host is a network namespace of the test's own (unshare --net children, as
@@ -23,7 +23,7 @@
 //   7. livecast stopped (SIGINT): the endpoint gets the DELETE of the resource;
 //   and no viewer page throws an error.
 // Also: the sink's candidates reach the endpoint by trickle (PATCH).
-// A missing component (Janus, janus.js, simple-whip-server not installed by janus-topology.sh
+// A missing component (Janus, the Janus client, simple-whip-server not installed by janus-topology.sh
 // install, Chromium, playwright-core, node-datachannel) skips (77) unless
 // LIVECAST_REQUIRE_BROWSER=1.
 //

@@ -2,8 +2,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * WHIP publishing's pieces without a media server: the Link header's ICE
- * servers (network/whipclient.h), the offer as Janus takes it and the
- * trickle fragment (signalling/whippublisher.h), and WhipClient against a
+ * servers, the offer as Janus takes it and the trickle fragment
+ * (signalling/whippublisher.h), and WhipClient against a
  * libsoup server of the test's own on loopback: what is sent (method,
  * Content-Type, bearer token, If-Match, body) and what is read back
  * (201, a relative Location made absolute, ETag, Link, refusals with their
@@ -199,8 +199,8 @@ void test_client()
   ASSERT_STR_EQ(r.resource, s.base + "/whip/resource/abc");
   ASSERT_STR_EQ(r.etag, "\"e1\"");
   ASSERT_STR_EQ(r.body, "v=0\r\nanswer");
-  g_assert_cmpuint(r.ice_servers.size(), ==, 1);
-  ASSERT_STR_EQ(r.ice_servers[0].host, "10.0.0.1");
+  g_assert_cmpuint(r.links.size(), ==, 1);
+  ASSERT_STR_EQ(r.links[0], "<stun:10.0.0.1:3478>; rel=\"ice-server\"");
   ASSERT_STR_EQ(s.seen.back().method, "POST");
   ASSERT_STR_EQ(s.seen.back().path, "/whip/endpoint/x");
   ASSERT_STR_EQ(s.seen.back().content_type, "application/sdp");

@@ -134,15 +134,14 @@ bool ViewerSet::current_video(SentVideo &sent)
   return true;
 }
 
-void ViewerSet::create_session(const std::string &offer_sdp, const OfferCheck &offer,
-                               SessionEvents events, std::function<void(SessionResult)> done)
+void ViewerSet::create_session(const OfferCheck &offer, SessionEvents events,
+                               std::function<void(SessionResult)> done)
 {
   GstSDPMessage *sdp = nullptr;
-  gst_sdp_message_new_from_text(offer_sdp.c_str(), &sdp);
-  if (!sdp) {
+  if (!offer.sdp || gst_sdp_message_copy(offer.sdp.get(), &sdp) != GST_SDP_OK || !sdp) {
     SessionResult r;
     r.status = 400;
-    r.message = "The SDP offer could not be parsed.";
+    r.message = "The SDP offer could not be read.";
     done(r);
     return;
   }

@@ -76,7 +76,7 @@ class ViewerSet : public SessionBackend, public std::enable_shared_from_this<Vie
 
   /* SessionBackend */
   bool current_video(SentVideo &sent) override;
-  void create_session(const std::string &offer_sdp, const OfferCheck &offer, SessionEvents events,
+  void create_session(const OfferCheck &offer, SessionEvents events,
                       std::function<void(SessionResult)> done) override;
   void create_offer_session(SessionEvents events, std::function<void(SessionResult)> done) override;
   int apply_answer(const std::string &id, const std::string &answer_sdp,

@@ -1,10 +1,9 @@
 /* livecast
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Reconnect delays: @first ms doubling to @max ms, plus up to a quarter of
- * jitter so that many clients behind one restarted server do not come back
- * at once. The same rule as the relay client's (signalingclient.cpp), in a
- * form both can use.
+ * Reconnection delays for a client whose server went away: 1 s doubling to
+ * 30 s (or other bounds), with up to a quarter more of random jitter so many
+ * clients behind one restarted server do not come back at the same instant.
  */
 #pragma once
 
@@ -19,21 +18,27 @@ namespace livecast
 class Backoff
 {
  public:
+  static constexpr guint kFirstMs = 1000;
+  static constexpr guint kMaxMs = 30000;
+
+  Backoff() = default;
+  /* Other bounds: the WHIP publisher comes back within seconds of its
+   * server (signalling/whippublisher.h). */
   Backoff(guint first_ms, guint max_ms) : first_ms_(first_ms), max_ms_(max_ms) {}
 
-  /* The delay before the next attempt, in ms; each call doubles the base. */
-  guint next()
+  /* The delay before the next attempt, in milliseconds. */
+  guint next_ms()
   {
-    base_ms_ = base_ms_ ? std::min(base_ms_ * 2, max_ms_) : first_ms_;
-    std::uniform_int_distribution<guint> jitter(0, base_ms_ / 4);
-    return base_ms_ + jitter(random_);
+    step_ms_ = step_ms_ ? std::min(step_ms_ * 2, max_ms_) : first_ms_;
+    std::uniform_int_distribution<guint> jitter(0, step_ms_ / 4);
+    return step_ms_ + jitter(random_);
   }
-  /* Connected (and stayed so): the next failure starts from @first again. */
-  void reset() { base_ms_ = 0; }
+  /* A connection succeeded: the next failure starts again at kFirstMs. */
+  void reset() { step_ms_ = 0; }
 
  private:
-  guint first_ms_, max_ms_;
-  guint base_ms_ = 0;
+  guint first_ms_ = kFirstMs, max_ms_ = kMaxMs;
+  guint step_ms_ = 0;
   std::mt19937 random_{std::random_device{}()};
 };
 

@@ -44,38 +44,6 @@ std::string trim(const std::string &s)
   return s.substr(a, b - a);
 }
 
-/* Splits a Link header on the commas between its entries (not those in
- * <...> or "..."). */
-std::vector<std::string> split_links(const std::string &header)
-{
-  std::vector<std::string> out;
-  std::string cur;
-  bool in_uri = false, in_quote = false;
-  for (char c : header) {
-    if (c == '<' && !in_quote)
-      in_uri = true;
-    else if (c == '>' && !in_quote)
-      in_uri = false;
-    else if (c == '"' && !in_uri)
-      in_quote = !in_quote;
-    if (c == ',' && !in_uri && !in_quote) {
-      out.push_back(trim(cur));
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!trim(cur).empty())
-    out.push_back(trim(cur));
-  return out;
-}
-
-std::string escape_userinfo(const std::string &s)
-{
-  GCharPtr escaped(g_uri_escape_string(s.c_str(), nullptr, FALSE));
-  return escaped.get();
-}
-
 /* What the endpoint said, for a log line or a warning. */
 std::string describe(const char *method, const std::string &url, int status, const char *reason,
                      const std::string &body)
@@ -103,63 +71,6 @@ std::string quote_body(const std::string &body)
   if (first.size() > 200)
     first = first.substr(0, 197) + "...";
   return first;
-}
-
-void parse_link_ice_servers(const std::string &header, std::vector<IceServer> &out,
-                            std::vector<std::string> &bad)
-{
-  for (const std::string &entry : split_links(header)) {
-    const std::size_t open = entry.find('<'), close = entry.find('>');
-    if (open != 0 || close == std::string::npos)
-      continue;
-    const std::string uri = entry.substr(1, close - 1);
-    std::string rel, username, credential;
-    std::size_t pos = close + 1;
-    while (pos < entry.size()) {
-      const std::size_t semi = entry.find(';', pos);
-      std::string param = trim(entry.substr(pos, semi == std::string::npos ? semi : semi - pos));
-      pos = semi == std::string::npos ? entry.size() : semi + 1;
-      const std::size_t eq = param.find('=');
-      if (eq == std::string::npos)
-        continue;
-      std::string name = trim(param.substr(0, eq)), value = trim(param.substr(eq + 1));
-      if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
-        value = value.substr(1, value.size() - 2);
-      for (char &c : name)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (name == "rel")
-        rel = value;
-      else if (name == "username")
-        username = value;
-      else if (name == "credential")
-        credential = value;
-    }
-    if (rel != "ice-server")
-      continue;
-    /* The browser's form (stun:host:port, turn:host:port?transport=udp) in
-     * GStreamer's, which protocol/iceserver.h parses. */
-    const std::size_t colon = uri.find(':');
-    if (colon == std::string::npos) {
-      bad.push_back("\"" + uri + "\" has no scheme");
-      continue;
-    }
-    const std::string scheme = uri.substr(0, colon);
-    std::string rest = uri.substr(colon + 1);
-    if (g_str_has_prefix(rest.c_str(), "//"))
-      rest = rest.substr(2);
-    std::string url = scheme + "://";
-    if (scheme != "stun" && scheme != "stuns")
-      url += escape_userinfo(username) + ":" + escape_userinfo(credential) + "@";
-    url += rest;
-    IceServer server;
-    std::string error;
-    if (parse_ice_server(url, server, error)) {
-      server.url = uri; /* as the endpoint gave it, without the credentials */
-      out.push_back(server);
-    } else {
-      bad.push_back("\"" + uri + "\": " + error);
-    }
-  }
 }
 
 struct WhipClient::Request {
@@ -293,7 +204,7 @@ static void read_reply(const WhipClient &client, const char *method, const std::
   const char *name = nullptr, *value = nullptr;
   while (soup_message_headers_iter_next(&iter, &name, &value)) {
     if (!g_ascii_strcasecmp(name, "Link"))
-      parse_link_ice_servers(value, reply.ice_servers, reply.bad_links);
+      reply.links.push_back(value);
   }
 }
 

@@ -5,7 +5,8 @@
  * offer (application/sdp, "Authorization: Bearer"), read the 201's answer,
  * Location (the session's resource), ETag and Link headers (ICE servers);
  * PATCH trickled candidates (application/trickle-ice-sdpfrag, RFC 8840) to
- * the resource; DELETE it at the end. libsoup 3, asynchronous, on the
+ * the resource; DELETE it at the end (the Link headers are handed on as
+ * text: signalling/whippublisher.h reads their ICE servers). libsoup 3, asynchronous, on the
  * thread whose main context is the thread-default one when the client is
  * created (the sink's server thread). It knows nothing of sessions,
  * webrtcbin or GStreamer elements: signalling/whippublisher.h does that.
@@ -16,8 +17,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include "protocol/iceserver.h"
 
 typedef struct _SoupSession SoupSession;
 typedef struct _GCancellable GCancellable;
@@ -33,17 +32,9 @@ struct WhipReply {
   std::string body;     /* the answer SDP of a POST */
   std::string resource; /* POST: Location, made absolute */
   std::string etag;     /* POST, PATCH: the ETag header, as sent */
-  std::vector<IceServer> ice_servers; /* POST: Link rel="ice-server" headers */
-  std::vector<std::string> bad_links; /* POST: Link ice-servers we could not read, and why */
-  int retry_after = 0;                /* seconds, from Retry-After */
+  std::vector<std::string> links; /* POST: each Link header's value (ICE servers) */
+  int retry_after = 0;            /* seconds, from Retry-After */
 };
-
-/* Turns one Link header value's ice-server entries into ICE servers:
- * <stun:host:port>; rel="ice-server" and <turn:host:port?transport=udp>;
- * rel="ice-server"; username="u"; credential="p" (RFC 9725 section 4.6).
- * Entries of other relations are skipped; unreadable ones go to @bad. */
-void parse_link_ice_servers(const std::string &header, std::vector<IceServer> &out,
-                            std::vector<std::string> &bad);
 
 /* The text of an HTTP error body worth quoting: its first line, trimmed, at
  * most 200 characters ("" for an HTML page or nothing). */

@@ -5,8 +5,11 @@
 
 #include <gst/gst.h>
 
+#include <cctype>
 #include <sstream>
 #include <utility>
+
+#include "gstrefptr.h"
 
 GST_DEBUG_CATEGORY_EXTERN(livecast_webrtcserversink_debug);
 #define GST_CAT_DEFAULT livecast_webrtcserversink_debug
@@ -49,7 +52,106 @@ std::string first_attribute(const std::string &sdp, const std::string &name)
   return "";
 }
 
+std::string trim(const std::string &s)
+{
+  std::size_t a = 0, b = s.size();
+  while (a < b && std::isspace(static_cast<unsigned char>(s[a])))
+    a++;
+  while (b > a && std::isspace(static_cast<unsigned char>(s[b - 1])))
+    b--;
+  return s.substr(a, b - a);
+}
+
+/* Splits a Link header on the commas between its entries (not those in
+ * <...> or "..."). */
+std::vector<std::string> split_links(const std::string &header)
+{
+  std::vector<std::string> out;
+  std::string cur;
+  bool in_uri = false, in_quote = false;
+  for (char c : header) {
+    if (c == '<' && !in_quote)
+      in_uri = true;
+    else if (c == '>' && !in_quote)
+      in_uri = false;
+    else if (c == '"' && !in_uri)
+      in_quote = !in_quote;
+    if (c == ',' && !in_uri && !in_quote) {
+      out.push_back(trim(cur));
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!trim(cur).empty())
+    out.push_back(trim(cur));
+  return out;
+}
+
+std::string escape_userinfo(const std::string &s)
+{
+  GCharPtr escaped(g_uri_escape_string(s.c_str(), nullptr, FALSE));
+  return escaped.get();
+}
+
 }  // namespace
+
+void parse_link_ice_servers(const std::string &header, std::vector<IceServer> &out,
+                            std::vector<std::string> &bad)
+{
+  for (const std::string &entry : split_links(header)) {
+    const std::size_t open = entry.find('<'), close = entry.find('>');
+    if (open != 0 || close == std::string::npos)
+      continue;
+    const std::string uri = entry.substr(1, close - 1);
+    std::string rel, username, credential;
+    std::size_t pos = close + 1;
+    while (pos < entry.size()) {
+      const std::size_t semi = entry.find(';', pos);
+      std::string param = trim(entry.substr(pos, semi == std::string::npos ? semi : semi - pos));
+      pos = semi == std::string::npos ? entry.size() : semi + 1;
+      const std::size_t eq = param.find('=');
+      if (eq == std::string::npos)
+        continue;
+      std::string name = trim(param.substr(0, eq)), value = trim(param.substr(eq + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+        value = value.substr(1, value.size() - 2);
+      for (char &c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (name == "rel")
+        rel = value;
+      else if (name == "username")
+        username = value;
+      else if (name == "credential")
+        credential = value;
+    }
+    if (rel != "ice-server")
+      continue;
+    /* The browser's form (stun:host:port, turn:host:port?transport=udp) in
+     * GStreamer's, which protocol/iceserver.h parses. */
+    const std::size_t colon = uri.find(':');
+    if (colon == std::string::npos) {
+      bad.push_back("\"" + uri + "\" has no scheme");
+      continue;
+    }
+    const std::string scheme = uri.substr(0, colon);
+    std::string rest = uri.substr(colon + 1);
+    if (g_str_has_prefix(rest.c_str(), "//"))
+      rest = rest.substr(2);
+    std::string url = scheme + "://";
+    if (scheme != "stun" && scheme != "stuns")
+      url += escape_userinfo(username) + ":" + escape_userinfo(credential) + "@";
+    url += rest;
+    IceServer server;
+    std::string error;
+    if (parse_ice_server(url, server, error)) {
+      server.url = uri; /* as the endpoint gave it, without the credentials */
+      out.push_back(server);
+    } else {
+      bad.push_back("\"" + uri + "\": " + error);
+    }
+  }
+}
 
 /* ---------------------------------------------------------------------- */
 
@@ -131,9 +233,9 @@ std::string trickle_fragment(const std::string &sdp, const std::vector<std::stri
 
 /* ---------------------------------------------------------------------- */
 
-WhipPublisher::WhipPublisher(EventLoop &loop, SessionBackend &backend, WhipStatus &status,
+WhipPublisher::WhipPublisher(Timeout timeout, SessionBackend &backend, WhipStatus &status,
                              std::string url, std::string token, Report report)
-    : loop_(loop),
+    : timeout_(std::move(timeout)),
       backend_(backend),
       status_(status),
       client_(std::move(url), std::move(token)),
@@ -188,7 +290,7 @@ void WhipPublisher::attempt()
     /* Not a failure: the stream has no caps yet. */
     set_state("waiting", "The stream has not started yet.");
     std::weak_ptr<bool> alive = alive_;
-    loop_.add_timeout(kNotStreamingRetryMs, [this, alive]() {
+    timeout_(kNotStreamingRetryMs, [this, alive]() {
       if (auto a = alive.lock(); a && *a)
         attempt();
     });
@@ -246,10 +348,14 @@ void WhipPublisher::on_answer(unsigned n, const WhipReply &reply)
   }
   resource_ = reply.resource;
   etag_ = reply.etag;
-  for (const std::string &bad : reply.bad_links)
-    report_(true, "WHIP: the endpoint's ICE server " + bad + " is ignored");
+  std::vector<IceServer> servers;
+  std::vector<std::string> bad;
+  for (const std::string &link : reply.links)
+    parse_link_ice_servers(link, servers, bad);
+  for (const std::string &b : bad)
+    report_(true, "WHIP: the endpoint's ICE server " + b + " is ignored");
   std::vector<std::string> ice;
-  for (const IceServer &s : reply.ice_servers)
+  for (const IceServer &s : servers)
     ice.push_back(s.url);
   status_.update([&ice](WhipStatus::Snapshot &s) { s.ice_servers = ice; });
   std::string message;
@@ -338,7 +444,7 @@ void WhipPublisher::fail(const std::string &why, guint delay_ms)
   if (published_us_ && g_get_monotonic_time() - published_us_ > kStableUs)
     backoff_.reset();
   published_us_ = 0;
-  const guint delay = std::max(delay_ms, backoff_.next());
+  const guint delay = std::max(delay_ms, backoff_.next_ms());
   const std::string text = why + "; publishing again in " + std::to_string(delay) + " ms";
   /* The same failure again and again is warned once, then logged. */
   if (why != last_problem_)
@@ -348,7 +454,7 @@ void WhipPublisher::fail(const std::string &why, guint delay_ms)
   last_problem_ = why;
   set_state("retrying", why);
   std::weak_ptr<bool> alive = alive_;
-  loop_.add_timeout(delay, [this, alive]() {
+  timeout_(delay, [this, alive]() {
     if (auto a = alive.lock(); a && *a)
       attempt();
   });

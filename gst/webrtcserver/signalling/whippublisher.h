@@ -24,9 +24,9 @@
 #include <string>
 #include <vector>
 
-#include "media/eventloop.h"
 #include "network/backoff.h"
 #include "network/whipclient.h"
+#include "protocol/iceserver.h"
 #include "protocol/json.h"
 #include "session/session.h"
 
@@ -59,6 +59,13 @@ class WhipStatus
   Snapshot s_;
 };
 
+/* Turns one Link header value's ice-server entries into ICE servers:
+ * <stun:host:port>; rel="ice-server" and <turn:host:port?transport=udp>;
+ * rel="ice-server"; username="u"; credential="p" (RFC 9725 section 4.6).
+ * Entries of other relations are skipped; unreadable ones go to @bad. */
+void parse_link_ice_servers(const std::string &header, std::vector<IceServer> &out,
+                            std::vector<std::string> &bad);
+
 /* Removes a=bundle-only from the sections of @sdp that have it and gives
  * them port 9: webrtcbin's max-bundle offer puts port 0 there (RFC 8843),
  * which Janus 1.1 reads as a refused section (no audio then). */
@@ -73,8 +80,10 @@ class WhipPublisher
  public:
   /* A failure to warn about (problem), or news to log. */
   using Report = std::function<void(bool problem, const std::string &text)>;
+  /* Runs a function on the server thread after a delay (HttpServer::add_timeout). */
+  using Timeout = std::function<void(guint delay_ms, std::function<void()> fn)>;
 
-  WhipPublisher(EventLoop &loop, SessionBackend &backend, WhipStatus &status, std::string url,
+  WhipPublisher(Timeout timeout, SessionBackend &backend, WhipStatus &status, std::string url,
                 std::string token, Report report);
   /* On the server thread: ends the session and DELETEs the resource
    * (waiting at most 2 s for the endpoint). */
@@ -96,7 +105,7 @@ class WhipPublisher
   void drop_session(bool delete_async);
   void set_state(const char *state, const std::string &error);
 
-  EventLoop &loop_;
+  Timeout timeout_;
   SessionBackend &backend_;
   WhipStatus &status_;
   WhipClient client_;
