@@ -699,8 +699,7 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
          resolve_screen(*preset, cl, c, error) && resolve_picture(cl, c, error) &&
          resolve_network(cl, c, error) && resolve_limits(*preset, cl, c, error) &&
          resolve_audio(cl, c, error) && resolve_client_mode(cl, c, error) &&
-         resolve_whip(cl, c, error) &&
-         resolve_tls(cl, c, error) && check_even_size(c, error) &&
+         resolve_whip(cl, c, error) && resolve_tls(cl, c, error) && check_even_size(c, error) &&
          build_pipeline(*preset, c, error);
 }
 
