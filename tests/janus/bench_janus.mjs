@@ -12,14 +12,9 @@ import { readFileSync } from 'node:fs';
 import { log, requirePrivateNetwork, skip, sleep, stopProcess, tail, TestFailure } from '../browser/testkit.mjs';
 import { JanusViewer, loadNodeDataChannel, parseRtp } from './janus-viewer.mjs';
 import {
-  checkPrerequisites, EDGES, HUB, SEND, Topology, TOKEN, waitFor, waitWhip, WHIP_URL,
+  arg, checkPrerequisites, EDGES, HUB, SEND, Topology, TOKEN, waitFor, waitWhip, WHIP_URL,
 } from './topology.mjs';
 
-const argv = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : fallback;
-};
 const LIVECAST = arg('livecast');
 const COUNTS = arg('counts', '1,20,40').split(',').map(Number);
 const SECONDS = Number(arg('seconds', '10'));

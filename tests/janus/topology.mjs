@@ -33,6 +33,13 @@ export const TOKEN = 'topology-test-token';
 export const WHIP_URL = `http://${ORIGIN}:7080/whip/endpoint/livecast`;
 const SENDER_STATS = `http://${SEND}:8080/stats`;
 
+/** The value after --@name on the command line, or @fallback. */
+export function arg(name, fallback) {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : fallback;
+}
+
 /** The tools, or a skip (77) naming what is missing; @chromium: Chromium is needed too. */
 export function checkPrerequisites(livecast, { chromium = true } = {}) {
   if (!livecast || !existsSync(livecast)) throw new TestFailure(`--livecast ${livecast}: no such program`);

@@ -39,15 +39,10 @@ import {
 } from '../browser/testkit.mjs';
 import { JanusViewer, loadNodeDataChannel } from './janus-viewer.mjs';
 import {
-  checkPrerequisites, EDGES, HUB, killNamespace, ORIGIN, SEND, senderStats, Topology, TOKEN,
+  arg, checkPrerequisites, EDGES, HUB, killNamespace, ORIGIN, SEND, senderStats, Topology, TOKEN,
   waitFor, waitWhip, WHIP_URL,
 } from './topology.mjs';
 
-const argv = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : fallback;
-};
 const LIVECAST = arg('livecast');
 const VIEWERS = Number(arg('viewers', '10'));
 const MIN_FPS = 25;

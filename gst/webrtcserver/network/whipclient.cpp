@@ -6,7 +6,7 @@
 #include <gst/gst.h>
 #include <libsoup/soup.h>
 
-#include <cctype>
+#include <algorithm>
 #include <utility>
 
 #include "gstrefptr.h"
@@ -34,16 +34,6 @@ void init_debug_category()
   }
 }
 
-std::string trim(const std::string &s)
-{
-  std::size_t a = 0, b = s.size();
-  while (a < b && std::isspace(static_cast<unsigned char>(s[a])))
-    a++;
-  while (b > a && std::isspace(static_cast<unsigned char>(s[b - 1])))
-    b--;
-  return s.substr(a, b - a);
-}
-
 /* What the endpoint said, for a log line or a warning. */
 std::string describe(const char *method, const std::string &url, int status, const char *reason,
                      const std::string &body)
@@ -61,7 +51,8 @@ std::string describe(const char *method, const std::string &url, int status, con
 
 std::string quote_body(const std::string &body)
 {
-  std::string first = trim(body.substr(0, body.find('\n')));
+  GCharPtr line(g_strndup(body.c_str(), std::min(body.find('\n'), body.size())));
+  std::string first = g_strstrip(line.get());
   if (first.empty() || first[0] == '<')
     return "";
   for (char &c : first) {
