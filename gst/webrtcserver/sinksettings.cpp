@@ -153,6 +153,12 @@ bool set_sink_setting(SinkSettings &s, guint prop_id, const GValue *value)
     case PROP_ROOM:
       s.room = str();
       break;
+    case PROP_WHIP_URL:
+      s.whip_url = str();
+      break;
+    case PROP_WHIP_TOKEN:
+      s.whip_token = str();
+      break;
     case PROP_TLS_CERTIFICATE:
       s.tls_certificate = str();
       break;
@@ -237,6 +243,12 @@ bool get_sink_setting(const SinkSettings &s, guint prop_id, GValue *value)
       break;
     case PROP_ROOM:
       g_value_set_string(value, s.room.c_str());
+      break;
+    case PROP_WHIP_URL:
+      g_value_set_string(value, s.whip_url.empty() ? nullptr : s.whip_url.c_str());
+      break;
+    case PROP_WHIP_TOKEN:
+      g_value_set_string(value, s.whip_token.empty() ? nullptr : s.whip_token.c_str());
       break;
     case PROP_TLS_CERTIFICATE:
       g_value_set_string(value, s.tls_certificate.empty() ? nullptr : s.tls_certificate.c_str());
@@ -387,6 +399,27 @@ void install_sink_properties(GObjectClass *gobject_class)
       gobject_class, PROP_ROOM,
       g_param_spec_string("room", "Room", "Room to join on the signaling relay (signaling-url).",
                           "livecast", rw_ready));
+  /**
+   * GstWebRTCServerSink:whip-url:
+   *
+   * Publishes the stream's one encoding to this WHIP endpoint (RFC 9725),
+   * for example a Janus VideoRoom behind simple-whip-server (deploy/janus),
+   * as one more session beside the local viewers: the offer is POSTed,
+   * candidates trickled with PATCH, the resource DELETEd at the end, and a
+   * refused or lost session is published again after a back-off.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_WHIP_URL,
+      g_param_spec_string("whip-url", "WHIP URL",
+                          "http:// or https:// URL of a WHIP endpoint to publish the stream to, "
+                          "beside the local viewers (unset: no publishing).",
+                          nullptr, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_WHIP_TOKEN,
+      g_param_spec_string("whip-token", "WHIP token",
+                          "Bearer token sent to the WHIP endpoint of whip-url in the "
+                          "Authorization header (unset: none).",
+                          nullptr, rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_TLS_CERTIFICATE,
       g_param_spec_string("tls-certificate", "TLS certificate",
@@ -436,7 +469,8 @@ void install_sink_properties(GObjectClass *gobject_class)
                          "Current figures: viewers, encoded-fps, encoded-bitrate (bit/s), width, "
                          "height, and the viewers turned away so far by max-viewers, max-pending "
                          "and max-offers-per-second (refused-max-viewers, refused-max-pending, "
-                         "refused-rate).",
+                         "refused-rate), and the state of WHIP publishing (whip-state: off, "
+                         "connecting, publishing, retrying, waiting, stopped).",
                          GST_TYPE_STRUCTURE, ro));
 }
 

@@ -47,6 +47,8 @@ enum SinkProperty {
   PROP_TALKBACK,
   PROP_VIEWERS,
   PROP_STATS,
+  PROP_WHIP_URL,
+  PROP_WHIP_TOKEN,
 };
 
 constexpr int kDefaultPort = 8080;
@@ -86,6 +88,8 @@ struct SinkSettings {
   bool sync = true;
   guint audio_bitrate = kDefaultAudioBitrate;
   bool talkback = false;
+  std::string whip_url;   /* set: publish to this WHIP endpoint too */
+  std::string whip_token; /* its bearer token */
 };
 
 /* What each part of the element is configured from. */

@@ -637,6 +637,8 @@ std::string ViewerSet::stats_json()
     w.end_object();
   }
   w.end_array();
+  if (hooks_.more_stats)
+    hooks_.more_stats(w);
   w.end_object();
   return w.text();
 }

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "eventloop.h"
+#include "protocol/json.h"
 #include "mediafanout.h"
 #include "negotiation.h"
 #include "session/session.h"
@@ -52,6 +53,8 @@ class ViewerSet : public SessionBackend, public std::enable_shared_from_this<Vie
     std::function<void(const std::string &id, GstElement *webrtcbin)> added;
     std::function<void(const std::string &id, const std::string &reason)> ended;
     std::function<void()> count_changed;
+    /* More members of the /stats object (the WHIP publisher's state). */
+    std::function<void(JsonWriter &)> more_stats;
   };
 
   /* @element: the sink, where branches go; @loop: where everything here runs. */
