@@ -150,14 +150,14 @@ VIDEO_CODEC=vp8
 STATE_DIR=${this.dir}/state
 DEBUG_LEVEL=3
 `);
-    await this.startRole('origin', ['origin']);
-    await this.startRole('edge1', ['edge', 'edge1']);
-    await this.startRole('edge2', ['edge', 'edge2']);
+    await this.startRole(['origin'], 'origin');
+    await this.startRole(['edge', 'edge1'], 'edge1');
+    await this.startRole(['edge', 'edge2'], 'edge2');
     log('origin and edges ready');
   }
 
-  /** Runs janus-topology.sh ROLE in its host's namespace, until it says it is ready. */
-  async startRole(name, args) {
+  /** Runs janus-topology.sh @args in host @name's namespace, until it says it is ready. */
+  async startRole(args, name) {
     const ns = this.ns[name];
     this.roles[name] = startProcess(name, this.tools.nsenter, [`--net=${ns.netns}`, '--',
       this.tools.bash, TOPOLOGY, '-c', this.env, ...args]);

@@ -197,7 +197,7 @@ async function main() {
     log(`edge2 killed (${killed} processes)`);
     await sleep(1000);
     await sleep(3000);
-    await topo.startRole('edge2', ['edge', 'edge2']);
+    await topo.startRole(['edge', 'edge2'], 'edge2');
     const tBack = performance.now();
     await waitFor('edge2\'s viewers back', 30000, async () => {
       const now = performance.now();
@@ -215,7 +215,7 @@ async function main() {
     const tOriginDown = performance.now();
     await waitWhip('retrying', 20000);
     log(`the sink noticed the origin was gone after ${((performance.now() - tOriginDown) / 1000).toFixed(1)} s`);
-    await topo.startRole('origin', ['origin']);
+    await topo.startRole(['origin'], 'origin');
     const tOriginUp = performance.now();
     const again = await waitWhip('publishing', 20000, (w) => w.session !== sessionId);
     const republishS = (performance.now() - tOriginUp) / 1000;
