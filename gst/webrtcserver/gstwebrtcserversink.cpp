@@ -536,6 +536,7 @@ static void gst_webrtc_server_sink_set_property(GObject *object, guint prop_id, 
       break;
     case PROP_MAX_VIEWERS:
     case PROP_MAX_PENDING:
+    case PROP_PLAYOUT_DELAY:
       priv->viewers->configure(viewer_settings(s));
       break;
     default:

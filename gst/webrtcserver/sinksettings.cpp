@@ -8,6 +8,7 @@
 
 #include "gstrefptr.h"
 #include "gstwebrtcserversink.h"
+#include "media/playoutdelay.h"
 
 using namespace livecast;
 
@@ -65,6 +66,7 @@ ViewerSettings viewer_settings(const SinkSettings &s)
   v.max_viewers = s.max_viewers;
   v.max_pending = s.max_pending;
   v.talkback = s.talkback;
+  v.playout_delay_ms = s.playout_delay_ms;
   v.ice.local_addresses = ice_addresses_for(s);
   v.ice.stun_server = s.stun_server;
   v.ice.turn_servers = s.turn_servers;
@@ -174,6 +176,9 @@ bool set_sink_setting(SinkSettings &s, guint prop_id, const GValue *value)
     case PROP_TALKBACK:
       s.talkback = g_value_get_boolean(value);
       break;
+    case PROP_PLAYOUT_DELAY:
+      s.playout_delay_ms = g_value_get_int(value);
+      break;
     default:
       return false;
   }
@@ -264,6 +269,9 @@ bool get_sink_setting(const SinkSettings &s, guint prop_id, GValue *value)
       break;
     case PROP_TALKBACK:
       g_value_set_boolean(value, s.talkback);
+      break;
+    case PROP_PLAYOUT_DELAY:
+      g_value_set_int(value, s.playout_delay_ms);
       break;
     default:
       return false;
@@ -459,6 +467,25 @@ void install_sink_properties(GObjectClass *gobject_class)
                            "Accept each viewer's microphone and expose it, decoded, on a "
                            "talkback_<id> source pad.",
                            FALSE, rw_ready));
+  /**
+   * GstWebRTCServerSink:playout-delay:
+   *
+   * The playout delay each viewer's video asks for, through the RTP header
+   * extension http://www.webrtc.org/experiments/rtp-hdrext/playout-delay
+   * (min = max = this value), sent to viewers whose offer names it
+   * (Chromium does). 0 makes Chromium show every frame as soon as it is
+   * decoded instead of holding it in its jitter buffer; a viewer on a
+   * jittery network may see stutter then, which a few tens of milliseconds
+   * smooth out. Applies to viewers that join after a change.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_PLAYOUT_DELAY,
+      g_param_spec_int("playout-delay", "Playout delay",
+                       "How long, in milliseconds (10 ms steps), a viewer's browser holds each "
+                       "frame before showing it, sent in the playout-delay RTP header extension; "
+                       "-1 sends no such extension and leaves the browser to choose.",
+                       -1, static_cast<int>(kPlayoutDelayMaxMs), kDefaultPlayoutDelay,
+                       static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_VIEWERS,
       g_param_spec_uint("viewers", "Viewers", "Number of viewer sessions right now.", 0, G_MAXUINT,

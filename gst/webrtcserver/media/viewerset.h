@@ -37,6 +37,7 @@ struct ViewerSettings {
   guint max_viewers = 100; /* 0: no limit */
   guint max_pending = 32;  /* still connecting; 0: no limit */
   bool talkback = false;
+  int playout_delay_ms = 0; /* -1: no playout-delay extension (rtpextensions.h) */
   IceSettings ice;
 };
 
