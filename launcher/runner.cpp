@@ -6,6 +6,7 @@
 #include "addresses.h"
 #include "loopseam.h"
 #include "missingplugins.h"
+#include "talkback.h"
 #include "statusline.h"
 #include "util.h"
 
@@ -76,6 +77,10 @@ class Runner
 
  private:
   bool build();
+  bool parse_pipeline();
+  bool find_sink();
+  void add_sink_probes();
+  void connect_sink_signals();
   bool change_state(GstState state, GstClockTime wait = 0);
   void print_welcome(int port);
   void stop_pipeline();
@@ -152,6 +157,24 @@ Runner::~Runner()
 
 bool Runner::build()
 {
+  if (!parse_pipeline() || !find_sink())
+    return false;
+  add_sink_probes();
+  connect_sink_signals();
+  GstBusPtr bus(gst_element_get_bus(pipeline_.get()));
+  gst_bus_add_watch(
+      bus.get(),
+      [](GstBus *, GstMessage *msg, gpointer self) -> gboolean {
+        static_cast<Runner *>(self)->handle_message(msg);
+        return G_SOURCE_CONTINUE;
+      },
+      this);
+  return true;
+}
+
+/* The preset's pipeline; a missing element is named with what provides it. */
+bool Runner::parse_pipeline()
+{
   GErrorHolder err;
   std::unique_ptr<GstParseContext, CFree<gst_parse_context_free>> ctx(gst_parse_context_new());
   GstElement *pipeline = gst_parse_launch_full(config_.pipeline.c_str(), ctx.get(),
@@ -178,8 +201,13 @@ bool Runner::build()
     print_line(stderr, "livecast: error: the preset did not make a pipeline");
     return false;
   }
+  return true;
+}
 
-  sink_.reset(gst_bin_get_by_name(GST_BIN(pipeline), kSinkName));
+/* The element named "sink", its video pad and what feeds it. */
+bool Runner::find_sink()
+{
+  sink_.reset(gst_bin_get_by_name(GST_BIN(pipeline_.get()), kSinkName));
   if (!sink_) {
     print_line(stderr, "livecast: error: the pipeline has no element named 'sink'");
     return false;
@@ -194,7 +222,11 @@ bool Runner::build()
   gst_iterator_free(it);
   if (sink_pad_)
     upstream_pad_.reset(gst_pad_get_peer(sink_pad_.get()));
+  return true;
+}
 
+void Runner::add_sink_probes()
+{
   /* The sink may not post EOS on the bus when it has no viewers; watch the
    * EOS event itself so the end of a file always ends the program. */
   if (sink_pad_) {
@@ -222,7 +254,10 @@ bool Runner::build()
                                                        GST_PAD_PROBE_TYPE_EVENT_FLUSH),
                           loop_seam_probe, &seam_, nullptr);
   }
+}
 
+void Runner::connect_sink_signals()
+{
   /* Viewer joins/leaves arrive on the sink's threads; hand them to the main
    * loop (an idle source never runs the callback in the emitting thread). */
   if (g_signal_lookup("viewer-added", G_OBJECT_TYPE(sink_.get()))) {
@@ -268,16 +303,6 @@ bool Runner::build()
         }),
         this));
   }
-
-  GstBusPtr bus(gst_element_get_bus(pipeline_.get()));
-  gst_bus_add_watch(
-      bus.get(),
-      [](GstBus *, GstMessage *msg, gpointer self) -> gboolean {
-        static_cast<Runner *>(self)->handle_message(msg);
-        return G_SOURCE_CONTINUE;
-      },
-      this);
-  return true;
 }
 
 /* Changes state, waiting up to `wait` for an asynchronous change to finish
@@ -285,53 +310,14 @@ bool Runner::build()
 /* On the sink's streaming thread, before the talkback pad carries data. */
 void Runner::play_talkback(GstElement *, GstPad *pad)
 {
-  const char *custom = g_getenv("LIVECAST_TALKBACK_SINK");
-  const std::string description = std::string(
-                                      "queue max-size-time=500000000 leaky=downstream ! "
-                                      "audioconvert ! audioresample ! ") +
-                                  (custom && *custom ? custom : "autoaudiosink");
-  GErrorHolder err;
-  GstElement *player = gst_parse_bin_from_description(description.c_str(), TRUE, err.out());
-  if (!player || err) {
-    if (player)
-      gst_object_unref(player);
-    post_line(std::string("livecast: warning: cannot play a viewer's microphone: ") +
-              err.message());
-    return;
-  }
-  const std::string name = std::string("player-") + GST_PAD_NAME(pad);
-  gst_object_set_name(GST_OBJECT(player), name.c_str());
-  g_object_set(player, "async-handling", TRUE, nullptr);
-  gst_bin_add(GST_BIN(pipeline_.get()), player);
-  GstPadPtr sinkpad(gst_element_get_static_pad(player, "sink"));
-  if (gst_pad_link(pad, sinkpad.get()) != GST_PAD_LINK_OK) {
-    gst_bin_remove(GST_BIN(pipeline_.get()), player);
-    post_line("livecast: warning: cannot link a viewer's microphone to the speakers");
-    return;
-  }
-  gst_element_sync_state_with_parent(player);
-  post_line("A viewer is talking (" + std::string(GST_PAD_NAME(pad) + 9, 0, 8) + "…)");
+  std::string line;
+  play_viewer_microphone(GST_BIN(pipeline_.get()), pad, line);
+  post_line(line);
 }
 
 void Runner::stop_talkback(GstPad *pad)
 {
-  const std::string name = std::string("player-") + GST_PAD_NAME(pad);
-  GstElement *player = gst_bin_get_by_name(GST_BIN(pipeline_.get()), name.c_str());
-  if (!player)
-    return;
-  /* Not from this (streaming or server) thread: from the main loop. */
-  g_idle_add(
-      [](gpointer data) -> gboolean {
-        auto *player = static_cast<GstElement *>(data);
-        gst_element_set_state(player, GST_STATE_NULL);
-        if (GstObject *parent = gst_object_get_parent(GST_OBJECT(player))) {
-          gst_bin_remove(GST_BIN(parent), player);
-          gst_object_unref(parent);
-        }
-        gst_object_unref(player);
-        return G_SOURCE_REMOVE;
-      },
-      player);
+  stop_viewer_microphone(GST_BIN(pipeline_.get()), pad);
 }
 
 bool Runner::change_state(GstState state, GstClockTime wait)

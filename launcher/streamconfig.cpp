@@ -339,6 +339,10 @@ bool build_pipeline(const Preset &preset, StreamConfig &c, std::string &error)
     sink += " talkback=true";
   if (!c.signaling_url.empty())
     sink += " signaling-url=" + launch_quote(c.signaling_url) + " room=" + launch_quote(c.room);
+  if (!c.whip_url.empty())
+    sink += " whip-url=" + launch_quote(c.whip_url);
+  if (!c.whip_token.empty())
+    sink += " whip-token=" + launch_quote(c.whip_token);
   if (!c.tls_cert.empty())
     sink += " tls-certificate=" + launch_quote(c.tls_cert);
   if (!c.tls_key.empty())
@@ -617,6 +621,25 @@ bool resolve_client_mode(const CommandLine &cl, StreamConfig &c, std::string &er
   return true;
 }
 
+/* --whip, --whip-token: WHIP publishing. */
+bool resolve_whip(const CommandLine &cl, StreamConfig &c, std::string &error)
+{
+  if (cl.whip_token && !cl.whip) {
+    error = "--whip-token is the token of a WHIP endpoint; add --whip URL";
+    return false;
+  }
+  if (cl.whip) {
+    const std::string &u = *cl.whip;
+    if (!g_str_has_prefix(u.c_str(), "http://") && !g_str_has_prefix(u.c_str(), "https://")) {
+      error = "--whip must start with http:// or https://, not '" + u + "'";
+      return false;
+    }
+    c.whip_url = u;
+    c.whip_token = cl.whip_token ? *cl.whip_token : "";
+  }
+  return true;
+}
+
 /* --tls-cert, --tls-key: absolute paths of files that exist. */
 bool resolve_tls(const CommandLine &cl, StreamConfig &c, std::string &error)
 {
@@ -676,7 +699,7 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
          resolve_screen(*preset, cl, c, error) && resolve_picture(cl, c, error) &&
          resolve_network(cl, c, error) && resolve_limits(*preset, cl, c, error) &&
          resolve_audio(cl, c, error) && resolve_client_mode(cl, c, error) &&
-         resolve_tls(cl, c, error) && check_even_size(c, error) &&
+         resolve_whip(cl, c, error) && resolve_tls(cl, c, error) && check_even_size(c, error) &&
          build_pipeline(*preset, c, error);
 }
 

@@ -17,6 +17,9 @@
 // pages). WHEP and 'ws' fall back to it by themselves when ICE has not connected within
 // wsMediaFallbackMs on their first connection (networks that let only the page's own port
 // through); once ICE has connected, later failures are outages and reconnect over WebRTC.
+// Janus (transport: 'janus'): the stream as a Janus Streaming mountpoint on an edge of
+// deploy/janus (janus-transport.js, loaded only for it: the Janus client's "watch", Janus's offer,
+// our answer).
 // Either way, failures reconnect with exponential back-off (Retry-After honoured).
 //
 // Audio: received when the server has it (/config.audio; audio: true/false forces it). Talkback:
@@ -28,10 +31,15 @@ const DEFAULTS = {
   server: '', // base URL of the livecast server; '' = the page's own origin
   token: '', // sent as "Authorization: Bearer" on every API call when set
   video: null, // HTMLVideoElement that shows the stream (optional)
-  transport: 'whep', // 'whep' | 'ws' (WebSocket signaling on /ws) | 'wsmedia' (media on /ws)
+  transport: 'whep', // 'whep' | 'ws' (WebSocket signaling on /ws) | 'wsmedia' (media on /ws) | 'janus' (a Janus edge)
   canvas: null, // HTMLCanvasElement for 'wsmedia' with WebCodecs (shown instead of the video)
   // ICE not connected this long after a start: play over the WebSocket instead (0: never).
   wsMediaFallbackMs: 4000,
+  // Janus only: the edge's Janus API (ws://edge:8188/; '' = the page's host), the Streaming
+  // mountpoint, and where the Janus client script is ('' = beside the page).
+  janus: '',
+  mountpoint: 1,
+  janusScript: '',
   wsMode: 'offer', // WebSocket only: 'offer' (we offer) | 'join' (the server offers)
   // A signaling relay (`livecast signal`) instead of the server's own /ws: its ws(s):// URL and
   // the room the stream serves (webrtcserversink signaling-url/room). Implies transport 'ws'.
@@ -105,8 +113,8 @@ export class LivecastClient {
     this.#opts = { ...DEFAULTS, ...options };
     this.#opts.server = String(this.#opts.server || '').replace(/\/+$/, '');
     if (this.#opts.relay) this.#opts.transport = 'ws';
-    if (!['whep', 'ws', 'wsmedia'].includes(this.#opts.transport)) {
-      throw new TypeError(`transport must be 'whep', 'ws' or 'wsmedia', not ${this.#opts.transport}`);
+    if (!['whep', 'ws', 'wsmedia', 'janus'].includes(this.#opts.transport)) {
+      throw new TypeError(`transport must be 'whep', 'ws', 'wsmedia' or 'janus', not ${this.#opts.transport}`);
     }
     if (!['offer', 'join'].includes(this.#opts.wsMode)) {
       throw new TypeError(`wsMode must be 'offer' or 'join', not ${this.#opts.wsMode}`);
@@ -264,9 +272,10 @@ export class LivecastClient {
       return;
     }
     const ws = this.#opts.transport === 'ws';
+    const janus = this.#opts.transport === 'janus';
     this.signaling = {
       transport: this.#opts.transport,
-      mode: ws ? this.#opts.wsMode : 'offer',
+      mode: ws ? this.#opts.wsMode : janus ? 'join' : 'offer',
       localCandidates: 0,
       remoteCandidates: 0,
       remoteEndOfCandidates: false,
@@ -284,7 +293,20 @@ export class LivecastClient {
           if (!stale()) this.timings.firstRemoteCandidate ??= performance.now();
         },
       };
-      if (ws) {
+      if (janus) {
+        // Its own module, fetched only by pages that watch through Janus.
+        const { JanusSession } = await import('./janus-transport.js');
+        if (stale()) return;
+        session = new JanusSession({
+          ...common,
+          errorClass: LivecastError,
+          onFail: (err) => {
+            if (!stale() && session === this.#session) this.#fail(err);
+          },
+        });
+        this.#session = session;
+        this.signaling.server = session.server;
+      } else if (ws) {
         session = new WsSession({
           ...common,
           url: this.#opts.relay || webSocketUrl(this.#url('/ws'), this.#opts.token),
@@ -311,12 +333,14 @@ export class LivecastClient {
         this.#session = session;
       }
       const fallbackMs = this.#opts.wsMediaFallbackMs;
-      if (fallbackMs > 0 && !this.#opts.relay && !this.#iceConnectedOnce && canPlayOverWebSocket()) {
+      if (fallbackMs > 0 && !this.#opts.relay && !janus && !this.#iceConnectedOnce &&
+        canPlayOverWebSocket()) {
         this.#timers.set('fallback', () => this.#fallBack(
           `ICE did not connect within ${Math.round(fallbackMs / 1000)} s`), fallbackMs);
       }
       await session.open();
       if (stale()) return;
+      if (janus) this.#onConfig({ audio: session.audio, talkback: false });
       this.timings.answered = performance.now();
       if (session.pc.connectionState !== 'connected') {
         this.#timers.set('connect', () => this.#fail(new LivecastError(

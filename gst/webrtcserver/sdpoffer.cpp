@@ -310,6 +310,7 @@ OfferCheck check_offer(const ParsedOffer &offer, const SentVideo &sent)
 
   const GstSDPMedia *media = gst_sdp_message_get_media(msg.get(), result.video.mline);
   result.video.caps = caps_for_payload(media, result.video.payload_type);
+  result.video.extmaps = media_extmaps(media);
   if (codec == VideoCodec::H264)
     result.video.profile_level_id =
         fmtp_value(fmtp_for(media, result.video.payload_type), "profile-level-id");
@@ -365,6 +366,31 @@ void complete_answer_fmtp(GstSDPMessage *answer, const OfferedVideo &video)
   }
   const std::string value = prefix + "profile-level-id=" + video.profile_level_id;
   gst_sdp_media_add_attribute(media, "fmtp", value.c_str());
+}
+
+std::vector<RtpExtmap> media_extmaps(const GstSDPMedia *media)
+{
+  std::vector<RtpExtmap> out;
+  if (!media)
+    return out;
+  for (guint i = 0; i < gst_sdp_media_attributes_len(media); i++) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute(media, i);
+    if (g_strcmp0(a->key, "extmap") != 0 || !a->value)
+      continue;
+    const char *v = a->value;
+    char *end = nullptr;
+    const long id = std::strtol(v, &end, 10);
+    if (end == v || id < 1 || id > 255 || (*end != '/' && *end != ' '))
+      continue;
+    const char *uri = std::strchr(end, ' ');
+    if (!uri || !uri[1])
+      continue;
+    uri++;
+    const char *uri_end = std::strchr(uri, ' ');
+    out.push_back(
+        RtpExtmap{static_cast<int>(id), uri_end ? std::string(uri, uri_end) : std::string(uri)});
+  }
+  return out;
 }
 
 SdpFragment parse_sdp_fragment(const std::string &text)

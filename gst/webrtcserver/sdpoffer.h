@@ -34,6 +34,15 @@ struct SentVideo {
   std::string h264_profile = "constrained-baseline";
 };
 
+/* One a=extmap of a media section: "<id>[/<direction>] <uri> [<attributes>]". */
+struct RtpExtmap {
+  int id = 0;
+  std::string uri;
+};
+
+/* Every a=extmap @media declares, in order (malformed ones left out). */
+std::vector<RtpExtmap> media_extmaps(const GstSDPMedia *media);
+
 /* What the answer will send: the offer's m-line and payload type for our codec. */
 struct OfferedVideo {
   guint mline = 0;
@@ -50,6 +59,9 @@ struct OfferedVideo {
   std::string ice_pwd;
   /* mid of every m-line, in order, to map trickled candidates to m-line indexes. */
   std::vector<std::string> mids;
+  /* The RTP header extensions the offer's video section names (rtpextensions.h
+   * picks those the viewer's video carries). */
+  std::vector<RtpExtmap> extmaps;
 };
 
 /* The offer's Opus audio section, if any: what we send there and whether

@@ -45,8 +45,11 @@ enum SinkProperty {
   PROP_SYNC,
   PROP_AUDIO_BITRATE,
   PROP_TALKBACK,
+  PROP_PLAYOUT_DELAY,
   PROP_VIEWERS,
   PROP_STATS,
+  PROP_WHIP_URL,
+  PROP_WHIP_TOKEN,
 };
 
 constexpr int kDefaultPort = 8080;
@@ -63,6 +66,8 @@ constexpr guint kDefaultMaxPending = 32;
 constexpr guint kDefaultMaxOffersPerSecond = 20;
 constexpr VideoCodec kDefaultCodec = VideoCodec::H264;
 constexpr guint kDefaultAudioBitrate = 64; /* kbit/s, Opus */
+/* Chromium shows each frame as soon as it is decoded (tests/bench/bench_glass.mjs). */
+constexpr int kDefaultPlayoutDelay = 0; /* ms; -1: no playout-delay extension */
 struct SinkSettings {
   VideoCodec codec = kDefaultCodec;
   guint bitrate = kDefaultBitrate;
@@ -86,6 +91,9 @@ struct SinkSettings {
   bool sync = true;
   guint audio_bitrate = kDefaultAudioBitrate;
   bool talkback = false;
+  std::string whip_url;   /* set: publish to this WHIP endpoint too */
+  std::string whip_token; /* its bearer token */
+  int playout_delay_ms = kDefaultPlayoutDelay;
 };
 
 /* What each part of the element is configured from. */

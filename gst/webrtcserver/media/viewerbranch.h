@@ -27,6 +27,7 @@
 #include "eventloop.h"
 #include "faultdomain.h"
 #include "gstrefptr.h"
+#include "rtpextensions.h"
 #include "sdpoffer.h"
 
 namespace livecast
@@ -46,6 +47,7 @@ struct IceSettings {
 struct BranchSpec {
   VideoCodec codec = VideoCodec::H264; /* what the stream sends */
   OfferedVideo video;                  /* the payload type and caps to answer with */
+  VideoExtensions extensions;          /* the RTP header extensions it carries */
   OfferedAudio audio;
   bool audio_input = false; /* the stream has audio to send */
   bool talkback = false;    /* viewers may send their microphone */
@@ -72,12 +74,6 @@ class ViewerBranch
    * transceiver with the offer's payload type (and the audio one), and
    * links it to the fanout's tees. */
   bool attach(GstElement *element, MediaFanout &fanout, std::string &error);
-
-  /* Calls @next once every payloader has output caps (then the SDP lists
-   * each stream's SSRC: without, a browser cannot tell bundled video from
-   * audio), or after @timeout_ms. */
-  void when_payloaders_ready(EventLoop &loop, const Guarded &run, guint timeout_ms,
-                             std::function<void()> next);
 
   /* Once ICE is up: notes every packet the viewer sends (last_received_us)
    * and asks for a key frame when it is back from an outage. */

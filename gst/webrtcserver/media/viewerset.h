@@ -24,6 +24,7 @@
 #include <string>
 
 #include "eventloop.h"
+#include "protocol/json.h"
 #include "mediafanout.h"
 #include "negotiation.h"
 #include "session/session.h"
@@ -37,6 +38,7 @@ struct ViewerSettings {
   guint max_viewers = 100; /* 0: no limit */
   guint max_pending = 32;  /* still connecting; 0: no limit */
   bool talkback = false;
+  int playout_delay_ms = 0; /* -1: no playout-delay extension (rtpextensions.h) */
   IceSettings ice;
 };
 
@@ -53,6 +55,8 @@ class ViewerSet : public SessionBackend, public std::enable_shared_from_this<Vie
     std::function<void(const std::string &id, GstElement *webrtcbin)> added;
     std::function<void(const std::string &id, const std::string &reason)> ended;
     std::function<void()> count_changed;
+    /* More members of the /stats object (the WHIP publisher's state). */
+    std::function<void(JsonWriter &)> more_stats;
   };
 
   /* @element: the sink, where branches go; @loop: where everything here runs. */
