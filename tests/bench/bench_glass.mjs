@@ -339,8 +339,9 @@ async function runScenario(ctx, sc) {
     result.unread = got.unread;
     result.answer = got.answer;
     result.stats ??= diffStats(s0, s1);
-    result.readers = (await page.evaluate(() => fetch('/stats').then((r) => r.json())))
-      .webSocketMedia?.length ?? 0;
+    // WebSocket media readers: livecast's /stats only (aiortc's sender has none).
+    result.readers = sc.sender === 'aiortc' ? 0
+      : (await page.evaluate(() => fetch('/stats').then((r) => r.json()))).webSocketMedia?.length ?? 0;
   } finally {
     for (const r of readers) await stopProcess(r, 'SIGTERM', 2000);
     await context.close().catch(() => {});
