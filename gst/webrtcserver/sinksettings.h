@@ -45,6 +45,7 @@ enum SinkProperty {
   PROP_SYNC,
   PROP_AUDIO_BITRATE,
   PROP_TALKBACK,
+  PROP_LADDER,
   PROP_VIEWERS,
   PROP_STATS,
 };
@@ -63,6 +64,9 @@ constexpr guint kDefaultMaxPending = 32;
 constexpr guint kDefaultMaxOffersPerSecond = 20;
 constexpr VideoCodec kDefaultCodec = VideoCodec::H264;
 constexpr guint kDefaultAudioBitrate = 64; /* kbit/s, Opus */
+/* A ladder for camera-like content: every viewer gets what its own link
+ * carries (media/ladder.h); the launcher's screen presets pick "screen". */
+constexpr Ladder kDefaultLadder = Ladder::Camera;
 struct SinkSettings {
   VideoCodec codec = kDefaultCodec;
   guint bitrate = kDefaultBitrate;
@@ -86,6 +90,7 @@ struct SinkSettings {
   bool sync = true;
   guint audio_bitrate = kDefaultAudioBitrate;
   bool talkback = false;
+  Ladder ladder = kDefaultLadder;
 };
 
 /* What each part of the element is configured from. */
@@ -100,5 +105,6 @@ bool set_sink_setting(SinkSettings &s, guint prop_id, const GValue *value);
 bool get_sink_setting(const SinkSettings &s, guint prop_id, GValue *value);
 
 GType ice_transport_policy_get_type();
+GType ladder_get_type();
 
 }  // namespace livecast

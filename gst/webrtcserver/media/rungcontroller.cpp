@@ -1,0 +1,96 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "rungcontroller.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace livecast
+{
+
+RungController::RungController(std::vector<uint64_t> rung_bps, int start)
+    : rung_bps_(std::move(rung_bps)), rung_(0)
+{
+  if (rung_bps_.empty())
+    rung_bps_.push_back(UINT64_MAX);
+  rung_ = std::clamp(start, 0, static_cast<int>(rung_bps_.size()) - 1);
+}
+
+bool RungController::congested(const BandwidthEstimate &e, int rung) const
+{
+  if (e.basis == EstimateBasis::Initial)
+    return false; /* nothing heard yet */
+  if (e.loss_fraction > kLossDown)
+    return true;
+  return e.delay_bps > 0 && e.probe != ProbeState::Running && e.delay_bps < kFit * rung_bps_[rung];
+}
+
+RungController::Decision RungController::tick(int64_t now_us, const BandwidthEstimate &e,
+                                              uint64_t sent_bps,
+                                              const std::function<bool(uint64_t)> &wants_probe)
+{
+  Decision d;
+  const int last = static_cast<int>(rung_bps_.size()) - 1;
+  received_bps_ = static_cast<uint64_t>(sent_bps * (1.0 - std::clamp(e.loss_fraction, 0.0, 1.0)));
+  if (last_switch_us_ < 0)
+    last_switch_us_ = now_us;
+  auto move_to = [&](int rung) {
+    rung_ = rung;
+    d.changed = true;
+    below_since_us_ = -1;
+    last_switch_us_ = now_us;
+  };
+  /* A trial: loss (or the estimator) says no at once; kTrialUs says yes. */
+  if (trial_from_ >= 0) {
+    if (e.loss_fraction > kLossDown || e.probe == ProbeState::Failed) {
+      const int back = trial_from_;
+      trial_from_ = -1;
+      last_failure_us_ = now_us;
+      move_to(back);
+    } else if (now_us - trial_start_us_ >= kTrialUs) {
+      trial_from_ = -1;
+      backoff_us_ = kBackoffMinUs;
+      last_switch_us_ = now_us; /* settle on it before the next try */
+    }
+    d.rung = rung_;
+    return d;
+  }
+  const bool after_failure = last_failure_us_ >= 0 && now_us - last_failure_us_ < kAfterFailureUs;
+  if (!after_failure && congested(e, rung_)) {
+    if (below_since_us_ < 0)
+      below_since_us_ = now_us;
+    if (now_us - below_since_us_ >= kDownAfterUs && rung_ < last) {
+      /* What the link carries: transport-cc's estimate, else what got through. */
+      const uint64_t carried = e.delay_bps > 0 ? e.delay_bps : received_bps_;
+      int to = rung_ + 1;
+      while (to < last && carried < kFit * rung_bps_[to])
+        to++;
+      move_to(to);
+    }
+  } else if (!congested(e, rung_)) {
+    below_since_us_ = -1;
+    const bool backed_off = last_failure_us_ < 0 || now_us - last_failure_us_ >= backoff_us_;
+    if (rung_ > 0 && backed_off && now_us - last_switch_us_ >= kSettleUs &&
+        e.loss_fraction <= kCalmLoss && e.basis != EstimateBasis::Initial &&
+        e.probe != ProbeState::Running) {
+      const uint64_t up = rung_bps_[rung_ - 1];
+      const bool probe = wants_probe(up);
+      /* Without transport-cc nothing but a try tells whether it fits. */
+      const bool twcc = e.delay_bps > 0;
+      if (probe || !twcc || e.delay_bps >= kFit * up) {
+        if (last_failure_us_ >= 0)
+          backoff_us_ = std::min(backoff_us_ * 2, kBackoffMaxUs);
+        trial_from_ = rung_;
+        trial_start_us_ = now_us;
+        move_to(rung_ - 1);
+        d.probe = probe;
+        d.probe_bps = up;
+      }
+    }
+  }
+  d.rung = rung_;
+  return d;
+}
+
+}  // namespace livecast

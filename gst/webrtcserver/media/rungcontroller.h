@@ -1,0 +1,91 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Which rung of the ladder (ladder.h) one viewer gets, from its own
+ * feedback (bandwidthestimator.h), decided every tick (250 ms):
+ *  - down within about a second of congestion: once the viewer's link has
+ *    been congested for kDownAfterUs, to the best rung that what got
+ *    through (sent x (1 - loss)) carries at kFit (the lowest when none
+ *    does). Congested: receiver reports lose more than kLossDown, or,
+ *    with transport-cc, the delay-based estimate is below kFit x the
+ *    rung's bitrate;
+ *  - up only as a trial: once the link was calm (at most kCalmLoss) for
+ *    kSettleUs since the last switch, after the back-off of failed trials,
+ *    and (with transport-cc) the estimator wants a probe at the next
+ *    rung's bitrate or already carries it, the viewer moves up and a probe
+ *    starts. For kTrialUs the new rung is on trial: loss above kLossDown or
+ *    the estimator failing the probe sends the viewer back at once, and
+ *    for kAfterFailureUs the loss the try caused moves nobody further
+ *    down. Failed trials back off 2x each, kBackoffMinUs to kBackoffMaxUs;
+ *  - REMB (the browser's own estimate, what Chromium sends without
+ *    transport-cc) is not used: Chromium without a send-time header
+ *    extension reported 349-639 kbit/s while an unshaped link carried our
+ *    2 Mbit/s without loss, and dipped at key frames, moving a fast viewer
+ *    down for nothing (tests/browser/ladder.test.mjs).
+ * Pure: time and the estimate come in, the rung goes out; tests/unit/
+ * test_rungcontroller.cpp drives it with synthetic estimates.
+ */
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "bandwidthestimator.h"
+
+namespace livecast
+{
+
+class RungController
+{
+ public:
+  /* @rung_bps: each rung's bitrate, rung 0 (the best) first; @start: the
+   * rung a new viewer gets. */
+  RungController(std::vector<uint64_t> rung_bps, int start);
+
+  struct Decision {
+    int rung = 0;         /* where the viewer should be */
+    bool changed = false; /* ... and it is not the last decision */
+    bool probe = false;   /* moving up: start a probe at probe_bps */
+    uint64_t probe_bps = 0;
+  };
+
+  /* One tick at @now_us: @e the viewer's estimate, @sent_bps what we sent
+   * it over the last second or so, @wants_probe the estimator's answer
+   * whether a probe at a rate is worth a try. */
+  Decision tick(int64_t now_us, const BandwidthEstimate &e, uint64_t sent_bps,
+                const std::function<bool(uint64_t)> &wants_probe);
+
+  int rung() const { return rung_; }
+  /* What got through at the last tick (for /stats). */
+  uint64_t received_bps() const { return received_bps_; }
+
+  /* Below this share of a rung's bitrate the rung is too much. */
+  static constexpr double kFit = 0.85;
+  static constexpr double kLossDown = 0.10;
+  static constexpr int64_t kAfterFailureUs = 2000000;
+  /* That long below before going down: one REMB or report interval. */
+  static constexpr int64_t kDownAfterUs = 500000;
+  /* No trial sooner than this after a switch: the new rung settles. */
+  static constexpr int64_t kSettleUs = 2000000;
+  static constexpr int64_t kTrialUs = 3000000;
+  /* Up only when the last report saw at most this loss. */
+  static constexpr double kCalmLoss = 0.02;
+  static constexpr int64_t kBackoffMinUs = 4000000;
+  static constexpr int64_t kBackoffMaxUs = 16000000;
+
+ private:
+  bool congested(const BandwidthEstimate &e, int rung) const;
+
+  std::vector<uint64_t> rung_bps_;
+  int rung_;
+  int64_t below_since_us_ = -1;
+  int64_t last_switch_us_ = -1;
+  uint64_t received_bps_ = 0;
+  int trial_from_ = -1; /* the rung a trial started from; -1: none */
+  int64_t trial_start_us_ = -1;
+  int64_t backoff_us_ = kBackoffMinUs;
+  int64_t last_failure_us_ = -1;
+};
+
+}  // namespace livecast
