@@ -145,7 +145,7 @@ function describeServer(stats) {
     `${s.estimate ? `${(s.estimate.bitrate / 1e3).toFixed(0)} kbit/s (${s.estimate.basis}, remb ` +
       `${(s.estimate.remb / 1e3).toFixed(0)}, loss ${(100 * s.estimate.loss).toFixed(0)}%, sent ` +
       `${(s.estimate.sent / 1e3).toFixed(0)})` : 'none'}, ${(s.bitrate / 1e3).toFixed(0)} kbit/s, ` +
-    `${s.packetsLost} lost`).join(' | ');
+    `${s.packetsLost} lost, rtx ${s.rtxSent} sent ${s.rtxDropped} held back`).join(' | ');
   return `${rungs} || ${sessions}`;
 }
 

@@ -71,8 +71,8 @@ class RungController
   static constexpr int64_t kTrialUs = 3000000;
   /* Up only when the last report saw at most this loss. */
   static constexpr double kCalmLoss = 0.02;
-  static constexpr int64_t kBackoffMinUs = 4000000;
-  static constexpr int64_t kBackoffMaxUs = 16000000;
+  static constexpr int64_t kBackoffMinUs = 6000000;
+  static constexpr int64_t kBackoffMaxUs = 32000000;
 
  private:
   bool congested(const BandwidthEstimate &e, int rung) const;

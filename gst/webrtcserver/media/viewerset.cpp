@@ -9,6 +9,7 @@
 
 #include "debugcategory.h"
 #include "protocol/json.h"
+#include "rtxbudget.h"
 #include "rungcontroller.h"
 #include "viewerfeedback.h"
 
@@ -36,6 +37,8 @@ constexpr std::size_t kRecentlyEnded = 32;
 constexpr guint kLadderTickMs = 250;
 /* What a viewer received is judged over about this long. */
 constexpr gint64 kReceivedWindowUs = 1 * G_USEC_PER_SEC;
+/* Retransmissions may add this share of the viewer's rung bitrate (rtxbudget.h). */
+constexpr double kRtxShare = 0.25;
 
 }  // namespace
 
@@ -62,6 +65,8 @@ struct ViewerSet::Viewer {
   /* Its bandwidth estimate (once connected) and place on the ladder. */
   std::unique_ptr<ViewerFeedback> feedback;
   std::unique_ptr<RungController> controller;
+  std::unique_ptr<RtxBudget> rtx;
+  std::vector<uint64_t> rung_bps;
   BandwidthEstimate estimate;
   guint64 sent_bytes_mark = 0; /* the feedback's bytes_sent at sent_mark_us */
   gint64 sent_mark_us = 0;
@@ -194,6 +199,8 @@ void ViewerSet::ladder_tick()
     if (d.probe)
       v->feedback->start_probe(d.probe_bps);
     v->branch->set_rung(static_cast<guint>(d.rung));
+    if (v->rtx && static_cast<std::size_t>(d.rung) < v->rung_bps.size())
+      v->rtx->set_rate(static_cast<uint64_t>(kRtxShare * v->rung_bps[d.rung]));
     v->rung_switches++;
     moved = true;
   }
@@ -424,6 +431,12 @@ void ViewerSet::on_ice_state(Viewer &v, GstWebRTCICEConnectionState state)
         }
         if (v.feedback)
           start_ladder_ticks();
+        if (!fs.rungs.empty()) {
+          for (const RungSpec &r : fs.rungs)
+            v.rung_bps.push_back(r.bitrate_kbps * 1000ull);
+          v.rtx = RtxBudget::attach(v.branch->webrtcbin(),
+                                    static_cast<uint64_t>(kRtxShare * v.rung_bps[0]));
+        }
         GST_INFO_OBJECT(element_, "viewer %s connected", v.id.c_str());
       }
       break;
@@ -749,6 +762,9 @@ std::string ViewerSet::stats_json()
     w.key("rung").integer(v.branch->rung());
     w.key("pendingRung").integer(v.branch->pending_rung());
     w.key("rungSwitches").integer(static_cast<gint64>(v.rung_switches));
+    /* Retransmissions sent and held back by the budget (rtxbudget.h). */
+    w.key("rtxSent").integer(v.rtx ? static_cast<gint64>(v.rtx->passed()) : 0);
+    w.key("rtxDropped").integer(v.rtx ? static_cast<gint64>(v.rtx->dropped()) : 0);
     w.key("estimate");
     if (v.feedback) {
       const BandwidthEstimate &e = v.estimate;
