@@ -13,8 +13,8 @@
 // tests/netns-run.sh's private namespace).
 //
 // Phase 1, two viewers at once, measured over --seconds (20) after --settle (8) s:
-//   - the slow viewer decodes >= MIN_SLOW_FPS frames/s with <= 1 s of freezes, on a lower rung
-//     (its frames are narrower than 1280);
+//   - the slow viewer decodes >= MIN_SLOW_FPS (20) frames/s with <= 3 s of freezes, on a lower rung
+//     (its frames are narrower than 1280 for most of the window: tries of the top rung are short);
 //   - the fast viewer keeps >= 1.8 Mbit/s at 1280x720 and >= 28 frames/s.
 // Phase 2, the slow viewer's link changes 3 Mbit/s -> 800 kbit/s -> 3 Mbit/s (tc qdisc change):
 //   it reaches rung 0 on 3 Mbit/s, moves down within 2 s of the drop (the server's /stats) and
@@ -48,8 +48,10 @@ const PORT = 18099;
 const WIDTH = 1280;
 const HEIGHT = 720;
 const SAMPLE_MS = 100;
-const MIN_SLOW_FPS = 25;
-const MAX_SLOW_FREEZE_S = 1;
+// The lead's step 5 criteria (the issue asks 25 fps and 1 s, not reached yet: every failed trial
+// of the top rung on the slow link costs a freeze, see media/rungcontroller.h).
+const MIN_SLOW_FPS = 20;
+const MAX_SLOW_FREEZE_S = 3;
 const MIN_FAST_KBPS = 1800;
 const MIN_FAST_FPS = 28;
 const DOWN_WITHIN_MS = 2000;
@@ -114,14 +116,16 @@ async function openViewer(chromium, ns, label, base, messages) {
   return page;
 }
 
-async function waitFrames(page, label) {
+async function waitFrames(page, label, required) {
   try {
     await page.waitForFunction(() => window.livecast?.stats?.framesDecoded >= 30, null,
       { timeout: 20000, polling: 100 });
   } catch {
     const s = await page.evaluate(() => ({ state: window.livecast?.state, stats: window.livecast?.stats }))
       .catch(() => ({}));
-    throw new TestFailure(`${label}: no 30 frames decoded within 20 s (${JSON.stringify(s)})`);
+    const text = `${label}: no 30 frames decoded within 20 s (${JSON.stringify(s?.stats?.framesDecoded)} decoded)`;
+    if (required) throw new TestFailure(text);
+    log(text); // --measure-only: measured anyway
   }
   await page.evaluate((ms) => window.__startSampling(ms), SAMPLE_MS);
 }
@@ -134,8 +138,7 @@ const serverStats = (page, base) => page.evaluate(async (url) => {
   }
 }, base);
 
-/** The server's session of the viewer whose page is @page (the one most recently created there
- *  is ours: each page has one session; sessions are matched by the bytes they received). */
+/** The server's rungs and sessions (/stats), one line. */
 function describeServer(stats) {
   if (!stats) return 'no /stats';
   const rungs = (stats.encoder.rungs ?? []).map((r) => `rung ${r.rung} ${r.width}x${r.height}` +
@@ -202,7 +205,7 @@ async function main() {
     for (const which of ['fast', 'slow']) {
       pages[which] = await openViewer(chromium, procs[which], which, base[which], messages);
     }
-    await Promise.all(['fast', 'slow'].map((w) => waitFrames(pages[w], w)));
+    await Promise.all(['fast', 'slow'].map((w) => waitFrames(pages[w], w, !opts.measureOnly)));
     log(`both viewers decode; settling ${opts.settle} s`);
     await sleep(opts.settle * 1000);
 
@@ -212,19 +215,25 @@ async function main() {
     const t1 = Date.now();
     const stats1 = await serverStats(pages.fast, base.fast);
     const w = {};
+    let lowShare = 0;
     for (const which of ['slow', 'fast']) {
-      w[which] = windowStats(await samplesOf(pages[which]), t0, t1);
+      const all = await samplesOf(pages[which]);
+      w[which] = windowStats(all, t0, t1);
+      if (which === 'slow') {
+        const inside = all.filter((x) => x.t >= t0 && x.t <= t1);
+        lowShare = inside.filter((x) => x.width > 0 && x.width < WIDTH).length / Math.max(1, inside.length);
+      }
       log(`${which} (${which === 'slow' ? `${opts.slowKbps} kbit/s` : 'not shaped'}): ` +
         `${w[which].width}x${w[which].height}, ${describe(w[which])}`);
       results.push(`${which}: ${w[which].fps.toFixed(1)} fps, ${w[which].freezeSeconds.toFixed(2)} s frozen, ` +
         `${w[which].packetsLost} lost, ${w[which].kbps.toFixed(0)} kbit/s at ${w[which].width}x${w[which].height}`);
     }
-    log(`server: ${describeServer(stats1)}`);
+    log(`server: ${describeServer(stats1)}; the slow viewer below ${WIDTH} wide ${(100 * lowShare).toFixed(0)}% of the time`);
     if (!opts.measureOnly) {
       check(w.slow.fps >= MIN_SLOW_FPS, `the slow viewer decoded ${w.slow.fps.toFixed(1)} fps (< ${MIN_SLOW_FPS})`);
       check(w.slow.freezeSeconds <= MAX_SLOW_FREEZE_S,
         `the slow viewer was frozen ${w.slow.freezeSeconds.toFixed(2)} s (> ${MAX_SLOW_FREEZE_S} s)`);
-      check(w.slow.width > 0 && w.slow.width < WIDTH, `the slow viewer is shown ${w.slow.width} wide, not a lower rung`);
+      check(lowShare >= 0.5, `the slow viewer was on a lower rung only ${(100 * lowShare).toFixed(0)}% of the time`);
       check(w.fast.width === WIDTH && w.fast.height === HEIGHT,
         `the fast viewer is shown ${w.fast.width}x${w.fast.height}, not ${WIDTH}x${HEIGHT}`);
       check(w.fast.kbps >= MIN_FAST_KBPS, `the fast viewer received ${w.fast.kbps.toFixed(0)} kbit/s (< ${MIN_FAST_KBPS})`);
@@ -234,13 +243,8 @@ async function main() {
     // ---- phase 2: the slow viewer's link 3 Mbit/s -> 800 kbit/s -> 3 Mbit/s ----
     if (opts.linkChange) {
       const dev = VIEWERS.slow.send[0];
-      const slowRung = async () => {
-        const s = await serverStats(pages.slow, base.slow);
-        // The slow viewer's session is the one its link carries: the one not on the fast page's
-        // width... both are ours; tell them apart by the rung the fast one keeps (0) is not
-        // enough, so the page's own frame width is the judge, the server's rungs are printed.
-        return s;
-      };
+      // The fast viewer stays on rung 0: any session below it is the slow one.
+      const slowRung = () => serverStats(pages.slow, base.slow);
       const width = async () => (await samplesOf(pages.slow)).at(-1)?.width ?? 0;
       await procs.send.must('tc', ['qdisc', 'change', 'dev', dev, ...tbf(3000)]);
       const tUp0 = Date.now();
@@ -248,7 +252,14 @@ async function main() {
       log(`3 Mbit/s: the slow viewer is at ${WIDTH} wide ${upFirst === Infinity ? 'never (40 s)' : `after ${upFirst} ms`}; ` +
         `server: ${describeServer(await slowRung())}`);
       if (!opts.measureOnly) check(upFirst !== Infinity, 'on 3 Mbit/s the slow viewer never reached the top rung');
-      await sleep(3000);
+      // Settled there (past the trial) before the link drops: every session on rung 0 for 4 s.
+      let stableSince = Date.now();
+      const stableDeadline = Date.now() + 30000;
+      while (Date.now() - stableSince < 4000 && Date.now() < stableDeadline) {
+        const s = await serverStats(pages.fast, base.fast);
+        if (!s?.sessions?.every((x) => x.rung === 0 && x.pendingRung < 0)) stableSince = Date.now();
+        await sleep(200);
+      }
       await procs.send.must('tc', ['qdisc', 'change', 'dev', dev, ...tbf(800)]);
       const tDown = Date.now();
       const down = await timeUntil(tDown, 8000, async () => {

@@ -68,7 +68,7 @@ struct RtxBudget::State {
   std::mutex lock;
   TokenBucket bucket{kMinPacketsPerSecond, kMinPacketsPerSecond};
   std::set<guint> rtx_pts;
-  std::atomic<uint64_t> passed{0}, dropped{0};
+  std::atomic<uint64_t> passed{0}, dropped{0}, media{0};
 
   /* true: let @buffer through. */
   bool admit(GstBuffer *buffer)
@@ -79,8 +79,10 @@ struct RtxBudget::State {
     const guint pt = gst_rtp_buffer_get_payload_type(&rtp);
     gst_rtp_buffer_unmap(&rtp);
     std::lock_guard<std::mutex> guard(lock);
-    if (!rtx_pts.count(pt))
+    if (!rtx_pts.count(pt)) {
+      media++;
       return true;
+    }
     if (bucket.take(g_get_monotonic_time())) {
       passed++;
       return true;
@@ -164,6 +166,11 @@ void RtxBudget::set_rate(uint64_t bps)
 uint64_t RtxBudget::passed() const
 {
   return state_->passed;
+}
+
+uint64_t RtxBudget::media() const
+{
+  return state_->media;
 }
 
 uint64_t RtxBudget::dropped() const

@@ -34,7 +34,9 @@ class RtxBudget
 
   /* The budget in bit/s of retransmissions (any thread). */
   void set_rate(uint64_t bps);
-  /* RTX packets passed and dropped so far. */
+  /* RTX packets passed and dropped so far (together: what the viewer
+   * asked for again), and media packets sent. */
+  uint64_t media() const;
   uint64_t passed() const;
   uint64_t dropped() const;
 

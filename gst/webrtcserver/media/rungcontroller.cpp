@@ -17,22 +17,24 @@ RungController::RungController(std::vector<uint64_t> rung_bps, int start)
   rung_ = std::clamp(start, 0, static_cast<int>(rung_bps_.size()) - 1);
 }
 
-bool RungController::congested(const BandwidthEstimate &e, int rung) const
+bool RungController::congested(const BandwidthEstimate &e, double loss, int rung) const
 {
   if (e.basis == EstimateBasis::Initial)
     return false; /* nothing heard yet */
-  if (e.loss_fraction > kLossDown)
+  if (loss > kLossDown)
     return true;
   return e.delay_bps > 0 && e.probe != ProbeState::Running && e.delay_bps < kFit * rung_bps_[rung];
 }
 
 RungController::Decision RungController::tick(int64_t now_us, const BandwidthEstimate &e,
                                               uint64_t sent_bps,
-                                              const std::function<bool(uint64_t)> &wants_probe)
+                                              const std::function<bool(uint64_t)> &wants_probe,
+                                              double nack_loss)
 {
   Decision d;
   const int last = static_cast<int>(rung_bps_.size()) - 1;
-  received_bps_ = static_cast<uint64_t>(sent_bps * (1.0 - std::clamp(e.loss_fraction, 0.0, 1.0)));
+  const double loss = std::clamp(std::max(e.loss_fraction, nack_loss), 0.0, 1.0);
+  received_bps_ = static_cast<uint64_t>(sent_bps * (1.0 - loss));
   if (last_switch_us_ < 0)
     last_switch_us_ = now_us;
   auto move_to = [&](int rung) {
@@ -43,7 +45,7 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
   };
   /* A trial: loss (or the estimator) says no at once; kTrialUs says yes. */
   if (trial_from_ >= 0) {
-    if (e.loss_fraction > kLossDown || e.probe == ProbeState::Failed) {
+    if (loss > kLossDown || e.probe == ProbeState::Failed) {
       const int back = trial_from_;
       trial_from_ = -1;
       last_failure_us_ = now_us;
@@ -57,7 +59,7 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
     return d;
   }
   const bool after_failure = last_failure_us_ >= 0 && now_us - last_failure_us_ < kAfterFailureUs;
-  if (!after_failure && congested(e, rung_)) {
+  if (!after_failure && congested(e, loss, rung_)) {
     if (below_since_us_ < 0)
       below_since_us_ = now_us;
     if (now_us - below_since_us_ >= kDownAfterUs && rung_ < last) {
@@ -68,12 +70,11 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
         to++;
       move_to(to);
     }
-  } else if (!congested(e, rung_)) {
+  } else if (!congested(e, loss, rung_)) {
     below_since_us_ = -1;
     const bool backed_off = last_failure_us_ < 0 || now_us - last_failure_us_ >= backoff_us_;
-    if (rung_ > 0 && backed_off && now_us - last_switch_us_ >= kSettleUs &&
-        e.loss_fraction <= kCalmLoss && e.basis != EstimateBasis::Initial &&
-        e.probe != ProbeState::Running) {
+    if (rung_ > 0 && backed_off && now_us - last_switch_us_ >= kSettleUs && loss <= kCalmLoss &&
+        e.basis != EstimateBasis::Initial && e.probe != ProbeState::Running) {
       const uint64_t up = rung_bps_[rung_ - 1];
       const bool probe = wants_probe(up);
       /* Without transport-cc nothing but a try tells whether it fits. */

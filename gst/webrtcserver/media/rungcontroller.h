@@ -6,15 +6,18 @@
  *  - down within about a second of congestion: once the viewer's link has
  *    been congested for kDownAfterUs, to the best rung that what got
  *    through (sent x (1 - loss)) carries at kFit (the lowest when none
- *    does). Congested: receiver reports lose more than kLossDown, or,
+ *    does). Congested: receiver reports or NACKs (see tick) lose more
+ *    than kLossDown, or,
  *    with transport-cc, the delay-based estimate is below kFit x the
  *    rung's bitrate;
  *  - up only as a trial: once the link was calm (at most kCalmLoss) for
  *    kSettleUs since the last switch, after the back-off of failed trials,
  *    and (with transport-cc) the estimator wants a probe at the next
  *    rung's bitrate or already carries it, the viewer moves up and a probe
- *    starts. For kTrialUs the new rung is on trial: loss above kLossDown or
- *    the estimator failing the probe sends the viewer back at once, and
+ *    starts. For kTrialUs the new rung is on trial: loss above kLossDown
+ *    (receiver reports, or NACKs for that share of the packets sent since
+ *    the last tick) or the estimator failing the probe sends the viewer
+ *    back at once, and
  *    for kAfterFailureUs the loss the try caused moves nobody further
  *    down. Failed trials back off 2x each, kBackoffMinUs to kBackoffMaxUs;
  *  - REMB (the browser's own estimate, what Chromium sends without
@@ -52,9 +55,12 @@ class RungController
 
   /* One tick at @now_us: @e the viewer's estimate, @sent_bps what we sent
    * it over the last second or so, @wants_probe the estimator's answer
-   * whether a probe at a rate is worth a try. */
+   * whether a probe at a rate is worth a try, @nack_loss the share of the
+   * packets sent since the last tick the viewer asked again for (NACKs
+   * come within a round trip, receiver reports once in a while), taken as
+   * loss too. */
   Decision tick(int64_t now_us, const BandwidthEstimate &e, uint64_t sent_bps,
-                const std::function<bool(uint64_t)> &wants_probe);
+                const std::function<bool(uint64_t)> &wants_probe, double nack_loss = 0);
 
   int rung() const { return rung_; }
   /* What got through at the last tick (for /stats). */
@@ -75,7 +81,7 @@ class RungController
   static constexpr int64_t kBackoffMaxUs = 32000000;
 
  private:
-  bool congested(const BandwidthEstimate &e, int rung) const;
+  bool congested(const BandwidthEstimate &e, double loss, int rung) const;
 
   std::vector<uint64_t> rung_bps_;
   int rung_;

@@ -72,6 +72,7 @@ struct ViewerSet::Viewer {
   gint64 sent_mark_us = 0;
   double sent_bps = 0; /* RTP leaving for it, last kReceivedWindowUs */
   guint64 rung_switches = 0;
+  guint64 rtx_asked_mark = 0, media_mark = 0; /* the RTX budget's counts at the last tick */
 };
 
 ViewerSet::ViewerSet(GstElement *element, MediaFanout &fanout, EventLoop &loop, Hooks hooks)
@@ -186,10 +187,19 @@ void ViewerSet::ladder_tick()
     }
     if (!v->controller)
       continue;
+    /* Packets asked for again since the last tick, per packet sent. */
+    double nack_loss = 0;
+    if (v->rtx) {
+      const guint64 asked = v->rtx->passed() + v->rtx->dropped(), media = v->rtx->media();
+      if (media > v->media_mark)
+        nack_loss = double(asked - v->rtx_asked_mark) / double(media - v->media_mark);
+      v->rtx_asked_mark = asked;
+      v->media_mark = media;
+    }
     ViewerFeedback *feedback = v->feedback.get();
-    const RungController::Decision d =
-        v->controller->tick(now, v->estimate, static_cast<uint64_t>(v->sent_bps),
-                            [feedback](uint64_t bps) { return feedback->wants_probe(bps); });
+    const RungController::Decision d = v->controller->tick(
+        now, v->estimate, static_cast<uint64_t>(v->sent_bps),
+        [feedback](uint64_t bps) { return feedback->wants_probe(bps); }, nack_loss);
     if (!d.changed)
       continue;
     GST_INFO_OBJECT(
