@@ -46,6 +46,19 @@ gint vpx_threads(int width, int height)
   return width * height > 1280 * 720 && cpus > 2 ? 2 : 1;
 }
 
+/* A chain made whole (@ok) starts with its valve closed: no encoding work
+ * while nobody watches; one that is not is thrown away (false). */
+bool close_valve_or_discard(const std::vector<GstElement *> &chain, bool ok)
+{
+  if (!ok) {
+    discard(chain);
+    return false;
+  }
+  gst_util_set_object_arg(G_OBJECT(chain[0]), "drop-mode", "forward-sticky-events");
+  g_object_set(chain[0], "drop", TRUE, nullptr);
+  return true;
+}
+
 /* An end sink waits for each buffer's time (files play at their speed),
  * and the input tee hands the buffer on to the encoder only after that:
  * basesink's default 20 ms processing deadline would be 20 ms added to
@@ -161,6 +174,15 @@ GstElement *MediaFanout::make_element(const char *factory, const char *name)
                        factory),
                       (nullptr));
   return e;
+}
+
+/* SPS and PPS with every key frame: a viewer may start at any of them. */
+GstElement *MediaFanout::make_parser(const char *name)
+{
+  GstElement *parse = make_element("h264parse", name);
+  if (parse)
+    g_object_set(parse, "config-interval", -1, nullptr);
+  return parse;
 }
 
 GstElement *MediaFanout::make_encoder(const FanoutSettings &settings, VideoCodec codec, int width,
@@ -281,19 +303,10 @@ bool MediaFanout::build_video_chain(const GstCaps *caps)
     g_object_set(queue, "max-size-buffers", 30, "max-size-bytes", 0, "max-size-time",
                  G_GUINT64_CONSTANT(0), nullptr);
   }
-  if (ok && codec == VideoCodec::H264) {
-    GstElement *parse = make_element("h264parse", "parser");
-    ok = add(parse);
-    if (ok)
-      g_object_set(parse, "config-interval", -1, nullptr);
-  }
-  if (!ok) {
-    discard(chain);
+  if (ok && codec == VideoCodec::H264)
+    ok = add(make_parser("parser"));
+  if (!close_valve_or_discard(chain, ok))
     return false;
-  }
-  /* Drop until the first viewer: no encoding work while nobody watches. */
-  gst_util_set_object_arg(G_OBJECT(chain[0]), "drop-mode", "forward-sticky-events");
-  g_object_set(chain[0], "drop", TRUE, nullptr);
   /* The other rungs' tees exist from the start (viewers link to them at
    * once); their encoding chains come with their first viewer. */
   const std::vector<RungSpec> rungs = [&]() {
@@ -408,17 +421,10 @@ bool MediaFanout::build_rung(guint index)
     ok = caps_filter("encoder-caps",
                      gst_caps_from_string("video/x-h264, profile=(string)constrained-baseline, "
                                           "stream-format=(string)byte-stream"));
-    GstElement *parse = ok ? make_element("h264parse", name("parser").c_str()) : nullptr;
-    ok = ok && add(parse);
-    if (ok)
-      g_object_set(parse, "config-interval", -1, nullptr);
+    ok = ok && add(make_parser(name("parser").c_str()));
   }
-  if (!ok) {
-    discard(chain);
+  if (!close_valve_or_discard(chain, ok))
     return false;
-  }
-  gst_util_set_object_arg(G_OBJECT(chain[0]), "drop-mode", "forward-sticky-events");
-  g_object_set(chain[0], "drop", TRUE, nullptr);
   if (!insert_chain(chain, input_tee_, rungs_[index].tee, "rung encoding"))
     return false;
   std::lock_guard<std::mutex> guard(lock_);

@@ -147,6 +147,7 @@ class MediaFanout
   };
 
   GstElement *make_element(const char *factory, const char *name);
+  GstElement *make_parser(const char *name);
   GstElement *make_encoder(const FanoutSettings &settings, VideoCodec codec, int width, int height,
                            const char *name);
   bool insert_chain(const std::vector<GstElement *> &chain, GstElement *from, GstElement *to,
