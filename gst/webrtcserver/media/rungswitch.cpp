@@ -163,11 +163,32 @@ static gboolean rung_switch_sink_event(GstPad *pad, GstObject *parent, GstEvent 
 
 static gboolean rung_switch_sink_query(GstPad *pad, GstObject *parent, GstQuery *query)
 {
-  /* What the payloader accepts is what every rung may send. */
   auto *self = LIVECAST_RUNG_SWITCH(parent);
-  if (GST_QUERY_TYPE(query) == GST_QUERY_CAPS || GST_QUERY_TYPE(query) == GST_QUERY_ACCEPT_CAPS)
+  const GstQueryType type = GST_QUERY_TYPE(query);
+  if (type != GST_QUERY_CAPS && type != GST_QUERY_ACCEPT_CAPS)
+    return gst_pad_query_default(pad, parent, query);
+  bool current;
+  {
+    std::lock_guard<std::mutex> guard(self->state->lock);
+    current = rung_of(pad) == self->state->current;
+  }
+  /* The rung shown asks the payloader. Another rung's chain asks while it
+   * starts, from the thread of the stream's input (its tee's caps query
+   * goes to every viewer): an answer from the viewer's webrtcbin, which may
+   * be busy under its own lock, would hold the whole stream. Every rung is
+   * the same codec and profile, what the payloader took already. */
+  if (current)
     return gst_pad_peer_query(self->srcpad, query);
-  return gst_pad_query_default(pad, parent, query);
+  if (type == GST_QUERY_ACCEPT_CAPS) {
+    gst_query_set_accept_caps_result(query, TRUE);
+    return TRUE;
+  }
+  GstCaps *filter = nullptr;
+  gst_query_parse_caps(query, &filter);
+  GstCaps *any = gst_caps_new_any();
+  gst_query_set_caps_result(query, filter ? filter : any);
+  gst_caps_unref(any);
+  return TRUE;
 }
 
 static gboolean rung_switch_src_event(GstPad *, GstObject *parent, GstEvent *event)
