@@ -23,13 +23,15 @@ struct RawOptions {
   gchar **turn = nullptr;
   gchar *signaling_url = nullptr, *room = nullptr, *tls_cert = nullptr, *tls_key = nullptr;
   gchar *max_viewers = nullptr, *max_pending = nullptr, *max_offers_per_second = nullptr;
+  gchar *whip = nullptr, *whip_token = nullptr;
   std::optional<std::string> audio;
 
   ~RawOptions()
   {
     for (gchar *s :
          {preset, port, bind, codec, bitrate, fps, size, token, file, stun, monitor, region,
-          signaling_url, room, tls_cert, tls_key, max_viewers, max_pending, max_offers_per_second})
+          signaling_url, room, tls_cert, tls_key, max_viewers, max_pending, max_offers_per_second,
+          whip, whip_token})
       g_free(s);
     g_strfreev(turn);
   }
@@ -122,6 +124,8 @@ std::string help_description(const PresetPaths &paths)
   d += "  livecast --audio --talkback                sound both ways (microphone button on the page)\n";
   d += "  livecast --signaling-url wss://relay.example.org/ws --room lab\n";
   d += "                                            also serve viewers through a relay (sender behind NAT)\n";
+  d += "  livecast --codec vp8 --whip http://origin:7080/whip/endpoint/livecast --whip-token T\n";
+  d += "                                            also publish into Janus (deploy/janus)\n";
   d += "  gst-launch-1.0 $(livecast --print-pipeline)\n";
   d += "                                            the same pipeline, by hand\n";
   d += "\n";
@@ -206,6 +210,12 @@ bool parse_command_line(int argc, char **argv, const PresetPaths &paths, Command
        "URL"},
       {"room", 0, 0, G_OPTION_ARG_STRING, &raw.room,
        "Room on the signaling relay (default: livecast)", "NAME"},
+      {"whip", 0, 0, G_OPTION_ARG_STRING, &raw.whip,
+       "Also publish the stream to this WHIP endpoint (http:// or https://, e.g. a Janus "
+       "VideoRoom behind simple-whip-server: deploy/janus)",
+       "URL"},
+      {"whip-token", 0, 0, G_OPTION_ARG_STRING, &raw.whip_token,
+       "Bearer token for the WHIP endpoint of --whip", "TOKEN"},
       {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &raw.tls_cert,
        "Serve HTTPS/WSS with this PEM certificate (needed for the microphone off localhost)",
        "FILE"},
@@ -262,6 +272,8 @@ bool parse_command_line(int argc, char **argv, const PresetPaths &paths, Command
   cl.talkback = raw.talkback;
   cl.signaling_url = take(raw.signaling_url);
   cl.room = take(raw.room);
+  cl.whip = take(raw.whip);
+  cl.whip_token = take(raw.whip_token);
   cl.tls_cert = take(raw.tls_cert);
   cl.tls_key = take(raw.tls_key);
   cl.max_viewers = take(raw.max_viewers);

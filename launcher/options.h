@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Command-line parsing. Values are kept as typed here and checked in
- * config.cpp, where the preset's defaults are known too.
+ * streamconfig.cpp, where the preset's defaults are known too.
  */
 #pragma once
 
@@ -26,6 +26,7 @@ struct CommandLine {
   std::optional<std::string> audio; /* --audio[=SOURCE]: "" (the default device) or "test" */
   bool talkback = false;            /* --talkback: play the viewers' microphones */
   std::optional<std::string> signaling_url, room, tls_cert, tls_key;
+  std::optional<std::string> whip, whip_token; /* --whip URL [--whip-token T] */
   /* The sink's admission limits; unset: the sink's own defaults. */
   std::optional<std::string> max_viewers, max_pending, max_offers_per_second;
   bool list_presets = false;

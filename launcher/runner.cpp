@@ -3,6 +3,9 @@
  */
 #include "runner.h"
 
+#include "addresses.h"
+#include "loopseam.h"
+#include "missingplugins.h"
 #include "statusline.h"
 #include "util.h"
 
@@ -19,11 +22,7 @@
 #include <vector>
 
 #ifdef G_OS_UNIX
-#include <arpa/inet.h>
 #include <glib-unix.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <unistd.h>
 #else
@@ -46,62 +45,6 @@ constexpr GstClockTime kErrorWait = GST_SECOND;
 
 using GMainLoopPtr = std::unique_ptr<GMainLoop, CFree<g_main_loop_unref>>;
 
-/* Keeps running time strictly increasing across --loop restarts.
- *
- * After a non-flushing segment seek the demuxer starts the next pass at the
- * running time of the previous pass's last frame *start* (its segment position),
- * so the first new frame would get the same timestamp as the last old one:
- * encoders and RTP receivers take that as the same picture. This probe, on the
- * sink's input pad, moves each new segment's base so that the pass starts where
- * the previous frame ended. Touched only from the streaming thread. */
-struct LoopSeam {
-  GstSegment segment;
-  bool have_segment = false;
-  GstClockTime end = GST_CLOCK_TIME_NONE; /* running time where the last frame ended */
-};
-
-GstPadProbeReturn loop_seam_probe(GstPad *, GstPadProbeInfo *info, gpointer data)
-{
-  auto *seam = static_cast<LoopSeam *>(data);
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
-    if (!seam->have_segment || !GST_BUFFER_PTS_IS_VALID(buf))
-      return GST_PAD_PROBE_OK;
-    GstClockTime rt =
-        gst_segment_to_running_time(&seam->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
-    if (!GST_CLOCK_TIME_IS_VALID(rt))
-      return GST_PAD_PROBE_OK;
-    if (GST_BUFFER_DURATION_IS_VALID(buf))
-      rt += GST_BUFFER_DURATION(buf);
-    if (!GST_CLOCK_TIME_IS_VALID(seam->end) || rt > seam->end)
-      seam->end = rt;
-    return GST_PAD_PROBE_OK;
-  }
-
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
-  if (!event)
-    return GST_PAD_PROBE_OK;
-  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
-    seam->end = GST_CLOCK_TIME_NONE; /* a flushing seek restarts running time */
-  } else if (GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT) {
-    GstSegment seg;
-    gst_event_copy_segment(event, &seg);
-    if (seg.format == GST_FORMAT_TIME && GST_CLOCK_TIME_IS_VALID(seam->end)) {
-      const GstClockTime start = gst_segment_to_running_time(&seg, GST_FORMAT_TIME, seg.start);
-      if (GST_CLOCK_TIME_IS_VALID(start) && start < seam->end) {
-        seg.base += seam->end - start;
-        GstEvent *moved = gst_event_new_segment(&seg);
-        gst_event_set_seqnum(moved, gst_event_get_seqnum(event));
-        gst_event_unref(event);
-        GST_PAD_PROBE_INFO_DATA(info) = moved;
-      }
-    }
-    seam->segment = seg;
-    seam->have_segment = seg.format == GST_FORMAT_TIME;
-  }
-  return GST_PAD_PROBE_OK;
-}
-
 bool stdout_is_tty()
 {
 #ifdef G_OS_UNIX
@@ -109,55 +52,6 @@ bool stdout_is_tty()
 #else
   return _isatty(_fileno(stdout));
 #endif
-}
-
-/* The host part of the URL to print: a wildcard bind is reachable on loopback. */
-std::string url_host(const std::string &bind)
-{
-  if (bind == "0.0.0.0")
-    return "127.0.0.1";
-  if (bind == "::")
-    return "[::1]";
-  if (bind.find(':') != std::string::npos)
-    return "[" + bind + "]";
-  return bind;
-}
-
-bool is_loopback(const std::string &bind)
-{
-  GInetAddress *address = g_inet_address_new_from_string(bind.c_str());
-  const bool loopback = address && g_inet_address_get_is_loopback(address);
-  if (address)
-    g_object_unref(address);
-  return loopback;
-}
-
-bool is_wildcard(const std::string &bind)
-{
-  return bind == "0.0.0.0" || bind == "::";
-}
-
-/* Addresses other machines may use to reach a wildcard bind. */
-std::vector<std::string> external_ipv4_addresses()
-{
-  std::vector<std::string> out;
-#ifdef G_OS_UNIX
-  struct ifaddrs *list = nullptr;
-  if (getifaddrs(&list) != 0)
-    return out;
-  for (struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next) {
-    if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != AF_INET)
-      continue;
-    if ((ifa->ifa_flags & IFF_LOOPBACK) || !(ifa->ifa_flags & IFF_UP))
-      continue;
-    char buf[INET_ADDRSTRLEN];
-    auto *sin = reinterpret_cast<struct sockaddr_in *>(ifa->ifa_addr);
-    if (inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf))
-      out.emplace_back(buf);
-  }
-  freeifaddrs(list);
-#endif
-  return out;
 }
 
 bool has_property(GstElement *e, const char *name)
@@ -187,8 +81,6 @@ class Runner
   void stop_pipeline();
   void quit(int code);
   void report_error(GstMessage *msg);
-  void note_missing_plugin(GstMessage *msg);
-  std::string explain_missing_plugin(const char *dbg) const;
   std::string input_name() const;
   void handle_message(GstMessage *msg);
   void tick();
@@ -233,11 +125,7 @@ class Runner
 
   /* Decoders decodebin looked for and did not find, to explain its generic
    * "missing a plug-in" error. */
-  struct MissingPlugin {
-    std::string description;
-    std::string media_type;
-  };
-  std::vector<MissingPlugin> missing_;
+  MissingPlugins missing_;
 };
 
 /* C callbacks below are captureless lambdas that only forward to a member;
@@ -398,8 +286,9 @@ bool Runner::build()
 void Runner::play_talkback(GstElement *, GstPad *pad)
 {
   const char *custom = g_getenv("LIVECAST_TALKBACK_SINK");
-  const std::string description = std::string("queue max-size-time=500000000 leaky=downstream ! "
-                                              "audioconvert ! audioresample ! ") +
+  const std::string description = std::string(
+                                      "queue max-size-time=500000000 leaky=downstream ! "
+                                      "audioconvert ! audioresample ! ") +
                                   (custom && *custom ? custom : "autoaudiosink");
   GErrorHolder err;
   GstElement *player = gst_parse_bin_from_description(description.c_str(), TRUE, err.out());
@@ -458,7 +347,7 @@ bool Runner::change_state(GstState state, GstClockTime wait)
       bus.get(), kErrorWait,
       static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT))}) {
     if (GST_MESSAGE_TYPE(msg.get()) == GST_MESSAGE_ELEMENT) {
-      note_missing_plugin(msg.get());
+      missing_.note(msg.get());
     } else {
       report_error(msg.get());
       return false;
@@ -557,56 +446,6 @@ void Runner::stop_pipeline()
   watchdog.join();
 }
 
-/* decodebin's "missing a plug-in" error is generic: say which decoder, or that
- * the input simply has no video. It names what it missed in element messages,
- * or (for streams it was told not to expose) only in the debug text, as
- * "Missing decoder: NAME (caps)". Returns an empty string when nothing is known. */
-std::string Runner::explain_missing_plugin(const char *dbg) const
-{
-  std::vector<MissingPlugin> missing = missing_;
-  const char *const marker = "Missing decoder: ";
-  for (const char *p = dbg; p && (p = strstr(p, marker)); p++) {
-    /* The name may hold parentheses too ("H.264 (High 4:4:4 Profile)"): the
-     * caps start at the first " (" followed by a media type. */
-    const char *name = p + strlen(marker);
-    const char *line_end = name + strcspn(name, "\n");
-    for (const char *open = strstr(name, " ("); open && open < line_end;
-         open = strstr(open + 2, " (")) {
-      const std::string type(open + 2, strcspn(open + 2, ",) \n"));
-      if (type.find('/') != std::string::npos) {
-        missing.push_back({std::string(name, open) + " decoder", type});
-        break;
-      }
-    }
-  }
-  std::string video, others;
-  for (size_t i = 0; i < missing.size(); i++) {
-    const MissingPlugin &m = missing[i];
-    /* uridecodebin repeats decodebin's list in its own message. */
-    bool seen = false;
-    for (size_t j = 0; j < i; j++)
-      seen = seen || missing[j].description == m.description;
-    if (seen)
-      continue;
-    if (m.media_type.rfind("video/", 0) == 0) {
-      video += (video.empty() ? "" : ", ") + m.description;
-    } else {
-      std::string kind = m.description; /* "MPEG-4 AAC decoder" -> "MPEG-4 AAC" */
-      const std::string suffix = " decoder";
-      if (kind.size() > suffix.size() &&
-          kind.compare(kind.size() - suffix.size(), suffix.size(), suffix) == 0)
-        kind.resize(kind.size() - suffix.size());
-      others += (others.empty() ? "" : ", ") + kind;
-    }
-  }
-  if (!video.empty())
-    return "missing a GStreamer plug-in: " + video;
-  if (!others.empty())
-    return "found no video stream in " + input_name() + " (it has " + others +
-           "); livecast streams video only";
-  return "";
-}
-
 std::string Runner::input_name() const
 {
   if (config_.file.empty())
@@ -625,7 +464,7 @@ void Runner::report_error(GstMessage *msg)
 
   std::string text = err ? err->message : "unknown error";
   if (err && g_error_matches(err, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN)) {
-    std::string explained = explain_missing_plugin(dbg);
+    std::string explained = missing_.explain(dbg, input_name());
     if (!explained.empty())
       text = explained;
   } else if (err && err->domain == GST_STREAM_ERROR && !config_.file.empty() &&
@@ -638,23 +477,6 @@ void Runner::report_error(GstMessage *msg)
     GCharPtr src(gst_object_get_path_string(GST_MESSAGE_SRC(msg)));
     print_line(stderr, std::string("  from ") + src.get() + ": " + dbg);
   }
-}
-
-void Runner::note_missing_plugin(GstMessage *msg)
-{
-  if (!gst_is_missing_plugin_message(msg))
-    return;
-  MissingPlugin m;
-  GCharPtr desc(gst_missing_plugin_message_get_description(msg));
-  m.description = desc ? desc.get() : "an unknown plug-in";
-  const GstStructure *s = gst_message_get_structure(msg);
-  const GValue *detail = gst_structure_get_value(s, "detail");
-  if (detail && GST_VALUE_HOLDS_CAPS(detail)) {
-    const GstCaps *caps = gst_value_get_caps(detail);
-    if (caps && !gst_caps_is_empty(caps) && !gst_caps_is_any(caps))
-      m.media_type = gst_structure_get_name(gst_caps_get_structure(caps, 0));
-  }
-  missing_.push_back(std::move(m));
 }
 
 void Runner::handle_message(GstMessage *msg)
@@ -701,7 +523,7 @@ void Runner::handle_message(GstMessage *msg)
       }
       break;
     case GST_MESSAGE_ELEMENT:
-      note_missing_plugin(msg);
+      missing_.note(msg);
       break;
     case GST_MESSAGE_LATENCY:
       gst_bin_recalculate_latency(GST_BIN(pipeline_.get()));

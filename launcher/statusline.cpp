@@ -41,7 +41,7 @@ std::string format_bitrate(guint64 bps)
 }
 
 /* "viewers 3 · 29.9 fps · 1.52 Mbit/s" */
-std::string format_figures(const Stats &s)
+std::string format_counts(const Stats &s)
 {
   /* The sink encodes nothing while nobody watches: say so rather than "0 fps". */
   if (s.viewers == 0 && s.bitrate == 0)
@@ -50,6 +50,20 @@ std::string format_figures(const Stats &s)
   g_snprintf(fps, sizeof fps, "%.1f", s.fps);
   return "viewers " + std::to_string(s.viewers) + " \u00b7 " + fps + " fps \u00b7 " +
          format_bitrate(s.bitrate);
+}
+
+/* " · WHIP publishing" when the sink publishes (its session is one of the viewers). */
+std::string format_whip(const Stats &s)
+{
+  if (s.whip_state.empty() || s.whip_state == "off")
+    return "";
+  return " \u00b7 WHIP " + s.whip_state;
+}
+
+/* The figures and the publish state. */
+std::string format_figures(const Stats &s)
+{
+  return format_counts(s) + format_whip(s);
 }
 
 size_t width_of(const std::string &line)
@@ -78,6 +92,8 @@ Stats read_sink_stats(GstElement *sink)
       gst_structure_get_uint64(st, "encoded-bitrate", &s.bitrate);
       for (size_t i = 0; i < kLimitCount; i++)
         gst_structure_get_uint64(st, kNames[i].refused_field, &s.refused[i]);
+      if (const gchar *whip = gst_structure_get_string(st, "whip-state"))
+        s.whip_state = whip;
       return s;
     }
   }

@@ -27,6 +27,7 @@ struct Stats {
   /* Viewers turned away so far by each limit, and each limit's value. */
   std::array<guint64, kLimitCount> refused{};
   std::array<guint, kLimitCount> limits{};
+  std::string whip_state; /* the sink's WHIP publishing; "" or "off": none */
 };
 
 /* Reads the figures from webrtcserversink (its stats structure when it has

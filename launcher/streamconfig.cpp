@@ -341,6 +341,10 @@ bool build_pipeline(const Preset &preset, StreamConfig &c, std::string &error)
     sink += " talkback=true";
   if (!c.signaling_url.empty())
     sink += " signaling-url=" + launch_quote(c.signaling_url) + " room=" + launch_quote(c.room);
+  if (!c.whip_url.empty())
+    sink += " whip-url=" + launch_quote(c.whip_url);
+  if (!c.whip_token.empty())
+    sink += " whip-token=" + launch_quote(c.whip_token);
   if (!c.tls_cert.empty())
     sink += " tls-certificate=" + launch_quote(c.tls_cert);
   if (!c.tls_key.empty())
@@ -353,11 +357,11 @@ bool build_pipeline(const Preset &preset, StreamConfig &c, std::string &error)
   c.pipeline = source + " ! " + sink;
   /* Sound into the sink's audio_0; it is encoded to Opus there. */
   if (c.audio) {
-    c.pipeline += *c.audio == "test"
-                      ? " audiotestsrc is-live=true wave=sine freq=440 volume=0.3"
-                      : " autoaudiosrc";
-    c.pipeline += " ! audioconvert ! audioresample ! queue max-size-time=200000000 leaky=downstream ! " +
-                  std::string(kSinkName) + ".audio_0";
+    c.pipeline += *c.audio == "test" ? " audiotestsrc is-live=true wave=sine freq=440 volume=0.3"
+                                     : " autoaudiosrc";
+    c.pipeline +=
+        " ! audioconvert ! audioresample ! queue max-size-time=200000000 leaky=downstream ! " +
+        std::string(kSinkName) + ".audio_0";
   }
   return true;
 }
@@ -422,8 +426,11 @@ bool check_ice_server_option(const std::string &option, const std::string &text,
   return true;
 }
 
-bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfig &c,
-                    std::string &error)
+namespace
+{
+
+/* The preset named by --preset, else the one --file implies, else the default. */
+const Preset *choose_preset(const CommandLine &cl, const PresetStore &store, std::string &error)
 {
   /* The preset first: its defaults fill what the options leave open. */
   std::string name;
@@ -437,74 +444,86 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
   if (!preset) {
     error = "unknown preset '" + name + "'; available: " + store.names() +
             " (see livecast --list-presets)";
-    return false;
+    return nullptr;
   }
-  c.preset = preset->name;
+  return preset;
+}
 
+/* The preset's own size, fps, codec and bitrate: defaults the options override. */
+bool apply_preset_defaults(const Preset &preset, StreamConfig &c, std::string &error)
+{
   guint v = 0;
-  if (preset->width || preset->height) {
-    if (!preset->width || !preset->height) {
-      error = "preset '" + preset->name + "' (" + preset->origin +
+  if (preset.width || preset.height) {
+    if (!preset.width || !preset.height) {
+      error = "preset '" + preset.name + "' (" + preset.origin +
               "): set both width and height, or neither";
       return false;
     }
-    if (!check_number(*preset->width, preset_origin(*preset, "width"), kMinSide, kMaxSide, "", v,
+    if (!check_number(*preset.width, preset_origin(preset, "width"), kMinSide, kMaxSide, "", v,
                       error))
       return false;
     c.width = v;
-    if (!check_number(*preset->height, preset_origin(*preset, "height"), kMinSide, kMaxSide, "", v,
+    if (!check_number(*preset.height, preset_origin(preset, "height"), kMinSide, kMaxSide, "", v,
                       error))
       return false;
     c.height = v;
   }
-  if (preset->fps) {
-    if (!check_number(*preset->fps, preset_origin(*preset, "fps"), kMinFps, kMaxFps, "", v, error))
+  if (preset.fps) {
+    if (!check_number(*preset.fps, preset_origin(preset, "fps"), kMinFps, kMaxFps, "", v, error))
       return false;
     c.fps = v;
   }
-  if (preset->codec &&
-      !check_codec(*preset->codec, preset_origin(*preset, "codec"), c.codec, error))
+  if (preset.codec && !check_codec(*preset.codec, preset_origin(preset, "codec"), c.codec, error))
     return false;
-  if (preset->bitrate && !check_number(*preset->bitrate, preset_origin(*preset, "bitrate"),
-                                       kMinBitrate, kMaxBitrate, " kbit/s", c.bitrate_kbps, error))
+  if (preset.bitrate && !check_number(*preset.bitrate, preset_origin(preset, "bitrate"),
+                                      kMinBitrate, kMaxBitrate, " kbit/s", c.bitrate_kbps, error))
     return false;
-  if (preset->ladder) {
-    if (*preset->ladder != "none" && *preset->ladder != "camera" && *preset->ladder != "screen") {
-      error = preset_origin(*preset, "ladder").describe(*preset->ladder) +
+  if (preset.ladder) {
+    if (*preset.ladder != "none" && *preset.ladder != "camera" && *preset.ladder != "screen") {
+      error = preset_origin(preset, "ladder").describe(*preset.ladder) +
               " is not a ladder; use none, camera or screen";
       return false;
     }
-    c.ladder = *preset->ladder;
+    c.ladder = *preset.ladder;
   }
+  return true;
+}
 
-  /* Then the options, in the order of --help. */
-  if (cl.file && !preset->needs_file) {
-    error = "preset '" + preset->name + "' does not read a file; use --preset file --file PATH";
+/* --file and --loop, for the presets that read a file. */
+bool resolve_file(const Preset &preset, const CommandLine &cl, StreamConfig &c, std::string &error)
+{
+  if (cl.file && !preset.needs_file) {
+    error = "preset '" + preset.name + "' does not read a file; use --preset file --file PATH";
     return false;
   }
-  if (cl.loop && !preset->needs_file) {
+  if (cl.loop && !preset.needs_file) {
     error = "--loop repeats a file; use it with --preset file --file PATH";
     return false;
   }
-  if (preset->needs_file) {
+  if (preset.needs_file) {
     if (!cl.file) {
-      error = "preset '" + preset->name + "' needs --file PATH (the media file to stream)";
+      error = "preset '" + preset.name + "' needs --file PATH (the media file to stream)";
       return false;
     }
     if (!check_file(*cl.file, c.file, error))
       return false;
   }
   c.loop = cl.loop;
+  return true;
+}
 
-  /* Screen options: only for presets that pass them on through {capture}. */
-  c.captures_screen = uses_placeholder(preset->source, "capture");
+/* --monitor, --region, --no-cursor: only for presets that pass them on through {capture}. */
+bool resolve_screen(const Preset &preset, const CommandLine &cl, StreamConfig &c,
+                    std::string &error)
+{
+  c.captures_screen = uses_placeholder(preset.source, "capture");
   const char *screen_option = cl.monitor     ? "--monitor"
                               : cl.region    ? "--region"
                               : cl.no_cursor ? "--no-cursor"
                                              : nullptr;
   if (screen_option && !c.captures_screen) {
     error = std::string(screen_option) + " only applies to screen capture, and preset '" +
-            preset->name + "' does not capture the screen (use --preset screen)";
+            preset.name + "' does not capture the screen (use --preset screen)";
     return false;
   }
   if (cl.monitor) {
@@ -520,7 +539,13 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
     c.region = r;
   }
   c.show_cursor = !cl.no_cursor;
+  return true;
+}
 
+/* --size, --fps, --codec, --bitrate. */
+bool resolve_picture(const CommandLine &cl, StreamConfig &c, std::string &error)
+{
+  guint v = 0;
   if (cl.size) {
     guint w = 0, h = 0;
     if (!parse_size(*cl.size, w, h, error))
@@ -539,6 +564,12 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
   if (cl.bitrate && !check_number(*cl.bitrate, option_origin("bitrate"), kMinBitrate, kMaxBitrate,
                                   " kbit/s", c.bitrate_kbps, error))
     return false;
+  return true;
+}
+
+/* --port, --bind, --token, --stun, --turn, --relay-only. */
+bool resolve_network(const CommandLine &cl, StreamConfig &c, std::string &error)
+{
   if (cl.port && !check_number(*cl.port, option_origin("port"), 0, 65535, " (0 picks a free port)",
                                c.port, error))
     return false;
@@ -563,8 +594,12 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
     return false;
   }
   c.relay_only = cl.relay_only;
-  if (!resolve_limits(*preset, cl, c, error))
-    return false;
+  return true;
+}
+
+/* --audio, --talkback. */
+bool resolve_audio(const CommandLine &cl, StreamConfig &c, std::string &error)
+{
   if (cl.audio) {
     if (!cl.audio->empty() && *cl.audio != "test") {
       error = "--audio takes no value (the default sound input) or =test (a tone), not '" +
@@ -574,6 +609,12 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
     c.audio = *cl.audio;
   }
   c.talkback = cl.talkback;
+  return true;
+}
+
+/* --signaling-url, --room: client mode. */
+bool resolve_client_mode(const CommandLine &cl, StreamConfig &c, std::string &error)
+{
   if (cl.room && !cl.signaling_url) {
     error = "--room names a room on a signaling relay; add --signaling-url ws://HOST:PORT/ws";
     return false;
@@ -587,13 +628,37 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
     c.signaling_url = u;
     c.room = cl.room ? *cl.room : "livecast";
   }
+  return true;
+}
+
+/* --whip, --whip-token: WHIP publishing. */
+bool resolve_whip(const CommandLine &cl, StreamConfig &c, std::string &error)
+{
+  if (cl.whip_token && !cl.whip) {
+    error = "--whip-token is the token of a WHIP endpoint; add --whip URL";
+    return false;
+  }
+  if (cl.whip) {
+    const std::string &u = *cl.whip;
+    if (!g_str_has_prefix(u.c_str(), "http://") && !g_str_has_prefix(u.c_str(), "https://")) {
+      error = "--whip must start with http:// or https://, not '" + u + "'";
+      return false;
+    }
+    c.whip_url = u;
+    c.whip_token = cl.whip_token ? *cl.whip_token : "";
+  }
+  return true;
+}
+
+/* --tls-cert, --tls-key: absolute paths of files that exist. */
+bool resolve_tls(const CommandLine &cl, StreamConfig &c, std::string &error)
+{
   if (cl.tls_key && !cl.tls_cert) {
     error = "--tls-key needs --tls-cert FILE (the certificate it belongs to)";
     return false;
   }
-  for (const auto &[option, value, target] :
-       {std::tuple{"--tls-cert", cl.tls_cert, &c.tls_cert},
-        std::tuple{"--tls-key", cl.tls_key, &c.tls_key}}) {
+  for (const auto &[option, value, target] : {std::tuple{"--tls-cert", cl.tls_cert, &c.tls_cert},
+                                              std::tuple{"--tls-key", cl.tls_key, &c.tls_key}}) {
     if (!value)
       continue;
     if (!g_file_test(value->c_str(), G_FILE_TEST_IS_REGULAR)) {
@@ -603,7 +668,11 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
     GCharPtr absolute(g_canonicalize_filename(value->c_str(), nullptr));
     *target = absolute.get();
   }
+  return true;
+}
 
+bool check_even_size(const StreamConfig &c, std::string &error)
+{
   /* x264 encodes 4:2:0 only, which needs even sides; say so instead of
    * letting the encoder fail on the first frame. */
   if (c.codec == "h264" && c.width && c.height && (*c.width % 2 || *c.height % 2)) {
@@ -622,8 +691,26 @@ bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfi
             std::to_string(r[3] & ~1u) + " (or scale it with --size)";
     return false;
   }
+  return true;
+}
 
-  return build_pipeline(*preset, c, error);
+}  // namespace
+
+bool resolve_config(const CommandLine &cl, const PresetStore &store, StreamConfig &c,
+                    std::string &error)
+{
+  /* The preset first: its defaults fill what the options leave open; then
+   * the options, in the order of --help. */
+  const Preset *preset = choose_preset(cl, store, error);
+  if (!preset)
+    return false;
+  c.preset = preset->name;
+  return apply_preset_defaults(*preset, c, error) && resolve_file(*preset, cl, c, error) &&
+         resolve_screen(*preset, cl, c, error) && resolve_picture(cl, c, error) &&
+         resolve_network(cl, c, error) && resolve_limits(*preset, cl, c, error) &&
+         resolve_audio(cl, c, error) && resolve_client_mode(cl, c, error) &&
+         resolve_whip(cl, c, error) && resolve_tls(cl, c, error) && check_even_size(c, error) &&
+         build_pipeline(*preset, c, error);
 }
 
 bool check_display(const StreamConfig &c, std::string &error)

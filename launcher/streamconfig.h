@@ -38,8 +38,9 @@ struct StreamConfig {
   bool relay_only = false; /* ice-transport-policy=relay */
   std::optional<std::string> audio; /* "" the default device, "test" a tone; unset: none */
   bool talkback = false;
-  std::string signaling_url, room; /* client mode; empty: none */
-  std::string tls_cert, tls_key;   /* absolute paths; empty: plain HTTP */
+  std::string signaling_url, room;  /* client mode; empty: none */
+  std::string whip_url, whip_token; /* WHIP publishing; empty: none */
+  std::string tls_cert, tls_key;    /* absolute paths; empty: plain HTTP */
   /* The sink's admission limits (0: none); unset: the sink's own defaults. */
   std::optional<guint> max_viewers, max_pending, max_offers_per_second;
   std::string file;        /* absolute path, for presets that need one */

@@ -236,4 +236,9 @@ void write_ice_servers(JsonWriter &w, const std::vector<IceServer> &servers)
   write_ice_servers(w, browser);
 }
 
+const char *ice_transport_policy_name(IceTransportPolicy policy)
+{
+  return policy == IceTransportPolicy::Relay ? "relay" : "all";
+}
+
 }  // namespace livecast

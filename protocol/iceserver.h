@@ -58,4 +58,10 @@ bool parse_ice_server(const std::string &url, IceServer &out, std::string &error
 void write_ice_servers(JsonWriter &writer, const std::vector<BrowserIceServer> &servers);
 void write_ice_servers(JsonWriter &writer, const std::vector<IceServer> &servers);
 
+/* RTCConfiguration.iceTransportPolicy: which candidates a peer may use. */
+enum class IceTransportPolicy { All, Relay };
+
+/* "all" or "relay", as browsers take it. */
+const char *ice_transport_policy_name(IceTransportPolicy policy);
+
 }  // namespace livecast

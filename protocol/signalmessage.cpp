@@ -322,6 +322,49 @@ SignalMessage of_type(SignalMessage::Type type)
   return m;
 }
 
+/* The optional welcome members a server adds for its own viewers. */
+bool read_welcome_extras(JsonObject *obj, SignalMessage &m, std::string &error)
+{
+  for (const char *name : {"audio", "talkback"}) {
+    JsonNode *node = json_object_get_member(obj, name);
+    if (!node)
+      continue;
+    if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN) {
+      error = "The " + quoted_name(name) + " member must be true or false.";
+      return false;
+    }
+    (std::strcmp(name, "audio") == 0 ? m.audio : m.talkback) = json_node_get_boolean(node) != FALSE;
+  }
+  std::string policy;
+  bool present = false;
+  if (!optional_string(obj, "iceTransportPolicy", policy, present, error))
+    return false;
+  if (present) {
+    if (policy != "all" && policy != "relay") {
+      error = "The \"iceTransportPolicy\" member must be \"all\" or \"relay\".";
+      return false;
+    }
+    m.ice_transport_policy =
+        policy == "relay" ? IceTransportPolicy::Relay : IceTransportPolicy::All;
+  }
+  return true;
+}
+
+/* An error's optional "status": an HTTP status code. */
+bool read_status(JsonObject *obj, int &status, std::string &error)
+{
+  JsonNode *node = json_object_get_member(obj, "status");
+  if (!node)
+    return true;
+  if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64 ||
+      json_node_get_int(node) < 100 || json_node_get_int(node) > 599) {
+    error = "The \"status\" member must be an HTTP status code (100 to 599).";
+    return false;
+  }
+  status = static_cast<int>(json_node_get_int(node));
+  return true;
+}
+
 }  // namespace
 
 const char *signal_type_name(SignalMessage::Type type)
@@ -484,9 +527,10 @@ bool parse_signal_message(const std::string &text, SignalMessage &out, std::stri
         return false;
       break;
     case SignalMessage::Type::Welcome:
-      if (!required_string(obj, "id", "A welcome message", m.id, error) ||
-          !optional_name(obj, "id", m.id, error) || !optional_name(obj, "room", m.room, error) ||
-          !read_peers(obj, m.peers, error) || !read_ice_servers(obj, m.ice_servers, error))
+      /* A relay names the receiver; a server's welcome to its own viewer need not. */
+      if (!optional_name(obj, "id", m.id, error) || !optional_name(obj, "room", m.room, error) ||
+          !read_peers(obj, m.peers, error) || !read_ice_servers(obj, m.ice_servers, error) ||
+          !read_welcome_extras(obj, m, error))
         return false;
       break;
     case SignalMessage::Type::Offer:
@@ -502,7 +546,8 @@ bool parse_signal_message(const std::string &text, SignalMessage &out, std::stri
         return false;
       break;
     case SignalMessage::Type::Error:
-      if (!required_string(obj, "message", "An error message", m.message, error))
+      if (!required_string(obj, "message", "An error message", m.message, error) ||
+          !read_status(obj, m.status, error))
         return false;
       if (m.message.size() > kSignalMaxErrorBytes) {
         error = "The error's \"message\" is longer than " + std::to_string(kSignalMaxErrorBytes) +
@@ -529,7 +574,7 @@ std::string to_json(const SignalMessage &m)
       string_if_set(w, "room", m.room);
       break;
     case SignalMessage::Type::Welcome:
-      w.key("id").string(m.id);
+      string_if_set(w, "id", m.id);
       string_if_set(w, "room", m.room);
       if (m.peers) {
         w.key("peers").begin_array();
@@ -541,6 +586,12 @@ std::string to_json(const SignalMessage &m)
         w.key("iceServers");
         write_ice_servers(w, *m.ice_servers);
       }
+      if (m.ice_transport_policy)
+        w.key("iceTransportPolicy").string(ice_transport_policy_name(*m.ice_transport_policy));
+      if (m.audio)
+        w.key("audio").boolean(*m.audio);
+      if (m.talkback)
+        w.key("talkback").boolean(*m.talkback);
       break;
     case SignalMessage::Type::Offer:
     case SignalMessage::Type::Answer:
@@ -551,6 +602,8 @@ std::string to_json(const SignalMessage &m)
       break;
     case SignalMessage::Type::Error:
       w.key("message").string(m.message);
+      if (m.status)
+        w.key("status").integer(m.status);
       break;
     case SignalMessage::Type::Bye:
     case SignalMessage::Type::Leave:

@@ -79,6 +79,12 @@ struct SignalMessage {
   SignalCandidate candidate;                     /* candidate */
   std::optional<std::vector<std::string>> peers; /* welcome from a relay */
   std::optional<std::vector<BrowserIceServer>> ice_servers; /* welcome */
+  /* A server's welcome to its own viewer also says how to connect and what
+   * the stream has: */
+  std::optional<IceTransportPolicy> ice_transport_policy; /* "iceTransportPolicy" */
+  std::optional<bool> audio;                              /* the stream has audio */
+  std::optional<bool> talkback;                           /* viewers may send audio */
+  int status = 0; /* error: the HTTP status it stands for; 0 when absent */
 
   /* The object as received (unknown members included); null for messages
    * built in code. */

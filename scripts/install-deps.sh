@@ -37,7 +37,8 @@ test_packages="chromium python3 python3-aiortc python3-gi gir1.2-gstreamer-1.0
   python3-websockets python3-numpy python3-pil coturn
   iproute2 util-linux nftables ca-certificates xvfb x11-xserver-utils x11-utils xdotool
   g++-mingw-w64-x86-64 mingw-w64-x86-64-dev wine64
-  clang libclang-rt-14-dev llvm"
+  clang libclang-rt-14-dev llvm
+  janus libjs-janus-gateway"
 # PACKAGE:PROGRAM for the tests: any PROGRAM on PATH will do, else PACKAGE.
 test_programs="nodejs:node npm:npm"
 
@@ -78,4 +79,9 @@ fi
 if [ "$want_tests" = 1 ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
   echo "install-deps: npm packages for the browser tests"
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# The Janus topology's WHIP server (deploy/janus): unpacked from its Debian
+# package, its npm dependencies locked in deploy/janus/whip-server.
+if [ "$want_tests" = 1 ]; then
+  deploy/janus/janus-topology.sh install
 fi

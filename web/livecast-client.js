@@ -12,6 +12,9 @@
 // WebSocket (transport: 'ws'): GET /ws → "welcome" (ICE servers, what the stream offers) → our
 // offer and the server's answer, or (wsMode: 'join') the server's offer and our answer; candidates
 // trickle both ways on the socket; "bye" or closing the socket ends the session.
+// Janus (transport: 'janus'): the stream as a Janus Streaming mountpoint on an edge of
+// deploy/janus (janus-transport.js, loaded only for it: the Janus client's "watch", Janus's offer,
+// our answer).
 // Either way, failures reconnect with exponential back-off (Retry-After honoured).
 //
 // Audio: received when the server has it (/config.audio; audio: true/false forces it). Talkback:
@@ -23,7 +26,12 @@ const DEFAULTS = {
   server: '', // base URL of the livecast server; '' = the page's own origin
   token: '', // sent as "Authorization: Bearer" on every API call when set
   video: null, // HTMLVideoElement that shows the stream (optional)
-  transport: 'whep', // 'whep' | 'ws' (WebSocket signaling on /ws)
+  transport: 'whep', // 'whep' | 'ws' (WebSocket signaling on /ws) | 'janus' (a Janus edge)
+  // Janus only: the edge's Janus API (ws://edge:8188/; '' = the page's host), the Streaming
+  // mountpoint, and where the Janus client script is ('' = beside the page).
+  janus: '',
+  mountpoint: 1,
+  janusScript: '',
   wsMode: 'offer', // WebSocket only: 'offer' (we offer) | 'join' (the server offers)
   // A signaling relay (`livecast signal`) instead of the server's own /ws: its ws(s):// URL and
   // the room the stream serves (webrtcserversink signaling-url/room). Implies transport 'ws'.
@@ -93,8 +101,8 @@ export class LivecastClient {
     this.#opts = { ...DEFAULTS, ...options };
     this.#opts.server = String(this.#opts.server || '').replace(/\/+$/, '');
     if (this.#opts.relay) this.#opts.transport = 'ws';
-    if (!['whep', 'ws'].includes(this.#opts.transport)) {
-      throw new TypeError(`transport must be 'whep' or 'ws', not ${this.#opts.transport}`);
+    if (!['whep', 'ws', 'janus'].includes(this.#opts.transport)) {
+      throw new TypeError(`transport must be 'whep', 'ws' or 'janus', not ${this.#opts.transport}`);
     }
     if (!['offer', 'join'].includes(this.#opts.wsMode)) {
       throw new TypeError(`wsMode must be 'offer' or 'join', not ${this.#opts.wsMode}`);
@@ -248,9 +256,10 @@ export class LivecastClient {
     this.#timers.clearAll();
     this.timings = { start: performance.now() };
     const ws = this.#opts.transport === 'ws';
+    const janus = this.#opts.transport === 'janus';
     this.signaling = {
       transport: this.#opts.transport,
-      mode: ws ? this.#opts.wsMode : 'offer',
+      mode: ws ? this.#opts.wsMode : janus ? 'join' : 'offer',
       localCandidates: 0,
       remoteCandidates: 0,
       remoteEndOfCandidates: false,
@@ -268,7 +277,20 @@ export class LivecastClient {
           if (!stale()) this.timings.firstRemoteCandidate ??= performance.now();
         },
       };
-      if (ws) {
+      if (janus) {
+        // Its own module, fetched only by pages that watch through Janus.
+        const { JanusSession } = await import('./janus-transport.js');
+        if (stale()) return;
+        session = new JanusSession({
+          ...common,
+          errorClass: LivecastError,
+          onFail: (err) => {
+            if (!stale() && session === this.#session) this.#fail(err);
+          },
+        });
+        this.#session = session;
+        this.signaling.server = session.server;
+      } else if (ws) {
         session = new WsSession({
           ...common,
           url: this.#opts.relay || webSocketUrl(this.#url('/ws'), this.#opts.token),
@@ -296,6 +318,7 @@ export class LivecastClient {
       }
       await session.open();
       if (stale()) return;
+      if (janus) this.#onConfig({ audio: session.audio, talkback: false });
       this.timings.answered = performance.now();
       if (session.pc.connectionState !== 'connected') {
         this.#timers.set('connect', () => this.#fail(new LivecastError(

@@ -3,6 +3,9 @@
 //   ?token=…            the server's token
 //   &transport=ws       WebSocket signaling (/ws) instead of WHEP; &ws-mode=join: the server offers
 //   &relay=ws://…/ws    signaling through a relay (livecast signal) instead; &room=NAME (livecast)
+//   &janus=ws://edge:8188/&mountpoint=1   watch a Janus Streaming mountpoint (deploy/janus);
+//                       an empty janus= means the page's own host; &janusjs=URL: where the
+//                       Janus client script is (default: beside the page)
 //   &audio=0            no audio (default: audio when the stream has some); &audio: always ask
 //   &mic=0              no microphone button even when the server takes viewers' microphones
 //   &stats              the statistics overlay shown
@@ -45,6 +48,14 @@ function flag(name, absent) {
 function transportOptions() {
   const transport = (params.get('transport') ?? 'whep').toLowerCase();
   const wsMode = (params.get('ws-mode') ?? 'offer').toLowerCase();
+  if (params.has('janus') || transport === 'janus') {
+    return {
+      transport: 'janus',
+      janus: params.get('janus') ?? '',
+      mountpoint: Number(params.get('mountpoint') ?? 1),
+      janusScript: params.get('janusjs') ?? '',
+    };
+  }
   return {
     transport: ['ws', 'websocket'].includes(transport) ? 'ws' : 'whep',
     wsMode: wsMode === 'join' ? 'join' : 'offer',
@@ -185,7 +196,7 @@ function renderStats(s) {
   const sig = client.signaling;
   set('s-signaling', !sig ? '–' : sig.transport === 'ws'
     ? `WebSocket (${sig.mode === 'join' ? 'server offers' : 'we offer'})`
-    : 'WHEP');
+    : sig.transport === 'janus' ? `Janus (${sig.server})` : 'WHEP');
   const audio = s?.audio;
   ui.stats.classList.toggle('has-audio', Boolean(audio));
   // Servers write "opus" or "OPUS" in their SDP: the codec's own spelling is "Opus".

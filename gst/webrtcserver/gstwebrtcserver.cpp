@@ -10,9 +10,13 @@
 #include <gst/gst.h>
 
 #include "gstwebrtcserversink.h"
+#include "media/playoutdelay.h"
 
 static gboolean plugin_init(GstPlugin *plugin)
 {
+  /* The plugin's own RTP header extension: a type, not an element factory,
+   * so only webrtcserversink's payloaders use it (media/playoutdelay.h). */
+  g_type_ensure(livecast::playout_delay_extension_get_type());
   return GST_ELEMENT_REGISTER(webrtcserversink, plugin);
 }
 

@@ -35,12 +35,14 @@
 
 #include "debugcategory.h"
 #include "gstrefptr.h"
-#include "httpapi.h"
-#include "httpserver.h"
 #include "media/faultdomain.h"
 #include "media/mediafanout.h"
 #include "media/viewerset.h"
-#include "signalingclient.h"
+#include "network/httpserver.h"
+#include "network/relayclient.h"
+#include "signalling/httpapi.h"
+#include "signalling/relayrouter.h"
+#include "signalling/whippublisher.h"
 #include "sinksettings.h"
 
 #define GST_CAT_DEFAULT livecast_webrtcserversink_debug
@@ -97,8 +99,15 @@ struct GstWebRTCServerSinkPrivate {
   HttpServer server;
   ServerLoop loop{server};
   std::shared_ptr<ViewerSet> viewers;
-  std::unique_ptr<HttpApi> api;                      /* while the server runs */
-  std::unique_ptr<SignalingClient> signaling_client; /* server thread only */
+  std::unique_ptr<HttpApi> api; /* while the server runs */
+  /* Client mode, on the server thread only: the socket to the relay and the
+   * room's viewers while it is connected. */
+  std::unique_ptr<RelayClient> relay_client;
+  std::unique_ptr<RelayRouter> relay_router;
+  /* WHIP publishing (whip-url): on the server thread only, from PAUSED on;
+   * its state for any thread. */
+  std::unique_ptr<WhipPublisher> whip;
+  WhipStatus whip_status;
 };
 
 #define gst_webrtc_server_sink_parent_class parent_class
@@ -204,7 +213,8 @@ static gboolean gst_webrtc_server_sink_send_event(GstElement *element, GstEvent 
 /* ---------------------------------------------------------------------- */
 /* The server: signalling front ends wired to the viewers                 */
 
-/* Client mode: connects out to the relay, on the server thread. */
+/* Client mode: connects out to the relay, on the server thread; each
+ * connection gets a fresh router, whose end ends the room's sessions. */
 static void start_signaling_client(GstWebRTCServerSink *self, const SinkSettings &settings,
                                    const HttpApiConfig &config)
 {
@@ -216,16 +226,55 @@ static void start_signaling_client(GstWebRTCServerSink *self, const SinkSettings
   ws.talkback = config.talkback;
   const std::string url = settings.signaling_url, room = settings.room;
   priv->server.invoke([self, priv, ws, url, room]() {
-    priv->signaling_client = std::make_unique<SignalingClient>(
-        priv->server, *priv->viewers, ws, url, room,
-        [self](bool connected, const std::string &detail) {
-          if (connected)
-            GST_INFO_OBJECT(self, "signaling relay: %s", detail.c_str());
+    RelayClient::Callbacks callbacks;
+    callbacks.on_open = [priv, ws, room]() {
+      RelayClient *client = priv->relay_client.get();
+      priv->relay_router = std::make_unique<RelayRouter>(
+          *priv->viewers, ws, room, [client](const std::string &text) { client->send(text); });
+      client->send(priv->relay_router->join_message());
+    };
+    callbacks.on_text = [priv](const std::string &text) {
+      if (priv->relay_router)
+        priv->relay_router->on_message(text);
+    };
+    callbacks.on_closed = [priv]() { priv->relay_router.reset(); };
+    callbacks.on_status = [self, room](bool connected, const std::string &detail) {
+      if (connected)
+        GST_INFO_OBJECT(self, "signaling relay: %s, room \"%s\"", detail.c_str(), room.c_str());
+      else
+        GST_ELEMENT_WARNING(self, RESOURCE, OPEN_READ_WRITE,
+                            ("Signaling relay: %s.", detail.c_str()), (nullptr));
+    };
+    priv->relay_client = std::make_unique<RelayClient>(priv->server, url, std::move(callbacks));
+    priv->relay_client->start();
+  });
+}
+
+/* WHIP publishing (whip-url), on the server thread, from PAUSED on. */
+static void start_whip(GstWebRTCServerSink *self)
+{
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  std::string url, token;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    url = priv->settings.whip_url;
+    token = priv->settings.whip_token;
+  }
+  if (url.empty() || !priv->server.running())
+    return;
+  priv->server.invoke([self, priv, url, token]() {
+    priv->whip = std::make_unique<WhipPublisher>(
+        [priv](guint delay_ms, std::function<void()> fn) {
+          priv->server.add_timeout(delay_ms, std::move(fn));
+        },
+        *priv->viewers, priv->whip_status, url, token,
+        [self](bool problem, const std::string &text) {
+          if (problem)
+            GST_ELEMENT_WARNING(self, RESOURCE, WRITE, ("%s.", text.c_str()), (nullptr));
           else
-            GST_ELEMENT_WARNING(self, RESOURCE, OPEN_READ_WRITE,
-                                ("Signaling relay: %s.", detail.c_str()), (nullptr));
+            GST_INFO_OBJECT(self, "%s", text.c_str());
         });
-    priv->signaling_client->start();
+    priv->whip->start();
   });
 }
 
@@ -289,7 +338,11 @@ static bool start_server(GstWebRTCServerSink *self)
   HttpApi *api = priv->api.get();
   priv->server.set_tls(settings.tls_certificate, settings.tls_key);
   /* Client-mode objects live on the server thread and end with it. */
-  priv->server.on_shutdown([priv]() { priv->signaling_client.reset(); });
+  priv->server.on_shutdown([priv]() {
+    priv->whip.reset();
+    priv->relay_router.reset();
+    priv->relay_client.reset();
+  });
   priv->server.set_websocket(
       "/ws", kWsMaxSocketMessageBytes,
       [api](const HttpRequest &request) { return api->check_websocket(request); },
@@ -323,14 +376,18 @@ static bool start_server(GstWebRTCServerSink *self)
 /* Ends all viewers on the server thread and waits for it (bounded). */
 static void end_all_viewers_on_server(GstWebRTCServerSink *self)
 {
-  std::shared_ptr<ViewerSet> viewers = self->priv->viewers;
-  if (!self->priv->server.running()) {
+  GstWebRTCServerSinkPrivate *priv = self->priv;
+  std::shared_ptr<ViewerSet> viewers = priv->viewers;
+  if (!priv->server.running()) {
+    priv->whip.reset();
     viewers->end_all("the stream stopped");
     return;
   }
   auto state = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
   auto done = std::make_shared<bool>(false);
-  self->priv->server.invoke([viewers, state, done]() {
+  priv->server.invoke([priv, viewers, state, done]() {
+    /* The WHIP resource is DELETEd before its session ends with the others. */
+    priv->whip.reset();
     viewers->end_all("the stream stopped");
     std::lock_guard<std::mutex> guard(state->first);
     *done = true;
@@ -436,6 +493,7 @@ static GstStateChangeReturn gst_webrtc_server_sink_change_state(GstElement *elem
     }
     case GST_STATE_CHANGE_READY_TO_PAUSED:
       priv->viewers->set_streaming(true);
+      start_whip(self);
       break;
     case GST_STATE_CHANGE_PAUSED_TO_READY:
       priv->viewers->set_streaming(false);
@@ -478,6 +536,7 @@ static void gst_webrtc_server_sink_set_property(GObject *object, guint prop_id, 
       break;
     case PROP_MAX_VIEWERS:
     case PROP_MAX_PENDING:
+    case PROP_PLAYOUT_DELAY:
       priv->viewers->configure(viewer_settings(s));
       break;
     default:
@@ -512,7 +571,8 @@ static void gst_webrtc_server_sink_get_property(GObject *object, guint prop_id, 
                                    state.width, "height", G_TYPE_INT, state.height,
                                    "refused-max-viewers", G_TYPE_UINT64, refused.max_viewers,
                                    "refused-max-pending", G_TYPE_UINT64, refused.max_pending,
-                                   "refused-rate", G_TYPE_UINT64, refused.rate, nullptr));
+                                   "refused-rate", G_TYPE_UINT64, refused.rate, "whip-state",
+                                   G_TYPE_STRING, priv->whip_status.get().state.c_str(), nullptr));
       break;
     }
     default:
@@ -543,6 +603,7 @@ static void gst_webrtc_server_sink_init(GstWebRTCServerSink *self)
     g_signal_emit(self, signals[SIGNAL_VIEWER_REMOVED], 0, id.c_str());
   };
   hooks.count_changed = [self]() { g_object_notify(G_OBJECT(self), "viewers"); };
+  hooks.more_stats = [priv](JsonWriter &w) { priv->whip_status.write_json(w); };
   priv->viewers =
       std::make_shared<ViewerSet>(GST_ELEMENT(self), *priv->fanout, priv->loop, std::move(hooks));
 }

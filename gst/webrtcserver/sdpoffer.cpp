@@ -20,7 +20,6 @@ namespace
 struct SdpMessageDeleter {
   void operator()(GstSDPMessage *m) const { gst_sdp_message_free(m); }
 };
-using SdpMessagePtr = std::unique_ptr<GstSDPMessage, SdpMessageDeleter>;
 
 bool ascii_iequals(const char *a, const char *b)
 {
@@ -197,7 +196,39 @@ const char *video_codec_encoding_name(VideoCodec codec)
   return "";
 }
 
+ParsedOffer parse_offer(const std::string &sdp_text)
+{
+  ParsedOffer parsed;
+  auto refuse = [&parsed](std::string message) {
+    parsed.status = 400;
+    parsed.message = std::move(message);
+    return parsed;
+  };
+  if (sdp_text.empty())
+    return refuse("The request body is empty; send an SDP offer.");
+  if (sdp_text.compare(0, 2, "v=") != 0)
+    return refuse("The body is not an SDP offer: it must start with \"v=0\".");
+  /* GstSdp copies fmtp names and values into caps, which must be UTF-8
+   * (GStreamer warns on each invalid one); SDP text is UTF-8 anyway. */
+  if (!g_utf8_validate(sdp_text.data(), static_cast<gssize>(sdp_text.size()), nullptr))
+    return refuse("The SDP offer is not valid UTF-8 text.");
+
+  GstSDPMessage *raw = nullptr;
+  gst_sdp_message_new(&raw);
+  SharedSdp msg(raw, SdpMessageDeleter());
+  if (gst_sdp_message_parse_buffer(reinterpret_cast<const guint8 *>(sdp_text.data()),
+                                   sdp_text.size(), msg.get()) != GST_SDP_OK)
+    return refuse("The SDP offer could not be parsed.");
+  parsed.sdp = std::move(msg);
+  return parsed;
+}
+
 OfferCheck check_offer(const std::string &sdp_text, const SentVideo &sent)
+{
+  return check_offer(parse_offer(sdp_text), sent);
+}
+
+OfferCheck check_offer(const ParsedOffer &offer, const SentVideo &sent)
 {
   const VideoCodec codec = sent.codec;
   OfferCheck result;
@@ -205,24 +236,13 @@ OfferCheck check_offer(const std::string &sdp_text, const SentVideo &sent)
     result.ok = false;
     result.status = status;
     result.message = std::move(message);
+    result.sdp.reset();
     return result;
   };
-
-  if (sdp_text.empty())
-    return refuse(400, "The request body is empty; send an SDP offer.");
-  if (sdp_text.compare(0, 2, "v=") != 0)
-    return refuse(400, "The body is not an SDP offer: it must start with \"v=0\".");
-  /* GstSdp copies fmtp names and values into caps, which must be UTF-8
-   * (GStreamer warns on each invalid one); SDP text is UTF-8 anyway. */
-  if (!g_utf8_validate(sdp_text.data(), static_cast<gssize>(sdp_text.size()), nullptr))
-    return refuse(400, "The SDP offer is not valid UTF-8 text.");
-
-  GstSDPMessage *raw = nullptr;
-  gst_sdp_message_new(&raw);
-  SdpMessagePtr msg(raw);
-  if (gst_sdp_message_parse_buffer(reinterpret_cast<const guint8 *>(sdp_text.data()),
-                                   sdp_text.size(), msg.get()) != GST_SDP_OK)
-    return refuse(400, "The SDP offer could not be parsed.");
+  if (!offer.sdp)
+    return refuse(offer.status, offer.message);
+  const SharedSdp &msg = offer.sdp;
+  result.sdp = msg;
 
   const guint n_media = gst_sdp_message_medias_len(msg.get());
   if (n_media == 0)
@@ -290,6 +310,7 @@ OfferCheck check_offer(const std::string &sdp_text, const SentVideo &sent)
 
   const GstSDPMedia *media = gst_sdp_message_get_media(msg.get(), result.video.mline);
   result.video.caps = caps_for_payload(media, result.video.payload_type);
+  result.video.extmaps = media_extmaps(media);
   if (codec == VideoCodec::H264)
     result.video.profile_level_id =
         fmtp_value(fmtp_for(media, result.video.payload_type), "profile-level-id");
@@ -345,6 +366,31 @@ void complete_answer_fmtp(GstSDPMessage *answer, const OfferedVideo &video)
   }
   const std::string value = prefix + "profile-level-id=" + video.profile_level_id;
   gst_sdp_media_add_attribute(media, "fmtp", value.c_str());
+}
+
+std::vector<RtpExtmap> media_extmaps(const GstSDPMedia *media)
+{
+  std::vector<RtpExtmap> out;
+  if (!media)
+    return out;
+  for (guint i = 0; i < gst_sdp_media_attributes_len(media); i++) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute(media, i);
+    if (g_strcmp0(a->key, "extmap") != 0 || !a->value)
+      continue;
+    const char *v = a->value;
+    char *end = nullptr;
+    const long id = std::strtol(v, &end, 10);
+    if (end == v || id < 1 || id > 255 || (*end != '/' && *end != ' '))
+      continue;
+    const char *uri = std::strchr(end, ' ');
+    if (!uri || !uri[1])
+      continue;
+    uri++;
+    const char *uri_end = std::strchr(uri, ' ');
+    out.push_back(
+        RtpExtmap{static_cast<int>(id), uri_end ? std::string(uri, uri_end) : std::string(uri)});
+  }
+  return out;
 }
 
 SdpFragment parse_sdp_fragment(const std::string &text)

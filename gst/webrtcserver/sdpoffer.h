@@ -10,6 +10,7 @@
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,15 @@ struct SentVideo {
   std::string h264_profile = "constrained-baseline";
 };
 
+/* One a=extmap of a media section: "<id>[/<direction>] <uri> [<attributes>]". */
+struct RtpExtmap {
+  int id = 0;
+  std::string uri;
+};
+
+/* Every a=extmap @media declares, in order (malformed ones left out). */
+std::vector<RtpExtmap> media_extmaps(const GstSDPMedia *media);
+
 /* What the answer will send: the offer's m-line and payload type for our codec. */
 struct OfferedVideo {
   guint mline = 0;
@@ -49,6 +59,9 @@ struct OfferedVideo {
   std::string ice_pwd;
   /* mid of every m-line, in order, to map trickled candidates to m-line indexes. */
   std::vector<std::string> mids;
+  /* The RTP header extensions the offer's video section names (rtpextensions.h
+   * picks those the viewer's video carries). */
+  std::vector<RtpExtmap> extmaps;
 };
 
 /* The offer's Opus audio section, if any: what we send there and whether
@@ -63,6 +76,21 @@ struct OfferedAudio {
   bool viewer_sends = false;    /* sendonly or sendrecv */
 };
 
+/* An SDP message parsed once and shared by everything that reads it (an
+ * offer travels from a signalling front end to its viewer as this value,
+ * ARCHITECTURE.md, Sessions). Read-only once shared. */
+using SharedSdp = std::shared_ptr<GstSDPMessage>;
+
+/* A viewer's offer text, parsed: the message, or why it is not an offer. */
+struct ParsedOffer {
+  SharedSdp sdp;       /* null when refused */
+  int status = 0;      /* 400 when refused */
+  std::string message; /* one sentence when refused */
+};
+
+/* Parses an offer text: UTF-8, starts with v=, parses as SDP. */
+ParsedOffer parse_offer(const std::string &sdp_text);
+
 struct OfferCheck {
   bool ok = false;
   /* HTTP status for a refused offer: 400 malformed, 406 no common codec. */
@@ -74,9 +102,13 @@ struct OfferCheck {
   /* The viewer's DTLS fingerprints (of its video section, else the
    * session's), which its certificate must match. */
   std::vector<DtlsFingerprint> dtls_fingerprints;
+  /* The offer that was checked; null for an offer of our own. */
+  SharedSdp sdp;
 };
 
-/* Checks an SDP offer text and picks the payload type for @sent. */
+/* Checks a parsed offer and picks the payload type for @sent. */
+OfferCheck check_offer(const ParsedOffer &offer, const SentVideo &sent);
+/* parse_offer() then check_offer(). */
 OfferCheck check_offer(const std::string &sdp_text, const SentVideo &sent);
 
 /* GstSdp turns profile-level-id into a "profile" caps field and loses the

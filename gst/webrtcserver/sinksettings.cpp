@@ -8,6 +8,7 @@
 
 #include "gstrefptr.h"
 #include "gstwebrtcserversink.h"
+#include "media/playoutdelay.h"
 
 using namespace livecast;
 
@@ -85,6 +86,7 @@ ViewerSettings viewer_settings(const SinkSettings &s)
   v.max_viewers = s.max_viewers;
   v.max_pending = s.max_pending;
   v.talkback = s.talkback;
+  v.playout_delay_ms = s.playout_delay_ms;
   v.ice.local_addresses = ice_addresses_for(s);
   v.ice.stun_server = s.stun_server;
   v.ice.turn_servers = s.turn_servers;
@@ -174,6 +176,12 @@ bool set_sink_setting(SinkSettings &s, guint prop_id, const GValue *value)
     case PROP_ROOM:
       s.room = str();
       break;
+    case PROP_WHIP_URL:
+      s.whip_url = str();
+      break;
+    case PROP_WHIP_TOKEN:
+      s.whip_token = str();
+      break;
     case PROP_TLS_CERTIFICATE:
       s.tls_certificate = str();
       break;
@@ -191,6 +199,9 @@ bool set_sink_setting(SinkSettings &s, guint prop_id, const GValue *value)
       break;
     case PROP_TALKBACK:
       s.talkback = g_value_get_boolean(value);
+      break;
+    case PROP_PLAYOUT_DELAY:
+      s.playout_delay_ms = g_value_get_int(value);
       break;
     default:
       return false;
@@ -262,6 +273,12 @@ bool get_sink_setting(const SinkSettings &s, guint prop_id, GValue *value)
     case PROP_ROOM:
       g_value_set_string(value, s.room.c_str());
       break;
+    case PROP_WHIP_URL:
+      g_value_set_string(value, s.whip_url.empty() ? nullptr : s.whip_url.c_str());
+      break;
+    case PROP_WHIP_TOKEN:
+      g_value_set_string(value, s.whip_token.empty() ? nullptr : s.whip_token.c_str());
+      break;
     case PROP_TLS_CERTIFICATE:
       g_value_set_string(value, s.tls_certificate.empty() ? nullptr : s.tls_certificate.c_str());
       break;
@@ -279,6 +296,9 @@ bool get_sink_setting(const SinkSettings &s, guint prop_id, GValue *value)
       break;
     case PROP_TALKBACK:
       g_value_set_boolean(value, s.talkback);
+      break;
+    case PROP_PLAYOUT_DELAY:
+      g_value_set_int(value, s.playout_delay_ms);
       break;
     default:
       return false;
@@ -414,6 +434,27 @@ void install_sink_properties(GObjectClass *gobject_class)
       gobject_class, PROP_ROOM,
       g_param_spec_string("room", "Room", "Room to join on the signaling relay (signaling-url).",
                           "livecast", rw_ready));
+  /**
+   * GstWebRTCServerSink:whip-url:
+   *
+   * Publishes the stream's one encoding to this WHIP endpoint (RFC 9725),
+   * for example a Janus VideoRoom behind simple-whip-server (deploy/janus),
+   * as one more session beside the local viewers: the offer is POSTed,
+   * candidates trickled with PATCH, the resource DELETEd at the end, and a
+   * refused or lost session is published again after a back-off.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_WHIP_URL,
+      g_param_spec_string("whip-url", "WHIP URL",
+                          "http:// or https:// URL of a WHIP endpoint to publish the stream to, "
+                          "beside the local viewers (unset: no publishing).",
+                          nullptr, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_WHIP_TOKEN,
+      g_param_spec_string("whip-token", "WHIP token",
+                          "Bearer token sent to the WHIP endpoint of whip-url in the "
+                          "Authorization header (unset: none).",
+                          nullptr, rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_TLS_CERTIFICATE,
       g_param_spec_string("tls-certificate", "TLS certificate",
@@ -469,6 +510,25 @@ void install_sink_properties(GObjectClass *gobject_class)
                         "tenth of the bitrate) or screen (half the frame rate first, then half "
                         "the size, so text stays readable). Ignored for encoded input.",
                         livecast::ladder_get_type(), static_cast<gint>(kDefaultLadder), rw_ready));
+  /**
+   * GstWebRTCServerSink:playout-delay:
+   *
+   * The playout delay each viewer's video asks for, through the RTP header
+   * extension http://www.webrtc.org/experiments/rtp-hdrext/playout-delay
+   * (min = max = this value), sent to viewers whose offer names it
+   * (Chromium does). 0 makes Chromium show every frame as soon as it is
+   * decoded instead of holding it in its jitter buffer; a viewer on a
+   * jittery network may see stutter then, which a few tens of milliseconds
+   * smooth out. Applies to viewers that join after a change.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_PLAYOUT_DELAY,
+      g_param_spec_int("playout-delay", "Playout delay",
+                       "How long, in milliseconds (10 ms steps), a viewer's browser holds each "
+                       "frame before showing it, sent in the playout-delay RTP header extension; "
+                       "-1 sends no such extension and leaves the browser to choose.",
+                       -1, static_cast<int>(kPlayoutDelayMaxMs), kDefaultPlayoutDelay,
+                       static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_VIEWERS,
       g_param_spec_uint("viewers", "Viewers", "Number of viewer sessions right now.", 0, G_MAXUINT,
@@ -479,7 +539,8 @@ void install_sink_properties(GObjectClass *gobject_class)
                          "Current figures: viewers, encoded-fps, encoded-bitrate (bit/s), width, "
                          "height, and the viewers turned away so far by max-viewers, max-pending "
                          "and max-offers-per-second (refused-max-viewers, refused-max-pending, "
-                         "refused-rate).",
+                         "refused-rate), and the state of WHIP publishing (whip-state: off, "
+                         "connecting, publishing, retrying, waiting, stopped).",
                          GST_TYPE_STRUCTURE, ro));
 }
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "httpapi.h"
+#include "signalling/httpapi.h"
 #include "media/mediafanout.h"
 #include "media/viewerset.h"
 
@@ -46,8 +46,11 @@ enum SinkProperty {
   PROP_AUDIO_BITRATE,
   PROP_TALKBACK,
   PROP_LADDER,
+  PROP_PLAYOUT_DELAY,
   PROP_VIEWERS,
   PROP_STATS,
+  PROP_WHIP_URL,
+  PROP_WHIP_TOKEN,
 };
 
 constexpr int kDefaultPort = 8080;
@@ -67,6 +70,8 @@ constexpr guint kDefaultAudioBitrate = 64; /* kbit/s, Opus */
 /* A ladder for camera-like content: every viewer gets what its own link
  * carries (media/ladder.h); the launcher's screen presets pick "screen". */
 constexpr Ladder kDefaultLadder = Ladder::Camera;
+/* Chromium shows each frame as soon as it is decoded (tests/bench/bench_glass.mjs). */
+constexpr int kDefaultPlayoutDelay = 0; /* ms; -1: no playout-delay extension */
 struct SinkSettings {
   VideoCodec codec = kDefaultCodec;
   guint bitrate = kDefaultBitrate;
@@ -91,6 +96,9 @@ struct SinkSettings {
   guint audio_bitrate = kDefaultAudioBitrate;
   bool talkback = false;
   Ladder ladder = kDefaultLadder;
+  std::string whip_url;   /* set: publish to this WHIP endpoint too */
+  std::string whip_token; /* its bearer token */
+  int playout_delay_ms = kDefaultPlayoutDelay;
 };
 
 /* What each part of the element is configured from. */

@@ -26,7 +26,7 @@
 //             and aiortc's own stage times, joined with the page's by painted time.
 //   diagnose  one knob at a time against the same baseline (glass_sender, H.264 30 fps):
 //             the end sink's sync and processing deadline, encoder settings, the payloader,
-//             the playout-delay RTP header extension, and the page's jitterBufferTarget and
+//             the sink's playout-delay (the RTP header extension off, or 50 ms), and the page's jitterBufferTarget and
 //             playoutDelayHint; p50 change per item.
 //   ttff      time to first frame of a fresh page with a minimal WHEP client (trickle ICE by
 //             PATCH): POST -> answer, ICE, DTLS, first packet, first frame, and the sender's
@@ -49,7 +49,6 @@ const PORT = 18321;
 const BASE = `http://127.0.0.1:${PORT}`;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const SOURCE_ROOT = process.env.LIVECAST_SOURCE_ROOT || path.resolve(HERE, '../..');
-const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
 
 const { values: opts } = parseArgs({
   options: {
@@ -93,22 +92,6 @@ function pageInit(options) {
       if (options.jitterBufferTarget !== undefined) e.receiver.jitterBufferTarget = options.jitterBufferTarget;
       if (options.playoutDelayHint !== undefined) e.receiver.playoutDelayHint = options.playoutDelayHint;
     });
-    if (options.playoutDelayExt) {
-      // The answer gets the offer's a=extmap for playout-delay (webrtcbin 1.22 answers none),
-      // so Chromium reads the extension the sender writes with that ID.
-      const setRemote = pc.setRemoteDescription.bind(pc);
-      pc.setRemoteDescription = (desc) => {
-        const offer = pc.localDescription?.sdp || '';
-        const m = offer.match(/a=extmap:(\d+) (http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/playout-delay)/);
-        let sdp = desc.sdp;
-        if (m && !sdp.includes(m[2])) {
-          sdp = sdp.replace(/(m=video[^\r\n]*\r?\n(?:(?!m=)[^\r\n]*\r?\n)*?)(a=mid:[^\r\n]*\r?\n)/,
-            `$1$2a=extmap:${m[1]} ${m[2]}\r\n`);
-        }
-        window.__playoutDelayId = m ? Number(m[1]) : null;
-        return setRemote({ type: desc.type, sdp });
-      };
-    }
     return pc;
   };
   window.RTCPeerConnection.prototype = Original.prototype;
@@ -277,7 +260,6 @@ async function runScenario(ctx, sc) {
   } else if (sc.sender === 'glass') {
     const args = [presetPipeline(sc.fps, sc.codec, sc.sinkProps)];
     for (const s of sc.set ?? []) args.push('--set', s);
-    if (sc.playoutDelayExt) args.push('--playout-delay-ext', String(sc.playoutDelayExt));
     sender = start('glass_sender', opts['glass-sender'], args, env);
   } else {
     sender = start('aiortc', opts.python, [path.join(HERE, 'aiortc_screen_sender.py'), '--port', String(PORT),
@@ -314,7 +296,7 @@ async function runScenario(ctx, sc) {
     const s1 = await inboundStats(page);
     result.cpu = (cpuSeconds(sender.pid) - c0[0]) / ((performance.now() - c0[1]) / 1000);
     const got = await page.evaluate(() => ({ frames: window.__glass.frames, unread: window.__glass.unread,
-      answer: window.__pcs.at(-1)?.remoteDescription?.sdp, playoutDelayId: window.__playoutDelayId }));
+      answer: window.__pcs.at(-1)?.remoteDescription?.sdp }));
     result.frames = got.frames;
     result.unread = got.unread;
     result.answer = got.answer;
@@ -492,9 +474,8 @@ async function suiteDiagnose(ctx) {
     { name: 'rtph264pay aggregate-mode=none', ...base, set: ['pay.aggregate-mode=none'] },
     { name: 'page: receiver.jitterBufferTarget=0', ...base, page: { jitterBufferTarget: 0 } },
     { name: 'page: receiver.playoutDelayHint=0', ...base, page: { playoutDelayHint: 0 } },
-    { name: 'RTP playout-delay ext min=max=0', ...base, playoutDelayExt: ctx.playoutDelayId, page: { playoutDelayExt: true } },
-    { name: 'playout-delay ext + processing-deadline=0', ...base, playoutDelayExt: ctx.playoutDelayId,
-      page: { playoutDelayExt: true }, set: ['end-sink.processing-deadline=0'] },
+    { name: 'webrtcserversink playout-delay=-1 (no extension)', ...base, sinkProps: 'playout-delay=-1' },
+    { name: 'webrtcserversink playout-delay=50', ...base, sinkProps: 'playout-delay=50' },
     { name: 'baseline again (noise)', ...base },
     { name: 'VP8 30 baseline', sender: 'glass', fps: 30, codec: 'vp8' },
     { name: 'VP8 vp8enc threads=1', sender: 'glass', fps: 30, codec: 'vp8', set: ['encoder.threads=1'] },
@@ -632,8 +613,9 @@ async function suiteTtff(ctx) {
       const key = (t) => frames.find((f) => f.net1 && f.net1 / 1000 >= connected(t) - 1);
       steps.push(
         ['sender: POST sent → viewer added', (t) => ev(t, 'viewer', 'added') - t.offer],
-        ['sender: viewer added → payloader has caps', (t) => ev(t, 'payloader', 'caps') - ev(t, 'viewer', 'added')],
-        ['sender: payloader caps → answer set, gathering', (t) => ev(t, 'ice-gathering-state', 'gathering') - ev(t, 'payloader', 'caps')],
+        // The answer no longer waits for the payloader's caps (the branch picks the SSRCs).
+        ['sender: viewer added → answer set, gathering', (t) => ev(t, 'ice-gathering-state', 'gathering') - ev(t, 'viewer', 'added')],
+        ['sender: viewer added → payloader has caps (aside)', (t) => ev(t, 'payloader', 'caps') - ev(t, 'viewer', 'added')],
         ['sender: gathering → gathering complete', (t) => ev(t, 'ice-gathering-state', 'complete') - ev(t, 'ice-gathering-state', 'gathering')],
         ['sender: gathering complete → page has answer', (t) => t.answer - ev(t, 'ice-gathering-state', 'complete')],
         ['sender: ICE checking → connected', (t) => ev(t, 'ice-connection-state', 'connected') - ev(t, 'ice-connection-state', 'checking')],
@@ -671,7 +653,7 @@ async function main() {
     console.log('bench_glass: overall timeout (280 s)');
     process.exit(1);
   }, 280000);
-  const ctx = { playoutDelayId: 0 };
+  const ctx = {};
   let browser = null;
   const xvfb = await startXvfb();
   const painter = start('clock_painter', opts.painter, ['--display', xvfb.display, '--interval', '2']);
@@ -682,11 +664,8 @@ async function main() {
     ctx.browser = browser;
     log(`browser ${browser.version()}, display ${xvfb.display}, painter every 2 ms`);
     if (opts.suite === 'glass') await suiteGlass(ctx);
-    else if (opts.suite === 'diagnose') {
-      ctx.playoutDelayId = await offeredExtensionId(browser);
-      log(`Chromium offers ${PLAYOUT_DELAY_URI} as extmap ${ctx.playoutDelayId}`);
-      await suiteDiagnose(ctx);
-    } else if (opts.suite === 'ttff') await suiteTtff(ctx);
+    else if (opts.suite === 'diagnose') await suiteDiagnose(ctx);
+    else if (opts.suite === 'ttff') await suiteTtff(ctx);
     else throw new Error(`unknown suite ${opts.suite}`);
   } finally {
     clearTimeout(timer);
@@ -694,21 +673,6 @@ async function main() {
     await stopProcess(painter);
     await stopProcess(xvfb);
   }
-}
-
-// The extmap ID Chromium gives the playout-delay extension in a recvonly video offer.
-async function offeredExtensionId(browser) {
-  const page = await browser.newPage();
-  const id = await page.evaluate(async (uri) => {
-    const pc = new RTCPeerConnection();
-    pc.addTransceiver('video', { direction: 'recvonly' });
-    const offer = await pc.createOffer();
-    pc.close();
-    const m = offer.sdp.match(new RegExp(`a=extmap:(\\d+) ${uri.replace(/[.]/g, '\\.')}`));
-    return m ? Number(m[1]) : 0;
-  }, PLAYOUT_DELAY_URI);
-  await page.close();
-  return id;
 }
 
 main().catch((e) => {

@@ -4,7 +4,7 @@
  * glass_sender: the livecast sender with its insides timed, for the
  * glass-to-glass benchmark (bench_glass.mjs).
  *
- *   glass_sender PIPELINE [--set NAME.PROPERTY=VALUE]... [--playout-delay-ext ID]
+ *   glass_sender PIPELINE [--set NAME.PROPERTY=VALUE]...
  *
  * PIPELINE is what `livecast --print-pipeline` prints (screencapsrc !
  * ... ! webrtcserversink name=sink ...), run in this process as gst-launch-1.0
@@ -29,10 +29,6 @@
  *       when it is made (e.g. encoder.threads=1, end-sink.processing-deadline=0)
  *   (events: "viewer added", webrtcbin's ice-gathering-state, ice-connection-state
  *   and connection-state, "payloader caps", "key-unit-request" reaching the encoder)
- *   --playout-delay-ext ID  write the one-byte RTP header extension
- *       http://www.webrtc.org/experiments/rtp-hdrext/playout-delay (min = max
- *       = 0) with this ID into every video packet; the page must put the
- *       matching a=extmap line into the answer it applies.
  * Prints "port N" once serving, "latency MIN MAX" once the pipeline has
  * one, "event {json}" for each viewer state change, and on SIGINT/SIGTERM
  * one "frame {json}" line per frame, then exits 0. Run inside tests/netns-run.sh.
@@ -67,7 +63,6 @@ struct State {
   std::map<GstClockTime, Frame> frames;   /* by PTS */
   std::map<guint32, GstClockTime> by_rtp; /* RTP timestamp -> PTS */
   std::vector<std::pair<std::string, std::string>> settings;
-  int playout_delay_id = 0;
   GstElement *pipeline = nullptr;
   gint64 wall_minus_clock = 0; /* µs */
   GstVideoInfo info;
@@ -197,18 +192,6 @@ GstPadProbeReturn on_encoder_event(GstPad *, GstPadProbeInfo *info, gpointer)
   return GST_PAD_PROBE_OK;
 }
 
-/* One-byte header extension: playout delay min = max = 0 (3 bytes, 12 bits each). */
-void add_playout_delay(GstBuffer *buffer)
-{
-  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-  if (!gst_rtp_buffer_map(buffer, GST_MAP_READWRITE, &rtp))
-    return;
-  const guint8 zero[3] = {0, 0, 0};
-  gst_rtp_buffer_add_extension_onebyte_header(&rtp, static_cast<guint8>(state.playout_delay_id),
-                                              zero, sizeof zero);
-  gst_rtp_buffer_unmap(&rtp);
-}
-
 void note_packet(GstBuffer *buffer, const char *first, const char *last, bool from_payloader)
 {
   const gint64 t = now_us();
@@ -240,22 +223,9 @@ void note_packet(GstBuffer *buffer, const char *first, const char *last, bool fr
 GstPadProbeReturn on_payloaded(GstPad *, GstPadProbeInfo *info, gpointer)
 {
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-    if (state.playout_delay_id) {
-      GstBuffer *buffer = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
-      add_playout_delay(buffer);
-      GST_PAD_PROBE_INFO_DATA(info) = buffer;
-    }
     note_packet(GST_PAD_PROBE_INFO_BUFFER(info), "pay0", "pay1", true);
   } else {
     GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
-    if (state.playout_delay_id) {
-      list = gst_buffer_list_make_writable(list);
-      for (guint i = 0; i < gst_buffer_list_length(list); i++) {
-        GstBuffer *b = gst_buffer_list_get_writable(list, i);
-        add_playout_delay(b);
-      }
-      GST_PAD_PROBE_INFO_DATA(info) = list;
-    }
     for (guint i = 0; i < gst_buffer_list_length(list); i++)
       note_packet(gst_buffer_list_get(list, i), "pay0", "pay1", true);
   }
@@ -372,14 +342,10 @@ int main(int argc, char **argv)
         return 2;
       }
       state.settings.emplace_back(v.substr(0, dot), v.substr(dot + 1));
-    } else if (arg == "--playout-delay-ext" && i + 1 < argc) {
-      state.playout_delay_id = std::atoi(argv[++i]);
     } else if (description.empty()) {
       description = arg;
     } else {
-      std::fprintf(stderr,
-                   "usage: glass_sender PIPELINE [--set NAME.PROPERTY=VALUE]... "
-                   "[--playout-delay-ext ID]\n");
+      std::fprintf(stderr, "usage: glass_sender PIPELINE [--set NAME.PROPERTY=VALUE]...\n");
       return 2;
     }
   }

@@ -11,14 +11,16 @@
 // Namespaces from tests/browser/netns.mjs (as browser-loss): `unshare --net`
 // children of this test, itself inside tests/netns-run.sh's private namespace.
 //
-// Phase 1, transport-cc (bwsender adds the extension as transportcc.h proposes):
-//   - the answer carries a=extmap:<the offer's id> …transport-wide-cc…;
+// Phase 1, transport-cc (bwsender chooses and adds the extensions as webrtcserversink does,
+// gst/webrtcserver/media/rtpextensions.h):
+//   - the answer carries a=extmap:<the offer's id> …transport-wide-cc… and the playout-delay
+//     extension with the offer's id;
 //   - packets leave with transport-wide sequence numbers, Chromium's transport-cc feedback
 //     reaches the estimator, none of it malformed;
 //   - the encoder sends >= 1.5 Mbit/s (it does not follow the estimate) while the estimate is
 //     <= 1.1 Mbit/s from 5 s after the first estimate to the end (15 s), and >= 250 kbit/s on
 //     average (it follows the link, it does not collapse).
-// Phase 2, --no-transport-cc (what webrtcserversink answers today): what Chromium sends then
+// Phase 2, --no-transport-cc (what webrtcbin alone answers): what Chromium sends then
 // (REMB, receiver reports), printed; REMB must arrive and the estimate follow it.
 //
 //   tests/netns-run.sh node tests/browser/bandwidth.test.mjs --sender build/tests/browser/bwsender
@@ -46,6 +48,7 @@ const MAX_SETTLED_BPS = 1.1e6;
 const MIN_AVERAGE_BPS = 250e3;
 const MIN_SENT_BPS = 1.5e6;
 const TWCC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
 
 const procs = { send: null, view: null, sender: null };
 let tempDir = null;
@@ -112,6 +115,10 @@ async function phase(browser, { sender, twcc, seconds, keepFci }) {
       `answer feedback: ${[...new Set(answer.match(/a=rtcp-fb:\d+ [^\r\n]+/g) ?? [])].join(', ')}`);
     if (twcc) check(offerId && answerId === offerId, `the answer has no a=extmap:${offerId} ${TWCC_URI}`);
     else check(!answerId, 'the --no-transport-cc answer still has the transport-cc extension');
+    // Both phases: playout-delay beside it, with the offer's id (gst/webrtcserver/media/rtpextensions.h).
+    const delayId = (sdp) => sdp.match(new RegExp(`a=extmap:(\\d+) ${PLAYOUT_DELAY_URI.replace(/\./g, '\\.')}`))?.[1];
+    check(delayId(offer) && delayId(answer) === delayId(offer),
+      `the answer has no a=extmap:${delayId(offer)} ${PLAYOUT_DELAY_URI}`);
     await page.evaluate((sdp) => window.pc.setRemoteDescription({ type: 'answer', sdp }), answer);
 
     // First decoded frame, then the estimate every 250 ms for @seconds.

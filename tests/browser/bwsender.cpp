@@ -6,15 +6,19 @@
  * (gst/webrtcserver/media/viewerfeedback.h) on it, and no ladder: the
  * encoder keeps its bitrate whatever the estimate says.
  *
- *   videotestsrc ! x264enc bitrate=B ! rtph264pay (+ transport-cc) ! webrtcbin
+ *   videotestsrc ! x264enc bitrate=B ! rtph264pay (+ extensions) ! webrtcbin
+ *
+ * The RTP header extensions are chosen and applied as webrtcserversink does
+ * (gst/webrtcserver/media/rtpextensions.h): transport-cc and playout-delay
+ * with the offer's ids.
  *
  * Signalling on stdin/stdout: the viewer's offer (SDP lines, then a line
  * "."), our answer ("answer", SDP lines, "."), then once the viewer is
  * connected a line "estimate {...}" (ViewerFeedback::stats_json) every
  * 250 ms until stdin closes.
  *   bwsender [--bitrate KBPS] [--no-transport-cc]
- * --no-transport-cc answers like webrtcserversink does today (no
- * transport-cc extension): what Chromium sends then shows in the counts.
+ * --no-transport-cc answers without the transport-cc extension (as
+ * webrtcbin alone does): what Chromium sends then shows in the counts.
  */
 #ifndef GST_USE_UNSTABLE_API
 #define GST_USE_UNSTABLE_API
@@ -32,7 +36,7 @@
 #include <thread>
 
 #include "sdpoffer.h"
-#include "transportcc.h"
+#include "rtpextensions.h"
 #include "viewerfeedback.h"
 
 using namespace livecast;
@@ -107,11 +111,11 @@ int main(int argc, char **argv)
     fail("offer refused: " + checked.message);
   GstSDPMessage *offer_sdp = nullptr;
   gst_sdp_message_new_from_text(offer_text.c_str(), &offer_sdp);
-  const int twcc_id =
-      twcc ? transport_cc_extension_id(gst_sdp_message_get_media(offer_sdp, checked.video.mline))
-           : -1;
-  std::fprintf(stderr, "bwsender: video pt %d, transport-cc id %d\n", checked.video.payload_type,
-               twcc_id);
+  VideoExtensions extensions = choose_video_extensions(checked.video.extmaps, 0);
+  if (!twcc)
+    extensions.transport_cc_id = -1;
+  std::fprintf(stderr, "bwsender: video pt %d, transport-cc id %d, playout-delay id %d\n",
+               checked.video.payload_type, extensions.transport_cc_id, extensions.playout_delay_id);
 
   Sender s;
   GError *err = nullptr;
@@ -130,13 +134,10 @@ int main(int argc, char **argv)
     fail(std::string("pipeline: ") + (err ? err->message : "?"));
   s.webrtcbin = gst_bin_get_by_name(GST_BIN(s.pipeline), "webrtc");
   GstElement *pay = gst_bin_get_by_name(GST_BIN(s.pipeline), "pay");
-  Ref<GstCaps> prefs = checked.video.caps;
-  if (twcc_id > 0) {
-    std::string error;
-    if (!add_transport_cc(pay, twcc_id, error))
-      fail(error);
-    prefs = caps_with_transport_cc(prefs.get(), twcc_id);
-  }
+  std::string error;
+  if (!add_extensions(pay, extensions, error))
+    fail(error);
+  Ref<GstCaps> prefs = caps_with_extensions(checked.video.caps.get(), extensions);
   gst_object_unref(pay);
   GObject *agent = nullptr;
   g_object_get(s.webrtcbin, "ice-agent", &agent, nullptr);

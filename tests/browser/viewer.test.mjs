@@ -2,7 +2,8 @@
 // End-to-end test of the web viewer (index.html) and of the embed example opened from file://,
 // in headless Chromium, against a real webrtcserversink started with gst-launch-1.0:
 //   1. the viewer page plays: 30+ frames of 640 px, the codec asked for, a picture that is not
-//      black (canvas and screenshot);
+//      black (canvas and screenshot); the answer to its WHEP offer carries the transport-cc and
+//      playout-delay extmaps with the offer's ids and its SSRC;
 //   2. embed.html from file:// connects to the server and plays;
 //   3. Disconnect in the embed page ends its session on the server (GET /stats: 2 → 1);
 //   4. the server is killed and started again: the open viewer page notices and plays again;
@@ -270,12 +271,39 @@ async function saveShot(shots, name, png) {
 
 // ---- the two pages ---------------------------------------------------------------------------
 
+const EXTENSIONS = ['http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+  'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay'];
+
+/** The answer's RTP header extensions (gst/webrtcserver/media/rtpextensions.h) and SSRC. */
+function checkAnswer(offer, answer) {
+  const ids = (sdp, uri) => [...sdp.matchAll(/^a=extmap:(\d+)(?:\/\w+)? (\S+)/gm)]
+    .filter((m) => m[2] === uri).map((m) => m[1]);
+  const found = [];
+  for (const uri of EXTENSIONS) {
+    const offered = ids(offer, uri);
+    check(offered.length === 1, `viewer: Chromium's offer has no single a=extmap for ${uri}`);
+    const answered = ids(answer, uri);
+    check(answered.length === 1 && answered[0] === offered[0],
+      `viewer: the answer has a=extmap ${answered.join(',') || 'none'} for ${uri}, not the offer's ${offered[0]}`);
+    found.push(`${answered[0]} ${uri.split('/').pop()}`);
+  }
+  check(/^a=ssrc:\d+ cname:/m.test(answer), 'viewer: the answer lists no SSRC (a=ssrc)');
+  return `extmaps ${found.join(', ')}; ssrc listed`;
+}
+
 async function testViewer(context, codec, shots, messages) {
   const page = await context.newPage();
   watchPage(page, 'viewer', messages);
   const t0 = Date.now();
+  const posted = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/whep',
+    { timeout: 10000 });
   await page.goto(`${BASE}/`, { timeout: 10000 });
+  const whep = await posted;
+  check(whep.status() === 201, `viewer: POST /whep answered ${whep.status()}`);
+  const answerCheck = checkAnswer(whep.request().postData() ?? '', await whep.text());
+  log(`viewer: answer ${answerCheck}`);
   const result = await waitForFrames(page, 'viewer');
+  result.answer = answerCheck;
   result.loadTo30FramesMs = Date.now() - t0;
   log('viewer:', JSON.stringify(result));
   check(result.codec?.toLowerCase() === codec, `viewer: codec is ${result.codec}, not ${codec}`);
@@ -399,7 +427,7 @@ async function main() {
     const e = embed.result;
     summary = `viewer ${v.width}x${v.height} ${v.codec} framesDecoded=${v.framesDecoded} ` +
       `first frame ${ms(v.firstFrameMs)} (page load to ${MIN_FRAMES} frames ${ms(v.loadTo30FramesMs)}), ` +
-      `picture ${v.canvas}; embed(file://) framesDecoded=${e.framesDecoded} first frame ` +
+      `picture ${v.canvas}; answer ${v.answer}; embed(file://) framesDecoded=${e.framesDecoded} first frame ` +
       `${ms(e.firstFrameMs)}; viewers ${viewers}; ${reconnect}`;
   } catch (err) {
     failure = err;

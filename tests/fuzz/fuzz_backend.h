@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "httpapi.h"
+#include "signalling/httpapi.h"
 
 namespace fuzz
 {
@@ -26,12 +26,12 @@ namespace fuzz
 using namespace livecast;
 
 /* Aborts (a crash libFuzzer reports) when @cond is false. */
-#define FUZZ_CHECK(cond)                                                          \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-      abort();                                                                    \
-    }                                                                             \
+#define FUZZ_CHECK(cond)                                                       \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      abort();                                                                 \
+    }                                                                          \
   } while (0)
 
 class FakeBackend : public SessionBackend
@@ -58,7 +58,7 @@ class FakeBackend : public SessionBackend
     return started;
   }
 
-  void create_session(const std::string &offer_sdp, const OfferCheck &offer, SessionEvents events,
+  void create_session(const OfferCheck &offer, SessionEvents events,
                       std::function<void(SessionResult)> done) override
   {
     /* What the element relies on: the offer was checked. */
@@ -67,9 +67,10 @@ class FakeBackend : public SessionBackend
     /* RTP payload types are 7 bits (RFC 3550). */
     FUZZ_CHECK(offer.video.payload_type >= 0 && offer.video.payload_type <= 127);
     if (offer.audio.present)
-      FUZZ_CHECK(offer.audio.payload_type >= 0 && offer.audio.payload_type <= 127 && offer.audio.caps);
+      FUZZ_CHECK(offer.audio.payload_type >= 0 && offer.audio.payload_type <= 127 &&
+                 offer.audio.caps);
     FUZZ_CHECK(offer.video.mline < offer.video.mids.size());
-    FUZZ_CHECK(!offer_sdp.empty());
+    FUZZ_CHECK(offer.sdp != nullptr); /* parsed once, carried along */
     start(std::move(events), "v=0\r\ns=answer\r\n", std::move(done));
   }
 

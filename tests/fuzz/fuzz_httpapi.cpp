@@ -24,7 +24,7 @@
 #include <libsoup/soup.h>
 
 #include "fuzz_backend.h"
-#include "httpapi.h"
+#include "signalling/httpapi.h"
 
 #include <memory>
 

@@ -9,7 +9,7 @@
  * relay is gone no session is left behind.
  */
 #include "fuzz_script.h"
-#include "signalingclient.h"
+#include "signalling/relayrouter.h"
 
 #include <memory>
 

@@ -8,7 +8,7 @@
  * left behind (a leaked session is a webrtcbin streaming to nobody).
  */
 #include "fuzz_script.h"
-#include "wssignaling.h"
+#include "signalling/wspeer.h"
 
 #include <memory>
 
@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     config.ice_servers.push_back(turn);
     config.talkback = true;
     peer = std::make_unique<WsSignalingPeer>(
-        backend, config, [](const std::string &t) { fuzz::check_sent(t); },
+        backend, config, [](const SignalMessage &m) { fuzz::check_sent(to_json(m)); },
         [&closed](int code, const std::string &reason) {
           FUZZ_CHECK(code >= 1000 && code < 5000);
           FUZZ_CHECK(!reason.empty());

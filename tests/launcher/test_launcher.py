@@ -574,6 +574,20 @@ class LauncherTest(unittest.TestCase):
         self.assert_usage_error(['--print-pipeline', '--tls-cert', os.path.join(tmp, 'nope.pem')],
                                 'no such file')
 
+    def test_whip_options(self):
+        """--whip URL [--whip-token T] become the sink's whip-url and whip-token (the publishing
+        itself: tests/janus/topology.test.mjs)."""
+        res = self.livecast('--print-pipeline', '--preset', 'test', '--whip',
+                            'http://10.0.0.10:7080/whip/endpoint/livecast', '--whip-token', 'T 1')
+        self.assertEqual(res.returncode, 0, res.stderr)
+        printed = shlex.split(res.stdout.strip())
+        for prop in ('whip-url=http://10.0.0.10:7080/whip/endpoint/livecast', 'whip-token=T 1'):
+            self.assertIn(prop, printed)
+        res = self.livecast('--print-pipeline', '--preset', 'test')
+        self.assertNotIn('whip', res.stdout)
+        self.assert_usage_error(['--print-pipeline', '--whip-token', 'T'], '--whip URL')
+        self.assert_usage_error(['--print-pipeline', '--whip', 'ws://x/whip'], 'http://')
+
     def test_audio_and_talkback_play(self):
         """--audio=test sends a tone; --talkback plays what a viewer (aiortc, over /ws)
         says: its 440 Hz tone comes out of the talkback player."""

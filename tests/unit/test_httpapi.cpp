@@ -2,9 +2,9 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The HTTP signaling API, request in, response out, without sockets: every
- * route, status and header. Media sessions come from a small in-memory
- * session table here; the same API over real sockets with real peers is
- * tested in tests/integration.
+ * route, status and header, and the checks before a /ws upgrade. Media
+ * sessions come from sessiontable.h; the same API over real sockets with
+ * real peers is tested in tests/integration.
  */
 #include <gst/gst.h>
 #include <glib/gstdio.h>
@@ -13,104 +13,18 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "testutil.h"
 
-#include "httpapi.h"
-#include "signalingclient.h"
-#include "wssignaling.h"
-#include "offers.h"
+#include "sessiontable.h"
+#include "signalling/httpapi.h"
 
 using namespace livecast;
 
 namespace
 {
-
-/* Sessions kept in a map; answers are the offer's own text with a=sendonly,
- * enough for the HTTP layer, which never reads the answer. */
-class SessionTable : public SessionBackend
-{
- public:
-  bool started = true;
-  VideoCodec codec = VideoCodec::H264;
-  std::map<std::string, std::string> etags;
-  std::vector<SdpFragment> trickled;
-  int next = 1;
-  int refuse_status = 0;
-  SessionEvents events;           /* of the last session created */
-  bool deferred = false;          /* answers wait for run_pending() */
-  std::vector<std::function<void()>> pending;
-  std::vector<std::string> answers; /* applied with apply_answer */
-
-  bool current_video(SentVideo &sent) override
-  {
-    sent.codec = codec;
-    return started;
-  }
-  void create_session(const std::string &offer, const OfferCheck &checked, SessionEvents ev,
-                      std::function<void(SessionResult)> done) override
-  {
-    events = ev;
-    SessionResult r;
-    if (refuse_status) {
-      r.status = refuse_status;
-      r.message = "Too many viewers.";
-      r.retry_after = 10;
-      return done(r);
-    }
-    r.ok = true;
-    r.id = "session" + std::to_string(next++);
-    r.etag = "etag-" + r.id;
-    r.answer_sdp = "v=0\r\nanswer-for-pt:" + std::to_string(checked.video.payload_type) + "\r\n";
-    etags[r.id] = r.etag;
-    if (deferred)
-      pending.push_back([done, r]() { done(r); });
-    else
-      done(r);
-  }
-  void create_offer_session(SessionEvents ev, std::function<void(SessionResult)> done) override
-  {
-    events = ev;
-    SessionResult r;
-    r.ok = true;
-    r.id = "session" + std::to_string(next++);
-    r.etag = "etag-" + r.id;
-    r.answer_sdp = "v=0\r\nserver-offer\r\n";
-    etags[r.id] = r.etag;
-    done(r);
-  }
-  int apply_answer(const std::string &id, const std::string &sdp, std::string &message) override
-  {
-    if (!etags.count(id)) {
-      message = "no session";
-      return 404;
-    }
-    answers.push_back(sdp);
-    return 0;
-  }
-  int add_remote_candidates(const std::string &id, const SdpFragment &frag,
-                            std::string &message) override
-  {
-    if (!etags.count(id)) {
-      message = "no session";
-      return 404;
-    }
-    if (frag.ice_ufrag != "" && frag.ice_ufrag != "Kx3d") {
-      message = "ICE restarts are not supported.";
-      return 422;
-    }
-    trickled.push_back(frag);
-    return 0;
-  }
-  std::string session_etag(const std::string &id) override
-  {
-    return etags.count(id) ? etags[id] : "";
-  }
-  bool end_session(const std::string &id) override { return etags.erase(id) > 0; }
-  std::string stats_json() override { return "{\"viewers\":" + std::to_string(etags.size()) + "}"; }
-};
 
 HttpRequest request(const std::string &method, const std::string &path,
                     const std::string &type = "", const std::string &body = "",
@@ -292,22 +206,7 @@ void test_offer_forms()
   g_assert_cmpint(r.status, ==, 200);
   ASSERT_STR_EQ(r.content_type, "application/sdp");
 
-  JsonBuilder *b = json_builder_new();
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "type");
-  json_builder_add_string_value(b, "offer");
-  json_builder_set_member_name(b, "sdp");
-  json_builder_add_string_value(b, kChromiumOffer);
-  json_builder_end_object(b);
-  JsonGenerator *gen = json_generator_new();
-  JsonNode *root = json_builder_get_root(b);
-  json_generator_set_root(gen, root);
-  gchar *body = json_generator_to_data(gen, nullptr);
-  r = call(api, request("POST", "/offer", "application/json", body));
-  g_free(body);
-  json_node_unref(root);
-  g_object_unref(gen);
-  g_object_unref(b);
+  r = call(api, request("POST", "/offer", "application/json", offer_json()));
   g_assert_cmpint(r.status, ==, 200);
   ASSERT_STR_EQ(r.content_type, "application/json");
   JsonParser *parser = json_parser_new();
@@ -426,197 +325,7 @@ void test_static_files()
 
 }  // namespace
 
-/* ---- GET /ws: the WebSocket protocol, messages in and out ---- */
-
-struct WsHarness {
-  SessionTable table;
-  std::vector<std::string> sent;
-  int closed_code = 0;
-  gint64 now = 1000000;
-  std::unique_ptr<WsSignalingPeer> peer;
-
-  explicit WsHarness(WsSignalingConfig config = {})
-  {
-    peer = std::make_unique<WsSignalingPeer>(
-        table, std::move(config), [this](const std::string &t) { sent.push_back(t); },
-        [this](int code, const std::string &) { closed_code = code; }, [this] { return now; });
-    peer->start();
-  }
-  /* Member @name of sent message @i as a string ("" if absent). */
-  std::string member(std::size_t i, const char *name)
-  {
-    g_assert_cmpuint(i, <, sent.size());
-    JsonNode *root = json_from_string(sent[i].c_str(), nullptr);
-    g_assert_nonnull(root);
-    JsonObject *o = json_node_get_object(root);
-    std::string out;
-    if (json_object_has_member(o, name)) {
-      JsonNode *m = json_object_get_member(o, name);
-      if (JSON_NODE_HOLDS_VALUE(m) && json_node_get_value_type(m) == G_TYPE_STRING)
-        out = json_node_get_string(m);
-      else if (JSON_NODE_HOLDS_VALUE(m))
-        out = std::to_string(json_node_get_int(m));
-      else
-        out = "<" + std::string(json_node_type_name(m)) + ">";
-    }
-    json_node_unref(root);
-    return out;
-  }
-};
-
-static std::string offer_json()
-{
-  JsonBuilder *b = json_builder_new();
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "type");
-  json_builder_add_string_value(b, "offer");
-  json_builder_set_member_name(b, "sdp");
-  json_builder_add_string_value(b, kChromiumOffer);
-  json_builder_end_object(b);
-  JsonNode *root = json_builder_get_root(b);
-  gchar *text = json_to_string(root, FALSE);
-  std::string out = text;
-  g_free(text);
-  json_node_unref(root);
-  g_object_unref(b);
-  return out;
-}
-
-static void test_ws_welcome_offer_answer()
-{
-  WsSignalingConfig config;
-  IceServer turn;
-  std::string error;
-  g_assert_true(parse_ice_server("turn://u:p@127.0.0.1:3478", turn, error));
-  config.ice_servers.push_back(turn);
-  config.talkback = true;
-  WsHarness h(config);
-  ASSERT_STR_EQ(h.member(0, "type"), "welcome");
-  ASSERT_STR_EQ(h.member(0, "iceTransportPolicy"), "all");
-  g_assert_true(h.sent[0].find("\"turn:127.0.0.1:3478") != std::string::npos);
-  g_assert_true(h.sent[0].find("\"talkback\":true") != std::string::npos);
-
-  h.peer->on_message(offer_json());
-  g_assert_cmpuint(h.sent.size(), ==, 2);
-  ASSERT_STR_EQ(h.member(1, "type"), "answer");
-  ASSERT_STR_EQ(h.member(1, "sdp"), "v=0\r\nanswer-for-pt:102\r\n");
-  ASSERT_STR_EQ(h.peer->session_id(), "session1");
-
-  /* Our candidates go out as they come; the end as null. */
-  LocalCandidate c;
-  c.candidate = "candidate:1 1 UDP 2015363327 127.0.0.1 48826 typ host";
-  c.mid = "0";
-  c.mline = 0;
-  h.table.events.on_candidate(c);
-  ASSERT_STR_EQ(h.member(2, "type"), "candidate");
-  g_assert_true(h.sent[2].find("\"sdpMid\":\"0\"") != std::string::npos);
-  h.table.events.on_candidate(LocalCandidate{});
-  ASSERT_STR_EQ(h.member(3, "candidate"), "<NULL>");
-
-  /* Theirs reach the backend. */
-  h.peer->on_message("{\"type\":\"candidate\",\"candidate\":{\"candidate\":"
-                     "\"candidate:2 1 udp 1 127.0.0.1 9 typ host\",\"sdpMid\":\"0\","
-                     "\"sdpMLineIndex\":0}}");
-  g_assert_cmpuint(h.table.trickled.size(), ==, 1);
-  ASSERT_STR_EQ(h.table.trickled[0].candidates[0].mid, "0");
-
-  /* A second offer on the same socket: refused, the session stays. */
-  h.peer->on_message(offer_json());
-  ASSERT_STR_EQ(h.member(h.sent.size() - 1, "status"), "409");
-  g_assert_cmpuint(h.table.etags.size(), ==, 1);
-
-  /* bye ends it; so would closing the socket. */
-  h.peer->on_message("{\"type\":\"bye\"}");
-  g_assert_cmpuint(h.table.etags.size(), ==, 0);
-}
-
-static void test_ws_join_and_end()
-{
-  WsHarness h;
-  h.peer->on_message("{\"type\":\"answer\",\"sdp\":\"v=0\\r\\n\"}");
-  ASSERT_STR_EQ(h.member(1, "type"), "error");
-  ASSERT_STR_EQ(h.member(1, "status"), "409");
-
-  h.peer->on_message("{\"type\":\"join\",\"room\":\"any\"}");
-  ASSERT_STR_EQ(h.member(2, "type"), "offer");
-  ASSERT_STR_EQ(h.member(2, "sdp"), "v=0\r\nserver-offer\r\n");
-  h.peer->on_message("{\"type\":\"answer\",\"sdp\":\"v=0\\r\\nmy-answer\\r\\n\"}");
-  g_assert_cmpuint(h.table.answers.size(), ==, 1);
-  ASSERT_STR_EQ(h.table.answers[0], "v=0\r\nmy-answer\r\n");
-  /* Only one answer. */
-  h.peer->on_message("{\"type\":\"answer\",\"sdp\":\"v=0\\r\\n\"}");
-  ASSERT_STR_EQ(h.member(h.sent.size() - 1, "status"), "409");
-
-  /* The server ends the session: the viewer is told, and may start again. */
-  const std::size_t before = h.sent.size();
-  h.table.events.on_ended("ICE failed");
-  ASSERT_STR_EQ(h.member(before, "type"), "error");
-  g_assert_true(h.member(before, "message").find("ICE failed") != std::string::npos);
-  ASSERT_STR_EQ(h.member(before + 1, "type"), "bye");
-  h.peer->on_message("{\"type\":\"join\"}");
-  ASSERT_STR_EQ(h.member(h.sent.size() - 1, "type"), "offer");
-
-  /* Destroying the peer (socket closed) ends its session. */
-  g_assert_cmpuint(h.table.etags.size(), ==, 2);
-  h.peer.reset();
-  g_assert_cmpuint(h.table.etags.size(), ==, 1);
-}
-
-static void test_ws_bad_input_and_flood()
-{
-  WsHarness h;
-  const char *bad[] = {"hello", "[]", "{}", "{\"type\":\"offer\",\"sdp\":5}",
-                       "{\"type\":\"welcome\"}", "{\"type\":\"offer\",\"sdp\":\"v=0\"}"};
-  for (const char *text : bad) {
-    const std::size_t before = h.sent.size();
-    h.peer->on_message(text);
-    g_assert_cmpuint(h.sent.size(), ==, before + 1);
-    ASSERT_STR_EQ(h.member(before, "type"), "error");
-    g_assert_cmpuint(h.member(before, "message").size(), >, 10);
-  }
-  /* The stream not started yet: 503. */
-  h.table.started = false;
-  h.peer->on_message(offer_json());
-  ASSERT_STR_EQ(h.member(h.sent.size() - 1, "status"), "503");
-  h.table.started = true;
-
-  /* A flood: 50 messages a second are read, then one 429 for the rest of
-   * that second; three seconds of it close the socket (1008). */
-  h.now += 2 * G_USEC_PER_SEC;
-  const std::size_t before = h.sent.size();
-  for (int i = 0; i < 200; i++)
-    h.peer->on_message("{}");
-  g_assert_cmpuint(h.sent.size(), ==, before + kWsMaxMessagesPerSecond + 1);
-  ASSERT_STR_EQ(h.member(h.sent.size() - 1, "status"), "429");
-  g_assert_cmpint(h.closed_code, ==, 0);
-  for (int second = 1; second <= 3 && !h.closed_code; second++) {
-    h.now += G_USEC_PER_SEC;
-    for (int i = 0; i < 200; i++)
-      h.peer->on_message("{}");
-  }
-  g_assert_cmpint(h.closed_code, ==, 1008);
-}
-
-/* Found by fuzzing: a viewer that says bye while its answer is being made,
- * then offers again, got two sessions and the first streamed to nobody. */
-static void test_ws_bye_while_creating()
-{
-  WsHarness h;
-  h.table.deferred = true;
-  h.peer->on_message(offer_json());
-  h.peer->on_message("{\"type\":\"bye\"}");
-  h.peer->on_message(offer_json());
-  std::vector<std::function<void()>> pending;
-  pending.swap(h.table.pending);
-  for (auto &f : pending)
-    f();
-  /* Only the second offer's session is left, and it is the viewer's. */
-  g_assert_cmpuint(h.table.etags.size(), ==, 1);
-  ASSERT_STR_EQ(h.peer->session_id(), "session2");
-  g_assert_true(h.table.etags.count("session2"));
-  h.peer.reset();
-  g_assert_cmpuint(h.table.etags.size(), ==, 0);
-}
+/* ---- GET /ws: token and origin before the upgrade ---- */
 
 static void test_ws_check()
 {
@@ -642,71 +351,6 @@ static void test_ws_check()
   r.query.clear();
   r.headers["authorization"] = "Bearer s3cret";
   g_assert_cmpint(api.check_websocket(r).status, ==, 0);
-}
-
-/* ---- client mode: a relay's room, one session per member ---- */
-
-static std::string json_member(const std::string &text, const char *name)
-{
-  JsonNode *root = json_from_string(text.c_str(), nullptr);
-  g_assert_nonnull(root);
-  JsonObject *o = json_node_get_object(root);
-  std::string out = json_object_has_member(o, name) && JSON_NODE_HOLDS_VALUE(
-                                                           json_object_get_member(o, name))
-                        ? json_object_get_string_member(o, name)
-                        : "";
-  json_node_unref(root);
-  return out;
-}
-
-static void test_relay_router()
-{
-  SessionTable table;
-  std::vector<std::string> sent;
-  RelayRouter router(table, {}, "lab", [&sent](const std::string &t) { sent.push_back(t); });
-  ASSERT_STR_EQ(json_member(router.join_message(), "type"), "join");
-  ASSERT_STR_EQ(json_member(router.join_message(), "room"), "lab");
-
-  /* Members already in the room get our offer, addressed to each. */
-  router.on_message("{\"type\":\"welcome\",\"id\":\"me\",\"peers\":[\"a\",\"b\"]}");
-  ASSERT_STR_EQ(router.own_id(), "me");
-  g_assert_cmpuint(sent.size(), ==, 2);
-  ASSERT_STR_EQ(json_member(sent[0], "type"), "offer");
-  ASSERT_STR_EQ(json_member(sent[0], "to"), "a");
-  ASSERT_STR_EQ(json_member(sent[1], "to"), "b");
-  g_assert_cmpuint(table.etags.size(), ==, 2);
-
-  /* A's answer reaches A's session only. */
-  router.on_message("{\"type\":\"answer\",\"sdp\":\"v=0\\r\\nfrom-a\\r\\n\",\"from\":\"a\"}");
-  g_assert_cmpuint(table.answers.size(), ==, 1);
-  ASSERT_STR_EQ(table.answers[0], "v=0\r\nfrom-a\r\n");
-
-  /* A newcomer gets an offer; one that offers gets an answer. */
-  router.on_message("{\"type\":\"join\",\"from\":\"c\"}");
-  ASSERT_STR_EQ(json_member(sent.back(), "to"), "c");
-  ASSERT_STR_EQ(json_member(sent.back(), "type"), "offer");
-  std::string offer = offer_json();
-  offer.insert(1, "\"from\":\"d\",");
-  router.on_message(offer);
-  ASSERT_STR_EQ(json_member(sent.back(), "type"), "answer");
-  ASSERT_STR_EQ(json_member(sent.back(), "to"), "d");
-  g_assert_cmpuint(router.members(), ==, 4);
-
-  /* Our own echo and the relay's own messages are not viewers. */
-  const std::size_t before = sent.size();
-  router.on_message("{\"type\":\"join\",\"from\":\"me\"}");
-  router.on_message("{\"type\":\"bye\"}");
-  router.on_message("not json");
-  g_assert_cmpuint(sent.size(), ==, before);
-
-  /* A member leaving ends its session; the relay going away ends all. */
-  router.on_message("{\"type\":\"leave\",\"from\":\"a\"}");
-  g_assert_cmpuint(router.members(), ==, 3);
-  g_assert_cmpuint(table.etags.size(), ==, 3);
-  router.clear();
-  g_assert_cmpuint(table.etags.size(), ==, 0);
-
-  ASSERT_STR_EQ(json_member(address_to("{\"type\":\"bye\"}", "x"), "to"), "x");
 }
 
 /* ---- limits: new sessions per client address ---- */
@@ -735,9 +379,9 @@ static void test_offer_rate_limit_http_and_ws()
   std::vector<std::string> sent;
   HttpRequest upgrade = request("GET", "/ws");
   upgrade.remote_address = "192.0.2.7";
-  std::unique_ptr<WsConnection> ws = api.accept_websocket(
-      upgrade, WsChannel{[&sent](const std::string &t) { sent.push_back(t); },
-                         [](int, const std::string &) {}});
+  std::unique_ptr<WsConnection> ws =
+      api.accept_websocket(upgrade, WsChannel{[&sent](const std::string &t) { sent.push_back(t); },
+                                              [](int, const std::string &) {}});
   ws->on_text("{\"type\":\"join\"}");
   g_assert_true(sent.back().find("\"status\":429") != std::string::npos);
 
@@ -762,12 +406,7 @@ int main(int argc, char **argv)
   g_test_add_func("/httpapi/cors-origin-list", test_cors_origin_list);
   g_test_add_func("/httpapi/config-and-stats", test_config_and_stats);
   g_test_add_func("/httpapi/static-files", test_static_files);
-  g_test_add_func("/ws/welcome-offer-answer", test_ws_welcome_offer_answer);
-  g_test_add_func("/ws/join-and-end", test_ws_join_and_end);
-  g_test_add_func("/ws/bad-input-and-flood", test_ws_bad_input_and_flood);
-  g_test_add_func("/ws/bye-while-creating", test_ws_bye_while_creating);
-  g_test_add_func("/ws/check", test_ws_check);
-  g_test_add_func("/ws/relay-router", test_relay_router);
+  g_test_add_func("/httpapi/ws-check", test_ws_check);
   g_test_add_func("/limits/offer-rate-http-and-ws", test_offer_rate_limit_http_and_ws);
   return g_test_run();
 }

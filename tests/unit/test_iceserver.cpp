@@ -57,7 +57,7 @@ void test_http_api_urls()
   parse_error("stun://host:99999");
 }
 
-/* From tests/unit/test_signaling.cpp, where the relay's parser was tested. */
+/* From tests/unit/test_signalmessage.cpp, where the relay's parser was tested. */
 void test_relay_urls()
 {
   const struct {

@@ -9,7 +9,7 @@
 
 #include "testutil.h"
 
-#include "httpapi.h"
+#include "signalling/httpapi.h"
 #include "offers.h"
 #include "sdpoffer.h"
 

@@ -204,6 +204,29 @@ void test_browser_forms()
   ASSERT_STR_EQ((*m.ice_servers)[0].urls.at(0), "stun:h:1");
   g_assert_false(m.peers.has_value());
 
+  /* A server's welcome to its own /ws viewer: no id, how to connect, what
+   * the stream has; written and read back member for member. */
+  SignalMessage own = SignalMessage::welcome(std::string());
+  own.ice_servers = std::vector<BrowserIceServer>{};
+  own.ice_transport_policy = IceTransportPolicy::Relay;
+  own.audio = true;
+  own.talkback = false;
+  ASSERT_STR_EQ(to_json(own),
+                "{\"type\":\"welcome\",\"iceServers\":[],"
+                "\"iceTransportPolicy\":\"relay\",\"audio\":true,\"talkback\":false}");
+  m = parse_ok(to_json(own));
+  g_assert_true(m.ice_transport_policy == IceTransportPolicy::Relay);
+  g_assert_true(m.audio.value_or(false));
+  g_assert_false(m.talkback.value_or(true));
+  ASSERT_STR_EQ(m.id, "");
+
+  /* An error may say which HTTP status it stands for. */
+  SignalMessage refused = SignalMessage::error("Too many viewers.");
+  refused.status = 503;
+  ASSERT_STR_EQ(to_json(refused),
+                "{\"type\":\"error\",\"message\":\"Too many viewers.\",\"status\":503}");
+  g_assert_cmpint(parse_ok(to_json(refused)).status, ==, 503);
+
   /* Whitespace around the object is fine. */
   m = parse_ok("  \n{ \"type\" : \"bye\" }\n");
   g_assert_true(m.type == SignalMessage::Type::Bye);
@@ -378,8 +401,16 @@ void test_errors()
       {"to number", "{\"type\":\"bye\",\"to\":3}", "\"to\" member must be a string"},
       {"to empty", "{\"type\":\"bye\",\"to\":\"\"}", "\"to\" member must be 1 to 128 bytes"},
       {"from array", "{\"type\":\"bye\",\"from\":[]}", "\"from\" member must be a string"},
-      {"welcome without id", "{\"type\":\"welcome\"}",
-       "A welcome message needs a string member \"id\""},
+      {"welcome empty id", "{\"type\":\"welcome\",\"id\":\"\"}",
+       "\"id\" member must be 1 to 128 bytes"},
+      {"welcome audio string", "{\"type\":\"welcome\",\"audio\":\"yes\"}",
+       "\"audio\" member must be true or false"},
+      {"welcome policy", "{\"type\":\"welcome\",\"iceTransportPolicy\":\"none\"}",
+       "must be \"all\" or \"relay\""},
+      {"error status text", "{\"type\":\"error\",\"message\":\"x\",\"status\":\"400\"}",
+       "\"status\" member must be an HTTP status code"},
+      {"error status range", "{\"type\":\"error\",\"message\":\"x\",\"status\":99}",
+       "\"status\" member must be an HTTP status code"},
       {"welcome peers", "{\"type\":\"welcome\",\"id\":\"a\",\"peers\":[1]}",
        "\"peers\" member must be an array of id strings"},
       {"welcome iceServers object", "{\"type\":\"welcome\",\"id\":\"a\",\"iceServers\":{}}",

@@ -7,6 +7,7 @@
 
 #include "debugcategory.h"
 #include "gstrefptr.h"
+#include "rtpextensions.h"
 
 #define GST_CAT_DEFAULT livecast_webrtcserversink_debug
 
@@ -350,6 +351,7 @@ OfferCheck Negotiation::our_offer(const SentVideo &sent, bool audio_input, bool 
   }
   c.video.caps = Ref<GstCaps>::adopt(vcaps);
   c.video.mids = {"video0"};
+  c.video.extmaps = our_video_extmaps();
   if (audio_input || talkback) {
     c.audio.present = true;
     c.audio.mline = 1;

@@ -14,7 +14,8 @@
  *    (extmap-<id>). A payloader with the rtphdrexttwcc extension does both:
  *    add_transport_cc().
  * Then viewerfeedback.h reads the sequence numbers leaving rtpbin and the
- * viewer's feedback.
+ * viewer's feedback. rtpextensions.h decides, for every viewer, whether it
+ * gets the extension and with which id.
  */
 #pragma once
 

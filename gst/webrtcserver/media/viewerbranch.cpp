@@ -64,6 +64,14 @@ GstElement *make_payloader(VideoCodec codec, int pt, std::string &error)
   return pay;
 }
 
+/* @caps with "ssrc" = @ssrc (the type the payloaders' caps give it). */
+Ref<GstCaps> caps_with_ssrc(const GstCaps *caps, guint32 ssrc)
+{
+  GstCaps *copy = gst_caps_copy(caps);
+  gst_caps_set_simple(copy, "ssrc", G_TYPE_UINT, ssrc, nullptr);
+  return Ref<GstCaps>::adopt(copy);
+}
+
 void configure_ice(GstElement *webrtcbin, const IceSettings &ice)
 {
   GObject *agent_owner = nullptr;
@@ -205,6 +213,10 @@ std::unique_ptr<ViewerBranch> ViewerBranch::create(const std::string &id, const 
   GstElement *queue = make_element("queue", "queue", error);
   GstElement *pay = make_payloader(spec.codec, spec.video.payload_type, error);
   GstElement *webrtcbin = make_element("webrtcbin", "webrtcbin", error);
+  if (pay && !add_extensions(pay, spec.extensions, error)) {
+    gst_object_unref(gst_object_ref_sink(pay));
+    pay = nullptr;
+  }
   if (!queue || !pay || !webrtcbin) {
     for (GstElement *e : {queue, pay, webrtcbin}) {
       if (e)
@@ -239,6 +251,13 @@ std::unique_ptr<ViewerBranch> ViewerBranch::create(const std::string &id, const 
   tag_branch(bin, id, b->guard_);
   b->webrtcbin_ = webrtcbin;
   b->payloader_ = pay;
+  /* The SSRCs are chosen here, not by each payloader with its first buffer:
+   * webrtcbin writes a=ssrc from the codec preferences, so the answer goes
+   * out at once and still tells bundled video from audio (webrtcbin sends
+   * no MID header extension). */
+  const guint32 video_ssrc = g_random_int();
+  g_object_set(pay, "ssrc", video_ssrc, nullptr);
+  b->spec_.video.caps = caps_with_ssrc(spec.video.caps.get(), video_ssrc);
 
   if (spec.audio.present && spec.audio.viewer_receives && spec.audio_input) {
     std::string audio_error;
@@ -248,7 +267,13 @@ std::unique_ptr<ViewerBranch> ViewerBranch::create(const std::string &id, const 
       g_object_set(aqueue, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
                    kAudioQueueNs, nullptr);
       gst_util_set_object_arg(G_OBJECT(aqueue), "leaky", "downstream");
-      g_object_set(apay, "pt", static_cast<guint>(spec.audio.payload_type), "mtu", 1200u, nullptr);
+      guint32 audio_ssrc;
+      do {
+        audio_ssrc = g_random_int();
+      } while (audio_ssrc == video_ssrc);
+      g_object_set(apay, "pt", static_cast<guint>(spec.audio.payload_type), "mtu", 1200u, "ssrc",
+                   audio_ssrc, nullptr);
+      b->spec_.audio.caps = caps_with_ssrc(spec.audio.caps.get(), audio_ssrc);
       gst_bin_add_many(GST_BIN(bin), aqueue, apay, nullptr);
       gst_element_link(aqueue, apay);
       add_guarded_input(bin, "audio_sink", aqueue, b->guard_);
@@ -304,8 +329,10 @@ bool ViewerBranch::attach(GstElement *element, MediaFanout &fanout, std::string 
    * transceiver when answering. */
   GstPadTemplate *templ =
       gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(webrtcbin_), "sink_%u");
-  Ref<GstPad> sinkpad = Ref<GstPad>::adopt(
-      gst_element_request_pad(webrtcbin_, templ, nullptr, spec_.video.caps.get()));
+  /* The answer's a=extmap lines come from these caps (rtpextensions.h). */
+  Ref<GstCaps> caps = caps_with_extensions(spec_.video.caps.get(), spec_.extensions);
+  Ref<GstPad> sinkpad =
+      Ref<GstPad>::adopt(gst_element_request_pad(webrtcbin_, templ, nullptr, caps.get()));
   if (!sinkpad) {
     error = "webrtcbin gave no video pad";
     return false;
@@ -317,7 +344,7 @@ bool ViewerBranch::attach(GstElement *element, MediaFanout &fanout, std::string 
     return false;
   }
   g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
-               "codec-preferences", spec_.video.caps.get(), nullptr);
+               "codec-preferences", caps.get(), nullptr);
   /* Retransmit what a viewer reports lost (NACK, RTX when it offers it):
    * a lost packet costs one round trip instead of a key frame. */
   if (g_object_class_find_property(G_OBJECT_GET_CLASS(trans), "do-nack"))
@@ -482,57 +509,6 @@ void ViewerBranch::on_pad_added(GstElement *webrtcbin, GstPad *pad, gpointer dat
   if (gst_pad_link(pad, depay_sink.get()) != GST_PAD_LINK_OK)
     GST_WARNING_OBJECT(element.get(), "viewer %s: could not link its incoming stream",
                        watch->id.c_str());
-}
-
-void ViewerBranch::when_payloaders_ready(EventLoop &loop, const Guarded &run, guint timeout_ms,
-                                         std::function<void()> next)
-{
-  struct Wait {
-    std::atomic<int> missing{0};
-    std::atomic<bool> done{false};
-    std::function<void()> next;
-    Guarded run;
-    void finish()
-    {
-      if (!done.exchange(true))
-        run(next);
-    }
-  };
-  auto wait = std::make_shared<Wait>();
-  wait->next = std::move(next);
-  wait->run = run;
-  std::vector<Ref<GstPad>> pads;
-  for (GstElement *pay : {payloader_, audio_payloader_}) {
-    if (!pay)
-      continue;
-    Ref<GstPad> src = Ref<GstPad>::adopt(gst_element_get_static_pad(pay, "src"));
-    if (!Ref<GstCaps>::adopt(gst_pad_get_current_caps(src.get())))
-      pads.push_back(src);
-  }
-  wait->missing = static_cast<int>(pads.size());
-  if (pads.empty()) {
-    wait->finish();
-    return;
-  }
-  for (const Ref<GstPad> &pad : pads) {
-    gst_pad_add_probe(
-        pad.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-        [](GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
-          if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_CAPS)
-            return GST_PAD_PROBE_OK;
-          auto &w = *static_cast<std::shared_ptr<Wait> *>(data);
-          if (--w->missing == 0)
-            w->finish();
-          return GST_PAD_PROBE_REMOVE;
-        },
-        new std::shared_ptr<Wait>(wait),
-        [](gpointer data) { delete static_cast<std::shared_ptr<Wait> *>(data); });
-  }
-  loop.add_timeout(timeout_ms, [wait]() {
-    if (!wait->done)
-      GST_DEBUG("payloader caps still missing, negotiating anyway");
-    wait->finish();
-  });
 }
 
 /* Watches every packet the viewer sends (RTCP, DTLS) to notice when it has

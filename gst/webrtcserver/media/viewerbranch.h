@@ -29,6 +29,7 @@
 #include "eventloop.h"
 #include "faultdomain.h"
 #include "gstrefptr.h"
+#include "rtpextensions.h"
 #include "sdpoffer.h"
 
 namespace livecast
@@ -48,6 +49,7 @@ struct IceSettings {
 struct BranchSpec {
   VideoCodec codec = VideoCodec::H264; /* what the stream sends */
   OfferedVideo video;                  /* the payload type and caps to answer with */
+  VideoExtensions extensions;          /* the RTP header extensions it carries */
   OfferedAudio audio;
   bool audio_input = false; /* the stream has audio to send */
   guint rungs = 1;          /* rungs of the ladder; 1: none, no rung switch */
@@ -76,12 +78,6 @@ class ViewerBranch
    * transceiver with the offer's payload type (and the audio one), and
    * links it to the fanout's tees. */
   bool attach(GstElement *element, MediaFanout &fanout, std::string &error);
-
-  /* Calls @next once every payloader has output caps (then the SDP lists
-   * each stream's SSRC: without, a browser cannot tell bundled video from
-   * audio), or after @timeout_ms. */
-  void when_payloaders_ready(EventLoop &loop, const Guarded &run, guint timeout_ms,
-                             std::function<void()> next);
 
   /* The rung the viewer is shown (-1 before its first frame), the one it
    * switches to next (-1: none), and a switch at the target's next key

@@ -27,8 +27,6 @@ constexpr gint64 kConnectTimeoutUs = 20 * G_USEC_PER_SEC;
  * has vanished. Browsers send RTCP about every second; GStreamer receivers
  * every ~5 s (randomised up to 7.5 s). */
 constexpr gint64 kSilenceTimeoutUs = 8 * G_USEC_PER_SEC;
-/* Longest wait for a new viewer's payloaders to know their caps (SSRC). */
-constexpr guint kPayloaderCapsTimeoutMs = 1000;
 /* At most this often, free memory goes back to the system after viewers left. */
 constexpr gint64 kTrimIntervalUs = 5 * G_USEC_PER_SEC;
 /* How many ended sessions /stats lists, with why they ended. */
@@ -233,15 +231,14 @@ bool ViewerSet::current_video(SentVideo &sent)
   return true;
 }
 
-void ViewerSet::create_session(const std::string &offer_sdp, const OfferCheck &offer,
-                               SessionEvents events, std::function<void(SessionResult)> done)
+void ViewerSet::create_session(const OfferCheck &offer, SessionEvents events,
+                               std::function<void(SessionResult)> done)
 {
   GstSDPMessage *sdp = nullptr;
-  gst_sdp_message_new_from_text(offer_sdp.c_str(), &sdp);
-  if (!sdp) {
+  if (!offer.sdp || gst_sdp_message_copy(offer.sdp.get(), &sdp) != GST_SDP_OK || !sdp) {
     SessionResult r;
     r.status = 400;
-    r.message = "The SDP offer could not be parsed.";
+    r.message = "The SDP offer could not be read.";
     done(r);
     return;
   }
@@ -304,6 +301,7 @@ void ViewerSet::create(GstWebRTCSessionDescription *offer, const OfferCheck &che
     } while (viewers_.count(viewer->id));
     spec.ice = settings_.ice;
     spec.talkback = settings_.talkback;
+    spec.extensions = choose_video_extensions(checked.video.extmaps, settings_.playout_delay_ms);
   }
   viewer->etag = random_hex(8);
   viewer->events = std::move(events);
@@ -360,21 +358,8 @@ void ViewerSet::create(GstWebRTCSessionDescription *offer, const OfferCheck &che
   }
   update_consumers();
   fanout_.request_key_unit("viewer joined");
-  /* The offer or answer lists each stream's SSRC only once its payloader
-   * has caps; without them a browser cannot tell a bundled video from audio
-   * (webrtcbin sends no MID header extension), and the picture never shows. */
-  auto owned = std::make_shared<GstWebRTCSessionDescription *>(offer);
-  std::shared_ptr<void> free_offer(nullptr, [owned](void *) {
-    if (*owned)
-      gst_webrtc_session_description_free(*owned);
-  });
-  v.branch->when_payloaders_ready(loop_, run, kPayloaderCapsTimeoutMs,
-                                  [this, id, owned, free_offer]() {
-                                    if (Viewer *w = find(id)) {
-                                      w->negotiation->start(*owned);
-                                      *owned = nullptr; /* taken */
-                                    }
-                                  });
+  /* The branch chose its SSRCs (viewerbranch.cpp): no need to wait for a frame. */
+  v.negotiation->start(offer);
 }
 
 /* The answer (or our offer) is ready, or could not be made. */
@@ -810,6 +795,8 @@ std::string ViewerSet::stats_json()
     w.end_object();
   }
   w.end_array();
+  if (hooks_.more_stats)
+    hooks_.more_stats(w);
   w.end_object();
   return w.text();
 }

@@ -27,6 +27,7 @@
 #include <string>
 
 #include "eventloop.h"
+#include "protocol/json.h"
 #include "mediafanout.h"
 #include "negotiation.h"
 #include "session/session.h"
@@ -39,6 +40,7 @@ struct ViewerSettings {
   guint max_viewers = 100; /* 0: no limit */
   guint max_pending = 32;  /* still connecting; 0: no limit */
   bool talkback = false;
+  int playout_delay_ms = 0; /* -1: no playout-delay extension (rtpextensions.h) */
   IceSettings ice;
 };
 
@@ -55,6 +57,8 @@ class ViewerSet : public SessionBackend, public std::enable_shared_from_this<Vie
     std::function<void(const std::string &id, GstElement *webrtcbin)> added;
     std::function<void(const std::string &id, const std::string &reason)> ended;
     std::function<void()> count_changed;
+    /* More members of the /stats object (the WHIP publisher's state). */
+    std::function<void(JsonWriter &)> more_stats;
   };
 
   /* @element: the sink, where branches go; @loop: where everything here runs. */
@@ -76,7 +80,7 @@ class ViewerSet : public SessionBackend, public std::enable_shared_from_this<Vie
 
   /* SessionBackend */
   bool current_video(SentVideo &sent) override;
-  void create_session(const std::string &offer_sdp, const OfferCheck &offer, SessionEvents events,
+  void create_session(const OfferCheck &offer, SessionEvents events,
                       std::function<void(SessionResult)> done) override;
   void create_offer_session(SessionEvents events, std::function<void(SessionResult)> done) override;
   int apply_answer(const std::string &id, const std::string &answer_sdp,

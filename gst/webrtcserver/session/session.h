@@ -58,8 +58,10 @@ class SessionBackend
   /* What the stream sends now; false when the stream has not started (no
    * caps yet), so offers cannot be checked. */
   virtual bool current_video(SentVideo &sent) = 0;
-  virtual void create_session(const std::string &offer_sdp, const OfferCheck &offer,
-                              SessionEvents events, std::function<void(SessionResult)> done) = 0;
+  /* A session answering @offer, checked (ok) against current_video(); the
+   * offer carries its parsed SDP (OfferCheck::sdp). */
+  virtual void create_session(const OfferCheck &offer, SessionEvents events,
+                              std::function<void(SessionResult)> done) = 0;
   /* The server offers: a session with what the stream sends (and, with
    * talkback, a microphone it would take); @done gets the offer. */
   virtual void create_offer_session(SessionEvents events,

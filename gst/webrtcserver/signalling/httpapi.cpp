@@ -4,7 +4,7 @@
 #include "httpapi.h"
 #include "protocol/iceserver.h"
 #include "protocol/json.h"
-#include "wssignaling.h"
+#include "wspeer.h"
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
@@ -18,17 +18,9 @@ namespace livecast
 namespace
 {
 
-const std::string kEmpty;
 /* Addresses quiet this long are forgotten (their bucket is full again by then). */
 constexpr gint64 kForgetAddressUs = 10 * G_USEC_PER_SEC;
 const char kWebResourcePrefix[] = "/org/livecast/web/";
-
-std::string lower(std::string s)
-{
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(g_ascii_tolower(c)); });
-  return s;
-}
 
 const char *content_type_for(const std::string &path)
 {
@@ -77,32 +69,6 @@ std::string quoted(const std::string &s)
 
 }  // namespace
 
-const std::string &HttpRequest::header(const std::string &name) const
-{
-  auto it = headers.find(name);
-  return it == headers.end() ? kEmpty : it->second;
-}
-
-std::string HttpResponse::header(const std::string &name) const
-{
-  for (const auto &h : headers) {
-    if (g_ascii_strcasecmp(h.first.c_str(), name.c_str()) == 0)
-      return h.second;
-  }
-  return {};
-}
-
-HttpResponse HttpResponse::error(int status, std::string message)
-{
-  HttpResponse r;
-  r.status = status;
-  r.content_type = "text/plain; charset=utf-8";
-  r.body = std::move(message);
-  if (r.body.empty() || r.body.back() != '\n')
-    r.body += '\n';
-  return r;
-}
-
 bool secrets_equal(const std::string &a, const std::string &b)
 {
   /* Time depends only on the length of @b (the secret we hold). */
@@ -112,15 +78,6 @@ bool secrets_equal(const std::string &a, const std::string &b)
     diff |= ca ^ static_cast<unsigned char>(b[i]);
   }
   return diff == 0;
-}
-
-std::string media_type(const std::string &content_type)
-{
-  std::string t = content_type.substr(0, content_type.find(';'));
-  auto end = t.find_last_not_of(" \t");
-  t = end == std::string::npos ? std::string() : t.substr(0, end + 1);
-  auto start = t.find_first_not_of(" \t");
-  return start == std::string::npos ? std::string() : lower(t.substr(start));
 }
 
 HttpApi::HttpApi(SessionBackend &backend, HttpApiConfig config)
@@ -173,7 +130,7 @@ bool HttpApi::origin_listed(const std::string &origin) const
   return false;
 }
 
-bool HttpApi::stream_started(SentVideo &sent, const std::string &offer, HttpResponse &error)
+bool HttpApi::stream_started(SentVideo &sent, const ParsedOffer &offer, HttpResponse &error)
 {
   if (backend_.current_video(sent))
     return true;
@@ -244,7 +201,10 @@ class WsPeerConnection : public WsConnection
 {
  public:
   WsPeerConnection(SessionBackend &backend, WsSignalingConfig config, WsChannel channel)
-      : peer_(backend, std::move(config), channel.send, channel.close)
+      : peer_(
+            backend, std::move(config),
+            [send = channel.send](const SignalMessage &message) { send(to_json(message)); },
+            channel.close)
   {
     peer_.start();
   }
@@ -309,8 +269,7 @@ std::string HttpApi::config_json() const
   w.begin_object();
   w.key("iceServers");
   write_ice_servers(w, config_.ice_servers);
-  w.key("iceTransportPolicy")
-      .string(config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");
+  w.key("iceTransportPolicy").string(ice_transport_policy_name(config_.ice_transport_policy));
   w.key("auth").boolean(!config_.token.empty());
   w.key("whep").string("/whep");
   w.key("ws").string("/ws");
@@ -413,27 +372,44 @@ void HttpApi::handle(const HttpRequest &request, HttpReply reply)
   finish(handle_static(request));
 }
 
+namespace
+{
+/* A session the backend refused, as the viewer hears it. */
+HttpResponse session_refused(const SessionResult &result)
+{
+  HttpResponse r = HttpResponse::error(result.status, result.message);
+  if (result.retry_after > 0)
+    r.add_header("Retry-After", std::to_string(result.retry_after));
+  return r;
+}
+}  // namespace
+
+bool HttpApi::checked_offer(const std::string &sdp, OfferCheck &check, HttpResponse &error)
+{
+  SentVideo sent;
+  const ParsedOffer offer = parse_offer(sdp);
+  if (!stream_started(sent, offer, error))
+    return false;
+  check = check_offer(offer, sent);
+  if (!check.ok)
+    error = HttpResponse::error(check.status, check.message);
+  return check.ok;
+}
+
 void HttpApi::handle_whep_post(const HttpRequest &request, HttpReply reply)
 {
   HttpResponse error;
   if (!check_offer_request(request, {"application/sdp"}, error) || !admit_session(request, error))
     return reply(std::move(error));
 
-  SentVideo sent;
-  if (!stream_started(sent, request.body, error))
+  OfferCheck check;
+  if (!checked_offer(request.body, check, error))
     return reply(std::move(error));
-  OfferCheck check = check_offer(request.body, sent);
-  if (!check.ok)
-    return reply(HttpResponse::error(check.status, check.message));
 
   std::vector<IceServer> servers = config_.ice_servers;
-  backend_.create_session(request.body, check, {}, [reply, servers](SessionResult result) {
-    if (!result.ok) {
-      HttpResponse r = HttpResponse::error(result.status, result.message);
-      if (result.retry_after > 0)
-        r.add_header("Retry-After", std::to_string(result.retry_after));
-      return reply(std::move(r));
-    }
+  backend_.create_session(check, {}, [reply, servers](SessionResult result) {
+    if (!result.ok)
+      return reply(session_refused(result));
     HttpResponse r;
     r.status = 201;
     r.content_type = "application/sdp";
@@ -493,20 +469,13 @@ void HttpApi::handle_offer_post(const HttpRequest &request, HttpReply reply)
       return reply(HttpResponse::error(400, problem));
   }
 
-  SentVideo sent;
-  if (!stream_started(sent, sdp, error))
+  OfferCheck check;
+  if (!checked_offer(sdp, check, error))
     return reply(std::move(error));
-  OfferCheck check = check_offer(sdp, sent);
-  if (!check.ok)
-    return reply(HttpResponse::error(check.status, check.message));
 
-  backend_.create_session(sdp, check, {}, [reply, json](SessionResult result) {
-    if (!result.ok) {
-      HttpResponse r = HttpResponse::error(result.status, result.message);
-      if (result.retry_after > 0)
-        r.add_header("Retry-After", std::to_string(result.retry_after));
-      return reply(std::move(r));
-    }
+  backend_.create_session(check, {}, [reply, json](SessionResult result) {
+    if (!result.ok)
+      return reply(session_refused(result));
     HttpResponse r;
     r.status = 200;
     r.add_header("Location", "/whep/" + result.id);

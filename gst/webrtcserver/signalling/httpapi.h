@@ -4,8 +4,8 @@
  * The HTTP signaling API of webrtcserversink (WHEP, POST /offer, /config,
  * /stats, the viewer page), independent of the HTTP server library: requests
  * and responses are plain values, sessions are created through the
- * SessionBackend interface. The libsoup glue lives in httpserver.cpp, the
- * media side in gstwebrtcserversink.cpp; this file is all protocol.
+ * SessionBackend interface (ARCHITECTURE.md, Signalling). The libsoup glue
+ * lives in network/httpserver.cpp, the media side in media/viewerset.cpp.
  */
 #pragma once
 
@@ -21,57 +21,11 @@
 #include "protocol/iceserver.h"
 #include "protocol/tokenbucket.h"
 #include "sdpoffer.h"
+#include "network/httpmessage.h"
 #include "session/session.h"
 
 namespace livecast
 {
-
-struct HttpRequest {
-  std::string method;
-  std::string path; /* decoded, without the query string */
-  std::map<std::string, std::string> query;
-  std::map<std::string, std::string> headers; /* names in lower case */
-  std::string body;
-  std::string remote_address; /* the client's IP address, "" if unknown */
-
-  /* Header value ("" when absent); @name in lower case. */
-  const std::string &header(const std::string &name) const;
-};
-
-struct HttpResponse {
-  int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string content_type;
-  std::string body;
-
-  void add_header(std::string name, std::string value)
-  {
-    headers.emplace_back(std::move(name), std::move(value));
-  }
-  /* First value of header @name (case-insensitive), "" if absent. */
-  std::string header(const std::string &name) const;
-
-  static HttpResponse error(int status, std::string message);
-};
-
-using HttpReply = std::function<void(HttpResponse)>;
-
-/* What a WebSocket's handler can do with its socket. */
-struct WsChannel {
-  std::function<void(const std::string &text)> send;
-  std::function<void(int code, const std::string &reason)> close;
-};
-
-/* The handler of one WebSocket: gets its text messages, and is destroyed
- * (on the server thread) when the socket closes or the server stops. */
-class WsConnection
-{
- public:
-  virtual ~WsConnection() = default;
-  virtual void on_text(const std::string &text) = 0;
-};
-
-enum class IceTransportPolicy { All, Relay };
 
 struct HttpApiConfig {
   std::string token;                   /* empty: no authentication */
@@ -122,7 +76,10 @@ class HttpApi
 
   /* Whether the stream runs (fills @sent); else @error: 400 for a
    * malformed @offer, 503 otherwise. */
-  bool stream_started(SentVideo &sent, const std::string &offer, HttpResponse &error);
+  bool stream_started(SentVideo &sent, const ParsedOffer &offer, HttpResponse &error);
+  /* The offer text @sdp parsed once and checked against what the stream
+   * sends (@check, ok), else the refusal in @error (400, 406, 503). */
+  bool checked_offer(const std::string &sdp, OfferCheck &check, HttpResponse &error);
   /* Admits a new session from @request's address (429 in @error if not). */
   bool admit_session(const HttpRequest &request, HttpResponse &error);
   /* max-offers-per-second for @address; when refused, @retry_after_s says
@@ -137,8 +94,5 @@ class HttpApi
 
 /* Constant-time comparison of two secrets. */
 bool secrets_equal(const std::string &a, const std::string &b);
-
-/* The media type of a Content-Type value, lower case, without parameters. */
-std::string media_type(const std::string &content_type);
 
 }  // namespace livecast

@@ -1,12 +1,10 @@
 /* livecast
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "wssignaling.h"
+#include "wspeer.h"
 
 #include <utility>
 #include <vector>
-
-#include "protocol/json.h"
 
 namespace livecast
 {
@@ -31,16 +29,15 @@ WsSignalingPeer::~WsSignalingPeer()
 
 void WsSignalingPeer::start()
 {
-  JsonWriter w;
-  w.begin_object().key("type").string("welcome");
-  w.key("iceServers");
-  write_ice_servers(w, config_.ice_servers);
-  w.key("iceTransportPolicy")
-      .string(config_.ice_transport_policy == IceTransportPolicy::Relay ? "relay" : "all");
-  w.key("audio").boolean(config_.audio);
-  w.key("talkback").boolean(config_.talkback);
-  w.end_object();
-  send_(w.text());
+  SignalMessage welcome = SignalMessage::welcome(std::string());
+  std::vector<BrowserIceServer> servers;
+  for (const IceServer &server : config_.ice_servers)
+    servers.push_back(server.browser());
+  welcome.ice_servers = std::move(servers);
+  welcome.ice_transport_policy = config_.ice_transport_policy;
+  welcome.audio = config_.audio;
+  welcome.talkback = config_.talkback;
+  send_(welcome);
 }
 
 bool WsSignalingPeer::over_rate_limit()
@@ -75,6 +72,12 @@ void WsSignalingPeer::on_message(const std::string &text)
   handle(message);
 }
 
+void WsSignalingPeer::on_message(const SignalMessage &message)
+{
+  if (!over_rate_limit())
+    handle(message);
+}
+
 void WsSignalingPeer::handle(const SignalMessage &message)
 {
   switch (message.type) {
@@ -107,7 +110,7 @@ SessionEvents WsSignalingPeer::make_events()
     if (!guard || !*guard)
       return;
     if (c.candidate.empty()) {
-      send_(to_json(SignalMessage::end_of_candidates()));
+      send_(SignalMessage::end_of_candidates());
       return;
     }
     SignalCandidate candidate;
@@ -115,7 +118,7 @@ SessionEvents WsSignalingPeer::make_events()
     candidate.sdp_mid = c.mid;
     candidate.has_sdp_mid = !c.mid.empty();
     candidate.sdp_mline_index = c.mline;
-    send_(to_json(SignalMessage::ice_candidate(candidate)));
+    send_(SignalMessage::ice_candidate(candidate));
   };
   events.on_ended = [this, alive](const std::string &reason) {
     auto guard = alive.lock();
@@ -124,7 +127,7 @@ SessionEvents WsSignalingPeer::make_events()
     session_id_.clear();
     state_ = State::Idle;
     send_error("The session ended: " + reason + ".");
-    send_(to_json(SignalMessage::bye()));
+    send_(SignalMessage::bye());
   };
   return events;
 }
@@ -139,7 +142,8 @@ void WsSignalingPeer::handle_offer(const SignalMessage &message)
     return;
   }
   /* Malformed is malformed, whether or not the stream runs yet. */
-  const OfferCheck syntax = check_offer(message.sdp, SentVideo{});
+  const ParsedOffer offer = parse_offer(message.sdp);
+  const OfferCheck syntax = check_offer(offer, SentVideo{});
   if (!syntax.ok && syntax.status == 400) {
     send_error(syntax.message, 400);
     return;
@@ -147,7 +151,7 @@ void WsSignalingPeer::handle_offer(const SignalMessage &message)
   SentVideo sent;
   if (!may_start_session(sent))
     return;
-  OfferCheck check = check_offer(message.sdp, sent);
+  OfferCheck check = check_offer(offer, sent);
   if (!check.ok) {
     send_error(check.message, check.status);
     return;
@@ -156,27 +160,26 @@ void WsSignalingPeer::handle_offer(const SignalMessage &message)
   std::weak_ptr<bool> alive = alive_;
   SessionBackend &backend = backend_;
   const guint64 creation = ++creation_;
-  backend_.create_session(message.sdp, check, make_events(),
-                          [this, alive, &backend, creation](SessionResult r) {
-                            auto guard = alive.lock();
-                            if (!guard || !*guard || creation != creation_) {
-                              /* The socket closed, or the viewer said bye,
-                               * meanwhile: nobody wants this session. */
-                              if (r.ok)
-                                backend.end_session(r.id);
-                              return;
-                            }
-                            if (!r.ok) {
-                              state_ = State::Idle;
-                              pending_candidates_.clear();
-                              send_error(r.message, r.status);
-                              return;
-                            }
-                            session_id_ = r.id;
-                            state_ = State::Active;
-                            send_(to_json(SignalMessage::answer(r.answer_sdp)));
-                            flush_pending_candidates();
-                          });
+  backend_.create_session(check, make_events(), [this, alive, &backend, creation](SessionResult r) {
+    auto guard = alive.lock();
+    if (!guard || !*guard || creation != creation_) {
+      /* The socket closed, or the viewer said bye,
+       * meanwhile: nobody wants this session. */
+      if (r.ok)
+        backend.end_session(r.id);
+      return;
+    }
+    if (!r.ok) {
+      state_ = State::Idle;
+      pending_candidates_.clear();
+      send_error(r.message, r.status);
+      return;
+    }
+    session_id_ = r.id;
+    state_ = State::Active;
+    send_(SignalMessage::answer(r.answer_sdp));
+    flush_pending_candidates();
+  });
 }
 
 void WsSignalingPeer::handle_join()
@@ -206,7 +209,7 @@ void WsSignalingPeer::handle_join()
     }
     session_id_ = r.id;
     state_ = State::AwaitingAnswer;
-    send_(to_json(SignalMessage::offer(r.answer_sdp)));
+    send_(SignalMessage::offer(r.answer_sdp));
   });
 }
 
@@ -302,12 +305,9 @@ void WsSignalingPeer::end_session(const char *why)
 
 void WsSignalingPeer::send_error(const std::string &message, int status)
 {
-  JsonWriter w;
-  w.begin_object().key("type").string("error").key("message").string(message);
-  if (status)
-    w.key("status").integer(status);
-  w.end_object();
-  send_(w.text());
+  SignalMessage error = SignalMessage::error(message);
+  error.status = status;
+  send_(error);
 }
 
 }  // namespace livecast

@@ -25,9 +25,10 @@
 #include <string>
 #include <vector>
 
-#include "httpapi.h"
+#include "protocol/iceserver.h"
 #include "protocol/signalmessage.h"
 #include "protocol/tokenbucket.h"
+#include "session/session.h"
 
 namespace livecast
 {
@@ -53,7 +54,9 @@ struct WsSignalingConfig {
 class WsSignalingPeer
 {
  public:
-  using Send = std::function<void(const std::string &text)>;
+  /* Sends one message to the viewer: the /ws socket writes it as it is, the
+   * relay router addresses it to the member first. */
+  using Send = std::function<void(const SignalMessage &message)>;
   /* Close the socket with a WebSocket close code and reason. */
   using Close = std::function<void(int code, const std::string &reason)>;
   /* Monotonic clock in microseconds (replaceable in tests). */
@@ -70,6 +73,8 @@ class WsSignalingPeer
   void start();
   /* One text message from the viewer. */
   void on_message(const std::string &text);
+  /* One message from the viewer that a relay already read (parsed once). */
+  void on_message(const SignalMessage &message);
 
   const std::string &session_id() const { return session_id_; }
 

@@ -21,7 +21,7 @@
 #include <string>
 #include <thread>
 
-#include "httpapi.h"
+#include "httpmessage.h"
 
 typedef struct _SoupServer SoupServer;
 typedef struct _SoupWebsocketConnection SoupWebsocketConnection;

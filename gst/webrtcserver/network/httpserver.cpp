@@ -308,14 +308,14 @@ bool HttpServer::start(const std::string &address, int port, std::size_t max_bod
 void HttpServer::thread_main(std::string address, int port)
 {
   g_main_context_push_thread_default(context_);
-  server_ = soup_server_new("server-header", "livecast ", "tls-certificate", tls_certificate_,
-                            nullptr);
+  server_ =
+      soup_server_new("server-header", "livecast ", "tls-certificate", tls_certificate_, nullptr);
   soup_server_add_early_handler(server_, nullptr, early_handler, &max_body_size_, nullptr);
   soup_server_add_handler(server_, nullptr, request_handler, &handler_, nullptr);
   if (!ws_path_.empty()) {
     soup_server_add_early_handler(server_, ws_path_.c_str(), WsGlue::early, this, nullptr);
-    soup_server_add_websocket_handler(server_, ws_path_.c_str(), nullptr, nullptr,
-                                      WsGlue::opened, this, nullptr);
+    soup_server_add_websocket_handler(server_, ws_path_.c_str(), nullptr, nullptr, WsGlue::opened,
+                                      this, nullptr);
     /* libsoup checks its size limit on the compressed frame: with
      * permessage-deflate a small frame could inflate to any size. */
     soup_server_remove_websocket_extension(server_, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
@@ -328,8 +328,8 @@ void HttpServer::thread_main(std::string address, int port)
   } else {
     GSocketAddress *sockaddr = g_inet_socket_address_new(inet, static_cast<guint16>(port));
     GError *err = nullptr;
-    const auto options = static_cast<SoupServerListenOptions>(
-        tls_certificate_ ? SOUP_SERVER_LISTEN_HTTPS : 0);
+    const auto options =
+        static_cast<SoupServerListenOptions>(tls_certificate_ ? SOUP_SERVER_LISTEN_HTTPS : 0);
     if (!soup_server_listen(server_, sockaddr, options, &err)) {
       error = "could not listen on " + address + ":" + std::to_string(port) + ": " +
               (err ? err->message : "unknown error");
