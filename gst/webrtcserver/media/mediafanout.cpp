@@ -46,6 +46,47 @@ gint vpx_threads(int width, int height)
   return width * height > 1280 * 720 && cpus > 2 ? 2 : 1;
 }
 
+/* The queue in front of an encoder of raw video answers the input's caps,
+ * accept-caps and serialized queries itself: the input thread (one for the
+ * whole stream) must never wait for an encoder's thread, and through it for
+ * the viewers' branches. A caps query would go on through the encoder into
+ * the viewers' payloaders; an ALLOCATION query waits for the queue's thread
+ * to take it. videoconvert, videoscale and videorate take any raw video, so
+ * the answer is what the chain would have given. */
+GstPadProbeReturn answer_raw_queries(GstPad *, GstPadProbeInfo *info, gpointer)
+{
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY(info);
+  switch (GST_QUERY_TYPE(query)) {
+    case GST_QUERY_CAPS: {
+      GstCaps *filter;
+      gst_query_parse_caps(query, &filter);
+      Ref<GstCaps> raw = Ref<GstCaps>::adopt(gst_caps_new_empty_simple("video/x-raw"));
+      Ref<GstCaps> result = filter ? Ref<GstCaps>::adopt(gst_caps_intersect_full(
+                                         filter, raw.get(), GST_CAPS_INTERSECT_FIRST))
+                                   : raw;
+      gst_query_set_caps_result(query, result.get());
+      return GST_PAD_PROBE_HANDLED;
+    }
+    case GST_QUERY_ACCEPT_CAPS: {
+      GstCaps *caps;
+      gst_query_parse_accept_caps(query, &caps);
+      Ref<GstCaps> raw = Ref<GstCaps>::adopt(gst_caps_new_empty_simple("video/x-raw"));
+      gst_query_set_accept_caps_result(query, gst_caps_is_subset(caps, raw.get()));
+      return GST_PAD_PROBE_HANDLED;
+    }
+    default:
+      /* Answered empty: upstream allocates on its own. */
+      return GST_QUERY_IS_SERIALIZED(query) ? GST_PAD_PROBE_HANDLED : GST_PAD_PROBE_OK;
+  }
+}
+
+void isolate_encoder_queue(GstElement *queue)
+{
+  Ref<GstPad> sink = Ref<GstPad>::adopt(gst_element_get_static_pad(queue, "sink"));
+  gst_pad_add_probe(sink.get(), GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, answer_raw_queries, nullptr,
+                    nullptr);
+}
+
 /* A chain made whole (@ok) starts with its valve closed: no encoding work
  * while nobody watches; one that is not is thrown away (false). */
 bool close_valve_or_discard(const std::vector<GstElement *> &chain, bool ok)
@@ -283,6 +324,7 @@ bool MediaFanout::build_video_chain(const GstCaps *caps)
     g_object_set(queue, "max-size-buffers", 2, "max-size-bytes", 0, "max-size-time",
                  G_GUINT64_CONSTANT(0), nullptr);
     gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
+    isolate_encoder_queue(queue);
     ok = add(make_element("videoconvert", "convert"));
     int width = 0, height = 0;
     gst_structure_get_int(s, "width", &width);
@@ -395,6 +437,7 @@ bool MediaFanout::build_rung(guint index)
     g_object_set(queue, "max-size-buffers", 2, "max-size-bytes", 0, "max-size-time",
                  G_GUINT64_CONSTANT(0), nullptr);
     gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
+    isolate_encoder_queue(queue);
   }
   const GstStructure *in = gst_caps_get_structure(input.get(), 0);
   gint fps_n = 0, fps_d = 1;

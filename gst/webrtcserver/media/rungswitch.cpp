@@ -163,22 +163,17 @@ static gboolean rung_switch_sink_event(GstPad *pad, GstObject *parent, GstEvent 
 
 static gboolean rung_switch_sink_query(GstPad *pad, GstObject *parent, GstQuery *query)
 {
-  auto *self = LIVECAST_RUNG_SWITCH(parent);
   const GstQueryType type = GST_QUERY_TYPE(query);
   if (type != GST_QUERY_CAPS && type != GST_QUERY_ACCEPT_CAPS)
     return gst_pad_query_default(pad, parent, query);
-  bool current;
-  {
-    std::lock_guard<std::mutex> guard(self->state->lock);
-    current = rung_of(pad) == self->state->current;
-  }
-  /* The rung shown asks the payloader. Another rung's chain asks while it
-   * starts, from the thread of the stream's input (its tee's caps query
-   * goes to every viewer): an answer from the viewer's webrtcbin, which may
-   * be busy under its own lock, would hold the whole stream. Every rung is
-   * the same codec and profile, what the payloader took already. */
-  if (current)
-    return gst_pad_peer_query(self->srcpad, query);
+  /* Every rung answers itself, the rung shown too: a caps query comes from
+   * a rung's encoder thread (and, through it, from the stream's input as a
+   * rung starts), and an answer from the viewer's payloader asks its
+   * webrtcbin, which may be busy under its own lock: that would hold the
+   * rung for every viewer on it, or the whole stream. Every rung is the same
+   * codec and profile, what the viewer's offer was checked against
+   * (sdpoffer.h, check_offer); the payloader takes the caps event itself on
+   * the viewer's own queue thread. */
   if (type == GST_QUERY_ACCEPT_CAPS) {
     gst_query_set_accept_caps_result(query, TRUE);
     return TRUE;
