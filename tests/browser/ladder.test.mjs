@@ -147,7 +147,8 @@ function describeServer(stats) {
   const sessions = stats.sessions.map((s) => `rung ${s.rung} (${s.rungSwitches} switches), estimate ` +
     `${s.estimate ? `${(s.estimate.bitrate / 1e3).toFixed(0)} kbit/s (${s.estimate.basis}, remb ` +
       `${(s.estimate.remb / 1e3).toFixed(0)}, loss ${(100 * s.estimate.loss).toFixed(0)}%, sent ` +
-      `${(s.estimate.sent / 1e3).toFixed(0)})` : 'none'}, ${(s.bitrate / 1e3).toFixed(0)} kbit/s, ` +
+      `${(s.estimate.sent / 1e3).toFixed(0)}, delay ${((s.estimate.delay ?? 0) / 1e3).toFixed(0)}, acked ` +
+      `${((s.estimate.acked ?? 0) / 1e3).toFixed(0)}, probe ${s.estimate.probe})` : 'none'}, ${(s.bitrate / 1e3).toFixed(0)} kbit/s, ` +
     `${s.packetsLost} lost, rtx ${s.rtxSent} sent ${s.rtxDropped} held back`).join(' | ');
   return `${rungs} || ${sessions}`;
 }

@@ -5,9 +5,9 @@
  * controller's decisions (media/rungcontroller.h) from synthetic
  * estimates, ticked every 250 ms as ViewerSet does: a congested link
  * moves the viewer down within a second to the rung what got through
- * carries; a calm one is tried one rung up; a failed try comes back at
- * once and backs off; REMB alone never moves anyone; transport-cc's
- * delay-based estimate does.
+ * carries; a calm one is tried one rung up after the back-off of the
+ * move down; a failed try comes back at once and backs off; REMB alone never moves anyone;
+ * transport-cc's delay-based estimate does.
  */
 #include <glib.h>
 
@@ -115,17 +115,20 @@ void test_remb_alone_does_not_move()
   g_assert_cmpint(i.ticks(5 * G_USEC_PER_SEC, initial, 2000000), ==, -1);
 }
 
-/* A calm link: one rung up at a time, with a probe, after settling; a try
- * that loses comes back at once, and the next try waits longer. */
+/* A calm link: one rung up at a time, with a probe, once the back-off of
+ * the move down is over (the link refused rung 0, far below its rate: at
+ * least kBackoffFarUs); a try that loses comes back at once, and the next
+ * try waits longer. */
 void test_trials()
 {
   Run r;
   r.ticks(G_USEC_PER_SEC, remb_estimate(3000000, 0.5), 2000000, true, true);
   g_assert_cmpint(r.c.rung(), ==, 1);
-  /* Calm: a try of rung 0 once settled (2 s), with a probe at its rate. */
-  const int64_t up = r.ticks(5 * G_USEC_PER_SEC, remb_estimate(900000, 0.0), 600000, true, true);
-  g_assert_cmpint(up, >=, RungController::kSettleUs);
-  g_assert_cmpint(up, <=, RungController::kSettleUs + kTick);
+  /* Calm: a try of rung 0 after the back-off, with a probe at its rate. */
+  const int64_t up =
+      r.ticks(2 * RungController::kBackoffFarUs, remb_estimate(900000, 0.0), 600000, true, true);
+  g_assert_cmpint(up, >=, RungController::kBackoffFarUs - kTick);
+  g_assert_cmpint(up, <=, RungController::kBackoffFarUs);
   g_assert_cmpint(r.c.rung(), ==, 0);
   g_assert_cmpuint(r.probes.size(), ==, 1);
   g_assert_cmpint(r.probes[0], ==, 2000);
@@ -135,24 +138,80 @@ void test_trials()
   /* The loss the try caused does not move it further down. */
   g_assert_cmpint(
       r.ticks(RungController::kAfterFailureUs - kTick, remb_estimate(900000, 0.3), 600000), ==, -1);
-  /* Calm again: the next try after the back-off, not at the settle time. */
+  /* Calm again: the next try after twice the back-off, not at the settle time. */
   const int64_t again =
-      r.ticks(10 * G_USEC_PER_SEC, remb_estimate(900000, 0.0), 600000, true, true);
+      r.ticks(3 * RungController::kBackoffFarUs, remb_estimate(900000, 0.0), 600000, true, true);
+  g_assert_cmpint(again, >, 0);
   g_assert_cmpint(again + RungController::kAfterFailureUs - kTick, >=,
-                  RungController::kBackoffMinUs);
+                  2 * RungController::kBackoffFarUs - kTick);
   g_assert_cmpint(r.c.rung(), ==, 0);
   /* This try holds: after kTrialUs it stays for good. */
   g_assert_cmpint(r.ticks(10 * G_USEC_PER_SEC, remb_estimate(2500000, 0.0), 2000000), ==, -1);
   g_assert_cmpint(r.c.rung(), ==, 0);
+  /* A refusal after that starts afresh: a link that drops (rung 0 far too
+   * much), then comes back, is tried again after kBackoffFarUs, not after
+   * the doubled back-off of the earlier tries. */
+  r.ticks(G_USEC_PER_SEC, remb_estimate(900000, 0.6), 2000000, true, true);
+  g_assert_cmpint(r.c.rung(), ==, 1);
+  const int64_t back =
+      r.ticks(2 * RungController::kBackoffFarUs, remb_estimate(900000, 0.0), 600000, true, true);
+  g_assert_cmpint(back, <=, RungController::kBackoffFarUs);
+  g_assert_cmpint(r.c.rung(), ==, 0);
   /* The estimator failing the probe (transport-cc) also ends a try. */
   Run f;
   f.ticks(G_USEC_PER_SEC, remb_estimate(3000000, 0.5), 2000000, true, true);
-  f.ticks(RungController::kSettleUs + kTick, remb_estimate(900000, 0.0), 600000, true, true);
+  f.ticks(RungController::kBackoffFarUs + kTick, remb_estimate(900000, 0.0), 600000, true, true);
   g_assert_cmpint(f.c.rung(), ==, 0);
   BandwidthEstimate failed = remb_estimate(900000, 0.0);
   failed.probe = ProbeState::Failed;
   g_assert_cmpint(f.ticks(kTick, failed, 2000000), ==, kTick);
   g_assert_cmpint(f.c.rung(), ==, 1);
+}
+
+/* A link that refused a rung only just (what got through at least kFar of
+ * it) is tried again after the short back-off. */
+void test_near_refusal()
+{
+  Run r;
+  r.ticks(G_USEC_PER_SEC, remb_estimate(3000000, 0.2), 2000000, true, true);
+  g_assert_cmpint(r.c.rung(), ==, 1);
+  const int64_t up =
+      r.ticks(2 * RungController::kBackoffFarUs, remb_estimate(900000, 0.0), 600000, true, true);
+  g_assert_cmpint(up, >=, RungController::kBackoffMinUs - kTick);
+  g_assert_cmpint(up, <=, RungController::kBackoffMinUs);
+}
+
+BandwidthEstimate delay_estimate(uint64_t delay, uint64_t acked)
+{
+  BandwidthEstimate e;
+  e.basis = EstimateBasis::Delay;
+  e.delay_bps = e.target_bps = delay;
+  e.acked_bps = acked;
+  e.loss_bps = 20000000;
+  return e;
+}
+
+/* transport-cc on a lower rung: no try while the delay-based estimate is
+ * held below what the rung lets it show (recent overuse: a 1 Mbit/s link
+ * under 667 kbit/s), even when the estimator would probe; a try once it is
+ * close to that ceiling. */
+void test_delay_gate()
+{
+  Run r;
+  r.ticks(G_USEC_PER_SEC, delay_estimate(850000, 1000000), 2000000, true, true);
+  g_assert_cmpint(r.c.rung(), ==, 1); /* 850 kbit/s carries 667 at 0.85 */
+  /* Held at 0.85 x 700 kbit/s acknowledged: below 0.9 x 1.5 x 700. */
+  g_assert_cmpint(r.ticks(40 * G_USEC_PER_SEC, delay_estimate(800000, 700000), 667000), ==, -1);
+  g_assert_cmpint(r.c.rung(), ==, 1);
+  /* At the ceiling (1.5 x 700 + 10 kbit/s): a try with a probe. */
+  g_assert_cmpint(r.ticks(kTick, delay_estimate(1060000, 700000), 667000), ==, kTick);
+  g_assert_cmpint(r.c.rung(), ==, 0);
+  g_assert_cmpuint(r.probes.size(), ==, 1);
+  /* The same ceiling without the estimator wanting a probe: no try. */
+  Run q;
+  q.ticks(G_USEC_PER_SEC, delay_estimate(850000, 1000000), 2000000, true, true);
+  g_assert_cmpint(q.ticks(40 * G_USEC_PER_SEC, delay_estimate(1060000, 700000), 667000, false), ==,
+                  -1);
 }
 
 /* transport-cc: the delay-based estimate moves the viewer down without
@@ -186,6 +245,8 @@ int main(int argc, char **argv)
   g_test_add_func("/rungcontroller/down-on-loss", test_down_on_loss);
   g_test_add_func("/rungcontroller/remb-alone", test_remb_alone_does_not_move);
   g_test_add_func("/rungcontroller/trials", test_trials);
+  g_test_add_func("/rungcontroller/near-refusal", test_near_refusal);
+  g_test_add_func("/rungcontroller/delay-gate", test_delay_gate);
   g_test_add_func("/rungcontroller/delay-based", test_delay_based);
   return g_test_run();
 }

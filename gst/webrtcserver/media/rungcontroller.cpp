@@ -26,6 +26,18 @@ bool RungController::congested(const BandwidthEstimate &e, double loss, int rung
   return e.delay_bps > 0 && e.probe != ProbeState::Running && e.delay_bps < kFit * rung_bps_[rung];
 }
 
+/* Rung @refused did not fit: the back-off before trying it again starts
+ * now, and is longer when what got through was far below it. */
+void RungController::note_refusal(int64_t now_us, const BandwidthEstimate &e, double loss,
+                                  uint64_t sent_bps, int refused)
+{
+  last_refusal_us_ = now_us;
+  const double carried = e.acked_bps > 0 ? static_cast<double>(e.acked_bps)
+                                         : static_cast<double>(sent_bps) * (1.0 - loss);
+  if (carried < kFar * rung_bps_[refused])
+    backoff_us_ = std::max(backoff_us_, kBackoffFarUs);
+}
+
 RungController::Decision RungController::tick(int64_t now_us, const BandwidthEstimate &e,
                                               uint64_t sent_bps,
                                               const std::function<bool(uint64_t)> &wants_probe,
@@ -49,10 +61,12 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
       const int back = trial_from_;
       trial_from_ = -1;
       last_failure_us_ = now_us;
+      note_refusal(now_us, e, loss, sent_bps, rung_);
       move_to(back);
     } else if (now_us - trial_start_us_ >= kTrialUs) {
       trial_from_ = -1;
       backoff_us_ = kBackoffMinUs;
+      last_refusal_us_ = -1;    /* the link carries it: the next refusal starts afresh */
       last_switch_us_ = now_us; /* settle on it before the next try */
     }
     d.rung = rung_;
@@ -68,19 +82,31 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
       int to = rung_ + 1;
       while (to < last && carried < kFit * rung_bps_[to])
         to++;
+      /* The link refused this rung as a failed try does: the same back-off
+       * before trying it again (no try of 2 Mbit/s on a link that just
+       * carried 800 kbit/s). */
+      note_refusal(now_us, e, loss, sent_bps, rung_);
       move_to(to);
     }
   } else if (!congested(e, loss, rung_)) {
     below_since_us_ = -1;
-    const bool backed_off = last_failure_us_ < 0 || now_us - last_failure_us_ >= backoff_us_;
+    const bool backed_off = last_refusal_us_ < 0 || now_us - last_refusal_us_ >= backoff_us_;
     if (rung_ > 0 && backed_off && now_us - last_switch_us_ >= kSettleUs && loss <= kCalmLoss &&
         e.basis != EstimateBasis::Initial && e.probe != ProbeState::Running) {
       const uint64_t up = rung_bps_[rung_ - 1];
       const bool probe = wants_probe(up);
       /* Without transport-cc nothing but a try tells whether it fits. */
       const bool twcc = e.delay_bps > 0;
-      if (probe || !twcc || e.delay_bps >= kFit * up) {
-        if (last_failure_us_ >= 0)
+      /* With transport-cc, the estimate says whether the next rung may fit:
+       * it fits (kFit), or the estimate is close to the most a lower rung
+       * can show (the estimator grows to 1.5 x what gets through, no
+       * further, bandwidthestimator.h) and the estimator wants a probe. An
+       * estimate held down by recent overuse, or one that never reached
+       * that ceiling, means no try. */
+      const double ceiling = std::min(kFit * up, kHeadroom * e.acked_bps);
+      const bool close = twcc && e.acked_bps > 0 && e.delay_bps >= kClose * ceiling;
+      if (!twcc || e.delay_bps >= kFit * up || (probe && close)) {
+        if (last_refusal_us_ >= 0)
           backoff_us_ = std::min(backoff_us_ * 2, kBackoffMaxUs);
         trial_from_ = rung_;
         trial_start_us_ = now_us;

@@ -11,15 +11,18 @@
  *    with transport-cc, the delay-based estimate is below kFit x the
  *    rung's bitrate;
  *  - up only as a trial: once the link was calm (at most kCalmLoss) for
- *    kSettleUs since the last switch, after the back-off of failed trials,
- *    and (with transport-cc) the estimator wants a probe at the next
- *    rung's bitrate or already carries it, the viewer moves up and a probe
- *    starts. For kTrialUs the new rung is on trial: loss above kLossDown
- *    (receiver reports, or NACKs for that share of the packets sent since
- *    the last tick) or the estimator failing the probe sends the viewer
- *    back at once, and
- *    for kAfterFailureUs the loss the try caused moves nobody further
- *    down. Failed trials back off 2x each, kBackoffMinUs to kBackoffMaxUs;
+ *    kSettleUs since the last switch, after the back-off of refusals (a
+ *    failed trial, or a move down: the link refused that rung), and, with
+ *    transport-cc, the delay-based estimate already carries the next rung
+ *    or is close (kClose) to the most a lower rung lets it show (1.5 x
+ *    what gets through) and the estimator wants a probe at the next rung's
+ *    bitrate, the viewer moves up and a probe starts. For kTrialUs the new rung is on trial: loss
+ * above kLossDown (receiver reports, or NACKs for that share of the packets sent since the last
+ * tick) or the estimator failing the probe sends the viewer back at once, and for kAfterFailureUs
+ * the loss the try caused moves nobody further down. Refusals back off 2x each, kBackoffMinUs to
+ * kBackoffMaxUs, and at least kBackoffFarUs when what got through was below kFar x the refused rung
+ * (a 1 Mbit/s link and a 2 Mbit/s rung: each try costs the viewer a freeze,
+ * tests/browser/ladder.test.mjs);
  *  - REMB (the browser's own estimate, what Chromium sends without
  *    transport-cc) is not used: Chromium without a send-time header
  *    extension reported 349-639 kbit/s while an unshaped link carried our
@@ -79,9 +82,16 @@ class RungController
   static constexpr double kCalmLoss = 0.02;
   static constexpr int64_t kBackoffMinUs = 6000000;
   static constexpr int64_t kBackoffMaxUs = 32000000;
+  static constexpr double kFar = 0.6;
+  static constexpr int64_t kBackoffFarUs = 10000000;
+  /* The estimator's growth limit over what gets through, and how close to it is close. */
+  static constexpr double kHeadroom = 1.5;
+  static constexpr double kClose = 0.9;
 
  private:
   bool congested(const BandwidthEstimate &e, double loss, int rung) const;
+  void note_refusal(int64_t now_us, const BandwidthEstimate &e, double loss, uint64_t sent_bps,
+                    int refused);
 
   std::vector<uint64_t> rung_bps_;
   int rung_;
@@ -91,7 +101,8 @@ class RungController
   int trial_from_ = -1; /* the rung a trial started from; -1: none */
   int64_t trial_start_us_ = -1;
   int64_t backoff_us_ = kBackoffMinUs;
-  int64_t last_failure_us_ = -1;
+  int64_t last_failure_us_ = -1; /* the last failed trial */
+  int64_t last_refusal_us_ = -1; /* ... or move down */
 };
 
 }  // namespace livecast

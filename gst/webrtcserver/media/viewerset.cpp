@@ -769,6 +769,10 @@ std::string ViewerSet::stats_json()
       w.key("remb").integer(static_cast<gint64>(e.remb_bps));
       w.key("loss").number(e.loss_fraction);
       w.key("probe").string(probe_state_name(e.probe));
+      /* transport-cc's delay-based limit (0: no feedback) and what the
+       * viewer acknowledged: what the ladder's up-trials are gated on. */
+      w.key("delay").integer(static_cast<gint64>(e.delay_bps));
+      w.key("acked").integer(static_cast<gint64>(e.acked_bps));
       w.key("sent").integer(static_cast<gint64>(v.sent_bps));
       if (v.controller)
         w.key("received").integer(static_cast<gint64>(v.controller->received_bps()));
