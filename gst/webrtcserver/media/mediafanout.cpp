@@ -264,9 +264,6 @@ bool MediaFanout::insert_chain(const std::vector<GstElement *> &chain, GstElemen
 {
   for (GstElement *e : chain)
     gst_bin_add(bin_, e);
-  Ref<GstPad> from_src = Ref<GstPad>::adopt(gst_element_request_pad_simple(from, "src_%u"));
-  Ref<GstPad> first_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(chain[0], "sink"));
-  gst_pad_link(from_src.get(), first_sink.get());
   std::vector<GstElement *> linked = chain;
   linked.push_back(to);
   for (std::size_t i = 0; i + 1 < linked.size(); i++) {
@@ -276,9 +273,20 @@ bool MediaFanout::insert_chain(const std::vector<GstElement *> &chain, GstElemen
       return false;
     }
   }
-  /* Downstream first, so nothing is pushed into an element still in NULL. */
+  /* Downstream first, so nothing is pushed into an element still in NULL,
+   * and linked to @from only then: the input thread pushing into a pad not
+   * yet active gets FLUSHING, which the tee hands upstream, and a live
+   * source stops for good on it (every rung at 0 fps as a rung started,
+   * tests/browser/ladder.test.mjs). */
   for (auto it = chain.rbegin(); it != chain.rend(); ++it)
     gst_element_sync_state_with_parent(*it);
+  Ref<GstPad> from_src = Ref<GstPad>::adopt(gst_element_request_pad_simple(from, "src_%u"));
+  Ref<GstPad> first_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(chain[0], "sink"));
+  if (!from_src || gst_pad_link(from_src.get(), first_sink.get()) != GST_PAD_LINK_OK) {
+    GST_ELEMENT_ERROR(bin_, CORE, NEGOTIATION, ("Could not link the %s chain.", what),
+                      ("%s -> %s", GST_ELEMENT_NAME(from), GST_ELEMENT_NAME(chain[0])));
+    return false;
+  }
   return true;
 }
 
