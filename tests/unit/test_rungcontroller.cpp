@@ -96,10 +96,47 @@ void test_down_on_loss()
   g_assert_cmpint(at, >, 0);
   g_assert_cmpint(at, <=, G_USEC_PER_SEC);
   g_assert_cmpint(r.c.rung(), ==, 1);
+  /* The loss reported right after (rung 0's packets still in the queue,
+   * the switch waiting for a key frame) does not move it further down. */
+  g_assert_cmpint(
+      r.ticks(RungController::kAfterFailureUs - kTick, remb_estimate(3000000, 0.5), 2000000), ==,
+      -1);
+  g_assert_cmpint(r.c.rung(), ==, 1);
   /* Loss that lets 300 kbit/s through: straight to the lowest rung. */
   Run deep;
   deep.ticks(2 * G_USEC_PER_SEC, remb_estimate(3000000, 0.85), 2000000);
   g_assert_cmpint(deep.c.rung(), ==, 2);
+}
+
+/* After a move down, the loss goes on while the viewer still gets the
+ * higher rung (its switch waits for the lower rung's key frame): no
+ * further move until the lower rung is shown and the loss outlasts the
+ * hold. */
+void test_down_waits_for_switch()
+{
+  RungController c{kRungs, 0};
+  int64_t now = 10 * G_USEC_PER_SEC;
+  auto tick = [&](double loss, bool shown) {
+    now += kTick;
+    return c.tick(
+        now, remb_estimate(3000000, loss), 2000000, [](uint64_t) { return false; }, 0, shown);
+  };
+  while (!tick(0.5, true).changed)
+    g_assert_cmpint(now, <, 12 * G_USEC_PER_SEC);
+  g_assert_cmpint(c.rung(), ==, 1);
+  /* 2 s of loss, rung 1 not shown yet: stays. */
+  for (int i = 0; i < 8; i++)
+    g_assert_false(tick(0.5, false).changed);
+  /* Shown now, and the loss goes on: down after the hold. */
+  int64_t moved = -1;
+  for (int64_t t = kTick; t <= 6 * G_USEC_PER_SEC && moved < 0; t += kTick) {
+    if (tick(0.5, true).changed)
+      moved = t;
+  }
+  g_assert_cmpint(moved, >=, 2 * G_USEC_PER_SEC);
+  g_assert_cmpint(moved, <=,
+                  RungController::kAfterDownShownUs + RungController::kDownAfterUs + kTick);
+  g_assert_cmpint(c.rung(), ==, 2);
 }
 
 /* Chromium's REMB far below what we send, without loss: no reason to move. */
@@ -207,6 +244,26 @@ void test_delay_gate()
   g_assert_cmpint(r.ticks(kTick, delay_estimate(1060000, 700000), 667000), ==, kTick);
   g_assert_cmpint(r.c.rung(), ==, 0);
   g_assert_cmpuint(r.probes.size(), ==, 1);
+  /* On trial, NACKs for a third of the packets end the try at once. */
+  r.now += kTick;
+  const RungController::Decision back = r.c.tick(
+      r.now, delay_estimate(1060000, 700000), 2000000, [](uint64_t) { return true; }, 0.3);
+  g_assert_true(back.changed);
+  g_assert_cmpint(r.c.rung(), ==, 1);
+  /* Off trial, with transport-cc, a NACK or two per tick (old packets asked
+   * for again) neither moves the viewer down nor keeps it from the next try. */
+  Run n;
+  n.ticks(G_USEC_PER_SEC, delay_estimate(850000, 1000000), 2000000, true, true);
+  int64_t tried = -1;
+  for (int64_t t = kTick; t <= 30 * G_USEC_PER_SEC && tried < 0; t += kTick) {
+    n.now += kTick;
+    if (n.c.tick(
+               n.now, delay_estimate(1060000, 700000), 667000, [](uint64_t) { return true; }, 0.2)
+            .changed)
+      tried = t;
+  }
+  g_assert_cmpint(tried, >, 0);
+  g_assert_cmpint(n.c.rung(), ==, 0);
   /* The same ceiling without the estimator wanting a probe: no try. */
   Run q;
   q.ticks(G_USEC_PER_SEC, delay_estimate(850000, 1000000), 2000000, true, true);
@@ -243,6 +300,7 @@ int main(int argc, char **argv)
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/ladder/shapes", test_ladder_shapes);
   g_test_add_func("/rungcontroller/down-on-loss", test_down_on_loss);
+  g_test_add_func("/rungcontroller/down-waits-for-switch", test_down_waits_for_switch);
   g_test_add_func("/rungcontroller/remb-alone", test_remb_alone_does_not_move);
   g_test_add_func("/rungcontroller/trials", test_trials);
   g_test_add_func("/rungcontroller/near-refusal", test_near_refusal);

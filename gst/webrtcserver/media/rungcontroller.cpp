@@ -41,11 +41,17 @@ void RungController::note_refusal(int64_t now_us, const BandwidthEstimate &e, do
 RungController::Decision RungController::tick(int64_t now_us, const BandwidthEstimate &e,
                                               uint64_t sent_bps,
                                               const std::function<bool(uint64_t)> &wants_probe,
-                                              double nack_loss)
+                                              double nack_loss, bool shown)
 {
   Decision d;
   const int last = static_cast<int>(rung_bps_.size()) - 1;
-  const double loss = std::clamp(std::max(e.loss_fraction, nack_loss), 0.0, 1.0);
+  /* With transport-cc, its loss counts every packet within a feedback
+   * interval; NACKs then only end a try early. At a low rung a tick holds a
+   * few packets, and one NACK for a packet lost long before (or asked for
+   * again) reads as 20 % loss: nobody would ever be calm enough to try. */
+  const bool twcc = e.delay_bps > 0;
+  const double nack = twcc && trial_from_ < 0 ? 0.0 : nack_loss;
+  const double loss = std::clamp(std::max(e.loss_fraction, nack), 0.0, 1.0);
   received_bps_ = static_cast<uint64_t>(sent_bps * (1.0 - loss));
   if (last_switch_us_ < 0)
     last_switch_us_ = now_us;
@@ -54,6 +60,7 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
     d.changed = true;
     below_since_us_ = -1;
     last_switch_us_ = now_us;
+    shown_since_us_ = -1;
   };
   /* A trial: loss (or the estimator) says no at once; kTrialUs says yes. */
   if (trial_from_ >= 0) {
@@ -72,7 +79,17 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
     d.rung = rung_;
     return d;
   }
-  const bool after_failure = last_failure_us_ >= 0 && now_us - last_failure_us_ < kAfterFailureUs;
+  /* After a failed try or a move down, the loss still reported is the
+   * higher rung's (the switch waits for a key frame, and the queue at the
+   * bottleneck drains): it moves nobody further down. */
+  if (!shown)
+    shown_since_us_ = -1;
+  else if (shown_since_us_ < 0)
+    shown_since_us_ = now_us;
+  const bool after_try = last_failure_us_ >= 0 && now_us - last_failure_us_ < kAfterFailureUs;
+  const bool after_down = last_down_us_ >= 0 && now_us - last_down_us_ < kAfterDownMaxUs &&
+                          (shown_since_us_ < 0 || now_us - shown_since_us_ < kAfterDownShownUs);
+  const bool after_failure = after_try || after_down;
   if (!after_failure && congested(e, loss, rung_)) {
     if (below_since_us_ < 0)
       below_since_us_ = now_us;
@@ -86,6 +103,7 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
        * before trying it again (no try of 2 Mbit/s on a link that just
        * carried 800 kbit/s). */
       note_refusal(now_us, e, loss, sent_bps, rung_);
+      last_down_us_ = now_us;
       move_to(to);
     }
   } else if (!congested(e, loss, rung_)) {
@@ -96,7 +114,6 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
       const uint64_t up = rung_bps_[rung_ - 1];
       const bool probe = wants_probe(up);
       /* Without transport-cc nothing but a try tells whether it fits. */
-      const bool twcc = e.delay_bps > 0;
       /* With transport-cc, the estimate says whether the next rung may fit:
        * it fits (kFit), or the estimate is close to the most a lower rung
        * can show (the estimator grows to 1.5 x what gets through, no

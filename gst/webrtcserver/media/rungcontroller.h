@@ -16,13 +16,17 @@
  *    transport-cc, the delay-based estimate already carries the next rung
  *    or is close (kClose) to the most a lower rung lets it show (1.5 x
  *    what gets through) and the estimator wants a probe at the next rung's
- *    bitrate, the viewer moves up and a probe starts. For kTrialUs the new rung is on trial: loss
- * above kLossDown (receiver reports, or NACKs for that share of the packets sent since the last
- * tick) or the estimator failing the probe sends the viewer back at once, and for kAfterFailureUs
- * the loss the try caused moves nobody further down. Refusals back off 2x each, kBackoffMinUs to
- * kBackoffMaxUs, and at least kBackoffFarUs when what got through was below kFar x the refused rung
- * (a 1 Mbit/s link and a 2 Mbit/s rung: each try costs the viewer a freeze,
- * tests/browser/ladder.test.mjs);
+ *    bitrate, the viewer moves up and a probe starts. For kTrialUs the
+ *    new rung is on trial: loss above kLossDown (receiver reports, or
+ *    NACKs for that share of the packets sent since the last tick) or the
+ *    estimator failing the probe sends the viewer back at once. For
+ *    kAfterFailureUs after a failed try, or kAfterDownShownUs after a
+ *    move down once the lower rung is shown (at most kAfterDownMaxUs),
+ *    the loss the higher rung caused moves nobody further down. Refusals back off 2x
+ *    each, kBackoffMinUs to kBackoffMaxUs, and at least kBackoffFarUs when
+ *    what got through was below kFar x the refused rung (a 1 Mbit/s link
+ *    and a 2 Mbit/s rung: each try costs the viewer a freeze,
+ *    tests/browser/ladder.test.mjs);
  *  - REMB (the browser's own estimate, what Chromium sends without
  *    transport-cc) is not used: Chromium without a send-time header
  *    extension reported 349-639 kbit/s while an unshaped link carried our
@@ -61,9 +65,11 @@ class RungController
    * whether a probe at a rate is worth a try, @nack_loss the share of the
    * packets sent since the last tick the viewer asked again for (NACKs
    * come within a round trip, receiver reports once in a while), taken as
-   * loss too. */
+   * loss too. @shown: the viewer is shown the rung decided last (a switch
+   * waits for the rung's next key frame). */
   Decision tick(int64_t now_us, const BandwidthEstimate &e, uint64_t sent_bps,
-                const std::function<bool(uint64_t)> &wants_probe, double nack_loss = 0);
+                const std::function<bool(uint64_t)> &wants_probe, double nack_loss = 0,
+                bool shown = true);
 
   int rung() const { return rung_; }
   /* What got through at the last tick (for /stats). */
@@ -73,6 +79,13 @@ class RungController
   static constexpr double kFit = 0.85;
   static constexpr double kLossDown = 0.10;
   static constexpr int64_t kAfterFailureUs = 2000000;
+  /* After a move down, the same hold counts from when the lower rung is
+   * shown, for at most this long: until then the viewer still gets the
+   * higher rung. */
+  static constexpr int64_t kAfterDownMaxUs = 5000000;
+  /* ... and this long once shown: transport-cc's loss is measured over up
+   * to 250 packets (bandwidthestimator.cpp), 3 s at 667 kbit/s. */
+  static constexpr int64_t kAfterDownShownUs = 3000000;
   /* That long below before going down: one REMB or report interval. */
   static constexpr int64_t kDownAfterUs = 500000;
   /* No trial sooner than this after a switch: the new rung settles. */
@@ -81,7 +94,7 @@ class RungController
   /* Up only when the last report saw at most this loss. */
   static constexpr double kCalmLoss = 0.02;
   static constexpr int64_t kBackoffMinUs = 6000000;
-  static constexpr int64_t kBackoffMaxUs = 32000000;
+  static constexpr int64_t kBackoffMaxUs = 20000000;
   static constexpr double kFar = 0.6;
   static constexpr int64_t kBackoffFarUs = 10000000;
   /* The estimator's growth limit over what gets through, and how close to it is close. */
@@ -103,6 +116,8 @@ class RungController
   int64_t backoff_us_ = kBackoffMinUs;
   int64_t last_failure_us_ = -1; /* the last failed trial */
   int64_t last_refusal_us_ = -1; /* ... or move down */
+  int64_t last_down_us_ = -1;    /* the last move down */
+  int64_t shown_since_us_ = -1;  /* the decided rung shown since; -1: not yet */
 };
 
 }  // namespace livecast

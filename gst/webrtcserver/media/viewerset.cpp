@@ -197,7 +197,8 @@ void ViewerSet::ladder_tick()
     ViewerFeedback *feedback = v->feedback.get();
     const RungController::Decision d = v->controller->tick(
         now, v->estimate, static_cast<uint64_t>(v->sent_bps),
-        [feedback](uint64_t bps) { return feedback->wants_probe(bps); }, nack_loss);
+        [feedback](uint64_t bps) { return feedback->wants_probe(bps); }, nack_loss,
+        v->branch->pending_rung() < 0 && v->branch->rung() == v->controller->rung());
     if (!d.changed)
       continue;
     GST_INFO_OBJECT(
