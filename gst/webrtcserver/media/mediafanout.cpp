@@ -53,31 +53,36 @@ gint vpx_threads(int width, int height)
  * the viewers' payloaders; an ALLOCATION query waits for the queue's thread
  * to take it. videoconvert, videoscale and videorate take any raw video, so
  * the answer is what the chain would have given. */
+/* Answers a CAPS or ACCEPT_CAPS @query with what @accepted allows (false:
+ * another query, left alone). */
+bool answer_caps_query(GstQuery *query, GstCaps *accepted)
+{
+  if (GST_QUERY_TYPE(query) == GST_QUERY_CAPS) {
+    GstCaps *filter;
+    gst_query_parse_caps(query, &filter);
+    Ref<GstCaps> result = filter ? Ref<GstCaps>::adopt(gst_caps_intersect_full(
+                                       filter, accepted, GST_CAPS_INTERSECT_FIRST))
+                                 : Ref<GstCaps>::ref(accepted);
+    gst_query_set_caps_result(query, result.get());
+    return true;
+  }
+  if (GST_QUERY_TYPE(query) == GST_QUERY_ACCEPT_CAPS) {
+    GstCaps *caps;
+    gst_query_parse_accept_caps(query, &caps);
+    gst_query_set_accept_caps_result(query, gst_caps_is_subset(caps, accepted));
+    return true;
+  }
+  return false;
+}
+
 GstPadProbeReturn answer_raw_queries(GstPad *, GstPadProbeInfo *info, gpointer)
 {
   GstQuery *query = GST_PAD_PROBE_INFO_QUERY(info);
-  switch (GST_QUERY_TYPE(query)) {
-    case GST_QUERY_CAPS: {
-      GstCaps *filter;
-      gst_query_parse_caps(query, &filter);
-      Ref<GstCaps> raw = Ref<GstCaps>::adopt(gst_caps_new_empty_simple("video/x-raw"));
-      Ref<GstCaps> result = filter ? Ref<GstCaps>::adopt(gst_caps_intersect_full(
-                                         filter, raw.get(), GST_CAPS_INTERSECT_FIRST))
-                                   : raw;
-      gst_query_set_caps_result(query, result.get());
-      return GST_PAD_PROBE_HANDLED;
-    }
-    case GST_QUERY_ACCEPT_CAPS: {
-      GstCaps *caps;
-      gst_query_parse_accept_caps(query, &caps);
-      Ref<GstCaps> raw = Ref<GstCaps>::adopt(gst_caps_new_empty_simple("video/x-raw"));
-      gst_query_set_accept_caps_result(query, gst_caps_is_subset(caps, raw.get()));
-      return GST_PAD_PROBE_HANDLED;
-    }
-    default:
-      /* Answered empty: upstream allocates on its own. */
-      return GST_QUERY_IS_SERIALIZED(query) ? GST_PAD_PROBE_HANDLED : GST_PAD_PROBE_OK;
-  }
+  Ref<GstCaps> raw = Ref<GstCaps>::adopt(gst_caps_new_empty_simple("video/x-raw"));
+  if (answer_caps_query(query, raw.get()))
+    return GST_PAD_PROBE_HANDLED;
+  /* Answered empty: upstream allocates on its own. */
+  return GST_QUERY_IS_SERIALIZED(query) ? GST_PAD_PROBE_HANDLED : GST_PAD_PROBE_OK;
 }
 
 void isolate_encoder_queue(GstElement *queue)
@@ -509,27 +514,9 @@ gboolean MediaFanout::video_query(GstPad *pad, GstObject *parent, GstQuery *quer
   /* Until the encoding chain exists, what the input accepts is the template
    * (the input tee and the end sink take anything). */
   if (!fanout_of(parent)->state().started) {
-    switch (GST_QUERY_TYPE(query)) {
-      case GST_QUERY_CAPS: {
-        GstCaps *filter;
-        gst_query_parse_caps(query, &filter);
-        Ref<GstCaps> templ = Ref<GstCaps>::adopt(gst_pad_get_pad_template_caps(pad));
-        Ref<GstCaps> result = filter ? Ref<GstCaps>::adopt(gst_caps_intersect_full(
-                                           filter, templ.get(), GST_CAPS_INTERSECT_FIRST))
-                                     : templ;
-        gst_query_set_caps_result(query, result.get());
-        return TRUE;
-      }
-      case GST_QUERY_ACCEPT_CAPS: {
-        GstCaps *caps;
-        gst_query_parse_accept_caps(query, &caps);
-        Ref<GstCaps> templ = Ref<GstCaps>::adopt(gst_pad_get_pad_template_caps(pad));
-        gst_query_set_accept_caps_result(query, gst_caps_is_subset(caps, templ.get()));
-        return TRUE;
-      }
-      default:
-        break;
-    }
+    Ref<GstCaps> templ = Ref<GstCaps>::adopt(gst_pad_get_pad_template_caps(pad));
+    if (answer_caps_query(query, templ.get()))
+      return TRUE;
   }
   return gst_pad_query_default(pad, parent, query);
 }
