@@ -264,6 +264,16 @@ void test_delay_gate()
   }
   g_assert_cmpint(tried, >, 0);
   g_assert_cmpint(n.c.rung(), ==, 0);
+  /* A try without a probe (the estimate carries the next rung) is not
+   * ended by an earlier probe's failure still in the estimator's state. */
+  Run p;
+  p.ticks(G_USEC_PER_SEC, delay_estimate(850000, 1000000), 2000000, true, true);
+  BandwidthEstimate fits = delay_estimate(2400000, 700000);
+  fits.probe = ProbeState::Failed;
+  g_assert_cmpint(p.ticks(30 * G_USEC_PER_SEC, fits, 667000, false, true), >, 0);
+  g_assert_cmpint(p.c.rung(), ==, 0);
+  g_assert_cmpint(p.ticks(10 * G_USEC_PER_SEC, fits, 2000000, false), ==, -1);
+  g_assert_cmpint(p.c.rung(), ==, 0);
   /* The same ceiling without the estimator wanting a probe: no try. */
   Run q;
   q.ticks(G_USEC_PER_SEC, delay_estimate(850000, 1000000), 2000000, true, true);

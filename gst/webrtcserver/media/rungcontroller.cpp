@@ -64,7 +64,10 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
   };
   /* A trial: loss (or the estimator) says no at once; kTrialUs says yes. */
   if (trial_from_ >= 0) {
-    if (loss > kLossDown || e.probe == ProbeState::Failed) {
+    /* The estimator's verdict counts only on a probe this try started: a
+     * failed probe of an earlier try stays in its state and would end
+     * every later try at once (a viewer held on the lowest rung for good). */
+    if (loss > kLossDown || (trial_probed_ && e.probe == ProbeState::Failed)) {
       const int back = trial_from_;
       trial_from_ = -1;
       last_failure_us_ = now_us;
@@ -127,6 +130,7 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
           backoff_us_ = std::min(backoff_us_ * 2, kBackoffMaxUs);
         trial_from_ = rung_;
         trial_start_us_ = now_us;
+        trial_probed_ = probe;
         move_to(rung_ - 1);
         d.probe = probe;
         d.probe_bps = up;

@@ -113,6 +113,7 @@ class RungController
   uint64_t received_bps_ = 0;
   int trial_from_ = -1; /* the rung a trial started from; -1: none */
   int64_t trial_start_us_ = -1;
+  bool trial_probed_ = false; /* the trial started a probe */
   int64_t backoff_us_ = kBackoffMinUs;
   int64_t last_failure_us_ = -1; /* the last failed trial */
   int64_t last_refusal_us_ = -1; /* ... or move down */
