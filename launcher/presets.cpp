@@ -38,6 +38,7 @@ static const char *const kKnownKeys[] = {
     "fps",
     "codec",
     "bitrate",
+    "ladder",
     "max-viewers",
     "max-pending",
     "max-offers-per-second",
@@ -87,6 +88,7 @@ bool PresetStore::load_file(const std::string &path, bool user, std::string &err
     preset.fps = get_optional_string(kf.get(), group, "fps");
     preset.codec = get_optional_string(kf.get(), group, "codec");
     preset.bitrate = get_optional_string(kf.get(), group, "bitrate");
+    preset.ladder = get_optional_string(kf.get(), group, "ladder");
     preset.max_viewers = get_optional_string(kf.get(), group, "max-viewers");
     preset.max_pending = get_optional_string(kf.get(), group, "max-pending");
     preset.max_offers_per_second = get_optional_string(kf.get(), group, "max-offers-per-second");

@@ -22,6 +22,7 @@ struct Preset {
   /* Defaults as written in the file; checked when the preset is used, so one
    * broken preset does not keep the others from working. */
   std::optional<std::string> width, height, fps, codec, bitrate;
+  std::optional<std::string> ladder; /* webrtcserversink's ladder: none, camera or screen */
   /* The sink's admission limits (unset: the sink's own defaults). */
   std::optional<std::string> max_viewers, max_pending, max_offers_per_second;
   std::string origin; /* file the preset came from, for messages */

@@ -322,6 +322,8 @@ bool build_pipeline(const Preset &preset, StreamConfig &c, std::string &error)
   sink += " bind-address=" + launch_quote(c.bind);
   sink += " video-codec=" + c.codec;
   sink += " bitrate=" + std::to_string(c.bitrate_kbps);
+  if (!c.ladder.empty())
+    sink += " ladder=" + c.ladder;
   if (!c.token.empty())
     sink += " token=" + launch_quote(c.token);
   if (!c.stun.empty())
@@ -476,6 +478,14 @@ bool apply_preset_defaults(const Preset &preset, StreamConfig &c, std::string &e
   if (preset.bitrate && !check_number(*preset.bitrate, preset_origin(preset, "bitrate"),
                                       kMinBitrate, kMaxBitrate, " kbit/s", c.bitrate_kbps, error))
     return false;
+  if (preset.ladder) {
+    if (*preset.ladder != "none" && *preset.ladder != "camera" && *preset.ladder != "screen") {
+      error = preset_origin(preset, "ladder").describe(*preset.ladder) +
+              " is not a ladder; use none, camera or screen";
+      return false;
+    }
+    c.ladder = *preset.ladder;
+  }
   return true;
 }
 

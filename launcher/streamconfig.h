@@ -29,6 +29,7 @@ struct StreamConfig {
   std::optional<guint> width, height, fps; /* unset: whatever the source gives */
   std::string codec = "h264";              /* webrtcserversink video-codec nick */
   guint bitrate_kbps = 2000;
+  std::string ladder; /* webrtcserversink ladder nick; empty: the sink's default */
   guint port = 8080;
   std::string bind = "127.0.0.1";
   std::string token; /* empty: none */

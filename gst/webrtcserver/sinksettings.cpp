@@ -43,6 +43,26 @@ GType livecast::ice_transport_policy_get_type()
   return type;
 }
 
+GType livecast::ladder_get_type()
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {static_cast<gint>(Ladder::None), "One encoding at the configured bitrate for every viewer",
+       "none"},
+      {static_cast<gint>(Ladder::Camera),
+       "Camera content: full, half and quarter size at 1, 1/3 and 1/10 of the bitrate", "camera"},
+      {static_cast<gint>(Ladder::Screen),
+       "Screen content: full size at full and half frame rate, then half size at half rate",
+       "screen"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstWebRTCServerSinkLadder", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
 namespace livecast
 {
 
@@ -82,6 +102,7 @@ FanoutSettings fanout_settings(const SinkSettings &s)
   f.key_int_max = s.key_int_max;
   f.audio_bitrate_kbps = s.audio_bitrate;
   f.sync = s.sync;
+  f.ladder = s.ladder;
   return f;
 }
 
@@ -172,6 +193,9 @@ bool set_sink_setting(SinkSettings &s, guint prop_id, const GValue *value)
       break;
     case PROP_AUDIO_BITRATE:
       s.audio_bitrate = g_value_get_uint(value);
+      break;
+    case PROP_LADDER:
+      s.ladder = static_cast<Ladder>(g_value_get_enum(value));
       break;
     case PROP_TALKBACK:
       s.talkback = g_value_get_boolean(value);
@@ -266,6 +290,9 @@ bool get_sink_setting(const SinkSettings &s, guint prop_id, GValue *value)
       break;
     case PROP_AUDIO_BITRATE:
       g_value_set_uint(value, s.audio_bitrate);
+      break;
+    case PROP_LADDER:
+      g_value_set_enum(value, static_cast<gint>(s.ladder));
       break;
     case PROP_TALKBACK:
       g_value_set_boolean(value, s.talkback);
@@ -467,6 +494,22 @@ void install_sink_properties(GObjectClass *gobject_class)
                            "Accept each viewer's microphone and expose it, decoded, on a "
                            "talkback_<id> source pad.",
                            FALSE, rw_ready));
+  /**
+   * GstWebRTCServerSink:ladder:
+   *
+   * Raw video is encoded up to three times (rungs, each only while a
+   * viewer is on it), and each viewer is moved between them by its own
+   * bandwidth estimate, so a slow link gets a smaller or slower picture
+   * instead of a frozen one.
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_LADDER,
+      g_param_spec_enum("ladder", "Rendition ladder",
+                        "Smaller encodings of raw video for viewers whose link cannot carry "
+                        "the bitrate: none, camera (half and quarter size at a third and a "
+                        "tenth of the bitrate) or screen (half the frame rate first, then half "
+                        "the size, so text stays readable). Ignored for encoded input.",
+                        livecast::ladder_get_type(), static_cast<gint>(kDefaultLadder), rw_ready));
   /**
    * GstWebRTCServerSink:playout-delay:
    *

@@ -45,6 +45,7 @@ enum SinkProperty {
   PROP_SYNC,
   PROP_AUDIO_BITRATE,
   PROP_TALKBACK,
+  PROP_LADDER,
   PROP_PLAYOUT_DELAY,
   PROP_VIEWERS,
   PROP_STATS,
@@ -66,6 +67,9 @@ constexpr guint kDefaultMaxPending = 32;
 constexpr guint kDefaultMaxOffersPerSecond = 20;
 constexpr VideoCodec kDefaultCodec = VideoCodec::H264;
 constexpr guint kDefaultAudioBitrate = 64; /* kbit/s, Opus */
+/* A ladder for camera-like content: every viewer gets what its own link
+ * carries (media/ladder.h); the launcher's screen presets pick "screen". */
+constexpr Ladder kDefaultLadder = Ladder::Camera;
 /* Chromium shows each frame as soon as it is decoded (tests/bench/bench_glass.mjs). */
 constexpr int kDefaultPlayoutDelay = 0; /* ms; -1: no playout-delay extension */
 struct SinkSettings {
@@ -91,6 +95,7 @@ struct SinkSettings {
   bool sync = true;
   guint audio_bitrate = kDefaultAudioBitrate;
   bool talkback = false;
+  Ladder ladder = kDefaultLadder;
   std::string whip_url;   /* set: publish to this WHIP endpoint too */
   std::string whip_token; /* its bearer token */
   int playout_delay_ms = kDefaultPlayoutDelay;
@@ -108,5 +113,6 @@ bool set_sink_setting(SinkSettings &s, guint prop_id, const GValue *value);
 bool get_sink_setting(const SinkSettings &s, guint prop_id, GValue *value);
 
 GType ice_transport_policy_get_type();
+GType ladder_get_type();
 
 }  // namespace livecast

@@ -61,7 +61,13 @@ void add_guarded_input(GstElement *branch, const char *name, GstElement *target,
                        const std::shared_ptr<BranchGuard> &guard)
 {
   Ref<GstPad> sink = Ref<GstPad>::adopt(gst_element_get_static_pad(target, "sink"));
-  GstPad *pad = gst_ghost_pad_new(name, sink.get());
+  add_guarded_input_pad(branch, name, sink.get(), guard);
+}
+
+void add_guarded_input_pad(GstElement *branch, const char *name, GstPad *target,
+                           const std::shared_ptr<BranchGuard> &guard)
+{
+  GstPad *pad = gst_ghost_pad_new(name, target);
   /* The guard lives as long as the pad: its streaming thread reads it. */
   g_object_set_data_full(
       G_OBJECT(pad), "livecast-branch-guard", new std::shared_ptr<BranchGuard>(guard),

@@ -48,6 +48,9 @@ struct BranchTag {
 /* Adds a sink ghost pad @name to @branch for @target's sink pad, guarded by @guard. */
 void add_guarded_input(GstElement *branch, const char *name, GstElement *target,
                        const std::shared_ptr<BranchGuard> &guard);
+/* The same for the sink pad @target of an element inside @branch. */
+void add_guarded_input_pad(GstElement *branch, const char *name, GstPad *target,
+                           const std::shared_ptr<BranchGuard> &guard);
 
 /* Marks @branch as the fault domain of consumer @id. */
 void tag_branch(GstElement *branch, const std::string &id,

@@ -5,6 +5,8 @@
 
 #include <gst/video/video.h>
 
+#include <algorithm>
+#include <string>
 #include <vector>
 
 #include "debugcategory.h"
@@ -42,6 +44,65 @@ gint vpx_threads(int width, int height)
 {
   const gint cpus = static_cast<gint>(g_get_num_processors());
   return width * height > 1280 * 720 && cpus > 2 ? 2 : 1;
+}
+
+/* The queue in front of an encoder of raw video answers the input's caps,
+ * accept-caps and serialized queries itself: the input thread (one for the
+ * whole stream) must never wait for an encoder's thread, and through it for
+ * the viewers' branches. A caps query would go on through the encoder into
+ * the viewers' payloaders; an ALLOCATION query waits for the queue's thread
+ * to take it. videoconvert, videoscale and videorate take any raw video, so
+ * the answer is what the chain would have given. */
+/* Answers a CAPS or ACCEPT_CAPS @query with what @accepted allows (false:
+ * another query, left alone). */
+bool answer_caps_query(GstQuery *query, GstCaps *accepted)
+{
+  if (GST_QUERY_TYPE(query) == GST_QUERY_CAPS) {
+    GstCaps *filter;
+    gst_query_parse_caps(query, &filter);
+    Ref<GstCaps> result = filter ? Ref<GstCaps>::adopt(gst_caps_intersect_full(
+                                       filter, accepted, GST_CAPS_INTERSECT_FIRST))
+                                 : Ref<GstCaps>::ref(accepted);
+    gst_query_set_caps_result(query, result.get());
+    return true;
+  }
+  if (GST_QUERY_TYPE(query) == GST_QUERY_ACCEPT_CAPS) {
+    GstCaps *caps;
+    gst_query_parse_accept_caps(query, &caps);
+    gst_query_set_accept_caps_result(query, gst_caps_is_subset(caps, accepted));
+    return true;
+  }
+  return false;
+}
+
+GstPadProbeReturn answer_raw_queries(GstPad *, GstPadProbeInfo *info, gpointer)
+{
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY(info);
+  Ref<GstCaps> raw = Ref<GstCaps>::adopt(gst_caps_new_empty_simple("video/x-raw"));
+  if (answer_caps_query(query, raw.get()))
+    return GST_PAD_PROBE_HANDLED;
+  /* Answered empty: upstream allocates on its own. */
+  return GST_QUERY_IS_SERIALIZED(query) ? GST_PAD_PROBE_HANDLED : GST_PAD_PROBE_OK;
+}
+
+void isolate_encoder_queue(GstElement *queue)
+{
+  Ref<GstPad> sink = Ref<GstPad>::adopt(gst_element_get_static_pad(queue, "sink"));
+  gst_pad_add_probe(sink.get(), GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, answer_raw_queries, nullptr,
+                    nullptr);
+}
+
+/* A chain made whole (@ok) starts with its valve closed: no encoding work
+ * while nobody watches; one that is not is thrown away (false). */
+bool close_valve_or_discard(const std::vector<GstElement *> &chain, bool ok)
+{
+  if (!ok) {
+    discard(chain);
+    return false;
+  }
+  gst_util_set_object_arg(G_OBJECT(chain[0]), "drop-mode", "forward-sticky-events");
+  g_object_set(chain[0], "drop", TRUE, nullptr);
+  return true;
 }
 
 /* An end sink waits for each buffer's time (files play at their speed),
@@ -82,14 +143,30 @@ MediaFanout::MediaFanout(GstBin *bin) : bin_(bin)
   gst_element_link(input_tee, end_sink);
   input_tee_ = input_tee;
   end_sink_ = end_sink;
-  tee_ = tee;
-  Ref<GstPad> teesink = Ref<GstPad>::adopt(gst_element_get_static_pad(tee, "sink"));
-  gst_pad_add_probe(teesink.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_viewer_key_unit, this,
+  for (guint i = 0; i < kMaxRungs; i++) {
+    rungs_[i].fanout = this;
+    rungs_[i].index = i;
+  }
+  rungs_[0].tee = tee;
+  watch_tee(rungs_[0]);
+}
+
+MediaFanout::~MediaFanout()
+{
+  if (input_caps_)
+    gst_structure_free(input_caps_);
+}
+
+/* Key frame requests from the rung's viewers, and what leaves its encoder. */
+void MediaFanout::watch_tee(Rung &rung)
+{
+  Ref<GstPad> teesink = Ref<GstPad>::adopt(gst_element_get_static_pad(rung.tee, "sink"));
+  gst_pad_add_probe(teesink.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_viewer_key_unit, &rung,
                     nullptr);
   gst_pad_add_probe(
       teesink.get(),
       static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-      on_tee_input, this, nullptr);
+      on_tee_input, &rung, nullptr);
 }
 
 void MediaFanout::set_settings(const FanoutSettings &settings)
@@ -102,17 +179,25 @@ void MediaFanout::set_bitrate(guint kbps)
 {
   std::lock_guard<std::mutex> guard(lock_);
   settings_.bitrate_kbps = kbps;
-  apply_bitrate(kbps);
+  if (state_.rungs.empty()) {
+    apply_bitrate(rungs_[0].encoder, kbps);
+    return;
+  }
+  /* The ladder keeps its shape: every rung scales with the top. */
+  state_.rungs = ladder_rungs(state_.rungs.size() > 1 ? settings_.ladder : Ladder::None,
+                              state_.rungs[0].width, state_.rungs[0].height, kbps);
+  for (guint i = 0; i < state_.rungs.size() && i < kMaxRungs; i++)
+    apply_bitrate(rungs_[i].encoder, state_.rungs[i].bitrate_kbps);
 }
 
-void MediaFanout::apply_bitrate(guint kbps)
+void MediaFanout::apply_bitrate(GstElement *encoder, guint kbps)
 {
-  if (!encoder_)
+  if (!encoder)
     return;
-  if (g_object_class_find_property(G_OBJECT_GET_CLASS(encoder_), "target-bitrate"))
-    g_object_set(encoder_, "target-bitrate", static_cast<gint>(kbps * 1000), nullptr);
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(encoder), "target-bitrate"))
+    g_object_set(encoder, "target-bitrate", static_cast<gint>(kbps * 1000), nullptr);
   else
-    g_object_set(encoder_, "bitrate", kbps, nullptr);
+    g_object_set(encoder, "bitrate", kbps, nullptr);
 }
 
 void MediaFanout::set_sync(bool sync)
@@ -137,13 +222,22 @@ GstElement *MediaFanout::make_element(const char *factory, const char *name)
   return e;
 }
 
-GstElement *MediaFanout::make_encoder(const FanoutSettings &settings, VideoCodec codec,
-                                      int width, int height)
+/* SPS and PPS with every key frame: a viewer may start at any of them. */
+GstElement *MediaFanout::make_parser(const char *name)
+{
+  GstElement *parse = make_element("h264parse", name);
+  if (parse)
+    g_object_set(parse, "config-interval", -1, nullptr);
+  return parse;
+}
+
+GstElement *MediaFanout::make_encoder(const FanoutSettings &settings, VideoCodec codec, int width,
+                                      int height, const char *name)
 {
   GstElement *enc = nullptr;
   switch (codec) {
     case VideoCodec::H264:
-      enc = make_element("x264enc", "encoder");
+      enc = make_element("x264enc", name);
       if (enc) {
         gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
         gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
@@ -154,7 +248,7 @@ GstElement *MediaFanout::make_encoder(const FanoutSettings &settings, VideoCodec
       break;
     case VideoCodec::VP8:
     case VideoCodec::VP9:
-      enc = make_element(codec == VideoCodec::VP8 ? "vp8enc" : "vp9enc", "encoder");
+      enc = make_element(codec == VideoCodec::VP8 ? "vp8enc" : "vp9enc", name);
       if (enc) {
         gst_util_set_object_arg(G_OBJECT(enc), "end-usage", "cbr");
         g_object_set(enc, "deadline", G_GINT64_CONSTANT(1), "cpu-used", 8, "lag-in-frames", 0,
@@ -175,9 +269,6 @@ bool MediaFanout::insert_chain(const std::vector<GstElement *> &chain, GstElemen
 {
   for (GstElement *e : chain)
     gst_bin_add(bin_, e);
-  Ref<GstPad> from_src = Ref<GstPad>::adopt(gst_element_request_pad_simple(from, "src_%u"));
-  Ref<GstPad> first_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(chain[0], "sink"));
-  gst_pad_link(from_src.get(), first_sink.get());
   std::vector<GstElement *> linked = chain;
   linked.push_back(to);
   for (std::size_t i = 0; i + 1 < linked.size(); i++) {
@@ -187,9 +278,20 @@ bool MediaFanout::insert_chain(const std::vector<GstElement *> &chain, GstElemen
       return false;
     }
   }
-  /* Downstream first, so nothing is pushed into an element still in NULL. */
+  /* Downstream first, so nothing is pushed into an element still in NULL,
+   * and linked to @from only then: the input thread pushing into a pad not
+   * yet active gets FLUSHING, which the tee hands upstream, and a live
+   * source stops for good on it (every rung at 0 fps as a rung started,
+   * tests/browser/ladder.test.mjs). */
   for (auto it = chain.rbegin(); it != chain.rend(); ++it)
     gst_element_sync_state_with_parent(*it);
+  Ref<GstPad> from_src = Ref<GstPad>::adopt(gst_element_request_pad_simple(from, "src_%u"));
+  Ref<GstPad> first_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(chain[0], "sink"));
+  if (!from_src || gst_pad_link(from_src.get(), first_sink.get()) != GST_PAD_LINK_OK) {
+    GST_ELEMENT_ERROR(bin_, CORE, NEGOTIATION, ("Could not link the %s chain.", what),
+                      ("%s -> %s", GST_ELEMENT_NAME(from), GST_ELEMENT_NAME(chain[0])));
+    return false;
+  }
   return true;
 }
 
@@ -235,11 +337,12 @@ bool MediaFanout::build_video_chain(const GstCaps *caps)
     g_object_set(queue, "max-size-buffers", 2, "max-size-bytes", 0, "max-size-time",
                  G_GUINT64_CONSTANT(0), nullptr);
     gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
+    isolate_encoder_queue(queue);
     ok = add(make_element("videoconvert", "convert"));
     int width = 0, height = 0;
     gst_structure_get_int(s, "width", &width);
     gst_structure_get_int(s, "height", &height);
-    encoder = ok ? make_encoder(settings, codec, width, height) : nullptr;
+    encoder = ok ? make_encoder(settings, codec, width, height, "encoder") : nullptr;
     ok = ok && add(encoder);
     if (ok && codec == VideoCodec::H264) {
       GstElement *filter = make_element("capsfilter", "encoder-caps");
@@ -255,25 +358,40 @@ bool MediaFanout::build_video_chain(const GstCaps *caps)
     g_object_set(queue, "max-size-buffers", 30, "max-size-bytes", 0, "max-size-time",
                  G_GUINT64_CONSTANT(0), nullptr);
   }
-  if (ok && codec == VideoCodec::H264) {
-    GstElement *parse = make_element("h264parse", "parser");
-    ok = add(parse);
-    if (ok)
-      g_object_set(parse, "config-interval", -1, nullptr);
-  }
-  if (!ok) {
-    discard(chain);
+  if (ok && codec == VideoCodec::H264)
+    ok = add(make_parser("parser"));
+  if (!close_valve_or_discard(chain, ok))
     return false;
+  /* The other rungs' tees exist from the start (viewers link to them at
+   * once); their encoding chains come with their first viewer. */
+  const std::vector<RungSpec> rungs = [&]() {
+    int w = 0, h = 0;
+    gst_structure_get_int(s, "width", &w);
+    gst_structure_get_int(s, "height", &h);
+    return ladder_rungs(raw ? settings.ladder : Ladder::None, w, h, settings.bitrate_kbps);
+  }();
+  for (guint i = 1; i < rungs.size() && i < kMaxRungs; i++) {
+    const std::string name = "tee-r" + std::to_string(i);
+    GstElement *rung_tee = make_element("tee", name.c_str());
+    if (!rung_tee) {
+      discard(chain);
+      return false;
+    }
+    g_object_set(rung_tee, "allow-not-linked", TRUE, nullptr);
+    gst_bin_add(bin_, rung_tee);
+    gst_element_sync_state_with_parent(rung_tee);
+    rungs_[i].tee = rung_tee;
+    watch_tee(rungs_[i]);
   }
-  /* Drop until the first viewer: no encoding work while nobody watches. */
-  gst_util_set_object_arg(G_OBJECT(chain[0]), "drop-mode", "forward-sticky-events");
-  g_object_set(chain[0], "drop", TRUE, nullptr);
-  if (!insert_chain(chain, input_tee_, tee_, "video encoding"))
+  if (!insert_chain(chain, input_tee_, rungs_[0].tee, "video encoding"))
     return false;
 
   std::lock_guard<std::mutex> guard(lock_);
-  valve_ = chain[0];
-  encoder_ = encoder;
+  rungs_[0].valve = chain[0];
+  rungs_[0].encoder = encoder;
+  state_.rungs = rungs;
+  if (raw)
+    input_caps_ = gst_structure_copy(s);
   state_.started = true;
   state_.encodes = raw;
   state_.video.codec = codec;
@@ -284,10 +402,92 @@ bool MediaFanout::build_video_chain(const GstCaps *caps)
   gst_structure_get_int(s, "width", &state_.width);
   gst_structure_get_int(s, "height", &state_.height);
   /* A viewer may have joined before the first caps arrived. */
-  if (video_consumers_)
-    g_object_set(valve_, "drop", FALSE, nullptr);
-  GST_INFO_OBJECT(bin_, "streaming %s, %s", video_codec_encoding_name(codec),
-                  raw ? "encoded here" : "passed through");
+  if (!video_consumers_.empty() && video_consumers_[0])
+    g_object_set(rungs_[0].valve, "drop", FALSE, nullptr);
+  rungs_[0].rate.encoding = !video_consumers_.empty() && video_consumers_[0];
+  GST_INFO_OBJECT(bin_, "streaming %s, %s, %zu rung(s)", video_codec_encoding_name(codec),
+                  raw ? "encoded here" : "passed through", rungs.size());
+  return true;
+}
+
+/* valve ! queue ! [videorate ! caps] ! videoscale ! caps ! videoconvert !
+ * encoder ! [caps] ! [h264parse] between the input tee and rung @index's
+ * tee: built on the loop thread when the rung gets its first viewer. */
+bool MediaFanout::build_rung(guint index)
+{
+  FanoutSettings settings;
+  RungSpec spec;
+  Ref<GstCaps> input;
+  VideoCodec codec;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    if (index >= state_.rungs.size() || !input_caps_)
+      return false;
+    settings = settings_;
+    spec = state_.rungs[index];
+    codec = state_.video.codec;
+    input = Ref<GstCaps>::adopt(gst_caps_new_full(gst_structure_copy(input_caps_), nullptr));
+  }
+  settings.bitrate_kbps = spec.bitrate_kbps;
+  const std::string suffix = "-r" + std::to_string(index);
+  auto name = [&suffix](const char *base) { return std::string(base) + suffix; };
+  std::vector<GstElement *> chain;
+  auto add = [&chain](GstElement *e) {
+    chain.push_back(e);
+    return e != nullptr;
+  };
+  auto caps_filter = [&](const char *what, GstCaps *caps) {
+    GstElement *filter = make_element("capsfilter", name(what).c_str());
+    if (filter)
+      g_object_set(filter, "caps", caps, nullptr);
+    gst_caps_unref(caps);
+    return add(filter);
+  };
+  bool ok = add(make_element("valve", name("valve").c_str()));
+  GstElement *queue = ok ? make_element("queue", name("encoder-queue").c_str()) : nullptr;
+  ok = ok && add(queue);
+  if (ok) {
+    g_object_set(queue, "max-size-buffers", 2, "max-size-bytes", 0, "max-size-time",
+                 G_GUINT64_CONSTANT(0), nullptr);
+    gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
+    isolate_encoder_queue(queue);
+  }
+  const GstStructure *in = gst_caps_get_structure(input.get(), 0);
+  gint fps_n = 0, fps_d = 1;
+  if (ok && spec.half_rate && gst_structure_get_fraction(in, "framerate", &fps_n, &fps_d) &&
+      fps_n > 0) {
+    GstElement *rate = make_element("videorate", name("rate").c_str());
+    ok = add(rate);
+    if (ok)
+      g_object_set(rate, "drop-only", TRUE, nullptr);
+    ok = ok &&
+         caps_filter("rate-caps", gst_caps_new_simple("video/x-raw", "framerate", GST_TYPE_FRACTION,
+                                                      fps_n, fps_d * 2, nullptr));
+  }
+  ok = ok && add(make_element("videoscale", name("scale").c_str()));
+  ok = ok &&
+       caps_filter("scale-caps", gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, spec.width,
+                                                     "height", G_TYPE_INT, spec.height, nullptr));
+  ok = ok && add(make_element("videoconvert", name("convert").c_str()));
+  GstElement *encoder =
+      ok ? make_encoder(settings, codec, spec.width, spec.height, name("encoder").c_str())
+         : nullptr;
+  ok = ok && add(encoder);
+  if (ok && codec == VideoCodec::H264) {
+    ok = caps_filter("encoder-caps",
+                     gst_caps_from_string("video/x-h264, profile=(string)constrained-baseline, "
+                                          "stream-format=(string)byte-stream"));
+    ok = ok && add(make_parser(name("parser").c_str()));
+  }
+  if (!close_valve_or_discard(chain, ok))
+    return false;
+  if (!insert_chain(chain, input_tee_, rungs_[index].tee, "rung encoding"))
+    return false;
+  std::lock_guard<std::mutex> guard(lock_);
+  rungs_[index].valve = chain[0];
+  rungs_[index].encoder = encoder;
+  GST_INFO_OBJECT(bin_, "rung %u: %dx%d%s at %u kbit/s", index, spec.width, spec.height,
+                  spec.half_rate ? " (half rate)" : "", spec.bitrate_kbps);
   return true;
 }
 
@@ -314,27 +514,9 @@ gboolean MediaFanout::video_query(GstPad *pad, GstObject *parent, GstQuery *quer
   /* Until the encoding chain exists, what the input accepts is the template
    * (the input tee and the end sink take anything). */
   if (!fanout_of(parent)->state().started) {
-    switch (GST_QUERY_TYPE(query)) {
-      case GST_QUERY_CAPS: {
-        GstCaps *filter;
-        gst_query_parse_caps(query, &filter);
-        Ref<GstCaps> templ = Ref<GstCaps>::adopt(gst_pad_get_pad_template_caps(pad));
-        Ref<GstCaps> result = filter ? Ref<GstCaps>::adopt(gst_caps_intersect_full(
-                                           filter, templ.get(), GST_CAPS_INTERSECT_FIRST))
-                                     : templ;
-        gst_query_set_caps_result(query, result.get());
-        return TRUE;
-      }
-      case GST_QUERY_ACCEPT_CAPS: {
-        GstCaps *caps;
-        gst_query_parse_accept_caps(query, &caps);
-        Ref<GstCaps> templ = Ref<GstCaps>::adopt(gst_pad_get_pad_template_caps(pad));
-        gst_query_set_accept_caps_result(query, gst_caps_is_subset(caps, templ.get()));
-        return TRUE;
-      }
-      default:
-        break;
-    }
+    Ref<GstCaps> templ = Ref<GstCaps>::adopt(gst_pad_get_pad_template_caps(pad));
+    if (answer_caps_query(query, templ.get()))
+      return TRUE;
   }
   return gst_pad_query_default(pad, parent, query);
 }
@@ -463,10 +645,11 @@ FanoutState MediaFanout::state() const
   return state_;
 }
 
-Ref<GstPad> MediaFanout::request_video_pad()
+Ref<GstPad> MediaFanout::request_video_pad(guint rung)
 {
   std::lock_guard<std::mutex> guard(lock_);
-  return tee_ ? Ref<GstPad>::adopt(gst_element_request_pad_simple(tee_, "src_%u")) : Ref<GstPad>();
+  GstElement *tee = rung < kMaxRungs ? rungs_[rung].tee : nullptr;
+  return tee ? Ref<GstPad>::adopt(gst_element_request_pad_simple(tee, "src_%u")) : Ref<GstPad>();
 }
 
 Ref<GstPad> MediaFanout::request_audio_pad()
@@ -483,57 +666,82 @@ void MediaFanout::release_tee_pad(const Ref<GstPad> &pad)
     gst_element_release_request_pad(tee.get(), pad.get());
 }
 
-void MediaFanout::set_consumers(bool video, bool audio)
+void MediaFanout::set_consumers(const std::vector<bool> &video_rungs, bool audio)
 {
+  /* Rungs opened for the first time get their chain first (outside the
+   * lock: building posts errors and links pads). */
+  std::vector<guint> to_build;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    for (guint i = 1; i < video_rungs.size() && i < state_.rungs.size() && i < kMaxRungs; i++) {
+      if (video_rungs[i] && !rungs_[i].valve && !rungs_[i].failed)
+        to_build.push_back(i);
+    }
+  }
+  for (guint i : to_build) {
+    if (!build_rung(i)) {
+      std::lock_guard<std::mutex> guard(lock_);
+      rungs_[i].failed = true;
+    }
+  }
   std::lock_guard<std::mutex> guard(lock_);
-  video_consumers_ = video;
+  video_consumers_ = video_rungs;
   audio_consumers_ = audio;
-  if (valve_)
-    g_object_set(valve_, "drop", video ? FALSE : TRUE, nullptr);
+  for (guint i = 0; i < kMaxRungs; i++) {
+    const bool open = i < video_rungs.size() && video_rungs[i];
+    if (rungs_[i].valve)
+      g_object_set(rungs_[i].valve, "drop", open ? FALSE : TRUE, nullptr);
+    rungs_[i].rate.encoding = open && rungs_[i].valve;
+  }
   if (audio_valve_)
     g_object_set(audio_valve_, "drop", audio ? FALSE : TRUE, nullptr);
 }
 
-void MediaFanout::request_key_unit(const char *why)
+void MediaFanout::request_key_unit(const char *why, gint rung)
 {
-  Ref<GstElement> tee;
+  std::vector<Ref<GstElement>> tees;
   {
     std::lock_guard<std::mutex> guard(lock_);
-    tee = Ref<GstElement>::ref(tee_);
+    for (guint i = 0; i < kMaxRungs; i++) {
+      const bool open = i == 0 || (i < video_consumers_.size() && video_consumers_[i]);
+      if (rungs_[i].tee && (rung < 0 ? open : static_cast<guint>(rung) == i))
+        tees.push_back(Ref<GstElement>::ref(rungs_[i].tee));
+    }
   }
-  if (!tee)
-    return;
-  Ref<GstPad> sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(tee.get(), "sink"));
-  GST_DEBUG_OBJECT(bin_, "requesting a key frame: %s", why);
-  /* Marked so the viewers' rate limit on the tee lets it through. */
-  GstStructure *s =
-      gst_structure_new("GstForceKeyUnit", "all-headers", G_TYPE_BOOLEAN, TRUE, "running-time",
-                        G_TYPE_UINT64, GST_CLOCK_TIME_NONE, "count", G_TYPE_UINT, 0,
-                        "livecast-forced", G_TYPE_BOOLEAN, TRUE, nullptr);
-  last_key_unit_us_ = g_get_monotonic_time();
-  gst_pad_push_event(sinkpad.get(), gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM, s));
+  for (const Ref<GstElement> &tee : tees) {
+    Ref<GstPad> sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(tee.get(), "sink"));
+    GST_DEBUG_OBJECT(bin_, "requesting a key frame from %s: %s", GST_ELEMENT_NAME(tee.get()), why);
+    /* Marked so the viewers' rate limit on the tee lets it through. */
+    GstStructure *s =
+        gst_structure_new("GstForceKeyUnit", "all-headers", G_TYPE_BOOLEAN, TRUE, "running-time",
+                          G_TYPE_UINT64, GST_CLOCK_TIME_NONE, "count", G_TYPE_UINT, 0,
+                          "livecast-forced", G_TYPE_BOOLEAN, TRUE, nullptr);
+    gst_pad_push_event(sinkpad.get(), gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM, s));
+  }
 }
 
-/* Key frame requests from viewers (PLI/FIR), which all reach the one
- * encoder through the tee: at most one per kKeyUnitMinIntervalUs. */
+/* Key frame requests from viewers (PLI/FIR), which all reach the rung's
+ * one encoder through its tee: at most one per kKeyUnitMinIntervalUs. */
 GstPadProbeReturn MediaFanout::on_viewer_key_unit(GstPad *, GstPadProbeInfo *info, gpointer data)
 {
-  auto *self = static_cast<MediaFanout *>(data);
+  auto *rung = static_cast<Rung *>(data);
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
   if (!gst_video_event_is_force_key_unit(event))
     return GST_PAD_PROBE_OK;
+  const gint64 now = g_get_monotonic_time();
   gboolean forced = FALSE;
   if (gst_structure_get_boolean(gst_event_get_structure(event), "livecast-forced", &forced) &&
-      forced)
+      forced) {
+    rung->last_key_unit_us = now;
     return GST_PAD_PROBE_OK;
-  const gint64 now = g_get_monotonic_time();
-  const gint64 last = self->last_key_unit_us_;
+  }
+  const gint64 last = rung->last_key_unit_us;
   if (last != 0 && now - last < kKeyUnitMinIntervalUs) {
-    GST_LOG_OBJECT(self->bin_, "dropping a viewer's key frame request (rate limit)");
+    GST_LOG_OBJECT(rung->fanout->bin_, "dropping a viewer's key frame request (rate limit)");
     return GST_PAD_PROBE_DROP;
   }
-  self->last_key_unit_us_ = now;
-  GST_DEBUG_OBJECT(self->bin_, "a viewer asked for a key frame");
+  rung->last_key_unit_us = now;
+  GST_DEBUG_OBJECT(rung->fanout->bin_, "a viewer asked rung %u for a key frame", rung->index);
   return GST_PAD_PROBE_OK;
 }
 
@@ -541,42 +749,54 @@ GstPadProbeReturn MediaFanout::on_viewer_key_unit(GstPad *, GstPadProbeInfo *inf
  * delimiters (h264aud.h; x264enc makes none, passed-through input may). */
 GstPadProbeReturn MediaFanout::on_tee_input(GstPad *, GstPadProbeInfo *info, gpointer data)
 {
-  auto *self = static_cast<MediaFanout *>(data);
+  auto *rung = static_cast<Rung *>(data);
+  MediaFanout *self = rung->fanout;
   if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
     if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
       GstCaps *caps;
       gst_event_parse_caps(event, &caps);
       const GstStructure *s = gst_caps_get_structure(caps, 0);
-      self->h264_form_ = !gst_structure_has_name(s, "video/x-h264") ? H264Form::None
-                         : g_strcmp0(gst_structure_get_string(s, "stream-format"), "avc") == 0
-                             ? H264Form::Avc
-                             : H264Form::ByteStream;
+      if (rung->index == 0)
+        self->h264_form_ = !gst_structure_has_name(s, "video/x-h264") ? H264Form::None
+                           : g_strcmp0(gst_structure_get_string(s, "stream-format"), "avc") == 0
+                               ? H264Form::Avc
+                               : H264Form::ByteStream;
     }
     return GST_PAD_PROBE_OK;
   }
-  const H264Form form = self->h264_form_;
+  const H264Form form = rung->index == 0 ? self->h264_form_.load() : H264Form::None;
   if (form != H264Form::None)
     GST_PAD_PROBE_INFO_DATA(info) =
         h264_without_aud(GST_PAD_PROBE_INFO_BUFFER(info), form == H264Form::Avc);
-  self->out_bytes_ += gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info));
-  self->out_frames_++;
+  rung->bytes += gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info));
+  rung->frames++;
   return GST_PAD_PROBE_OK;
 }
 
 FanoutRates MediaFanout::update_rates()
 {
   const gint64 now = g_get_monotonic_time();
-  const guint64 bytes = out_bytes_, frames = out_frames_;
   std::lock_guard<std::mutex> guard(lock_);
-  if (last_rate_us_ > 0 && now > last_rate_us_) {
-    const double secs = (now - last_rate_us_) / double(G_USEC_PER_SEC);
-    rates_.fps = (frames - last_frames_) / secs;
-    rates_.bitrate_bps = (bytes - last_bytes_) * 8.0 / secs;
+  const double secs =
+      last_rate_us_ > 0 && now > last_rate_us_ ? (now - last_rate_us_) / double(G_USEC_PER_SEC) : 0;
+  const std::size_t n =
+      std::max<std::size_t>(1, std::min<std::size_t>(state_.rungs.size(), kMaxRungs));
+  rates_.rungs.resize(n);
+  for (std::size_t i = 0; i < n; i++) {
+    Rung &r = rungs_[i];
+    const guint64 bytes = r.bytes, frames = r.frames;
+    if (secs > 0) {
+      r.rate.fps = (frames - r.last_frames) / secs;
+      r.rate.bitrate_bps = (bytes - r.last_bytes) * 8.0 / secs;
+    }
+    r.last_bytes = bytes;
+    r.last_frames = frames;
+    rates_.rungs[i] = r.rate;
   }
-  rates_.frames = frames;
-  last_bytes_ = bytes;
-  last_frames_ = frames;
+  rates_.fps = rungs_[0].rate.fps;
+  rates_.bitrate_bps = rungs_[0].rate.bitrate_bps;
+  rates_.frames = rungs_[0].frames;
   last_rate_us_ = now;
   return rates_;
 }
@@ -585,7 +805,7 @@ FanoutRates MediaFanout::rates() const
 {
   std::lock_guard<std::mutex> guard(lock_);
   FanoutRates r = rates_;
-  r.frames = out_frames_;
+  r.frames = rungs_[0].frames;
   return r;
 }
 

@@ -8,11 +8,17 @@
  *                                    posts EOS: files play at their speed)
  *                       → valve → queue → [videoconvert → encoder → caps]
  *                         → [h264parse] → tee → one branch per viewer
+ *                       → (a ladder, raw input only: rungs 1 and 2, each
+ *                          built when its first viewer comes)
+ *                         valve → queue → [videorate → caps] → videoscale
+ *                         → caps → videoconvert → encoder → [caps]
+ *                         → [h264parse] → tee-r<N> → the viewers' rung switches
  *   audio_0 → audio-input-tee → audio-end-sink
  *                             → valve → queue → [convert → resample → opusenc]
  *                               → audio-tee → one branch per viewer
  *
- * The valves drop while nobody watches: no encoding work without a viewer.
+ * The valves drop while nobody watches: no encoding work without a viewer;
+ * a rung's valve while no viewer is on that rung (ladder.h).
  * Key frame requests from viewers (PLI/FIR) reach the one encoder through
  * the tee and are rate-limited there; our own (a viewer joined) pass.
  * Everything here lives in the element's bin; the class is only its owner.
@@ -21,12 +27,15 @@
 
 #include <gst/gst.h>
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "gstrefptr.h"
+#include "ladder.h"
 #include "sdpoffer.h"
 
 namespace livecast
@@ -37,8 +46,12 @@ struct FanoutSettings {
   guint bitrate_kbps = 2000;
   guint key_int_max = 60;
   guint audio_bitrate_kbps = 64;
-  bool sync = true; /* the end sinks wait for each buffer's time */
+  bool sync = true;             /* the end sinks wait for each buffer's time */
+  Ladder ladder = Ladder::None; /* rungs for raw input (ladder.h) */
 };
+
+/* At most this many rungs (ladder.h). */
+constexpr guint kMaxRungs = 3;
 
 /* What the stream sends, once its first caps arrived. */
 struct FanoutState {
@@ -47,6 +60,14 @@ struct FanoutState {
   SentVideo video;      /* codec and H.264 profile */
   int width = 0, height = 0;
   bool audio = false; /* audio_0 was requested */
+  /* The ladder: rung 0 is what the tee sends; one rung without a ladder. */
+  std::vector<RungSpec> rungs;
+};
+
+struct RungRate {
+  double fps = 0;
+  double bitrate_bps = 0;
+  bool encoding = false; /* its valve is open */
 };
 
 /* Encoder output over the last interval, and in total. */
@@ -54,6 +75,7 @@ struct FanoutRates {
   double fps = 0;
   double bitrate_bps = 0;
   guint64 frames = 0;
+  std::vector<RungRate> rungs; /* per rung, rung 0 first */
 };
 
 class MediaFanout
@@ -62,11 +84,12 @@ class MediaFanout
   /* Builds the input tee, end sink and viewers' tee inside @bin (the
    * element), whose GST_ELEMENT_ERRORs this posts. */
   explicit MediaFanout(GstBin *bin);
+  ~MediaFanout();
   MediaFanout(const MediaFanout &) = delete;
   MediaFanout &operator=(const MediaFanout &) = delete;
 
   /* false when the core elements (tee, fakesink) are missing. */
-  bool usable() const { return tee_ != nullptr; }
+  bool usable() const { return rungs_[0].tee != nullptr; }
 
   /* Taken when the chain is built (the first caps); bitrate and sync also later. */
   void set_settings(const FanoutSettings &settings);
@@ -83,19 +106,21 @@ class MediaFanout
 
   FanoutState state() const;
 
-  /* A request pad on the video or audio tee for a consumer (null when there
-   * is no such tee), and its release. */
-  Ref<GstPad> request_video_pad();
+  /* A request pad on the video tee of rung @rung or the audio tee for a
+   * consumer (null when there is no such tee), and its release. */
+  Ref<GstPad> request_video_pad(guint rung = 0);
   Ref<GstPad> request_audio_pad();
   static void release_tee_pad(const Ref<GstPad> &pad);
 
-  /* Opens the valves while @video/@audio consumers exist; closes them when
-   * the last one leaves. Thread-safe. */
-  void set_consumers(bool video, bool audio);
+  /* Opens the valve of each rung @video_rungs marks (rung 0 first), and the
+   * audio valve while @audio; closes them when the last consumer leaves.
+   * A rung's chain is built the first time it is opened. Thread-safe. */
+  void set_consumers(const std::vector<bool> &video_rungs, bool audio);
 
-  /* Asks the encoder (ours, or upstream's for encoded input) for a key
-   * frame now, past the viewers' rate limit. Thread-safe. */
-  void request_key_unit(const char *why);
+  /* Asks the encoder of rung @rung (-1: every open rung; ours, or
+   * upstream's for encoded input) for a key frame now, past the viewers'
+   * rate limit. Thread-safe. */
+  void request_key_unit(const char *why, gint rung = -1);
 
   /* Recomputes the rates over the time since the last call. */
   FanoutRates update_rates();
@@ -105,16 +130,33 @@ class MediaFanout
   static gboolean video_event(GstPad *pad, GstObject *parent, GstEvent *event);
   static gboolean video_query(GstPad *pad, GstObject *parent, GstQuery *query);
   static gboolean audio_event(GstPad *pad, GstObject *parent, GstEvent *event);
-  static GstPadProbeReturn on_viewer_key_unit(GstPad *, GstPadProbeInfo *info, gpointer self);
-  static GstPadProbeReturn on_tee_input(GstPad *, GstPadProbeInfo *info, gpointer self);
+  static GstPadProbeReturn on_viewer_key_unit(GstPad *, GstPadProbeInfo *info, gpointer rung);
+  static GstPadProbeReturn on_tee_input(GstPad *, GstPadProbeInfo *info, gpointer rung);
+
+  /* One rung's part of the fanout: its tee, valve and encoder (rung 0's
+   * are the stream's own), its key frame rate limit and its counters. */
+  struct Rung {
+    MediaFanout *fanout = nullptr;
+    guint index = 0;
+    GstElement *tee = nullptr, *valve = nullptr, *encoder = nullptr;
+    bool failed = false; /* its chain could not be built: never tried again */
+    std::atomic<gint64> last_key_unit_us{0};
+    std::atomic<guint64> bytes{0}, frames{0};
+    guint64 last_bytes = 0, last_frames = 0;
+    RungRate rate;
+  };
 
   GstElement *make_element(const char *factory, const char *name);
-  GstElement *make_encoder(const FanoutSettings &settings, VideoCodec codec, int width, int height);
+  GstElement *make_parser(const char *name);
+  GstElement *make_encoder(const FanoutSettings &settings, VideoCodec codec, int width, int height,
+                           const char *name);
   bool insert_chain(const std::vector<GstElement *> &chain, GstElement *from, GstElement *to,
                     const char *what);
   bool build_video_chain(const GstCaps *caps);
+  bool build_rung(guint index);
   bool build_audio_chain(const GstCaps *caps);
-  void apply_bitrate(guint kbps);
+  void apply_bitrate(GstElement *encoder, guint kbps);
+  void watch_tee(Rung &rung);
 
   GstBin *bin_; /* the element; owns every element below */
   mutable std::mutex lock_;
@@ -123,18 +165,17 @@ class MediaFanout
 
   GstPad *video_pad_ = nullptr; /* ghost pads, owned by the element */
   GstPad *audio_pad_ = nullptr;
-  GstElement *input_tee_ = nullptr, *end_sink_ = nullptr, *tee_ = nullptr;
-  GstElement *valve_ = nullptr, *encoder_ = nullptr;
+  GstElement *input_tee_ = nullptr, *end_sink_ = nullptr;
+  std::array<Rung, kMaxRungs> rungs_;  /* rung 0: the stream's own tee and encoder */
+  GstStructure *input_caps_ = nullptr; /* the raw input's first caps, for the rungs */
   GstElement *audio_input_tee_ = nullptr, *audio_end_sink_ = nullptr, *audio_tee_ = nullptr;
   GstElement *audio_valve_ = nullptr;
-  bool video_consumers_ = false, audio_consumers_ = false;
+  std::vector<bool> video_consumers_;
+  bool audio_consumers_ = false;
   FanoutState state_;
 
   enum class H264Form { None, ByteStream, Avc };
   std::atomic<H264Form> h264_form_{H264Form::None};
-  std::atomic<gint64> last_key_unit_us_{0};
-  std::atomic<guint64> out_bytes_{0}, out_frames_{0};
-  guint64 last_bytes_ = 0, last_frames_ = 0;
   gint64 last_rate_us_ = 0;
   FanoutRates rates_;
 };

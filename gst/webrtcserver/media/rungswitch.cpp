@@ -17,10 +17,14 @@ namespace
 {
 
 struct SwitchState {
-  std::mutex lock;                /* everything below */
-  std::map<guint, GstPad *> pads; /* rung -> sink pad, owned by the element */
+  std::mutex lock;                      /* everything below */
+  std::map<guint, GstPad *> pads;       /* rung -> sink pad, owned by the element */
+  std::map<guint, GstSegment> segments; /* rung -> its last segment */
   gint current = -1;
   gint pending = -1;
+  /* Running times, not PTS: each rung's encoder started at another moment
+   * and shifts its timestamps by another amount (GstVideoEncoder puts the
+   * first frame at 1000 hours), with a segment that cancels the shift. */
   GstClockTime last_pts = GST_CLOCK_TIME_NONE;   /* of the last buffer passed on */
   GstClockTime target_pts = GST_CLOCK_TIME_NONE; /* newest seen on the pending rung */
   bool resend_sticky = false;
@@ -67,7 +71,10 @@ static void request_key_frame(GstPad *pad)
 static bool admit(LivecastRungSwitch *self, gint rung, GstBuffer *buffer, bool &ask_key_frame)
 {
   SwitchState &s = *self->state;
-  const GstClockTime pts = GST_BUFFER_PTS(buffer);
+  GstClockTime pts = GST_BUFFER_PTS(buffer);
+  auto segment = s.segments.find(static_cast<guint>(rung));
+  if (pts != GST_CLOCK_TIME_NONE && segment != s.segments.end())
+    pts = gst_segment_to_running_time(&segment->second, GST_FORMAT_TIME, pts);
   const bool key = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
   if (rung == s.pending) {
     if (pts != GST_CLOCK_TIME_NONE && (s.target_pts == GST_CLOCK_TIME_NONE || pts > s.target_pts))
@@ -137,6 +144,12 @@ static gboolean rung_switch_sink_event(GstPad *pad, GstObject *parent, GstEvent 
   {
     std::lock_guard<std::mutex> guard(self->state->lock);
     current = rung_of(pad) == self->state->current;
+    if (GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT) {
+      const GstSegment *segment;
+      gst_event_parse_segment(event, &segment);
+      if (segment->format == GST_FORMAT_TIME)
+        self->state->segments[static_cast<guint>(rung_of(pad))] = *segment;
+    }
   }
   /* Other rungs' events stay on their pads (sticky ones are passed on at a
    * switch). */
@@ -150,11 +163,27 @@ static gboolean rung_switch_sink_event(GstPad *pad, GstObject *parent, GstEvent 
 
 static gboolean rung_switch_sink_query(GstPad *pad, GstObject *parent, GstQuery *query)
 {
-  /* What the payloader accepts is what every rung may send. */
-  auto *self = LIVECAST_RUNG_SWITCH(parent);
-  if (GST_QUERY_TYPE(query) == GST_QUERY_CAPS || GST_QUERY_TYPE(query) == GST_QUERY_ACCEPT_CAPS)
-    return gst_pad_peer_query(self->srcpad, query);
-  return gst_pad_query_default(pad, parent, query);
+  const GstQueryType type = GST_QUERY_TYPE(query);
+  if (type != GST_QUERY_CAPS && type != GST_QUERY_ACCEPT_CAPS)
+    return gst_pad_query_default(pad, parent, query);
+  /* Every rung answers itself, the rung shown too: a caps query comes from
+   * a rung's encoder thread (and, through it, from the stream's input as a
+   * rung starts), and an answer from the viewer's payloader asks its
+   * webrtcbin, which may be busy under its own lock: that would hold the
+   * rung for every viewer on it, or the whole stream. Every rung is the same
+   * codec and profile, what the viewer's offer was checked against
+   * (sdpoffer.h, check_offer); the payloader takes the caps event itself on
+   * the viewer's own queue thread. */
+  if (type == GST_QUERY_ACCEPT_CAPS) {
+    gst_query_set_accept_caps_result(query, TRUE);
+    return TRUE;
+  }
+  GstCaps *filter = nullptr;
+  gst_query_parse_caps(query, &filter);
+  GstCaps *any = gst_caps_new_any();
+  gst_query_set_caps_result(query, filter ? filter : any);
+  gst_caps_unref(any);
+  return TRUE;
 }
 
 static gboolean rung_switch_src_event(GstPad *, GstObject *parent, GstEvent *event)

@@ -7,7 +7,9 @@
  * a key frame of that rung, so the viewer's single payloader sees one
  * stream whose resolution changes at a key frame: its SSRC, sequence
  * numbers and timestamps (all rungs share the input's timeline) stay
- * continuous, and the browser sees a new size, not a new stream
+ * continuous (the payloader follows running time, and each rung's segment
+ * maps its encoder's own timestamps to the one running time of the input),
+ * and the browser sees a new size, not a new stream
  * (ARCHITECTURE.md, "Media").
  *
  * Not registered as a plugin feature: the sink makes it with

@@ -13,6 +13,7 @@
 
 #include "debugcategory.h"
 #include "mediafanout.h"
+#include "rungswitch.h"
 
 #define GST_CAT_DEFAULT livecast_webrtcserversink_debug
 
@@ -232,7 +233,21 @@ std::unique_ptr<ViewerBranch> ViewerBranch::create(const std::string &id, const 
   configure_ice(webrtcbin, spec.ice);
   gst_bin_add_many(GST_BIN(bin), queue, pay, webrtcbin, nullptr);
   gst_element_link(queue, pay);
-  add_guarded_input(bin, "sink", queue, b->guard_);
+  if (spec.rungs > 1) {
+    /* One guarded input per rung into the switch: a rung that fails in a
+     * viewer fails the viewer, as the single input does. */
+    GstElement *sw = rung_switch_new("rungswitch");
+    gst_bin_add(GST_BIN(bin), sw);
+    gst_element_link(sw, queue);
+    for (guint i = 0; i < spec.rungs; i++) {
+      GstPad *rung_pad = rung_switch_add_rung(sw, i);
+      const std::string pad_name = i == 0 ? "sink" : "sink_" + std::to_string(i);
+      add_guarded_input_pad(bin, pad_name.c_str(), rung_pad, b->guard_);
+    }
+    b->rung_switch_ = sw;
+  } else {
+    add_guarded_input(bin, "sink", queue, b->guard_);
+  }
   tag_branch(bin, id, b->guard_);
   b->webrtcbin_ = webrtcbin;
   b->payloader_ = pay;
@@ -340,12 +355,20 @@ bool ViewerBranch::attach(GstElement *element, MediaFanout &fanout, std::string 
     error = "could not link the payloader to webrtcbin";
     return false;
   }
-  tee_pad_ = fanout.request_video_pad();
-  Ref<GstPad> branch_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(bin_, "sink"));
-  if (!tee_pad_ || gst_pad_link(tee_pad_.get(), branch_sink.get()) != GST_PAD_LINK_OK) {
-    error = "could not link the viewer to the stream";
-    return false;
+  for (guint i = 0; i < spec_.rungs; i++) {
+    Ref<GstPad> tee_pad = fanout.request_video_pad(i);
+    const std::string pad_name = i == 0 ? "sink" : "sink_" + std::to_string(i);
+    Ref<GstPad> branch_sink =
+        Ref<GstPad>::adopt(gst_element_get_static_pad(bin_, pad_name.c_str()));
+    if (tee_pad)
+      tee_pads_.push_back(tee_pad);
+    if (!tee_pad || gst_pad_link(tee_pad.get(), branch_sink.get()) != GST_PAD_LINK_OK) {
+      error = "could not link the viewer to the stream";
+      return false;
+    }
   }
+  if (rung_switch_)
+    rung_switch_set_target(rung_switch_, spec_.start_rung);
   return link_audio(fanout, error);
 }
 
@@ -540,6 +563,31 @@ bool ViewerBranch::certificate_checked(std::string &why)
   return check_pem(take_string(pem), *guard_, why);
 }
 
+gint ViewerBranch::rung() const
+{
+  return rung_switch_ ? rung_switch_get_current(rung_switch_) : 0;
+}
+
+gint ViewerBranch::pending_rung() const
+{
+  return rung_switch_ ? rung_switch_get_pending(rung_switch_) : -1;
+}
+
+void ViewerBranch::set_rung(guint rung)
+{
+  if (rung_switch_ && rung < spec_.rungs)
+    rung_switch_set_target(rung_switch_, rung);
+}
+
+bool ViewerBranch::uses_rung(guint rung) const
+{
+  if (!rung_switch_)
+    return rung == 0;
+  /* Before its first frame the viewer waits for its start rung (pending). */
+  return rung_switch_get_current(rung_switch_) == static_cast<gint>(rung) ||
+         rung_switch_get_pending(rung_switch_) == static_cast<gint>(rung);
+}
+
 void ViewerBranch::detach(EventLoop &loop)
 {
   guard_->failed = true; /* nothing more goes in while it is unlinked */
@@ -586,10 +634,9 @@ void ViewerBranch::detach(EventLoop &loop)
   d->element = Ref<GstElement>::ref(element_);
   d->branch = Ref<GstElement>::ref(bin_);
   d->id = id_;
-  for (const Ref<GstPad> &pad : {tee_pad_, audio_tee_pad_}) {
-    if (pad)
-      d->tee_pads.push_back(pad);
-  }
+  d->tee_pads = tee_pads_;
+  if (audio_tee_pad_)
+    d->tee_pads.push_back(audio_tee_pad_);
   if (d->tee_pads.empty()) {
     d->dispose();
     return;

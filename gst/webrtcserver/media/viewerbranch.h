@@ -5,6 +5,8 @@
  * the shared tees, its microphone (talkback) and its end.
  *
  *   tee ─▶ [sink] queue (small, leaky) ─▶ payloader [─▶ capssetter] ─▶ webrtcbin
+ *   with a ladder (ladder.h): tee, tee-r1, tee-r2 ─▶ [sink, sink_1, sink_2]
+ *     rung switch (rungswitch.h) ─▶ queue ─▶ payloader …
  *   audio-tee ─▶ [audio_sink] queue ─▶ rtpopuspay ─────────────────────▶ ┘
  *   webrtcbin ─▶ (the viewer's microphone) depay ─▶ opusdec ─▶ … ─▶ tee ─▶ talkback_<id>
  *
@@ -50,6 +52,8 @@ struct BranchSpec {
   VideoExtensions extensions;          /* the RTP header extensions it carries */
   OfferedAudio audio;
   bool audio_input = false; /* the stream has audio to send */
+  guint rungs = 1;          /* rungs of the ladder; 1: none, no rung switch */
+  guint start_rung = 0;     /* the rung the viewer starts on */
   bool talkback = false;    /* viewers may send their microphone */
   IceSettings ice;
 };
@@ -74,6 +78,15 @@ class ViewerBranch
    * transceiver with the offer's payload type (and the audio one), and
    * links it to the fanout's tees. */
   bool attach(GstElement *element, MediaFanout &fanout, std::string &error);
+
+  /* The rung the viewer is shown (-1 before its first frame), the one it
+   * switches to next (-1: none), and a switch at the target's next key
+   * frame (asked for now). Rung 0 and no switch without a ladder. */
+  gint rung() const;
+  gint pending_rung() const;
+  void set_rung(guint rung);
+  /* Whether the viewer needs rung @rung encoded (shown or switched to). */
+  bool uses_rung(guint rung) const;
 
   /* Once ICE is up: notes every packet the viewer sends (last_received_us)
    * and asks for a key frame when it is back from an outage. */
@@ -105,7 +118,9 @@ class ViewerBranch
   GstElement *webrtcbin_ = nullptr;
   GstElement *payloader_ = nullptr;       /* what feeds webrtcbin's video pad */
   GstElement *audio_payloader_ = nullptr; /* when the viewer gets audio */
-  Ref<GstPad> tee_pad_, audio_tee_pad_;
+  GstElement *rung_switch_ = nullptr;     /* with a ladder */
+  std::vector<Ref<GstPad>> tee_pads_;     /* one per rung */
+  Ref<GstPad> audio_tee_pad_;
   std::shared_ptr<BranchGuard> guard_ = std::make_shared<BranchGuard>();
   std::shared_ptr<std::atomic<gint64>> last_rx_ = std::make_shared<std::atomic<gint64>>(0);
   bool attached_ = false;

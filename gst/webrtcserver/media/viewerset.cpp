@@ -9,6 +9,9 @@
 
 #include "debugcategory.h"
 #include "protocol/json.h"
+#include "rtxbudget.h"
+#include "rungcontroller.h"
+#include "viewerfeedback.h"
 
 #define GST_CAT_DEFAULT livecast_webrtcserversink_debug
 
@@ -28,6 +31,12 @@ constexpr gint64 kSilenceTimeoutUs = 8 * G_USEC_PER_SEC;
 constexpr gint64 kTrimIntervalUs = 5 * G_USEC_PER_SEC;
 /* How many ended sessions /stats lists, with why they ended. */
 constexpr std::size_t kRecentlyEnded = 32;
+/* How often each viewer's estimate is read and its rung decided. */
+constexpr guint kLadderTickMs = 250;
+/* What a viewer received is judged over about this long. */
+constexpr gint64 kReceivedWindowUs = 1 * G_USEC_PER_SEC;
+/* Retransmissions may add this share of the viewer's rung bitrate (rtxbudget.h). */
+constexpr double kRtxShare = 0.25;
 
 }  // namespace
 
@@ -51,6 +60,17 @@ struct ViewerSet::Viewer {
   gint64 packets_lost = 0;
   double rtt = -1;
   guint64 pli_count = 0;
+  /* Its bandwidth estimate (once connected) and place on the ladder. */
+  std::unique_ptr<ViewerFeedback> feedback;
+  std::unique_ptr<RungController> controller;
+  std::unique_ptr<RtxBudget> rtx;
+  std::vector<uint64_t> rung_bps;
+  BandwidthEstimate estimate;
+  guint64 sent_bytes_mark = 0; /* the feedback's bytes_sent at sent_mark_us */
+  gint64 sent_mark_us = 0;
+  double sent_bps = 0; /* RTP leaving for it, last kReceivedWindowUs */
+  guint64 rung_switches = 0;
+  guint64 rtx_asked_mark = 0, media_mark = 0; /* the RTX budget's counts at the last tick */
 };
 
 ViewerSet::ViewerSet(GstElement *element, MediaFanout &fanout, EventLoop &loop, Hooks hooks)
@@ -116,15 +136,97 @@ Guarded ViewerSet::guarded(const std::string &id)
 
 void ViewerSet::update_consumers()
 {
-  bool video = false, audio = false;
+  const std::size_t rungs = std::max<std::size_t>(1, fanout_.state().rungs.size());
+  std::vector<bool> video(rungs, false);
+  bool audio = false;
   {
     std::lock_guard<std::mutex> guard(lock_);
-    video = !viewers_.empty() || media_feed_->count() > 0;
-    for (const auto &v : viewers_)
+    for (const auto &v : viewers_) {
       audio = audio || v.second->branch->sends_audio();
+      for (guint i = 0; i < rungs; i++)
+        video[i] = video[i] || v.second->branch->uses_rung(i);
+    }
   }
+  /* WebSocket media readers take the top rung (media/wsmediafeed.h). */
+  video[0] = video[0] || media_feed_->count() > 0;
   audio = audio || (media_feed_->count() > 0 && fanout_.state().audio);
   fanout_.set_consumers(video, audio);
+}
+
+void ViewerSet::start_ladder_ticks()
+{
+  if (std::exchange(ladder_ticking_, true))
+    return;
+  std::weak_ptr<ViewerSet> weak = weak_from_this();
+  loop_.add_timeout(kLadderTickMs, [weak]() {
+    if (std::shared_ptr<ViewerSet> set = weak.lock())
+      set->ladder_tick();
+  });
+}
+
+/* Every connected viewer's estimate, and its rung from it (loop thread). */
+void ViewerSet::ladder_tick()
+{
+  ladder_ticking_ = false;
+  const gint64 now = g_get_monotonic_time();
+  bool any = false, moved = false;
+  std::vector<Viewer *> live;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    for (auto &entry : viewers_) {
+      if (entry.second->feedback)
+        live.push_back(entry.second.get());
+    }
+  }
+  for (Viewer *v : live) {
+    any = true;
+    v->estimate = v->feedback->estimate();
+    const guint64 bytes = v->feedback->counts().bytes_sent;
+    if (v->sent_mark_us == 0) {
+      v->sent_mark_us = now;
+      v->sent_bytes_mark = bytes;
+    } else if (now - v->sent_mark_us >= kReceivedWindowUs) {
+      v->sent_bps = (bytes - v->sent_bytes_mark) * 8.0 * G_USEC_PER_SEC / (now - v->sent_mark_us);
+      v->sent_mark_us = now;
+      v->sent_bytes_mark = bytes;
+    }
+    if (!v->controller)
+      continue;
+    /* Packets asked for again since the last tick, per packet sent. */
+    double nack_loss = 0;
+    if (v->rtx) {
+      const guint64 asked = v->rtx->passed() + v->rtx->dropped(), media = v->rtx->media();
+      if (media > v->media_mark)
+        nack_loss = double(asked - v->rtx_asked_mark) / double(media - v->media_mark);
+      v->rtx_asked_mark = asked;
+      v->media_mark = media;
+    }
+    ViewerFeedback *feedback = v->feedback.get();
+    const RungController::Decision d = v->controller->tick(
+        now, v->estimate, static_cast<uint64_t>(v->sent_bps),
+        [feedback](uint64_t bps) { return feedback->wants_probe(bps); }, nack_loss,
+        v->branch->pending_rung() < 0 && v->branch->rung() == v->controller->rung());
+    if (!d.changed)
+      continue;
+    GST_INFO_OBJECT(
+        element_, "viewer %s: rung %d -> %d (estimate %" G_GUINT64_FORMAT " bit/s, %s%s)",
+        v->id.c_str(), v->branch->rung(), d.rung, static_cast<guint64>(v->estimate.target_bps),
+        estimate_basis_name(v->estimate.basis), d.probe ? ", probing" : "");
+    if (d.probe)
+      v->feedback->start_probe(d.probe_bps);
+    v->branch->set_rung(static_cast<guint>(d.rung));
+    if (v->rtx && static_cast<std::size_t>(d.rung) < v->rung_bps.size())
+      v->rtx->set_rate(static_cast<uint64_t>(kRtxShare * v->rung_bps[d.rung]));
+    v->rung_switches++;
+    moved = true;
+  }
+  /* Rungs open for viewers switching to them, and close once nobody is on
+   * them any more (a switch completes at a key frame, after a tick). */
+  update_consumers();
+  if (moved && hooks_.count_changed)
+    hooks_.count_changed();
+  if (any)
+    start_ladder_ticks();
 }
 
 bool ViewerSet::current_video(SentVideo &sent)
@@ -217,6 +319,8 @@ void ViewerSet::create(GstWebRTCSessionDescription *offer, const OfferCheck &che
   spec.video = checked.video;
   spec.audio = checked.audio;
   spec.audio_input = state.audio;
+  spec.rungs = static_cast<guint>(std::max<std::size_t>(1, state.rungs.size()));
+  spec.start_rung = 0;
 
   std::string error;
   viewer->branch = ViewerBranch::create(viewer->id, spec, error);
@@ -313,6 +417,30 @@ void ViewerSet::on_ice_state(Viewer &v, GstWebRTCICEConnectionState state)
       if (!v.connected) {
         v.connected = true;
         v.branch->watch_received(fanout_);
+        /* Its own estimate, for /stats and, with a ladder, its rung. */
+        const FanoutState fs = fanout_.state();
+        EstimatorConfig config;
+        if (!fs.rungs.empty())
+          config.initial_bps = fs.rungs[0].bitrate_kbps * 1000ull;
+        std::string error;
+        v.feedback = ViewerFeedback::watch(v.branch->webrtcbin(), 0, config, error);
+        if (!v.feedback) {
+          GST_WARNING_OBJECT(element_, "viewer %s: no bandwidth estimate: %s", v.id.c_str(),
+                             error.c_str());
+        } else if (fs.rungs.size() > 1) {
+          std::vector<uint64_t> bps;
+          for (const RungSpec &r : fs.rungs)
+            bps.push_back(r.bitrate_kbps * 1000ull);
+          v.controller = std::make_unique<RungController>(bps, 0);
+        }
+        if (v.feedback)
+          start_ladder_ticks();
+        if (!fs.rungs.empty()) {
+          for (const RungSpec &r : fs.rungs)
+            v.rung_bps.push_back(r.bitrate_kbps * 1000ull);
+          v.rtx = RtxBudget::attach(v.branch->webrtcbin(),
+                                    static_cast<uint64_t>(kRtxShare * v.rung_bps[0]));
+        }
         GST_INFO_OBJECT(element_, "viewer %s connected", v.id.c_str());
       }
       break;
@@ -660,6 +788,29 @@ std::string ViewerSet::stats_json()
   w.key("fps").number(rates.fps);
   w.key("bitrate").integer(static_cast<gint64>(rates.bitrate_bps));
   w.key("frames").integer(static_cast<gint64>(rates.frames));
+  /* The ladder (one rung without): each rung's size, configured bitrate,
+   * what it encodes now, and how many viewers are on it. */
+  w.key("ladder").string(state.rungs.size() > 1 ? "on" : "off");
+  w.key("rungs").begin_array();
+  for (std::size_t i = 0; i < state.rungs.size(); i++) {
+    const RungSpec &r = state.rungs[i];
+    const RungRate rate = i < rates.rungs.size() ? rates.rungs[i] : RungRate();
+    gint64 on = 0;
+    for (const auto &entry : viewers_)
+      on += entry.second->connected && entry.second->branch->rung() == static_cast<gint>(i);
+    w.begin_object();
+    w.key("rung").integer(static_cast<gint64>(i));
+    w.key("width").integer(r.width);
+    w.key("height").integer(r.height);
+    w.key("halfRate").boolean(r.half_rate);
+    w.key("targetBitrate").integer(static_cast<gint64>(r.bitrate_kbps) * 1000);
+    w.key("encoding").boolean(rate.encoding);
+    w.key("fps").number(rate.fps);
+    w.key("bitrate").integer(static_cast<gint64>(rate.bitrate_bps));
+    w.key("viewers").integer(on);
+    w.end_object();
+  }
+  w.end_array();
   w.end_object();
   w.key("sessions").begin_array();
   for (const auto &entry : viewers_) {
@@ -678,6 +829,34 @@ std::string ViewerSet::stats_json()
       w.number(v.rtt);
     else
       w.null();
+    /* Where it is on the ladder (0: the top; -1 before its first frame)
+     * and what it rests on: its own bandwidth estimate. */
+    w.key("rung").integer(v.branch->rung());
+    w.key("pendingRung").integer(v.branch->pending_rung());
+    w.key("rungSwitches").integer(static_cast<gint64>(v.rung_switches));
+    /* Retransmissions sent and held back by the budget (rtxbudget.h). */
+    w.key("rtxSent").integer(v.rtx ? static_cast<gint64>(v.rtx->passed()) : 0);
+    w.key("rtxDropped").integer(v.rtx ? static_cast<gint64>(v.rtx->dropped()) : 0);
+    w.key("estimate");
+    if (v.feedback) {
+      const BandwidthEstimate &e = v.estimate;
+      w.begin_object();
+      w.key("bitrate").integer(static_cast<gint64>(e.target_bps));
+      w.key("basis").string(estimate_basis_name(e.basis));
+      w.key("remb").integer(static_cast<gint64>(e.remb_bps));
+      w.key("loss").number(e.loss_fraction);
+      w.key("probe").string(probe_state_name(e.probe));
+      /* transport-cc's delay-based limit (0: no feedback) and what the
+       * viewer acknowledged: what the ladder's up-trials are gated on. */
+      w.key("delay").integer(static_cast<gint64>(e.delay_bps));
+      w.key("acked").integer(static_cast<gint64>(e.acked_bps));
+      w.key("sent").integer(static_cast<gint64>(v.sent_bps));
+      if (v.controller)
+        w.key("received").integer(static_cast<gint64>(v.controller->received_bps()));
+      w.end_object();
+    } else {
+      w.null();
+    }
     w.end_object();
   }
   w.end_array();

@@ -4,7 +4,10 @@
  * Every viewer of webrtcserversink, and the SessionBackend the signalling
  * front ends talk to: admission (max-viewers, max-pending, ids), each
  * viewer's branch and negotiation, why and how a viewer ends, the
- * housekeeping that notices vanished viewers, and the statistics.
+ * housekeeping that notices vanished viewers, the statistics, and each
+ * viewer's place on the ladder: its bandwidth estimate (viewerfeedback.h)
+ * read every kLadderTickMs and a RungController (rungcontroller.h) moving
+ * it between rungs.
  *
  * Viewers are added, changed and removed on the loop thread only; the
  * counters that other threads read (the element's properties) are atomic
@@ -103,6 +106,8 @@ class ViewerSet : public SessionBackend, public std::enable_shared_from_this<Vie
   void on_connection_state(Viewer &v, GstWebRTCPeerConnectionState state);
   void read_stats(Viewer &v);
   void update_consumers();
+  void start_ladder_ticks();
+  void ladder_tick();
   std::string random_hex(int bytes);
 
   GstElement *element_;
@@ -122,6 +127,7 @@ class ViewerSet : public SessionBackend, public std::enable_shared_from_this<Vie
   std::atomic<guint64> refused_max_viewers_{0}, refused_max_pending_{0}, refused_rate_{0};
   /* Loop thread only: memory handed back after viewers leave (housekeeping). */
   bool branches_disposed_ = false;
+  bool ladder_ticking_ = false;
   gint64 last_trim_us_ = 0;
   std::random_device random_;
   /* Viewers that get the stream over their /ws socket (wsmediafeed.h). */

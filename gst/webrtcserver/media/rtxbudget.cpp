@@ -1,0 +1,181 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "rtxbudget.h"
+
+#include <gst/rtp/rtp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "debugcategory.h"
+#include "protocol/tokenbucket.h"
+
+#define GST_CAT_DEFAULT livecast_webrtcserversink_debug
+
+namespace livecast
+{
+
+namespace
+{
+
+/* Packets are counted, not bytes: a retransmission is a full packet. */
+constexpr uint64_t kPacketBits = 1200 * 8;
+constexpr unsigned kMinPacketsPerSecond = 5;
+
+std::vector<GstElement *> rtx_senders(GstElement *webrtcbin)
+{
+  std::vector<GstElement *> out;
+  GstIterator *it = gst_bin_iterate_recurse(GST_BIN(webrtcbin));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    auto *e = GST_ELEMENT(g_value_get_object(&item));
+    GstElementFactory *f = gst_element_get_factory(e);
+    if (f && g_str_equal(GST_OBJECT_NAME(f), "rtprtxsend"))
+      out.push_back(e);
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  return out;
+}
+
+/* The RTX payload types rtprtxsend maps the media to ("96" -> 97, ...). */
+std::set<guint> rtx_payload_types(GstElement *rtxsend)
+{
+  std::set<guint> pts;
+  GstStructure *map = nullptr;
+  g_object_get(rtxsend, "payload-type-map", &map, nullptr);
+  if (!map)
+    return pts;
+  for (gint i = 0; i < gst_structure_n_fields(map); i++) {
+    const GValue *v = gst_structure_get_value(map, gst_structure_nth_field_name(map, i));
+    if (G_VALUE_HOLDS_UINT(v))
+      pts.insert(g_value_get_uint(v));
+    else if (G_VALUE_HOLDS_INT(v))
+      pts.insert(static_cast<guint>(g_value_get_int(v)));
+  }
+  gst_structure_free(map);
+  return pts;
+}
+
+}  // namespace
+
+struct RtxBudget::State {
+  std::mutex lock;
+  TokenBucket bucket{kMinPacketsPerSecond, kMinPacketsPerSecond};
+  std::set<guint> rtx_pts;
+  std::atomic<uint64_t> passed{0}, dropped{0}, media{0};
+
+  /* true: let @buffer through. */
+  bool admit(GstBuffer *buffer)
+  {
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    if (!gst_rtp_buffer_map(buffer, GST_MAP_READ, &rtp))
+      return true;
+    const guint pt = gst_rtp_buffer_get_payload_type(&rtp);
+    gst_rtp_buffer_unmap(&rtp);
+    std::lock_guard<std::mutex> guard(lock);
+    if (!rtx_pts.count(pt)) {
+      media++;
+      return true;
+    }
+    if (bucket.take(g_get_monotonic_time())) {
+      passed++;
+      return true;
+    }
+    dropped++;
+    return false;
+  }
+};
+
+static GstPadProbeReturn on_rtx_output(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  RtxBudget::State *state = static_cast<std::shared_ptr<RtxBudget::State> *>(data)->get();
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER)
+    return state->admit(GST_PAD_PROBE_INFO_BUFFER(info)) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+  GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+  bool all = true;
+  for (guint i = 0; i < gst_buffer_list_length(list) && all; i++)
+    all = state->admit(gst_buffer_list_get(list, i));
+  if (all)
+    return GST_PAD_PROBE_OK;
+  /* Rare (rtprtxsend pushes single buffers): keep the list's media only. */
+  list = gst_buffer_list_make_writable(list);
+  for (guint i = gst_buffer_list_length(list); i-- > 0;) {
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    GstBuffer *b = gst_buffer_list_get(list, i);
+    if (gst_rtp_buffer_map(b, GST_MAP_READ, &rtp)) {
+      const guint pt = gst_rtp_buffer_get_payload_type(&rtp);
+      gst_rtp_buffer_unmap(&rtp);
+      std::lock_guard<std::mutex> guard(state->lock);
+      if (state->rtx_pts.count(pt))
+        gst_buffer_list_remove(list, i, 1);
+    }
+  }
+  GST_PAD_PROBE_INFO_DATA(info) = list;
+  return GST_PAD_PROBE_OK;
+}
+
+std::unique_ptr<RtxBudget> RtxBudget::attach(GstElement *webrtcbin, uint64_t bps)
+{
+  const std::vector<GstElement *> senders = rtx_senders(webrtcbin);
+  if (senders.empty())
+    return nullptr;
+  std::unique_ptr<RtxBudget> b(new RtxBudget());
+  b->state_ = std::make_shared<State>();
+  for (GstElement *s : senders) {
+    const std::set<guint> pts = rtx_payload_types(s);
+    b->state_->rtx_pts.insert(pts.begin(), pts.end());
+  }
+  b->set_rate(bps);
+  for (GstElement *s : senders) {
+    GstPad *src = gst_element_get_static_pad(s, "src");
+    if (!src)
+      continue;
+    const gulong id = gst_pad_add_probe(
+        src,
+        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+        on_rtx_output, new std::shared_ptr<State>(b->state_),
+        [](gpointer d) { delete static_cast<std::shared_ptr<State> *>(d); });
+    b->probes_.push_back(Probe{src, id});
+  }
+  return b;
+}
+
+RtxBudget::~RtxBudget()
+{
+  for (const Probe &p : probes_) {
+    gst_pad_remove_probe(p.pad, p.id);
+    gst_object_unref(p.pad);
+  }
+}
+
+void RtxBudget::set_rate(uint64_t bps)
+{
+  const unsigned per_second =
+      std::max<unsigned>(kMinPacketsPerSecond, static_cast<unsigned>(bps / kPacketBits));
+  std::lock_guard<std::mutex> guard(state_->lock);
+  /* Half a second of budget may go at once (a lost key frame). */
+  state_->bucket = TokenBucket(per_second, std::max(kMinPacketsPerSecond, per_second / 2));
+}
+
+uint64_t RtxBudget::passed() const
+{
+  return state_->passed;
+}
+
+uint64_t RtxBudget::media() const
+{
+  return state_->media;
+}
+
+uint64_t RtxBudget::dropped() const
+{
+  return state_->dropped;
+}
+
+}  // namespace livecast

@@ -1,0 +1,55 @@
+/* livecast
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A viewer's retransmissions held to a budget. webrtcbin's rtprtxsend
+ * answers every NACK: on a link already full (1 Mbit/s behind a tbf
+ * queue) the lost packets' retransmissions are lost again and asked for
+ * again, and the sender ended up sending about 13 Mbit/s into a 1 Mbit/s
+ * link (tests/browser/ladder.test.mjs measures it). A token bucket
+ * (protocol/tokenbucket.h) per viewer on what leaves rtprtxsend lets RTX
+ * packets through at up to a share of the viewer's rung bitrate; the rest
+ * are dropped, and the viewer asks for a key frame instead (PLI) if it
+ * must. The media packets themselves are never touched.
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace livecast
+{
+
+class RtxBudget
+{
+ public:
+  /* Watches the rtprtxsend elements of @webrtcbin (null when there is none:
+   * the viewer did not negotiate RTX). Start at @bps. */
+  static std::unique_ptr<RtxBudget> attach(GstElement *webrtcbin, uint64_t bps);
+  ~RtxBudget();
+  RtxBudget(const RtxBudget &) = delete;
+  RtxBudget &operator=(const RtxBudget &) = delete;
+
+  /* The budget in bit/s of retransmissions (any thread). */
+  void set_rate(uint64_t bps);
+  /* RTX packets passed and dropped so far (together: what the viewer
+   * asked for again), and media packets sent. */
+  uint64_t media() const;
+  uint64_t passed() const;
+  uint64_t dropped() const;
+
+  struct State;
+
+ private:
+  RtxBudget() = default;
+  std::shared_ptr<State> state_;
+  struct Probe {
+    GstPad *pad; /* owned */
+    gulong id;
+  };
+  std::vector<Probe> probes_;
+};
+
+}  // namespace livecast
