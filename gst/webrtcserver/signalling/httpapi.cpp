@@ -241,20 +241,8 @@ void HttpApi::add_cors_headers(const HttpRequest &request, HttpResponse &respons
   } else {
     /* A comma-separated list: echo the request's origin when it is listed. */
     const std::string &origin = request.header("origin");
-    std::string list = config_.cors_origin;
-    std::size_t pos = 0;
-    while (pos <= list.size()) {
-      auto comma = list.find(',', pos);
-      std::string item =
-          list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-      item.erase(0, item.find_first_not_of(' '));
-      item.erase(item.find_last_not_of(' ') + 1);
-      if (!origin.empty() && item == origin)
-        allow = origin;
-      if (comma == std::string::npos)
-        break;
-      pos = comma + 1;
-    }
+    if (origin_listed(origin))
+      allow = origin;
     response.add_header("Vary", "Origin");
     if (allow.empty())
       return;
