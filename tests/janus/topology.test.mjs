@@ -211,16 +211,17 @@ async function main() {
     check(worstGap < 1000, `edge1's viewers stopped for ${worstGap.toFixed(0)} ms while edge2 restarted`);
 
     // ---- 6. the origin killed and restarted -------------------------------------------------------------
+    // Restarted at once, as a service manager would: the sink must notice and publish again
+    // within 5 s of the origin being back (the issue's goal), not only after it noticed.
     await stopProcess(roles.origin, 'SIGTERM', 8000);
     const tOriginDown = performance.now();
-    await waitWhip('retrying', 20000);
-    log(`the sink noticed the origin was gone after ${((performance.now() - tOriginDown) / 1000).toFixed(1)} s`);
     await topo.startRole(['origin'], 'origin');
     const tOriginUp = performance.now();
+    log(`the origin was down for ${((tOriginUp - tOriginDown) / 1000).toFixed(1)} s`);
     const again = await waitWhip('publishing', 20000, (w) => w.session !== sessionId);
     const republishS = (performance.now() - tOriginUp) / 1000;
     log(`republished ${republishS.toFixed(1)} s after the origin was ready: ${again.whip.session}`);
-    check(republishS <= 10, `republishing took ${republishS.toFixed(1)} s`);
+    check(republishS <= 5, `republishing took ${republishS.toFixed(1)} s after the origin was back`);
     await waitFor('every viewer has frames again', 30000, async () => {
       const now = performance.now();
       const page = await pageFrames(pages.edge1);

@@ -67,7 +67,11 @@ Ref<GstCaps> caps_with_extensions(const GstCaps *caps, const VideoExtensions &ex
 
 bool add_extension(GstElement *payloader, GstRTPHeaderExtension *ext, std::string &error)
 {
-  gst_object_ref_sink(ext);
+  /* Takes @ext over: a new GstObject is floating (playout_delay_extension_new),
+   * while gst_rtp_header_extension_create_from_uri() returns a full reference
+   * already (sinking that one too would leak it). */
+  if (g_object_is_floating(ext))
+    gst_object_ref_sink(ext);
   Ref<GstRTPHeaderExtension> owned = Ref<GstRTPHeaderExtension>::adopt(ext);
   if (!payloader || !GST_IS_RTP_BASE_PAYLOAD(payloader)) {
     error = "not an RTP payloader";

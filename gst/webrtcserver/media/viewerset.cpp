@@ -638,7 +638,9 @@ void ViewerSet::housekeeping()
                      v.ice_state.c_str(), (now - last_rx) / 1e6);
       if (!v.connected && now - v.created_us > kConnectTimeoutUs)
         expired.emplace_back(v.id, "ICE did not connect in time");
-      else if (v.connected && now - last_rx > kSilenceTimeoutUs)
+      else if (v.connected &&
+               now - last_rx > (v.events.silence_timeout_us > 0 ? v.events.silence_timeout_us
+                                                                : kSilenceTimeoutUs))
         expired.emplace_back(v.id, "nothing received from the viewer (it vanished)");
       else if (v.connected)
         live.push_back(&v);

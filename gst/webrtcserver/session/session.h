@@ -10,6 +10,8 @@
  */
 #pragma once
 
+#include <glib.h>
+
 #include <functional>
 #include <string>
 
@@ -34,6 +36,10 @@ struct SessionEvents {
   /* The session ended on the server's side (ICE failure, timeout, the
    * stream stopped); not called when the channel itself ended it. */
   std::function<void(const std::string &reason)> on_ended;
+  /* A connected session from which nothing (RTCP, DTLS) arrives for this
+   * long has vanished and ends; 0: the media side's default (8 s, for
+   * browsers, which send RTCP about every second but may be throttled). */
+  gint64 silence_timeout_us = 0;
 };
 
 /* What a created viewer session reports back. */

@@ -27,6 +27,8 @@ constexpr gint64 kStableUs = 10 * G_USEC_PER_SEC;
 constexpr guint kNotStreamingRetryMs = 500;
 /* The endpoint gets this long to answer the DELETE at the end. */
 constexpr unsigned kDeleteTimeoutS = 2;
+/* Nothing from the media server this long: it went away (see publish()). */
+constexpr gint64 kWhipSilenceTimeoutUs = 3 * G_USEC_PER_SEC;
 
 std::vector<std::string> sdp_lines(const std::string &sdp)
 {
@@ -308,6 +310,10 @@ void WhipPublisher::attempt()
     if (auto a = alive.lock(); a && *a)
       on_session_ended(n, reason);
   };
+  /* A media server sends RTCP receiver reports about every second (Janus
+   * does): three seconds of nothing means it went away, and the stream is
+   * published again as soon as it is back. */
+  events.silence_timeout_us = kWhipSilenceTimeoutUs;
   backend_.create_offer_session(std::move(events), [this, alive, n](SessionResult r) {
     if (auto a = alive.lock(); a && *a)
       on_offer(n, r);
