@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
-import { linkNamespaces, makeNamespace, findTools } from './netns.mjs';
+import { cleanUpOnExit, findTools, linkNamespaces, makeNamespace } from './netns.mjs';
 import {
   TestFailure, check, log, loadPlaywright, requirePrivateNetwork, skip, sleep, startProcess,
   stopProcess, tail, waitForLine,
@@ -246,17 +246,6 @@ async function main() {
   process.exit(0);
 }
 
-process.on('exit', () => {
-  for (const child of [procs.sender, procs.view, procs.send]) {
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-});
-for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
-  process.on(signal, () => {
-    console.log(`FAIL ${NAME}: killed by ${signal}`);
-    process.exit(1);
-  });
-}
+cleanUpOnExit(NAME, () => [procs.sender, procs.view, procs.send], () => tempDir);
 
 main();

@@ -41,7 +41,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
-import { findTools, linkNamespaces, makeNamespace } from './netns.mjs';
+import { cleanUpOnExit, findTools, linkNamespaces, makeNamespace } from './netns.mjs';
 import { describe, installSampler, windowStats } from './pagestats.mjs';
 import {
   TestFailure, check, log, loadPlaywright, requirePrivateNetwork, skip, sleep, startProcess,
@@ -319,17 +319,6 @@ async function main() {
   process.exit(0);
 }
 
-process.on('exit', () => {
-  for (const child of [procs.server, procs.slow, procs.fast, procs.send]) {
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-});
-for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
-  process.on(signal, () => {
-    console.log(`FAIL ${NAME}: killed by ${signal}`);
-    process.exit(1);
-  });
-}
+cleanUpOnExit(NAME, () => [procs.server, procs.slow, procs.fast, procs.send], () => tempDir);
 
 main();

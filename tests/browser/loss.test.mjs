@@ -45,7 +45,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
-import { findTools, linkNamespaces, makeNamespace } from './netns.mjs';
+import { cleanUpOnExit, findTools, linkNamespaces, makeNamespace } from './netns.mjs';
 import { at, describe, installSampler, windowStats } from './pagestats.mjs';
 import {
   TestFailure, check, log, loadPlaywright, requirePrivateNetwork, skip, sleep, startProcess,
@@ -447,20 +447,6 @@ function printDiagnostics(messages, procs) {
   if (procs.server?.output.length) console.log(`--- gst-launch-1.0 output ---\n${tail(procs.server)}`);
 }
 
-// Last resort (overall timeout, uncaught error): nothing of ours outlives the test, and the
-// namespaces go with their last processes.
-process.on('exit', () => {
-  for (const child of [procs.server, procs.view, procs.send]) {
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-});
-// Killed (meson's timeout, Ctrl-C): exit through the handler above.
-for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
-  process.on(signal, () => {
-    console.log(`FAIL ${NAME}: killed by ${signal}`);
-    process.exit(1);
-  });
-}
+cleanUpOnExit(NAME, () => [procs.server, procs.view, procs.send], () => tempDir);
 
 main();

@@ -4,7 +4,7 @@
 // The test itself runs inside tests/netns-run.sh's private namespace.
 
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, rmSync } from 'node:fs';
 import path from 'node:path';
 import { check, skip, startProcess, waitForLine } from './testkit.mjs';
 
@@ -72,4 +72,25 @@ export async function linkNamespaces(a, b, tools, ends) {
   await a.must('ip', ['link', 'set', aName, 'up']);
   await b.must('ip', ['addr', 'add', `${bAddr}/24`, 'dev', bName]);
   await b.must('ip', ['link', 'set', bName, 'up']);
+}
+
+/**
+ * Last resort (overall timeout, meson's kill, Ctrl-C, an uncaught error): SIGKILLs the child
+ * processes @children() returns and removes the folder @folder() returns, so nothing of test
+ * @name outlives it (its namespaces go with their last processes); a signal fails the test.
+ */
+export function cleanUpOnExit(name, children, folder) {
+  process.on('exit', () => {
+    for (const child of children()) {
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    const dir = folder();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+    process.on(signal, () => {
+      console.log(`FAIL ${name}: killed by ${signal}`);
+      process.exit(1);
+    });
+  }
 }
