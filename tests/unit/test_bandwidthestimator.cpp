@@ -10,6 +10,7 @@
  */
 #include <glib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 
@@ -209,6 +210,58 @@ static void test_ladder_recovers()
                     >=, 0.75);
 }
 
+/* The same two links with padding probes (ProbeKind::Padding, media/rtxbudget.h):
+ * on 1 Mbit/s the top rung is never shown, and the probes cost far fewer
+ * media packets than tries of the top rung do; after the recovery the
+ * viewer is back on the top rung within 10 s. */
+static void test_padding_probes()
+{
+  linksim::Config c;
+  c.phases = {{INT64_MAX, 1e6}};
+  c.ladder = {250e3, 830e3, 2.5e6};
+  c.duration_us = 60 * kS;
+  EstimatorConfig e;
+  e.initial_bps = 2500000;
+  const auto tried = linksim::simulate(c, e);
+  c.padding_probes = true;
+  const auto padded = linksim::simulate(c, e);
+  /* Media packets lost from 5 s on (the start on the top rung costs both the same). */
+  auto lost_after_start = [](const std::vector<Sample> &run) {
+    const Sample &at5 =
+        *std::find_if(run.begin(), run.end(), [](const Sample &x) { return x.t_us >= 5 * kS; });
+    return run.back().media_lost - at5.media_lost;
+  };
+  const int tried_lost = lost_after_start(tried), padded_lost = lost_after_start(padded);
+  const double top =
+      share(padded, 5 * kS, 60 * kS, [](const Sample &x) { return x.send_bps > 1e6; });
+  const double middle =
+      share(padded, 5 * kS, 60 * kS, [](const Sample &x) { return x.send_bps == 830e3; });
+  g_print(
+      "# ladder over 1 Mbit/s, 5-60 s: media packets lost %d with tries of the top rung (%d), "
+      "%d with padding probes (%d); on 830 kbit/s %.0f %%, on the top rung %.0f %% of the time\n",
+      tried_lost, tried.back().probes, padded_lost, padded.back().probes, middle * 100, top * 100);
+  g_assert_cmpint(padded.back().probes, >=, 3);
+  g_assert_cmpfloat(top, <=, 0.02);
+  g_assert_cmpfloat(middle, >=, 0.9);
+  g_assert_cmpint(padded_lost * 3, <=, tried_lost);
+
+  linksim::Config r;
+  r.phases = {{10 * kS, 3e6}, {25 * kS, 0.5e6}, {INT64_MAX, 3e6}};
+  r.ladder = {250e3, 830e3, 2.5e6};
+  r.duration_us = 50 * kS;
+  r.padding_probes = true;
+  const auto s = linksim::simulate(r, e);
+  const int64_t down = first_time(s, 10 * kS, [](const Sample &x) { return x.send_bps < 0.5e6; });
+  const int64_t back = first_time(s, 25 * kS, [](const Sample &x) { return x.send_bps == 2.5e6; });
+  g_print(
+      "# ladder with padding, 3 -> 0.5 -> 3 Mbit/s: on 250 kbit/s %.2f s after the drop; back "
+      "on the top rung %.1f s after the recovery; %d probes\n",
+      (down - 10 * kS) / 1e6, (back - 25 * kS) / 1e6, s.back().probes);
+  g_assert_cmpint(down - 10 * kS, <=, 1500000);
+  g_assert_cmpint(back, >=, 25 * kS);
+  g_assert_cmpint(back - 25 * kS, <=, 10 * kS);
+}
+
 /* Viewers without transport-cc: REMB is the estimate, loss reports cut it. */
 static void test_remb_only()
 {
@@ -303,6 +356,7 @@ int main(int argc, char **argv)
   g_test_add_func("/bandwidthestimator/random-loss", test_random_loss);
   g_test_add_func("/bandwidthestimator/ladder-on-1mbit", test_ladder_on_1mbit);
   g_test_add_func("/bandwidthestimator/ladder-recovers", test_ladder_recovers);
+  g_test_add_func("/bandwidthestimator/padding-probes", test_padding_probes);
   g_test_add_func("/bandwidthestimator/remb-only", test_remb_only);
   g_test_add_func("/bandwidthestimator/loss-reports", test_loss_reports_do_not_spiral);
   g_test_add_func("/bandwidthestimator/feedback-stops", test_feedback_stops);

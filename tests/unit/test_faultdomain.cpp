@@ -175,32 +175,37 @@ std::string through_sealed_transport(bool as_list)
       g_signal_emit_by_name(in, "push-buffer-list", list, &ret);
     gst_buffer_list_unref(list);
   };
+  std::string seen; /* "<first byte>/<round> " for each buffer that came out */
+  int count = 0;
+  /* Pulls until @until buffers came out in all, or the end. */
+  auto pull = [&](int until) {
+    while (count < until) {
+      GstSample *sample = nullptr;
+      g_signal_emit_by_name(out, "try-pull-sample", 5 * GST_SECOND, &sample);
+      if (!sample)
+        return;
+      auto note = [&](GstBuffer *buffer) {
+        guint8 bytes[2] = {};
+        gst_buffer_extract(buffer, 0, bytes, 2);
+        seen += std::to_string(bytes[0]) + "/" + static_cast<char>(bytes[1]) + " ";
+        count++;
+      };
+      if (GstBufferList *got_list = gst_sample_get_buffer_list(sample)) {
+        for (guint i = 0; i < gst_buffer_list_length(got_list); i++)
+          note(gst_buffer_list_get(got_list, i));
+      } else {
+        note(gst_sample_get_buffer(sample));
+      }
+      gst_sample_unref(sample);
+    }
+  };
   push_all('a');
+  pull(4); /* appsrc pushes from its own thread: the first round is out */
   guard->failed = true;
   push_all('b');
   GstFlowReturn eos_ret;
   g_signal_emit_by_name(in, "end-of-stream", &eos_ret);
-
-  std::string seen; /* "<first byte>/<round> " for each buffer that came out */
-  for (;;) {
-    GstSample *sample = nullptr;
-    g_signal_emit_by_name(out, "try-pull-sample", 5 * GST_SECOND, &sample);
-    if (!sample)
-      break;
-    GstBufferList *got_list = gst_sample_get_buffer_list(sample);
-    auto note = [&](GstBuffer *buffer) {
-      guint8 bytes[2] = {};
-      gst_buffer_extract(buffer, 0, bytes, 2);
-      seen += std::to_string(bytes[0]) + "/" + static_cast<char>(bytes[1]) + " ";
-    };
-    if (got_list) {
-      for (guint i = 0; i < gst_buffer_list_length(got_list); i++)
-        note(gst_buffer_list_get(got_list, i));
-    } else {
-      note(gst_sample_get_buffer(sample));
-    }
-    gst_sample_unref(sample);
-  }
+  pull(G_MAXINT);
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(in);
   gst_object_unref(out);

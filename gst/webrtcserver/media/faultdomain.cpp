@@ -67,8 +67,7 @@ GstPadProbeReturn drop_media_once_failed(GstPad *, GstPadProbeInfo *info, gpoint
   if (!(*guard)->failed)
     return GST_PAD_PROBE_OK;
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    return is_media_packet(GST_PAD_PROBE_INFO_BUFFER(info)) ? GST_PAD_PROBE_DROP
-                                                            : GST_PAD_PROBE_OK;
+    return is_media_packet(GST_PAD_PROBE_INFO_BUFFER(info)) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
   GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
   list = gst_buffer_list_make_writable(list);
   gst_buffer_list_foreach(

@@ -195,8 +195,8 @@ struct WsGlue {
   /* libsoup's handler paths are string prefixes: "/ws" also receives "/wsmedia.js" and
    * "/ws/x". Those are ordinary requests; answered here, they never become WebSockets. The
    * WebSocket path itself is left unanswered so that libsoup completes the handshake. */
-  static void request(SoupServer *soup, SoupServerMessage *msg, const char *path,
-                      GHashTable *query, gpointer user_data)
+  static void request(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+                      gpointer user_data)
   {
     auto *server = static_cast<HttpServer *>(user_data);
     if (!server->is_ws_path(path))
