@@ -26,6 +26,7 @@ namespace
 /* Packets are counted, not bytes: a retransmission is a full packet. */
 constexpr uint64_t kPacketBits = 1200 * 8;
 constexpr unsigned kMinPacketsPerSecond = 5;
+constexpr unsigned kKeyFramePackets = 24;
 /* Padding repeats the packets sent last: these many (under a second of a
  * low rung, all of them still in rtprtxsend's history of 100). */
 constexpr std::size_t kPadFrom = 48;
@@ -284,8 +285,10 @@ void RtxBudget::set_rate(uint64_t bps)
   const unsigned per_second =
       std::max<unsigned>(kMinPacketsPerSecond, static_cast<unsigned>(bps / kPacketBits));
   std::lock_guard<std::mutex> guard(state_->lock);
-  /* Half a second of budget may go at once (a lost key frame). */
-  state_->bucket = TokenBucket(per_second, std::max(kMinPacketsPerSecond, per_second / 2));
+  /* Half a second of budget, and at least a low rung's key frame, may go at
+   * once: a move down comes after loss, and the lower rung's first key
+   * frame meets the queue the higher rung overfilled. */
+  state_->bucket = TokenBucket(per_second, std::max(kKeyFramePackets, per_second / 2));
 }
 
 void RtxBudget::pad(uint64_t extra_bps, int64_t until_us, std::function<bool()> keep_going)
