@@ -186,28 +186,44 @@ static void test_ladder_on_1mbit()
   g_assert_cmpint(s.back().probes, <=, 8);
 }
 
-/* The same ladder: 3 Mbit/s, 500 kbit/s from 10 s to 25 s, 3 Mbit/s. The
- * viewer goes down to 250 kbit/s and probes its way back to the top. */
-static void test_ladder_recovers()
+/* The ladder of 2.5 Mbit/s, 830 and 250 kbit/s on 3 Mbit/s, 500 kbit/s from
+ * 10 s to 25 s, 3 Mbit/s again: when the viewer is on 250 kbit/s after the
+ * drop and back on the top rung after the recovery (from the start of each). */
+struct Recovery {
+  int64_t down_us, back_us;
+  int probes;
+  double on_lowest; /* share of 12-25 s on 250 kbit/s */
+};
+
+static Recovery recovery(bool padding_probes)
 {
   linksim::Config c;
   c.phases = {{10 * kS, 3e6}, {25 * kS, 0.5e6}, {INT64_MAX, 3e6}};
   c.ladder = {250e3, 830e3, 2.5e6};
   c.duration_us = 50 * kS;
+  c.padding_probes = padding_probes;
   EstimatorConfig e;
   e.initial_bps = 2500000;
   const auto s = linksim::simulate(c, e);
   const int64_t down = first_time(s, 10 * kS, [](const Sample &x) { return x.send_bps < 0.5e6; });
   const int64_t top = first_time(s, 25 * kS, [](const Sample &x) { return x.send_bps == 2.5e6; });
-  g_print(
-      "# ladder, 3 -> 0.5 -> 3 Mbit/s: on 250 kbit/s %.2f s after the drop; back on the top "
-      "rung %.1f s after the recovery; %d probes\n",
-      (down - 10 * kS) / 1e6, (top - 25 * kS) / 1e6, s.back().probes);
-  g_assert_cmpint(down - 10 * kS, <=, 1500000);
   g_assert_cmpint(top, >=, 25 * kS);
-  g_assert_cmpint(top - 25 * kS, <=, 15 * kS);
-  g_assert_cmpfloat(share(s, 12 * kS, 25 * kS, [](const Sample &x) { return x.send_bps == 250e3; }),
-                    >=, 0.75);
+  const Recovery r{down - 10 * kS, top - 25 * kS, s.back().probes,
+                   share(s, 12 * kS, 25 * kS, [](const Sample &x) { return x.send_bps == 250e3; })};
+  g_print(
+      "# ladder%s, 3 -> 0.5 -> 3 Mbit/s: on 250 kbit/s %.2f s after the drop; back on the top "
+      "rung %.1f s after the recovery; %d probes\n",
+      padding_probes ? " with padding probes" : "", r.down_us / 1e6, r.back_us / 1e6, r.probes);
+  return r;
+}
+
+/* Tries of the next rung: down, and probing its way back to the top. */
+static void test_ladder_recovers()
+{
+  const Recovery r = recovery(false);
+  g_assert_cmpint(r.down_us, <=, 1500000);
+  g_assert_cmpint(r.back_us, <=, 15 * kS);
+  g_assert_cmpfloat(r.on_lowest, >=, 0.75);
 }
 
 /* The same two links with padding probes (ProbeKind::Padding, media/rtxbudget.h):
@@ -245,21 +261,9 @@ static void test_padding_probes()
   g_assert_cmpfloat(middle, >=, 0.9);
   g_assert_cmpint(padded_lost * 3, <=, tried_lost);
 
-  linksim::Config r;
-  r.phases = {{10 * kS, 3e6}, {25 * kS, 0.5e6}, {INT64_MAX, 3e6}};
-  r.ladder = {250e3, 830e3, 2.5e6};
-  r.duration_us = 50 * kS;
-  r.padding_probes = true;
-  const auto s = linksim::simulate(r, e);
-  const int64_t down = first_time(s, 10 * kS, [](const Sample &x) { return x.send_bps < 0.5e6; });
-  const int64_t back = first_time(s, 25 * kS, [](const Sample &x) { return x.send_bps == 2.5e6; });
-  g_print(
-      "# ladder with padding, 3 -> 0.5 -> 3 Mbit/s: on 250 kbit/s %.2f s after the drop; back "
-      "on the top rung %.1f s after the recovery; %d probes\n",
-      (down - 10 * kS) / 1e6, (back - 25 * kS) / 1e6, s.back().probes);
-  g_assert_cmpint(down - 10 * kS, <=, 1500000);
-  g_assert_cmpint(back, >=, 25 * kS);
-  g_assert_cmpint(back - 25 * kS, <=, 10 * kS);
+  const Recovery r = recovery(true);
+  g_assert_cmpint(r.down_us, <=, 1500000);
+  g_assert_cmpint(r.back_us, <=, 10 * kS);
 }
 
 /* Viewers without transport-cc: REMB is the estimate, loss reports cut it. */

@@ -130,15 +130,18 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
     const bool backed_off = last_refusal_us_ < 0 || now_us - last_refusal_us_ >= backoff_us_;
     const bool calm = rung_ > 0 && now_us - last_switch_us_ >= kSettleUs && loss <= kCalmLoss &&
                       e.basis != EstimateBasis::Initial && e.probe != ProbeState::Running;
+    /* Up one rung, on trial. */
+    auto try_up = [&](bool probed) {
+      if (last_refusal_us_ >= 0)
+        backoff_us_ = std::min(backoff_us_ * 2, kBackoffMaxUs);
+      trial_from_ = rung_;
+      trial_start_us_ = now_us;
+      trial_probed_ = probed;
+      move_to(rung_ - 1);
+    };
     if (calm && twcc && can_pad_) {
-      if (padded_up(now_us, e, rung_bps_[rung_ - 1], backed_off, wants_probe, d)) {
-        if (last_refusal_us_ >= 0)
-          backoff_us_ = std::min(backoff_us_ * 2, kBackoffMaxUs);
-        trial_from_ = rung_;
-        trial_start_us_ = now_us;
-        trial_probed_ = false;
-        move_to(rung_ - 1);
-      }
+      if (padded_up(now_us, e, rung_bps_[rung_ - 1], backed_off, wants_probe, d))
+        try_up(false);
     } else if (calm && backed_off) {
       const uint64_t up = rung_bps_[rung_ - 1];
       const bool probe = wants_probe(up);
@@ -152,12 +155,7 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
       const double ceiling = std::min(kFit * up, kHeadroom * e.acked_bps);
       const bool close = twcc && e.acked_bps > 0 && e.delay_bps >= kClose * ceiling;
       if (!twcc || e.delay_bps >= kFit * up || (probe && close)) {
-        if (last_refusal_us_ >= 0)
-          backoff_us_ = std::min(backoff_us_ * 2, kBackoffMaxUs);
-        trial_from_ = rung_;
-        trial_start_us_ = now_us;
-        trial_probed_ = probe;
-        move_to(rung_ - 1);
+        try_up(probe);
         d.probe = probe;
         d.probe_bps = up;
       }
