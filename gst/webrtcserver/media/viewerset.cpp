@@ -150,7 +150,17 @@ void ViewerSet::ladder_tick()
   }
   for (Viewer *v : live) {
     any = true;
+    const ProbeState was = v->estimate.probe;
     v->estimate = v->feedback->estimate();
+    if (was == ProbeState::Running && v->estimate.probe != ProbeState::Running)
+      GST_INFO_OBJECT(
+          element_,
+          "viewer %s: probe at %" G_GUINT64_FORMAT " bit/s %s (acknowledged %" G_GUINT64_FORMAT
+          " bit/s, loss %.2f, %s; %" G_GUINT64_FORMAT " padding packets so far)",
+          v->id.c_str(), static_cast<guint64>(v->estimate.probe_bps),
+          probe_state_name(v->estimate.probe), static_cast<guint64>(v->estimate.acked_bps),
+          v->estimate.loss_fraction, bandwidth_usage_name(v->estimate.usage),
+          static_cast<guint64>(v->rtx ? v->rtx->padded() : 0));
     const guint64 bytes = v->feedback->counts().bytes_sent;
     if (v->sent_mark_us == 0) {
       v->sent_mark_us = now;
