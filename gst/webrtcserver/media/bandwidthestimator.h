@@ -39,7 +39,8 @@
  * own excess says nothing about the lower rate); calm feedback for 1.5 s of
  * the probe's packets ends it well (the estimate becomes the probed rate). Failed tries back off 2x
  * each, up to a minute. A padding probe (ProbeKind) does not raise target_bps() (the
- * sender stays where it is), lasts 1 s and backs off from 2 s to 8 s only.
+ * sender stays where it is), lasts 1 s, succeeds only once 90 % of the probed rate was
+ * acknowledged, and backs off from 2 s to 8 s only.
  *
  * Not thread-safe: one owner (viewerfeedback.h locks around it).
  */

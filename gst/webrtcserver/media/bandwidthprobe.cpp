@@ -93,9 +93,14 @@ void BandwidthEstimator::judge_probe(int64_t last_send_us, bool overuse, int64_t
    * trial's key frame, a frame and its padding), not the link refusing the
    * rate. */
   const bool refused = overuse && acked_bps() < kProbeCarried * probe_bps_;
+  /* Padding proves a rate only when it got through: the rung it pads may send
+   * less than its bitrate, and the bottleneck's own burst can hide the
+   * queue for a while. */
+  const bool carried =
+      probe_kind_ != ProbeKind::Padding || acked_bps() >= kProbeCarried * probe_bps_;
   if (refused || (loss_fresh_ && loss_fraction_ > kLossHigh))
     end_probe(false, now_us);
-  else if (last_send_us >= probe_start_us_ + probe_duration(probe_kind_))
+  else if (last_send_us >= probe_start_us_ + probe_duration(probe_kind_) && carried)
     end_probe(true, now_us);
 }
 

@@ -188,8 +188,10 @@ void ViewerSet::ladder_tick()
         [feedback, kind](uint64_t bps) { return feedback->wants_probe(bps, kind); }, nack_loss,
         v->branch->pending_rung() < 0 && v->branch->rung() == v->controller->rung());
     if (d.pad && v->rtx) {
-      /* The rung's own media plus retransmissions up to the probed rate. */
-      const uint64_t rung_bps = v->rung_bps[static_cast<std::size_t>(d.rung)];
+      /* What the rung sends (often less than its bitrate: a still picture)
+       * plus retransmissions up to the probed rate. */
+      const uint64_t rung_bps = v->sent_bps > 0 ? static_cast<uint64_t>(v->sent_bps)
+                                                : v->rung_bps[static_cast<std::size_t>(d.rung)];
       GST_INFO_OBJECT(element_, "viewer %s: padding probe at %" G_GUINT64_FORMAT " bit/s",
                       v->id.c_str(), static_cast<guint64>(d.probe_bps));
       v->feedback->start_probe(d.probe_bps, ProbeKind::Padding);
