@@ -274,7 +274,7 @@ async def bad_input():
         if e.code != 426:
             failures.append(f"plain GET /ws: {e.code}")
     # Paths that only begin with /ws are ordinary requests, not the WebSocket endpoint (libsoup
-    # matches handler paths as prefixes): the page's /mediasocket.js stays a file, an unknown
+    # matches handler paths as prefixes): an unknown
     # /wsx a 404, and a WebSocket upgrade on /ws/x is refused.
     for path, want in (("/wsmedia.js", 404), ("/ws/x", 404), ("/wsx", 404)):
         try:

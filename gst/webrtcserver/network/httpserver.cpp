@@ -192,7 +192,7 @@ struct WsGlue {
       send_response(msg, refusal);
   }
 
-  /* libsoup's handler paths are string prefixes: "/ws" also receives "/wsmedia.js" and
+  /* libsoup's handler paths are string prefixes: "/ws" also receives "/wsx" and
    * "/ws/x". Those are ordinary requests; answered here, they never become WebSockets. The
    * WebSocket path itself is left unanswered so that libsoup completes the handshake. */
   static void request(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
