@@ -16,7 +16,7 @@ fi
 
 # What runs here: the tests below and what they load (not the benchmarks,
 # the browser tests, the launcher or the cross build).
-tests="json iceserver signalmessage tokenbucket mediaframe sdpoffer httpapi wspeer relayrouter httpmessage backoff rtpextensions rungcontroller dtlsfingerprint h264aud rungswitch faultdomain rtcpfeedback bandwidthestimator signalrelay cursorblend pointershape capturegeometry frameassembler
+tests="json iceserver signalmessage tokenbucket mediaframe sdpoffer httpapi wspeer relayrouter httpmessage backoff rtpextensions rungcontroller dtlsfingerprint h264aud rungswitch faultdomain rtxbudget rtcpfeedback bandwidthestimator signalrelay cursorblend pointershape capturegeometry frameassembler
   dxgicapture webrtcserversink screencapsrc realsensesrc depthcolorize"
 [ $# -gt 0 ] && tests="$*"
 targets=""

@@ -58,7 +58,12 @@ function transportOptions() {
       janusScript: params.get('janusjs') ?? '',
     };
   }
+  // ?fallback=off (or 0): never switch to the WebSocket by itself; ?fallback=N: after N s.
+  const fallback = params.has('fallback') ? {
+    wsMediaFallbackMs: flag('fallback', true) ? 1000 * (Number(params.get('fallback')) || 4) : 0,
+  } : {};
   return {
+    ...fallback,
     transport: ['ws', 'websocket'].includes(transport) ? 'ws'
       : transport === 'wsmedia' ? 'wsmedia' : 'whep',
     wsMode: wsMode === 'join' ? 'join' : 'offer',

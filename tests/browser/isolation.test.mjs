@@ -113,7 +113,7 @@ runTest('browser-isolation', 240000, async ({ launch, servers, messages }) => {
   const browser = await launch();
   const good = await browser.newPage();
   watchPage(good, 'good', messages);
-  await good.goto(`${BASE}/`, { timeout: 10000 });
+  await good.goto(`${BASE}/?fallback=off`, { timeout: 10000 });
   await waitForFrames(good, 'good viewer', { min: 30, width: 640 });
   await sleep(3000); // past the start, where the jitter buffer is still settling
   const goodId = (await getJson(`${BASE}/stats`)).sessions[0].id;

@@ -114,7 +114,7 @@ async function openViewer(chromium, ns, label, base, messages) {
   for (;;) {
     check(procs.server.exitCode === null, `gst-launch-1.0 exited:\n${tail(procs.server)}`);
     try {
-      const res = await page.goto(`${base}/`, { timeout: 3000 });
+      const res = await page.goto(`${base}/?fallback=off`, { timeout: 3000 });
       if (res?.ok()) break;
     } catch (err) {
       if (Date.now() > deadline) throw new TestFailure(`${base}/ does not answer from ${label}: ${err.message}`);

@@ -280,7 +280,7 @@ async function main() {
     for (;;) {
       check(procs.server.exitCode === null, `gst-launch-1.0 exited:\n${tail(procs.server)}`);
       try {
-        const res = await page.goto(`${BASE}/`, { timeout: 3000 });
+        const res = await page.goto(`${BASE}/?fallback=off`, { timeout: 3000 });
         if (res?.ok()) break;
       } catch (err) {
         if (Date.now() > deadline) throw new TestFailure(`${BASE}/ does not answer: ${err.message}`);

@@ -318,7 +318,7 @@ async function main() {
     page.on('console', (m) => messages.push(`console.${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => messages.push(`page error: ${e.message}`));
     const t0 = Date.now();
-    await page.goto(`${BASE}/`, { timeout: 10000 });
+    await page.goto(`${BASE}/?fallback=off`, { timeout: 10000 });
     try {
       await page.waitForFunction(({ width }) => {
         const v = document.querySelector('video');

@@ -150,7 +150,7 @@ async function main() {
       }
     });
     const t0 = Date.now();
-    await page.goto(`${base}/`, { timeout: 10000 });
+    await page.goto(`${base}/?fallback=off`, { timeout: 10000 });
     try {
       await page.waitForFunction(({ min, width }) => {
         const v = document.querySelector('video');

@@ -16,7 +16,8 @@
 //   firewall  two namespaces joined by a veth; in the viewer's, nftables drops all UDP and all
 //             TCP but the page's port, no TURN; the default page (WHEP) falls back by itself,
 //             says so, and decodes ≥ 25 fps for 20 s with audio (the origin is marked secure
-//             with --unsafely-treat-insecure-origin-as-secure: WebCodecs);
+//             with --unsafely-treat-insecure-origin-as-secure: WebCodecs); with ?fallback=off
+//             it does not fall back (8 s);
 //   mse       the same network, the page on http://10.x (insecure: no VideoDecoder, no
 //             AudioDecoder): Media Source Extensions decode ≥ 25 fps over 10 s (presented
 //             frames logged beside), close to live;
@@ -416,6 +417,16 @@ async function firewalled({ messages }, results) {
       await saveShot(cli.shots, 'wsmedia-firewall.png', await page.screenshot());
       await browser.close();
       results.push(`firewall: fell back, ${m.fps.toFixed(1)} fps + ${m.audioFps.toFixed(0)} audio/s`);
+      // ?fallback=off: the same page behind the same firewall keeps trying WebRTC.
+      const off = await open('firewall-fallback-off', '?fallback=off&stats',
+        [`--unsafely-treat-insecure-origin-as-secure=${REMOTE}`]);
+      await sleep(8000);
+      const o = await sample(off.page);
+      log('firewall, fallback=off, 8 s later:', JSON.stringify(o));
+      check(o.transport !== 'wsmedia' && !o.fallback && o.frames === 0,
+        `firewall: with fallback=off the page fell back anyway: ${JSON.stringify(o)}`);
+      await off.browser.close();
+      results.push('fallback=off: still on WebRTC after 8 s');
     }
 
     if (phases.has('mse')) {

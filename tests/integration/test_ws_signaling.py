@@ -273,6 +273,22 @@ async def bad_input():
         print(f"# plain GET /ws: {e.code} {body.strip()}")
         if e.code != 426:
             failures.append(f"plain GET /ws: {e.code}")
+    # Paths that only begin with /ws are ordinary requests, not the WebSocket endpoint (libsoup
+    # matches handler paths as prefixes): an unknown
+    # /wsx a 404, and a WebSocket upgrade on /ws/x is refused.
+    for path, want in (("/wsmedia.js", 404), ("/ws/x", 404), ("/wsx", 404)):
+        try:
+            urllib.request.urlopen(URL + path, timeout=5)
+            failures.append(f"GET {path} succeeded")
+        except urllib.error.HTTPError as e:
+            print(f"# plain GET {path}: {e.code}")
+            if e.code != want:
+                failures.append(f"GET {path}: {e.code}, expected {want}")
+    try:
+        async with websockets.connect(WS.replace("/ws", "/ws/x"), open_timeout=5):
+            failures.append("a WebSocket opened on /ws/x")
+    except (websockets.exceptions.InvalidStatusCode, websockets.exceptions.InvalidHandshake) as e:
+        print(f"# WebSocket on /ws/x: {e}")
     return failures
 
 

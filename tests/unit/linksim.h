@@ -46,6 +46,9 @@ struct Config {
   int64_t feedback_interval_us = 50000;
   double max_bps = 2500000;   /* the encoder never exceeds this */
   std::vector<double> ladder; /* ascending rungs; empty: the rate follows the estimate */
+  /* Probe the next rung with padding beside the rung (ProbeKind::Padding)
+   * instead of moving up to try it. */
+  bool padding_probes = false;
   unsigned seed = 1;
 };
 
@@ -56,6 +59,7 @@ struct Sample {
   double send_bps; /* the encoder's rate then */
   double queue_ms; /* queueing delay at the bottleneck then */
   int probes;      /* probes started so far */
+  int media_lost;  /* media packets dropped at the bottleneck so far (not padding) */
 };
 
 /* The FCI of one feedback packet, as a receiver would write it: 2-bit
@@ -140,9 +144,10 @@ inline std::vector<Sample> simulate(const Config &cfg, const EstimatorConfig &ec
   uint8_t fb_count = 0;
   int64_t link_free_us = 0;
   int64_t next_frame_us = 0, next_feedback_us = cfg.feedback_interval_us, next_sample_us = 0;
-  int frame = 0, probes = 0;
-  double rate = 0, before_probe = 0;
+  int frame = 0, probes = 0, media_lost = 0;
+  double rate = 0, before_probe = 0, pad_bps = 0;
   bool probing = false;
+  const ProbeKind kind = cfg.padding_probes ? ProbeKind::Padding : ProbeKind::Trial;
   for (int64_t now = 0; now <= cfg.duration_us; now += 1000) {
     while (!returning.empty() && returning.front().deliver_us <= now) {
       TwccFeedback fb;
@@ -170,6 +175,7 @@ inline std::vector<Sample> simulate(const Config &cfg, const EstimatorConfig &ec
           rate = cfg.ladder.back();
         if (probing && est.probe_state() != ProbeState::Running) {
           probing = false;
+          pad_bps = 0;
           if (est.probe_state() == ProbeState::Failed)
             rate = before_probe; /* back where it was */
         }
@@ -186,12 +192,15 @@ inline std::vector<Sample> simulate(const Config &cfg, const EstimatorConfig &ec
             continue;
           if (target >= r) {
             rate = r;
-          } else if (est.wants_probe(static_cast<uint64_t>(r), now)) {
-            est.start_probe(static_cast<uint64_t>(r), now);
+          } else if (!probing && est.wants_probe(static_cast<uint64_t>(r), now, kind)) {
+            est.start_probe(static_cast<uint64_t>(r), now, kind);
             probes++;
             probing = true;
             before_probe = rate;
-            rate = r;
+            if (cfg.padding_probes)
+              pad_bps = r - rate; /* the rung stays; padding makes up the rest */
+            else
+              rate = r;
           }
           break;
         }
@@ -199,7 +208,10 @@ inline std::vector<Sample> simulate(const Config &cfg, const EstimatorConfig &ec
       /* A key frame every 2 s at 3x, the rest a little smaller, all +-25 %. */
       const bool key = frame++ % 60 == 0;
       double bytes = rate / 8 / 30 * (key ? 3.0 : 57.0 / 59.0) * (0.75 + 0.5 * uniform(rng));
+      const double media_bytes = bytes;
+      bytes += pad_bps / 8 / 30; /* padding goes out after the frame's packets */
       for (int i = 0; bytes > 0; i++) {
+        const bool media = media_bytes - i * 1200.0 > 0;
         const std::size_t size = static_cast<std::size_t>(std::min(bytes, 1200.0)) + 40;
         bytes -= 1200;
         const int64_t send = now + i * 20;
@@ -210,6 +222,8 @@ inline std::vector<Sample> simulate(const Config &cfg, const EstimatorConfig &ec
           link_free_us = start + static_cast<int64_t>(size * 8 * 1e6 / capacity_at(start));
           if (uniform(rng) >= cfg.random_loss)
             arrival = link_free_us + cfg.one_way_us + viewer_clock;
+        } else if (media) {
+          media_lost++;
         }
         at_viewer.push_back({seq, arrival});
         seq++;
@@ -236,7 +250,7 @@ inline std::vector<Sample> simulate(const Config &cfg, const EstimatorConfig &ec
     if (now >= next_sample_us) {
       next_sample_us += 100000;
       samples.push_back({now, est.estimate(), capacity_at(now), rate,
-                         std::max<int64_t>(0, link_free_us - now) / 1000.0, probes});
+                         std::max<int64_t>(0, link_free_us - now) / 1000.0, probes, media_lost});
     }
   }
   return samples;

@@ -10,6 +10,7 @@
  */
 #include <glib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 
@@ -185,28 +186,84 @@ static void test_ladder_on_1mbit()
   g_assert_cmpint(s.back().probes, <=, 8);
 }
 
-/* The same ladder: 3 Mbit/s, 500 kbit/s from 10 s to 25 s, 3 Mbit/s. The
- * viewer goes down to 250 kbit/s and probes its way back to the top. */
-static void test_ladder_recovers()
+/* The ladder of 2.5 Mbit/s, 830 and 250 kbit/s on 3 Mbit/s, 500 kbit/s from
+ * 10 s to 25 s, 3 Mbit/s again: when the viewer is on 250 kbit/s after the
+ * drop and back on the top rung after the recovery (from the start of each). */
+struct Recovery {
+  int64_t down_us, back_us;
+  int probes;
+  double on_lowest; /* share of 12-25 s on 250 kbit/s */
+};
+
+static Recovery recovery(bool padding_probes)
 {
   linksim::Config c;
   c.phases = {{10 * kS, 3e6}, {25 * kS, 0.5e6}, {INT64_MAX, 3e6}};
   c.ladder = {250e3, 830e3, 2.5e6};
   c.duration_us = 50 * kS;
+  c.padding_probes = padding_probes;
   EstimatorConfig e;
   e.initial_bps = 2500000;
   const auto s = linksim::simulate(c, e);
   const int64_t down = first_time(s, 10 * kS, [](const Sample &x) { return x.send_bps < 0.5e6; });
   const int64_t top = first_time(s, 25 * kS, [](const Sample &x) { return x.send_bps == 2.5e6; });
-  g_print(
-      "# ladder, 3 -> 0.5 -> 3 Mbit/s: on 250 kbit/s %.2f s after the drop; back on the top "
-      "rung %.1f s after the recovery; %d probes\n",
-      (down - 10 * kS) / 1e6, (top - 25 * kS) / 1e6, s.back().probes);
-  g_assert_cmpint(down - 10 * kS, <=, 1500000);
   g_assert_cmpint(top, >=, 25 * kS);
-  g_assert_cmpint(top - 25 * kS, <=, 15 * kS);
-  g_assert_cmpfloat(share(s, 12 * kS, 25 * kS, [](const Sample &x) { return x.send_bps == 250e3; }),
-                    >=, 0.75);
+  const Recovery r{down - 10 * kS, top - 25 * kS, s.back().probes,
+                   share(s, 12 * kS, 25 * kS, [](const Sample &x) { return x.send_bps == 250e3; })};
+  g_print(
+      "# ladder%s, 3 -> 0.5 -> 3 Mbit/s: on 250 kbit/s %.2f s after the drop; back on the top "
+      "rung %.1f s after the recovery; %d probes\n",
+      padding_probes ? " with padding probes" : "", r.down_us / 1e6, r.back_us / 1e6, r.probes);
+  return r;
+}
+
+/* Tries of the next rung: down, and probing its way back to the top. */
+static void test_ladder_recovers()
+{
+  const Recovery r = recovery(false);
+  g_assert_cmpint(r.down_us, <=, 1500000);
+  g_assert_cmpint(r.back_us, <=, 15 * kS);
+  g_assert_cmpfloat(r.on_lowest, >=, 0.75);
+}
+
+/* The same two links with padding probes (ProbeKind::Padding, media/rtxbudget.h):
+ * on 1 Mbit/s the top rung is never shown, and the probes cost far fewer
+ * media packets than tries of the top rung do; after the recovery the
+ * viewer is back on the top rung within 10 s. */
+static void test_padding_probes()
+{
+  linksim::Config c;
+  c.phases = {{INT64_MAX, 1e6}};
+  c.ladder = {250e3, 830e3, 2.5e6};
+  c.duration_us = 60 * kS;
+  EstimatorConfig e;
+  e.initial_bps = 2500000;
+  const auto tried = linksim::simulate(c, e);
+  c.padding_probes = true;
+  const auto padded = linksim::simulate(c, e);
+  /* Media packets lost from 5 s on (the start on the top rung costs both the same). */
+  auto lost_after_start = [](const std::vector<Sample> &run) {
+    const Sample &at5 =
+        *std::find_if(run.begin(), run.end(), [](const Sample &x) { return x.t_us >= 5 * kS; });
+    return run.back().media_lost - at5.media_lost;
+  };
+  const int tried_lost = lost_after_start(tried), padded_lost = lost_after_start(padded);
+  const double top =
+      share(padded, 5 * kS, 60 * kS, [](const Sample &x) { return x.send_bps > 1e6; });
+  const double middle =
+      share(padded, 5 * kS, 60 * kS, [](const Sample &x) { return x.send_bps == 830e3; });
+  g_print(
+      "# ladder over 1 Mbit/s, 5-60 s: media packets lost %d with tries of the top rung (%d), "
+      "%d with padding probes (%d); on 830 kbit/s %.0f %%, on the top rung %.0f %% of the time\n",
+      tried_lost, tried.back().probes, padded_lost, padded.back().probes, middle * 100, top * 100);
+  g_assert_cmpint(padded.back().probes, >=, 3);
+  g_assert_cmpfloat(top, <=, 0.02);
+  g_assert_cmpfloat(middle, >=, 0.9);
+  g_assert_cmpint(padded_lost * 3, <=, tried_lost);
+
+  const Recovery r = recovery(true);
+  g_assert_cmpint(r.down_us, <=, 1500000);
+  g_assert_cmpint(r.back_us, <=, 10 * kS);
 }
 
 /* Viewers without transport-cc: REMB is the estimate, loss reports cut it. */
@@ -303,6 +360,7 @@ int main(int argc, char **argv)
   g_test_add_func("/bandwidthestimator/random-loss", test_random_loss);
   g_test_add_func("/bandwidthestimator/ladder-on-1mbit", test_ladder_on_1mbit);
   g_test_add_func("/bandwidthestimator/ladder-recovers", test_ladder_recovers);
+  g_test_add_func("/bandwidthestimator/padding-probes", test_padding_probes);
   g_test_add_func("/bandwidthestimator/remb-only", test_remb_only);
   g_test_add_func("/bandwidthestimator/loss-reports", test_loss_reports_do_not_spiral);
   g_test_add_func("/bandwidthestimator/feedback-stops", test_feedback_stops);

@@ -4,7 +4,8 @@
  * media/faultdomain.h with real elements: a consumer branch that fails
  * (identity error-after) behind a guarded input leaves the tee, the source
  * and another consumer running to the end; the same branch behind a plain
- * ghost pad stops them (the control: what happened before the guard).
+ * ghost pad stops them (the control: what happened before the guard). A
+ * sealed transport lets only DTLS and STUN out once its branch failed.
  */
 #include <gst/gst.h>
 
@@ -140,6 +141,90 @@ void test_find_branch_outside()
   gst_object_unref(bin);
 }
 
+/* The bytes that leave a sealed transport: a DTLS record (first byte 22), an RTP
+ * packet (128), an RTCP packet (129) and STUN (0), pushed once
+ * before and once after the guard failed, singly and as one list. */
+std::string through_sealed_transport(bool as_list)
+{
+  GstElement *pipeline =
+      gst_parse_launch("appsrc name=in format=time ! appsink name=out sync=false", nullptr);
+  GstElement *in = gst_bin_get_by_name(GST_BIN(pipeline), "in");
+  GstElement *out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+  GstPad *sink = gst_element_get_static_pad(out, "sink");
+  auto guard = std::make_shared<BranchGuard>();
+  seal_transport(sink, guard);
+  gst_object_unref(sink);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+
+  const guint8 firsts[] = {22, 128, 129, 0};
+  auto push_all = [&](char round) {
+    GstBufferList *list = gst_buffer_list_new();
+    for (guint8 first : firsts) {
+      guint8 bytes[2] = {first, static_cast<guint8>(round)};
+      GstBuffer *buffer = gst_buffer_new_memdup(bytes, sizeof bytes);
+      if (as_list) {
+        gst_buffer_list_add(list, buffer);
+      } else {
+        GstFlowReturn ret;
+        g_signal_emit_by_name(in, "push-buffer", buffer, &ret);
+        gst_buffer_unref(buffer);
+      }
+    }
+    GstFlowReturn ret;
+    if (as_list)
+      g_signal_emit_by_name(in, "push-buffer-list", list, &ret);
+    gst_buffer_list_unref(list);
+  };
+  std::string seen; /* "<first byte>/<round> " for each buffer that came out */
+  int count = 0;
+  /* Pulls until @until buffers came out in all, or the end. */
+  auto pull = [&](int until) {
+    while (count < until) {
+      GstSample *sample = nullptr;
+      g_signal_emit_by_name(out, "try-pull-sample", 5 * GST_SECOND, &sample);
+      if (!sample)
+        return;
+      auto note = [&](GstBuffer *buffer) {
+        guint8 bytes[2] = {};
+        gst_buffer_extract(buffer, 0, bytes, 2);
+        seen += std::to_string(bytes[0]) + "/" + static_cast<char>(bytes[1]) + " ";
+        count++;
+      };
+      if (GstBufferList *got_list = gst_sample_get_buffer_list(sample)) {
+        for (guint i = 0; i < gst_buffer_list_length(got_list); i++)
+          note(gst_buffer_list_get(got_list, i));
+      } else {
+        note(gst_sample_get_buffer(sample));
+      }
+      gst_sample_unref(sample);
+    }
+  };
+  push_all('a');
+  pull(4); /* appsrc pushes from its own thread: the first round is out */
+  guard->failed = true;
+  push_all('b');
+  GstFlowReturn eos_ret;
+  g_signal_emit_by_name(in, "end-of-stream", &eos_ret);
+  pull(G_MAXINT);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(in);
+  gst_object_unref(out);
+  gst_object_unref(pipeline);
+  return seen;
+}
+
+void test_sealed_transport_keeps_only_the_handshake()
+{
+  g_assert_true(is_rtp_or_rtcp(128) && is_rtp_or_rtcp(191));
+  g_assert_false(is_rtp_or_rtcp(20) || is_rtp_or_rtcp(63) || is_rtp_or_rtcp(0) ||
+                 is_rtp_or_rtcp(192));
+  const std::string expected = "22/a 128/a 129/a 0/a 22/b 0/b ";
+  const std::string single = through_sealed_transport(false);
+  const std::string listed = through_sealed_transport(true);
+  g_assert_cmpstr(single.c_str(), ==, expected.c_str());
+  g_assert_cmpstr(listed.c_str(), ==, expected.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char **argv)
@@ -150,5 +235,7 @@ int main(int argc, char **argv)
   g_test_add_func("/faultdomain/unguarded-branch-stops-everyone",
                   test_unguarded_branch_stops_everyone);
   g_test_add_func("/faultdomain/find-branch-outside", test_find_branch_outside);
+  g_test_add_func("/faultdomain/sealed-transport-keeps-only-the-handshake",
+                  test_sealed_transport_keeps_only_the_handshake);
   return g_test_run();
 }

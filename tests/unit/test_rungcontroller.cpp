@@ -39,6 +39,9 @@ struct Run {
   RungController c{kRungs, 0};
   int64_t now = 10 * G_USEC_PER_SEC;
   std::vector<int> probes; /* the rates asked to probe, in bit/s / 1000 */
+  std::vector<int> pads;   /* the rates asked to probe with padding */
+  Run() = default;
+  explicit Run(bool can_pad) : c(kRungs, 0, can_pad) {}
 
   /* Ticks for @us with @e and @sent (or until the first change, @stop);
    * the time of the first change (-1: none). */
@@ -54,6 +57,8 @@ struct Run {
         changed_at = t + kTick;
       if (d.probe)
         probes.push_back(static_cast<int>(d.probe_bps / 1000));
+      if (d.pad)
+        pads.push_back(static_cast<int>(d.probe_bps / 1000));
       if (d.changed && stop)
         break;
     }
@@ -303,6 +308,46 @@ void test_delay_based()
   g_assert_cmpint(r.c.rung(), ==, 0);
 }
 
+/* With padding: no try of a rung the estimate does not carry, a padding
+ * probe instead; up once a probe proved the next rung, even within the
+ * back-off of a move down, but not within that of a failed try. */
+void test_padding()
+{
+  Run r(true);
+  r.ticks(G_USEC_PER_SEC, delay_estimate(850000, 1000000), 2000000, true, true);
+  g_assert_cmpint(r.c.rung(), ==, 1);
+  /* At the ceiling where a controller without padding would try rung 0
+   * (test_delay_gate): padding probes at its rate, the viewer stays. */
+  g_assert_cmpint(r.ticks(10 * G_USEC_PER_SEC, delay_estimate(1060000, 700000), 667000), ==, -1);
+  g_assert_cmpint(r.c.rung(), ==, 1);
+  g_assert_cmpuint(r.probes.size(), ==, 0);
+  g_assert_cmpuint(r.pads.size(), >=, 1);
+  g_assert_cmpint(r.pads[0], ==, 2000);
+  /* The padding probe proved 2 Mbit/s (the link came back): up at once,
+   * though the move down's back-off (kBackoffFarUs) has not passed. */
+  BandwidthEstimate proven = delay_estimate(2000000, 2000000);
+  proven.probe = ProbeState::Succeeded;
+  proven.probe_bps = 2000000;
+  g_assert_cmpint(r.ticks(G_USEC_PER_SEC, proven, 667000, false, true), ==, kTick);
+  g_assert_cmpint(r.c.rung(), ==, 0);
+  g_assert_cmpuint(r.probes.size(), ==, 0);
+  /* That try fails (loss): back, and the next proof does not move it up
+   * before the failed try's back-off. */
+  BandwidthEstimate lossy = proven;
+  lossy.loss_fraction = 0.3;
+  g_assert_cmpint(r.ticks(kTick, lossy, 2000000), ==, kTick);
+  g_assert_cmpint(r.c.rung(), ==, 1);
+  const int64_t again = r.ticks(30 * G_USEC_PER_SEC, proven, 667000, false, true);
+  g_assert_cmpint(again, >=, RungController::kBackoffMinUs);
+  g_assert_cmpint(r.c.rung(), ==, 0);
+  /* Without padding the same proof is only an estimate: the back-off of
+   * the move down holds. */
+  Run n(false);
+  n.ticks(G_USEC_PER_SEC, delay_estimate(850000, 1000000), 2000000, true, true);
+  g_assert_cmpint(n.ticks(RungController::kBackoffFarUs - 2 * kTick, proven, 667000, false), ==,
+                  -1);
+}
+
 }  // namespace
 
 int main(int argc, char **argv)
@@ -316,5 +361,6 @@ int main(int argc, char **argv)
   g_test_add_func("/rungcontroller/near-refusal", test_near_refusal);
   g_test_add_func("/rungcontroller/delay-gate", test_delay_gate);
   g_test_add_func("/rungcontroller/delay-based", test_delay_based);
+  g_test_add_func("/rungcontroller/padding", test_padding);
   return g_test_run();
 }

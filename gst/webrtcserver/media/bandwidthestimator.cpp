@@ -424,7 +424,8 @@ BandwidthEstimate BandwidthEstimator::estimate() const
     consider(remb_bps_, EstimateBasis::Remb, true);
   if (loss_reported_)
     consider(loss_bps_, EstimateBasis::Loss, false);
-  if (probe_ == ProbeState::Running && probe_bps_ > target) {
+  /* A trial sends the probed rate: the estimate must not move it down meanwhile. */
+  if (probe_ == ProbeState::Running && probe_kind_ == ProbeKind::Trial && probe_bps_ > target) {
     target = static_cast<double>(probe_bps_);
     basis = EstimateBasis::Probe;
   }

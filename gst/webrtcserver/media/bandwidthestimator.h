@@ -38,7 +38,9 @@
  * target_bps() falls back to the estimate from before the probe, whose
  * own excess says nothing about the lower rate); calm feedback for 1.5 s of
  * the probe's packets ends it well (the estimate becomes the probed rate). Failed tries back off 2x
- * each, up to a minute.
+ * each, up to a minute. A padding probe (ProbeKind) does not raise target_bps() (the
+ * sender stays where it is), lasts 1 s, succeeds only once 90 % of the probed rate was
+ * acknowledged, and backs off from 2 s to 8 s only.
  *
  * Not thread-safe: one owner (viewerfeedback.h locks around it).
  */
@@ -68,6 +70,13 @@ const char *estimate_basis_name(EstimateBasis b);
 
 enum class ProbeState { None, Running, Succeeded, Failed };
 const char *probe_state_name(ProbeState p);
+
+/* How a probe sends its extra bytes: by moving the viewer up (a trial of
+ * the higher rung's media, key frame included), or as padding beside the
+ * rung it stays on (retransmissions of packets it already has,
+ * rtxbudget.h): a failed padding probe costs the viewer a little delay,
+ * not a freeze, so it may be tried again soon. */
+enum class ProbeKind { Trial, Padding };
 
 /* What the estimate is and what it rests on (for /stats and the ladder). */
 struct BandwidthEstimate {
@@ -112,8 +121,8 @@ class BandwidthEstimator
   BandwidthEstimate estimate() const;
 
   /* Probing, see above. */
-  bool wants_probe(uint64_t probe_bps, int64_t now_us) const;
-  void start_probe(uint64_t probe_bps, int64_t now_us);
+  bool wants_probe(uint64_t probe_bps, int64_t now_us, ProbeKind kind = ProbeKind::Trial) const;
+  void start_probe(uint64_t probe_bps, int64_t now_us, ProbeKind kind = ProbeKind::Trial);
   ProbeState probe_state() const { return probe_; }
 
  private:
@@ -180,6 +189,7 @@ class BandwidthEstimator
 
   /* Probing. */
   ProbeState probe_ = ProbeState::None;
+  ProbeKind probe_kind_ = ProbeKind::Trial;
   uint64_t probe_bps_ = 0;
   int64_t probe_start_us_ = -1;
   int64_t last_probe_end_us_ = -1;

@@ -23,6 +23,16 @@ constexpr int64_t kProbeGraceUs = 2 * kSecondUs;
 constexpr double kProbeCarried = 0.9;
 constexpr int64_t kProbeBackoffMinUs = 3 * kSecondUs;
 constexpr int64_t kProbeBackoffMaxUs = 60 * kSecondUs;
+/* Padding probes: shorter (the excess queues at the bottleneck until the
+ * overuse is seen), and cheap enough to repeat within seconds. */
+constexpr int64_t kPaddingProbeUs = 1 * kSecondUs;
+constexpr int64_t kPaddingBackoffMinUs = 2 * kSecondUs;
+constexpr int64_t kPaddingBackoffMaxUs = 8 * kSecondUs;
+
+int64_t probe_duration(ProbeKind kind)
+{
+  return kind == ProbeKind::Padding ? kPaddingProbeUs : kProbeUs;
+}
 }  // namespace
 
 const char *probe_state_name(ProbeState p)
@@ -40,15 +50,16 @@ const char *probe_state_name(ProbeState p)
   return "none";
 }
 
-bool BandwidthEstimator::wants_probe(uint64_t probe_bps, int64_t now_us) const
+bool BandwidthEstimator::wants_probe(uint64_t probe_bps, int64_t now_us, ProbeKind kind) const
 {
   if (probe_ == ProbeState::Running || probe_bps <= target_bps() || probe_bps > config_.max_bps)
     return false;
   const bool calm = last_overuse_us_ < 0 || now_us - last_overuse_us_ >= kProbeCalmUs;
   /* The back-off is for trying the failed rate (or more) again. */
-  const int64_t backoff = probe_bps >= failed_probe_bps_
-                              ? std::max(probe_backoff_us_, kProbeBackoffMinUs)
-                              : kProbeBackoffMinUs;
+  const int64_t least = kind == ProbeKind::Padding ? kPaddingBackoffMinUs : kProbeBackoffMinUs;
+  const int64_t most = kind == ProbeKind::Padding ? kPaddingBackoffMaxUs : kProbeBackoffMaxUs;
+  const int64_t backoff =
+      probe_bps >= failed_probe_bps_ ? std::clamp(probe_backoff_us_, least, most) : least;
   const bool backed_off = last_probe_end_us_ < 0 || now_us - last_probe_end_us_ >= backoff;
   const bool feedback =
       (twcc_seen_ && now_us - last_feedback_us_ < kFeedbackTimeoutUs) || remb_bps_ > 0;
@@ -57,15 +68,17 @@ bool BandwidthEstimator::wants_probe(uint64_t probe_bps, int64_t now_us) const
 
 void BandwidthEstimator::probe_timeout(int64_t now_us)
 {
-  if (probe_ == ProbeState::Running && now_us - probe_start_us_ > kProbeUs + kProbeGraceUs) {
+  if (probe_ == ProbeState::Running &&
+      now_us - probe_start_us_ > probe_duration(probe_kind_) + kProbeGraceUs) {
     /* Without transport-cc the loss reports are all there is to judge by. */
     end_probe(!twcc_seen_ && loss_fraction_ <= kLossHigh, now_us);
   }
 }
 
-void BandwidthEstimator::start_probe(uint64_t probe_bps, int64_t now_us)
+void BandwidthEstimator::start_probe(uint64_t probe_bps, int64_t now_us, ProbeKind kind)
 {
   probe_ = ProbeState::Running;
+  probe_kind_ = kind;
   probe_bps_ = probe_bps;
   probe_start_us_ = now_us;
   before_probe_delay_bps_ = delay_bps_;
@@ -76,12 +89,18 @@ void BandwidthEstimator::judge_probe(int64_t last_send_us, bool overuse, int64_t
 {
   if (probe_ != ProbeState::Running)
     return;
-  /* Overuse while what got through matches the probed rate is the burst of
-   * the switch (a key frame), not the link refusing the rate. */
+  /* Overuse while what got through matches the probed rate is a burst (a
+   * trial's key frame, a frame and its padding), not the link refusing the
+   * rate. */
   const bool refused = overuse && acked_bps() < kProbeCarried * probe_bps_;
+  /* Padding proves a rate only when it got through: the rung it pads may send
+   * less than its bitrate, and the bottleneck's own burst can hide the
+   * queue for a while. */
+  const bool carried =
+      probe_kind_ != ProbeKind::Padding || acked_bps() >= kProbeCarried * probe_bps_;
   if (refused || (loss_fresh_ && loss_fraction_ > kLossHigh))
     end_probe(false, now_us);
-  else if (last_send_us >= probe_start_us_ + kProbeUs)
+  else if (last_send_us >= probe_start_us_ + probe_duration(probe_kind_) && carried)
     end_probe(true, now_us);
 }
 

@@ -55,7 +55,43 @@ gboolean guarded_query(GstPad *pad, GstObject *parent, GstQuery *query)
   return gst_pad_query_default(pad, parent, query);
 }
 
+bool is_media_packet(GstBuffer *buffer)
+{
+  guint8 first = 0;
+  return gst_buffer_extract(buffer, 0, &first, 1) == 1 && is_rtp_or_rtcp(first);
+}
+
+GstPadProbeReturn drop_media_once_failed(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  auto *guard = static_cast<std::shared_ptr<BranchGuard> *>(data);
+  if (!(*guard)->failed)
+    return GST_PAD_PROBE_OK;
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    return is_media_packet(GST_PAD_PROBE_INFO_BUFFER(info)) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+  GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+  list = gst_buffer_list_make_writable(list);
+  gst_buffer_list_foreach(
+      list,
+      [](GstBuffer **buffer, guint, gpointer) -> gboolean {
+        if (is_media_packet(*buffer))
+          gst_clear_buffer(buffer); /* removes it from the list */
+        return TRUE;
+      },
+      nullptr);
+  GST_PAD_PROBE_INFO_DATA(info) = list;
+  return gst_buffer_list_length(list) == 0 ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
 }  // namespace
+
+void seal_transport(GstPad *transport_sink, const std::shared_ptr<BranchGuard> &guard)
+{
+  gst_pad_add_probe(
+      transport_sink,
+      static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+      drop_media_once_failed, new std::shared_ptr<BranchGuard>(guard),
+      [](gpointer data) { delete static_cast<std::shared_ptr<BranchGuard> *>(data); });
+}
 
 void add_guarded_input(GstElement *branch, const char *name, GstElement *target,
                        const std::shared_ptr<BranchGuard> &guard)

@@ -52,6 +52,21 @@ void add_guarded_input(GstElement *branch, const char *name, GstElement *target,
 void add_guarded_input_pad(GstElement *branch, const char *name, GstPad *target,
                            const std::shared_ptr<BranchGuard> &guard);
 
+/* Whether a packet on an ICE transport whose first byte is @first_byte is RTP or
+ * RTCP (RFC 7983: 128-191), as opposed to DTLS (20-63) or STUN (0-3). */
+constexpr bool is_rtp_or_rtcp(guint8 first_byte)
+{
+  return first_byte >= 128 && first_byte <= 191;
+}
+
+/* Seals @transport_sink (the pad where a branch's packets enter its ICE
+ * transport, a nicesink's): once @guard failed, RTP and RTCP are dropped
+ * there, DTLS and STUN still pass. What a branch held before it failed (webrtcbin
+ * keeps media back until DTLS is up) must not reach a peer whose certificate
+ * was refused inside the handshake, and the handshake itself must end as
+ * the peer expects. */
+void seal_transport(GstPad *transport_sink, const std::shared_ptr<BranchGuard> &guard);
+
 /* Marks @branch as the fault domain of consumer @id. */
 void tag_branch(GstElement *branch, const std::string &id,
                 const std::shared_ptr<BranchGuard> &guard);

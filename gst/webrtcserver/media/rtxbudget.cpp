@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -25,6 +26,13 @@ namespace
 /* Packets are counted, not bytes: a retransmission is a full packet. */
 constexpr uint64_t kPacketBits = 1200 * 8;
 constexpr unsigned kMinPacketsPerSecond = 5;
+constexpr unsigned kKeyFramePackets = 24;
+/* Padding repeats the packets sent last: these many (under a second of a
+ * low rung, all of them still in rtprtxsend's history of 100). */
+constexpr std::size_t kPadFrom = 48;
+/* Credit for padding accrues between media packets; after a longer pause
+ * (no media) it restarts instead of bursting. */
+constexpr int64_t kPadMaxGapUs = 100000;
 
 std::vector<GstElement *> rtx_senders(GstElement *webrtcbin)
 {
@@ -68,7 +76,73 @@ struct RtxBudget::State {
   std::mutex lock;
   TokenBucket bucket{kMinPacketsPerSecond, kMinPacketsPerSecond};
   std::set<guint> rtx_pts;
-  std::atomic<uint64_t> passed{0}, dropped{0}, media{0};
+  std::atomic<uint64_t> passed{0}, dropped{0}, media{0}, padded{0};
+
+  /* Padding (under lock). */
+  struct Sent {
+    guint32 ssrc;
+    guint16 seq;
+    std::size_t size;
+  };
+  std::deque<Sent> recent; /* media packets that went into rtprtxsend, newest last */
+  std::size_t cursor = 0;  /* the next of them to repeat, counted from the newest */
+  uint64_t pad_bps = 0;
+  int64_t pad_until_us = 0, last_media_us = 0;
+  double credit_bytes = 0;
+  std::function<bool()> keep_going;
+  uint64_t pad_expected = 0; /* padding requested, not yet seen leaving */
+
+  /* A media packet is about to enter rtprtxsend: what to repeat now. */
+  std::vector<Sent> on_media(GstBuffer *buffer, int64_t now_us)
+  {
+    std::vector<Sent> repeat;
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    if (!gst_rtp_buffer_map(buffer, GST_MAP_READ, &rtp))
+      return repeat;
+    const Sent sent{gst_rtp_buffer_get_ssrc(&rtp), gst_rtp_buffer_get_seq(&rtp),
+                    gst_buffer_get_size(buffer)};
+    gst_rtp_buffer_unmap(&rtp);
+    std::function<bool()> ask;
+    {
+      std::lock_guard<std::mutex> guard(lock);
+      const int64_t gap = now_us - last_media_us;
+      last_media_us = now_us;
+      if (pad_bps > 0 && (now_us >= pad_until_us || !keep_going)) {
+        pad_bps = 0;
+        keep_going = nullptr;
+      }
+      if (pad_bps > 0) {
+        credit_bytes = gap > kPadMaxGapUs ? 0 : credit_bytes + pad_bps * gap / 8e6;
+        ask = keep_going;
+      }
+    }
+    /* Outside the lock: it takes the estimator's. */
+    if (ask && !ask()) {
+      stop();
+      ask = nullptr;
+    }
+    std::lock_guard<std::mutex> guard(lock);
+    while (ask && pad_bps > 0 && !recent.empty() && credit_bytes > 0) {
+      if (cursor >= recent.size())
+        cursor = 0;
+      const Sent &s = recent[recent.size() - 1 - cursor++];
+      credit_bytes -= static_cast<double>(s.size);
+      repeat.push_back(s);
+      pad_expected++;
+    }
+    recent.push_back(sent);
+    if (recent.size() > kPadFrom)
+      recent.pop_front();
+    return repeat;
+  }
+
+  void stop()
+  {
+    std::lock_guard<std::mutex> guard(lock);
+    pad_bps = 0;
+    keep_going = nullptr;
+    credit_bytes = 0;
+  }
 
   /* true: let @buffer through. */
   bool admit(GstBuffer *buffer)
@@ -81,6 +155,12 @@ struct RtxBudget::State {
     std::lock_guard<std::mutex> guard(lock);
     if (!rtx_pts.count(pt)) {
       media++;
+      return true;
+    }
+    /* rtprtxsend answers requests in order: the next ones are the padding. */
+    if (pad_expected > 0) {
+      pad_expected--;
+      padded++;
       return true;
     }
     if (bucket.take(g_get_monotonic_time())) {
@@ -120,6 +200,40 @@ static GstPadProbeReturn on_rtx_output(GstPad *, GstPadProbeInfo *info, gpointer
   return GST_PAD_PROBE_OK;
 }
 
+namespace
+{
+
+/* What the padding probe on one rtprtxsend's input needs. */
+struct PadTap {
+  std::shared_ptr<RtxBudget::State> state;
+  GstPad *rtx_src; /* owned: where retransmission requests go in */
+};
+
+void request_repeats(const PadTap &tap, const std::vector<RtxBudget::State::Sent> &repeat)
+{
+  for (const auto &s : repeat) {
+    GstStructure *request = gst_structure_new("GstRTPRetransmissionRequest", "seqnum", G_TYPE_UINT,
+                                              guint(s.seq), "ssrc", G_TYPE_UINT, s.ssrc, nullptr);
+    gst_pad_send_event(tap.rtx_src, gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM, request));
+  }
+}
+
+GstPadProbeReturn on_media_input(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  const PadTap &tap = *static_cast<PadTap *>(data);
+  const int64_t now = g_get_monotonic_time();
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+    request_repeats(tap, tap.state->on_media(GST_PAD_PROBE_INFO_BUFFER(info), now));
+  } else {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+    for (guint i = 0; i < gst_buffer_list_length(list); i++)
+      request_repeats(tap, tap.state->on_media(gst_buffer_list_get(list, i), now));
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+}  // namespace
+
 std::unique_ptr<RtxBudget> RtxBudget::attach(GstElement *webrtcbin, uint64_t bps)
 {
   const std::vector<GstElement *> senders = rtx_senders(webrtcbin);
@@ -142,6 +256,18 @@ std::unique_ptr<RtxBudget> RtxBudget::attach(GstElement *webrtcbin, uint64_t bps
         on_rtx_output, new std::shared_ptr<State>(b->state_),
         [](gpointer d) { delete static_cast<std::shared_ptr<State> *>(d); });
     b->probes_.push_back(Probe{src, id});
+    GstPad *sink = gst_element_get_static_pad(s, "sink");
+    if (!sink)
+      continue;
+    const gulong pad_id = gst_pad_add_probe(
+        sink,
+        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+        on_media_input, new PadTap{b->state_, GST_PAD(gst_object_ref(src))}, [](gpointer d) {
+          auto *tap = static_cast<PadTap *>(d);
+          gst_object_unref(tap->rtx_src);
+          delete tap;
+        });
+    b->probes_.push_back(Probe{sink, pad_id});
   }
   return b;
 }
@@ -159,8 +285,36 @@ void RtxBudget::set_rate(uint64_t bps)
   const unsigned per_second =
       std::max<unsigned>(kMinPacketsPerSecond, static_cast<unsigned>(bps / kPacketBits));
   std::lock_guard<std::mutex> guard(state_->lock);
-  /* Half a second of budget may go at once (a lost key frame). */
-  state_->bucket = TokenBucket(per_second, std::max(kMinPacketsPerSecond, per_second / 2));
+  /* Half a second of budget, and at least a low rung's key frame, may go at
+   * once: a move down comes after loss, and the lower rung's first key
+   * frame meets the queue the higher rung overfilled. */
+  state_->bucket = TokenBucket(per_second, std::max(kKeyFramePackets, per_second / 2));
+}
+
+void RtxBudget::pad(uint64_t extra_bps, int64_t until_us, std::function<bool()> keep_going)
+{
+  std::lock_guard<std::mutex> guard(state_->lock);
+  state_->pad_bps = extra_bps;
+  state_->pad_until_us = until_us;
+  state_->keep_going = std::move(keep_going);
+  state_->credit_bytes = 0;
+  state_->pad_expected = 0;
+}
+
+void RtxBudget::stop_padding()
+{
+  state_->stop();
+}
+
+bool RtxBudget::padding() const
+{
+  std::lock_guard<std::mutex> guard(state_->lock);
+  return state_->pad_bps > 0;
+}
+
+uint64_t RtxBudget::padded() const
+{
+  return state_->padded;
 }
 
 uint64_t RtxBudget::passed() const

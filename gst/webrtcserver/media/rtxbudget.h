@@ -10,12 +10,23 @@
  * packets through at up to a share of the viewer's rung bitrate; the rest
  * are dropped, and the viewer asks for a key frame instead (PLI) if it
  * must. The media packets themselves are never touched.
+ *
+ * The same sender also pads a probe (bandwidthestimator.h,
+ * ProbeKind::Padding): for a probe of a higher rung, retransmissions of the
+ * packets the viewer was sent last add the difference beside its rung
+ * (requested from rtprtxsend as a NACK would, paced by the media packets
+ * passing), outside the budget and not counted as packets asked for
+ * again. Every one carries a transport-wide sequence number (the RTPSession
+ * writes it into RTX packets too), so the viewer's transport-cc feedback
+ * tells whether the link carries the higher rate without the viewer ever
+ * seeing it: the way Google congestion control probes with RTX.
  */
 #pragma once
 
 #include <gst/gst.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -39,6 +50,14 @@ class RtxBudget
   uint64_t media() const;
   uint64_t passed() const;
   uint64_t dropped() const;
+
+  /* Pads with @extra_bps of retransmissions until @until_us (monotonic
+   * time) or until @keep_going (called on the streaming thread) says no. */
+  void pad(uint64_t extra_bps, int64_t until_us, std::function<bool()> keep_going);
+  void stop_padding();
+  bool padding() const;
+  /* Padding packets sent so far. */
+  uint64_t padded() const;
 
   struct State;
 

@@ -9,8 +9,8 @@
 namespace livecast
 {
 
-RungController::RungController(std::vector<uint64_t> rung_bps, int start)
-    : rung_bps_(std::move(rung_bps)), rung_(0)
+RungController::RungController(std::vector<uint64_t> rung_bps, int start, bool can_pad)
+    : rung_bps_(std::move(rung_bps)), rung_(0), can_pad_(can_pad)
 {
   if (rung_bps_.empty())
     rung_bps_.push_back(UINT64_MAX);
@@ -36,6 +36,22 @@ void RungController::note_refusal(int64_t now_us, const BandwidthEstimate &e, do
                                          : static_cast<double>(sent_bps) * (1.0 - loss);
   if (carried < kFar * rung_bps_[refused])
     backoff_us_ = std::max(backoff_us_, kBackoffFarUs);
+}
+
+bool RungController::padded_up(int64_t now_us, const BandwidthEstimate &e, uint64_t up,
+                               bool backed_off, const std::function<bool(uint64_t)> &wants_probe,
+                               Decision &d) const
+{
+  if (e.delay_bps >= kFit * up) {
+    const bool proven = e.probe == ProbeState::Succeeded && e.probe_bps >= up;
+    const bool after_failed_try = last_failure_us_ >= 0 && now_us - last_failure_us_ < backoff_us_;
+    if (backed_off || (proven && !after_failed_try))
+      return true;
+  } else if (wants_probe(up)) {
+    d.pad = true;
+    d.probe_bps = up;
+  }
+  return false;
 }
 
 RungController::Decision RungController::tick(int64_t now_us, const BandwidthEstimate &e,
@@ -112,8 +128,21 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
   } else if (!congested(e, loss, rung_)) {
     below_since_us_ = -1;
     const bool backed_off = last_refusal_us_ < 0 || now_us - last_refusal_us_ >= backoff_us_;
-    if (rung_ > 0 && backed_off && now_us - last_switch_us_ >= kSettleUs && loss <= kCalmLoss &&
-        e.basis != EstimateBasis::Initial && e.probe != ProbeState::Running) {
+    const bool calm = rung_ > 0 && now_us - last_switch_us_ >= kSettleUs && loss <= kCalmLoss &&
+                      e.basis != EstimateBasis::Initial && e.probe != ProbeState::Running;
+    /* Up one rung, on trial. */
+    auto try_up = [&](bool probed) {
+      if (last_refusal_us_ >= 0)
+        backoff_us_ = std::min(backoff_us_ * 2, kBackoffMaxUs);
+      trial_from_ = rung_;
+      trial_start_us_ = now_us;
+      trial_probed_ = probed;
+      move_to(rung_ - 1);
+    };
+    if (calm && twcc && can_pad_) {
+      if (padded_up(now_us, e, rung_bps_[rung_ - 1], backed_off, wants_probe, d))
+        try_up(false);
+    } else if (calm && backed_off) {
       const uint64_t up = rung_bps_[rung_ - 1];
       const bool probe = wants_probe(up);
       /* Without transport-cc nothing but a try tells whether it fits. */
@@ -126,12 +155,7 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
       const double ceiling = std::min(kFit * up, kHeadroom * e.acked_bps);
       const bool close = twcc && e.acked_bps > 0 && e.delay_bps >= kClose * ceiling;
       if (!twcc || e.delay_bps >= kFit * up || (probe && close)) {
-        if (last_refusal_us_ >= 0)
-          backoff_us_ = std::min(backoff_us_ * 2, kBackoffMaxUs);
-        trial_from_ = rung_;
-        trial_start_us_ = now_us;
-        trial_probed_ = probe;
-        move_to(rung_ - 1);
+        try_up(probe);
         d.probe = probe;
         d.probe_bps = up;
       }

@@ -27,6 +27,14 @@
  *    what got through was below kFar x the refused rung (a 1 Mbit/s link
  *    and a 2 Mbit/s rung: each try costs the viewer a freeze,
  *    tests/browser/ladder.test.mjs);
+ *  - with padding (transport-cc and RTX negotiated: rtxbudget.h), the
+ *    viewer is never tried on a rung its link has not shown it carries:
+ *    instead of a try, a padding probe at the next rung's bitrate beside
+ *    the rung it is on (Decision::pad), and a move up once the
+ *    delay-based estimate carries the next rung. A probe that proved it
+ *    (the estimator's probe succeeded at that rate) moves the viewer up
+ *    even within the back-off of a move down (the link changed since),
+ *    not within that of a failed try (what the probe saw was not enough);
  *  - REMB (the browser's own estimate, what Chromium sends without
  *    transport-cc) is not used: Chromium without a send-time header
  *    extension reported 349-639 kbit/s while an unshaped link carried our
@@ -50,13 +58,14 @@ class RungController
 {
  public:
   /* @rung_bps: each rung's bitrate, rung 0 (the best) first; @start: the
-   * rung a new viewer gets. */
-  RungController(std::vector<uint64_t> rung_bps, int start);
+   * rung a new viewer gets; @can_pad: padding probes are possible (see above). */
+  RungController(std::vector<uint64_t> rung_bps, int start, bool can_pad = false);
 
   struct Decision {
     int rung = 0;         /* where the viewer should be */
     bool changed = false; /* ... and it is not the last decision */
     bool probe = false;   /* moving up: start a probe at probe_bps */
+    bool pad = false;     /* staying: start a padding probe at probe_bps */
     uint64_t probe_bps = 0;
   };
 
@@ -106,8 +115,13 @@ class RungController
   void note_refusal(int64_t now_us, const BandwidthEstimate &e, double loss, uint64_t sent_bps,
                     int refused);
 
+  /* Padding: whether to move up now (true) or start a padding probe (d.pad). */
+  bool padded_up(int64_t now_us, const BandwidthEstimate &e, uint64_t up, bool backed_off,
+                 const std::function<bool(uint64_t)> &wants_probe, Decision &d) const;
+
   std::vector<uint64_t> rung_bps_;
   int rung_;
+  bool can_pad_;
   int64_t below_since_us_ = -1;
   int64_t last_switch_us_ = -1;
   uint64_t received_bps_ = 0;

@@ -56,6 +56,7 @@ struct ViewerSet::Viewer {
   gint64 sent_mark_us = 0;
   double sent_bps = 0; /* RTP leaving for it, last kReceivedWindowUs */
   guint64 rung_switches = 0;
+  guint64 padding_probes = 0;
   guint64 rtx_asked_mark = 0, media_mark = 0; /* the RTX budget's counts at the last tick */
 };
 

@@ -534,6 +534,11 @@ void ViewerBranch::watch_certificate(const Guarded &run,
 {
   if (std::exchange(watching_certificate_, true))
     return;
+  for (GstElement *nicesink : elements_of(webrtcbin_, "nicesink")) {
+    Ref<GstPad> sink = Ref<GstPad>::adopt(gst_element_get_static_pad(nicesink, "sink"));
+    if (sink)
+      seal_transport(sink.get(), guard_);
+  }
   for (GstElement *dec : elements_of(webrtcbin_, "dtlssrtpdec"))
     g_signal_connect_data(
         dec, "notify::peer-pem", G_CALLBACK(on_peer_certificate),

@@ -325,16 +325,25 @@ FeedbackCounts ViewerFeedback::counts() const
   return state_->counts;
 }
 
-bool ViewerFeedback::wants_probe(guint64 probe_bps)
+bool ViewerFeedback::wants_probe(guint64 probe_bps, ProbeKind kind)
 {
   std::lock_guard<std::mutex> guard(state_->lock);
-  return state_->estimator.wants_probe(probe_bps, g_get_monotonic_time());
+  return state_->estimator.wants_probe(probe_bps, g_get_monotonic_time(), kind);
 }
 
-void ViewerFeedback::start_probe(guint64 probe_bps)
+void ViewerFeedback::start_probe(guint64 probe_bps, ProbeKind kind)
 {
   std::lock_guard<std::mutex> guard(state_->lock);
-  state_->estimator.start_probe(probe_bps, g_get_monotonic_time());
+  state_->estimator.start_probe(probe_bps, g_get_monotonic_time(), kind);
+}
+
+std::function<bool()> ViewerFeedback::probe_running() const
+{
+  std::shared_ptr<State> state = state_;
+  return [state]() {
+    std::lock_guard<std::mutex> guard(state->lock);
+    return state->estimator.probe_state() == ProbeState::Running;
+  };
 }
 
 std::string ViewerFeedback::stats_json()

@@ -19,6 +19,7 @@
 
 #include <gst/gst.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -56,8 +57,11 @@ class ViewerFeedback
   FeedbackCounts counts() const;
 
   /* Probing a higher rate (bandwidthestimator.h), any thread. */
-  bool wants_probe(guint64 probe_bps);
-  void start_probe(guint64 probe_bps);
+  bool wants_probe(guint64 probe_bps, ProbeKind kind = ProbeKind::Trial);
+  void start_probe(guint64 probe_bps, ProbeKind kind = ProbeKind::Trial);
+  /* Whether a probe runs, for any thread, valid as long as anyone holds it
+   * (the padding that feeds the probe asks it with every packet). */
+  std::function<bool()> probe_running() const;
 
   /* The estimate as one JSON object (for /stats): target, basis, limits,
    * acknowledged bitrate, loss, delay state, probe, counts. */

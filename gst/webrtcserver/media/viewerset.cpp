@@ -35,6 +35,9 @@ constexpr std::size_t kRecentlyEnded = 32;
 constexpr guint kLadderTickMs = 250;
 /* What a viewer received is judged over about this long. */
 constexpr gint64 kReceivedWindowUs = 1 * G_USEC_PER_SEC;
+/* A padding probe's padding stops after this at the latest (the estimator
+ * ends the probe sooner: bandwidthestimator.h). */
+constexpr gint64 kPaddingMaxUs = 1500000;
 /* Retransmissions may add this share of the viewer's rung bitrate (rtxbudget.h). */
 constexpr double kRtxShare = 0.25;
 
@@ -147,7 +150,17 @@ void ViewerSet::ladder_tick()
   }
   for (Viewer *v : live) {
     any = true;
+    const ProbeState was = v->estimate.probe;
     v->estimate = v->feedback->estimate();
+    if (was == ProbeState::Running && v->estimate.probe != ProbeState::Running)
+      GST_INFO_OBJECT(
+          element_,
+          "viewer %s: probe at %" G_GUINT64_FORMAT " bit/s %s (acknowledged %" G_GUINT64_FORMAT
+          " bit/s, loss %.2f, %s; %" G_GUINT64_FORMAT " padding packets so far)",
+          v->id.c_str(), static_cast<guint64>(v->estimate.probe_bps),
+          probe_state_name(v->estimate.probe), static_cast<guint64>(v->estimate.acked_bps),
+          v->estimate.loss_fraction, bandwidth_usage_name(v->estimate.usage),
+          static_cast<guint64>(v->rtx ? v->rtx->padded() : 0));
     const guint64 bytes = v->feedback->counts().bytes_sent;
     if (v->sent_mark_us == 0) {
       v->sent_mark_us = now;
@@ -169,12 +182,27 @@ void ViewerSet::ladder_tick()
       v->media_mark = media;
     }
     ViewerFeedback *feedback = v->feedback.get();
+    const ProbeKind kind = v->rtx ? ProbeKind::Padding : ProbeKind::Trial;
     const RungController::Decision d = v->controller->tick(
         now, v->estimate, static_cast<uint64_t>(v->sent_bps),
-        [feedback](uint64_t bps) { return feedback->wants_probe(bps); }, nack_loss,
+        [feedback, kind](uint64_t bps) { return feedback->wants_probe(bps, kind); }, nack_loss,
         v->branch->pending_rung() < 0 && v->branch->rung() == v->controller->rung());
+    if (d.pad && v->rtx) {
+      /* What the rung sends (often less than its bitrate: a still picture)
+       * plus retransmissions up to the probed rate. */
+      const uint64_t rung_bps = v->sent_bps > 0 ? static_cast<uint64_t>(v->sent_bps)
+                                                : v->rung_bps[static_cast<std::size_t>(d.rung)];
+      GST_INFO_OBJECT(element_, "viewer %s: padding probe at %" G_GUINT64_FORMAT " bit/s",
+                      v->id.c_str(), static_cast<guint64>(d.probe_bps));
+      v->feedback->start_probe(d.probe_bps, ProbeKind::Padding);
+      v->rtx->pad(d.probe_bps > rung_bps ? d.probe_bps - rung_bps : 0, now + kPaddingMaxUs,
+                  v->feedback->probe_running());
+      v->padding_probes++;
+    }
     if (!d.changed)
       continue;
+    if (v->rtx)
+      v->rtx->stop_padding();
     GST_INFO_OBJECT(
         element_, "viewer %s: rung %d -> %d (estimate %" G_GUINT64_FORMAT " bit/s, %s%s)",
         v->id.c_str(), v->branch->rung(), d.rung, static_cast<guint64>(v->estimate.target_bps),
@@ -394,20 +422,17 @@ void ViewerSet::on_ice_state(Viewer &v, GstWebRTCICEConnectionState state)
         if (!v.feedback) {
           GST_WARNING_OBJECT(element_, "viewer %s: no bandwidth estimate: %s", v.id.c_str(),
                              error.c_str());
-        } else if (fs.rungs.size() > 1) {
-          std::vector<uint64_t> bps;
-          for (const RungSpec &r : fs.rungs)
-            bps.push_back(r.bitrate_kbps * 1000ull);
-          v.controller = std::make_unique<RungController>(bps, 0);
         }
-        if (v.feedback)
-          start_ladder_ticks();
         if (!fs.rungs.empty()) {
           for (const RungSpec &r : fs.rungs)
             v.rung_bps.push_back(r.bitrate_kbps * 1000ull);
           v.rtx = RtxBudget::attach(v.branch->webrtcbin(),
                                     static_cast<uint64_t>(kRtxShare * v.rung_bps[0]));
         }
+        if (v.feedback && fs.rungs.size() > 1)
+          v.controller = std::make_unique<RungController>(v.rung_bps, 0, v.rtx != nullptr);
+        if (v.feedback)
+          start_ladder_ticks();
         GST_INFO_OBJECT(element_, "viewer %s connected", v.id.c_str());
       }
       break;

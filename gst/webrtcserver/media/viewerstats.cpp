@@ -160,6 +160,9 @@ std::string ViewerSet::stats_json()
     /* Retransmissions sent and held back by the budget (rtxbudget.h). */
     w.key("rtxSent").integer(v.rtx ? static_cast<gint64>(v.rtx->passed()) : 0);
     w.key("rtxDropped").integer(v.rtx ? static_cast<gint64>(v.rtx->dropped()) : 0);
+    /* Padding probes of the next rung and the retransmissions they sent. */
+    w.key("paddingProbes").integer(static_cast<gint64>(v.padding_probes));
+    w.key("paddingSent").integer(v.rtx ? static_cast<gint64>(v.rtx->padded()) : 0);
     w.key("estimate");
     if (v.feedback) {
       const BandwidthEstimate &e = v.estimate;

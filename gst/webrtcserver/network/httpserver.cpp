@@ -177,6 +177,10 @@ struct WsGlue {
                     gpointer user_data)
   {
     auto *server = static_cast<HttpServer *>(user_data);
+    if (!server->is_ws_path(path)) {
+      early_handler(nullptr, msg, path, query, &server->max_body_size_);
+      return;
+    }
     if (soup_server_message_get_status(msg) != 0)
       return;
     const HttpRequest request = request_from(msg, path, query);
@@ -186,6 +190,17 @@ struct WsGlue {
           426, "This is the WebSocket signaling endpoint; connect with a WebSocket client.");
     if (refusal.status != 0)
       send_response(msg, refusal);
+  }
+
+  /* libsoup's handler paths are string prefixes: "/ws" also receives "/wsx" and
+   * "/ws/x". Those are ordinary requests; answered here, they never become WebSockets. The
+   * WebSocket path itself is left unanswered so that libsoup completes the handshake. */
+  static void request(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+                      gpointer user_data)
+  {
+    auto *server = static_cast<HttpServer *>(user_data);
+    if (!server->is_ws_path(path))
+      request_handler(soup, msg, path, query, &server->handler_);
   }
 
   static void opened(SoupServer *, SoupServerMessage *msg, const char *path,
@@ -361,6 +376,7 @@ void HttpServer::thread_main(std::string address, int port)
   soup_server_add_handler(server_, nullptr, request_handler, &handler_, nullptr);
   if (!ws_path_.empty()) {
     soup_server_add_early_handler(server_, ws_path_.c_str(), WsGlue::early, this, nullptr);
+    soup_server_add_handler(server_, ws_path_.c_str(), WsGlue::request, this, nullptr);
     soup_server_add_websocket_handler(server_, ws_path_.c_str(), nullptr, nullptr, WsGlue::opened,
                                       this, nullptr);
     /* libsoup checks its size limit on the compressed frame: with

@@ -76,6 +76,7 @@ class HttpServer
 
  private:
   void thread_main(std::string address, int port);
+  bool is_ws_path(const char *path) const { return path && ws_path_ == path; }
 
   /* Guards context_ and accepting_ against invoke() from other threads
    * (webrtcbin's) racing with stop(). */
