@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { CHROMIUM } from '../browser/chromium.mjs';
 import { findTools, makeNamespace, run } from '../browser/netns.mjs';
 import {
-  check, log, skip, sleep, startProcess, stopProcess, TestFailure, waitForLine,
+  check, log, skip, sleep, startProcess, stopProcess, tail, TestFailure, waitForLine,
 } from '../browser/testkit.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -102,6 +102,34 @@ export function killNamespace(ns) {
   return count;
 }
 
+/**
+ * Runs a test's @body(), at most @timeoutMs, and exits: 0 when it returned; 1 when it threw or
+ * ran out of time, after printing why, @report() (lines worth seeing) and the output's tail of
+ * each process @processes() names (name → child). @cleanup() (at most 15 s) runs either way.
+ */
+export async function runTopologyTest(timeoutMs, { processes, cleanup, report = () => [] }, body) {
+  const explain = (why) => {
+    console.log(`FAIL: ${why}`);
+    for (const line of report()) console.log(line);
+    for (const [name, p] of Object.entries(processes())) if (p) console.log(`--- ${name}:\n${tail(p, 40)}`);
+  };
+  const timer = setTimeout(async () => {
+    explain('overall timeout');
+    await Promise.race([cleanup(), sleep(10000)]);
+    process.exit(1);
+  }, timeoutMs);
+  let code = 0;
+  try {
+    await body();
+  } catch (err) {
+    explain(err instanceof TestFailure ? err.message : err.stack);
+    code = 1;
+  }
+  clearTimeout(timer);
+  await Promise.race([cleanup(), sleep(15000)]);
+  process.exit(code);
+}
+
 export class Topology {
   constructor(tools, livecast) {
     this.tools = tools;
@@ -112,8 +140,12 @@ export class Topology {
     this.sender = null;
   }
 
-  /** The bridge, the hosts' namespaces, topology.env; the origin and both edges running. */
-  async up() {
+  /**
+   * The bridge, the hosts' namespaces, topology.env; the origin and the edges running.
+   * @edges: which of EDGES to run; @hosts: more hosts, name → address (nothing started there);
+   * @env: more topology.env lines (after the test's own).
+   */
+  async up({ edges = Object.keys(EDGES), hosts: more = {}, env = '' } = {}) {
     const { tools } = this;
     const must = async (cmd, args) => {
       const r = await run(tools[cmd] ?? cmd, args);
@@ -123,7 +155,8 @@ export class Topology {
     if (bridge.code !== 0) skip(`cannot create a bridge here: ${bridge.out}`);
     await must('ip', ['addr', 'add', `${HUB}/24`, 'dev', 'lcbr0']);
     await must('ip', ['link', 'set', 'lcbr0', 'up']);
-    const hosts = { send: SEND, origin: ORIGIN, ...EDGES, view: VIEW };
+    const hosts = { send: SEND, origin: ORIGIN, view: VIEW, ...more };
+    for (const name of edges) hosts[name] = EDGES[name];
     for (const [name, addr] of Object.entries(hosts)) {
       const ns = await makeNamespace(`ns-${name}`, tools);
       this.ns[name] = ns;
@@ -144,16 +177,16 @@ export class Topology {
     writeFileSync(this.env, `${readFileSync(path.join(REPO, 'deploy/janus/topology.env'), 'utf8')}
 # The test's own:
 ORIGIN_ADDR=${ORIGIN}
-EDGES="edge1=${EDGES.edge1} edge2=${EDGES.edge2}"
+EDGES="${edges.map((name) => `${name}=${EDGES[name]}`).join(' ')}"
 WHIP_TOKEN=${TOKEN}
 VIDEO_CODEC=vp8
 STATE_DIR=${this.dir}/state
 DEBUG_LEVEL=3
+${env}
 `);
     await this.startRole(['origin'], 'origin');
-    await this.startRole(['edge', 'edge1'], 'edge1');
-    await this.startRole(['edge', 'edge2'], 'edge2');
-    log('origin and edges ready');
+    for (const name of edges) await this.startRole(['edge', name], name);
+    log(`origin and ${edges.join(', ')} ready`);
   }
 
   /** Runs janus-topology.sh @args in host @name's namespace, until it says it is ready. */

@@ -34,13 +34,13 @@ import path from 'node:path';
 
 import { CHROMIUM, CHROMIUM_ARGS } from '../browser/chromium.mjs';
 import {
-  check, loadPlaywright, log, requirePrivateNetwork, skip, sleep, stopProcess, tail, TestFailure,
-  waitForLine, watchPage,
+  check, loadPlaywright, log, requirePrivateNetwork, skip, sleep, stopProcess, tail, waitForLine,
+  watchPage,
 } from '../browser/testkit.mjs';
 import { JanusViewer, loadNodeDataChannel } from './janus-viewer.mjs';
 import {
-  arg, checkPrerequisites, EDGES, HUB, killNamespace, ORIGIN, SEND, senderStats, Topology, TOKEN,
-  waitFor, waitWhip, WHIP_URL,
+  arg, checkPrerequisites, EDGES, HUB, killNamespace, ORIGIN, runTopologyTest, SEND, senderStats,
+  Topology, TOKEN, waitFor, waitWhip, WHIP_URL,
 } from './topology.mjs';
 
 const LIVECAST = arg('livecast');
@@ -70,14 +70,8 @@ async function main() {
     if (browser) await Promise.race([browser.close(), sleep(5000)]);
     await topo.down();
   };
-  const timer = setTimeout(async () => {
-    console.log('FAIL: overall timeout');
-    for (const p of Object.values(topo.roles)) console.log(tail(p, 30));
-    await Promise.race([cleanup(), sleep(10000)]);
-    process.exit(1);
-  }, OVERALL_TIMEOUT_MS);
-
-  try {
+  const processes = () => ({ sender: topo.sender, ...topo.roles });
+  await runTopologyTest(OVERALL_TIMEOUT_MS, { processes, cleanup, report: () => messages.slice(-20) }, async () => {
     await topo.up();
     const { roles } = topo;
     const procs = topo.ns;
@@ -238,19 +232,7 @@ async function main() {
     log('livecast stopped: the endpoint saw the DELETE of its resource');
     check(!pageErrors().length, `errors in the viewer pages: ${pageErrors().join('; ')}`);
     console.log('PASS: livecast → WHIP → Janus origin → 2 edges → Chromium and libdatachannel viewers');
-  } catch (err) {
-    console.log(`FAIL: ${err instanceof TestFailure ? err.message : err.stack}`);
-    for (const m of messages.slice(-20)) console.log(m);
-    for (const [name, p] of Object.entries({ sender: topo.sender, ...topo.roles })) {
-      if (p) console.log(`--- ${name}:\n${tail(p, 40)}`);
-    }
-    clearTimeout(timer);
-    await Promise.race([cleanup(), sleep(15000)]);
-    process.exit(1);
-  }
-  clearTimeout(timer);
-  await Promise.race([cleanup(), sleep(15000)]);
-  process.exit(0);
+  });
 }
 
 main();

@@ -6,7 +6,7 @@
  * (signalling/whippublisher.h), and WhipClient against a
  * libsoup server of the test's own on loopback: what is sent (method,
  * Content-Type, bearer token, If-Match, body) and what is read back
- * (201, a relative Location made absolute, ETag, Link, refusals with their
+ * (OPTIONS and 201 Link headers, a relative Location made absolute, ETag, refusals with their
  * status and body, Retry-After, no answer at all).
  */
 #include <libsoup/soup.h>
@@ -206,6 +206,27 @@ void test_client()
   ASSERT_STR_EQ(s.seen.back().content_type, "application/sdp");
   ASSERT_STR_EQ(s.seen.back().authorization, "Bearer secret");
   ASSERT_STR_EQ(s.seen.back().body, "v=0\r\noffer");
+
+  /* OPTIONS before an offer: the endpoint's Link headers, with the token. */
+  s.status = 204;
+  s.body.clear();
+  s.headers = {{"Link",
+                "<turn:10.0.0.2:3478?transport=udp>; rel=\"ice-server\"; "
+                "username=\"u\"; credential=\"p\""}};
+  r = wait_reply([&](WhipClient::Done d) { client.discover(d); });
+  g_assert_true(r.ok);
+  g_assert_cmpint(r.status, ==, 204);
+  g_assert_cmpuint(r.links.size(), ==, 1);
+  ASSERT_STR_EQ(s.seen.back().method, "OPTIONS");
+  ASSERT_STR_EQ(s.seen.back().path, "/whip/endpoint/x");
+  ASSERT_STR_EQ(s.seen.back().authorization, "Bearer secret");
+  /* An endpoint that does not answer OPTIONS. */
+  s.status = 405;
+  s.headers.clear();
+  r = wait_reply([&](WhipClient::Done d) { client.discover(d); });
+  g_assert_false(r.ok);
+  g_assert_cmpint(r.status, ==, 405);
+  g_assert_cmpuint(r.links.size(), ==, 0);
 
   /* PATCH with If-Match; DELETE. */
   s.status = 204;

@@ -218,10 +218,11 @@ void ViewerSet::create_session(const OfferCheck &offer, SessionEvents events,
     return;
   }
   create(gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp), offer,
-         std::move(events), std::move(done));
+         std::move(events), OfferOptions(), std::move(done));
 }
 
-void ViewerSet::create_offer_session(SessionEvents events, std::function<void(SessionResult)> done)
+void ViewerSet::create_offer_session(SessionEvents events, const OfferOptions &options,
+                                     std::function<void(SessionResult)> done)
 {
   const FanoutState state = fanout_.state();
   bool talkback;
@@ -230,13 +231,14 @@ void ViewerSet::create_offer_session(SessionEvents events, std::function<void(Se
     talkback = settings_.talkback;
   }
   create(nullptr, Negotiation::our_offer(state.video, state.audio, talkback), std::move(events),
-         std::move(done));
+         options, std::move(done));
 }
 
 /* Admits a viewer, builds its branch and starts its negotiation (answering
  * @offer, taken, or making our offer when it is null). */
 void ViewerSet::create(GstWebRTCSessionDescription *offer, const OfferCheck &checked,
-                       SessionEvents events, std::function<void(SessionResult)> done)
+                       SessionEvents events, const OfferOptions &options,
+                       std::function<void(SessionResult)> done)
 {
   auto refuse = [&done, offer](int status, std::string message, int retry_after = 0) {
     if (offer)
@@ -276,6 +278,13 @@ void ViewerSet::create(GstWebRTCSessionDescription *offer, const OfferCheck &che
       viewer->id = random_hex(16);
     } while (viewers_.count(viewer->id));
     spec.ice = settings_.ice;
+    /* This session's own servers: the viewers' settings stay as they are. */
+    for (const IceServer &server : options.ice_servers) {
+      if (server.is_turn())
+        spec.ice.turn_servers.push_back(server.gstreamer_url());
+      else
+        spec.ice.stun_server = server.gstreamer_url();
+    }
     spec.talkback = settings_.talkback;
     spec.extensions = choose_video_extensions(checked.video.extmaps, settings_.playout_delay_ms);
   }

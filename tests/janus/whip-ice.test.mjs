@@ -1,0 +1,133 @@
+// The WHIP endpoint's ICE servers, applied: a sender that cannot reach the origin Janus over UDP
+// publishes through the TURN server the endpoint names in its Link headers, with the real parts:
+// `livecast --whip` (webrtcserversink whip-url) → simple-whip-server (handing out coturn by
+// WHIP_ICE_SERVERS in topology.env, answering OPTIONS and POST with Link rel="ice-server") → the
+// origin Janus's VideoRoom → rtp_forward → one edge Janus → a libdatachannel viewer. Every host is
+// a network namespace of the test's own (topology.mjs); coturn runs on a host of its own, and
+// nftables in the sender's namespace drops every UDP packet between the sender and the origin,
+// so media reaches Janus only relayed by coturn.
+//
+// Asserts:
+//   1. the published session took its ICE servers from the endpoint's OPTIONS answer, before
+//      its offer (/stats "whip".iceServers, iceServersFrom "OPTIONS");
+//   2. the viewer on the edge decodes ≥ 25 frames/s: media crossed coturn;
+//   3. direct UDP was tried and dropped (the nftables counters), and coturn relayed (its log).
+// A missing component (Janus, simple-whip-server not installed by janus-topology.sh install,
+// coturn, nftables, node-datachannel) skips (77) unless LIVECAST_REQUIRE_BROWSER=1.
+//
+// usage: node whip-ice.test.mjs --livecast PATH
+
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { findTools } from '../browser/netns.mjs';
+import {
+  check, log, requirePrivateNetwork, skip, sleep, startProcess, stopProcess, waitForLine,
+} from '../browser/testkit.mjs';
+import { JanusViewer, loadNodeDataChannel } from './janus-viewer.mjs';
+import {
+  arg, checkPrerequisites, EDGES, HUB, ORIGIN, runTopologyTest, Topology, TOKEN, waitFor, waitWhip,
+  WHIP_URL,
+} from './topology.mjs';
+
+const LIVECAST = arg('livecast');
+const MIN_FPS = 25;
+const OVERALL_TIMEOUT_MS = 150000;
+const TURN = '10.0.0.40';
+const TURN_USER = 'whip';
+const TURN_PASS = 'relay-secret';
+const TURN_URI = `turn:${TURN}:3478?transport=udp`;
+
+/** The packets each nftables counter of table inet whiptest saw, by chain. */
+async function dropped(ns) {
+  const out = await ns.must('nft', ['list', 'table', 'inet', 'whiptest']);
+  const counts = {};
+  let chain = '';
+  for (const line of out.split('\n')) {
+    const c = /chain (\w+)/.exec(line);
+    if (c) chain = c[1];
+    const p = /counter packets (\d+)/.exec(line);
+    if (p) counts[chain] = Number(p[1]);
+  }
+  return counts;
+}
+
+async function main() {
+  requirePrivateNetwork();
+  const tools = { ...checkPrerequisites(LIVECAST, { chromium: false }),
+    ...findTools([['turnserver', 'coturn'], ['nft', 'nftables']]) };
+  const ndc = await loadNodeDataChannel();
+  if (!ndc) skip('node-datachannel is not installed (npm ci --prefix tests/browser)');
+
+  const topo = new Topology(tools, LIVECAST);
+  const viewers = [];
+  let coturn = null;
+  const cleanup = async () => {
+    for (const v of viewers) await Promise.race([v.stop(), sleep(3000)]);
+    if (coturn) await stopProcess(coturn, 'SIGTERM', 3000);
+    await topo.down();
+  };
+  const processes = () => ({ sender: topo.sender, coturn, ...topo.roles });
+  await runTopologyTest(OVERALL_TIMEOUT_MS, { processes, cleanup }, async () => {
+    await topo.up({ edges: ['edge1'], hosts: { turn: TURN },
+      env: `WHIP_ICE_SERVERS="turn://${TURN_USER}:${TURN_PASS}@${TURN}:3478?transport=udp"` });
+    const { roles, ns } = topo;
+    coturn = startProcess('coturn', tools.nsenter, [`--net=${ns.turn.netns}`, '--', tools.turnserver,
+      '-n', `--listening-ip=${TURN}`, `--relay-ip=${TURN}`, '--listening-port=3478',
+      '--min-port=49160', '--max-port=49259', '--lt-cred-mech', `--user=${TURN_USER}:${TURN_PASS}`,
+      '--realm=livecast', '--no-cli', '--no-tls', '--no-dtls', '--fingerprint',
+      `--userdb=${path.join(topo.dir, 'turn.db')}`, `--pidfile=${path.join(topo.dir, 'turn.pid')}`,
+      '--log-file=stdout', '--simple-log', '--verbose']);
+    await waitForLine(coturn, /Total UDP servers|IPv4\. UDP listener opened/, 10000);
+
+    // No UDP between the sender and the origin, either way (HTTP, TCP, still reaches the
+    // endpoint); the sender and coturn, coturn and the origin reach each other.
+    const rules = path.join(topo.dir, 'whiptest.nft');
+    writeFileSync(rules, `table inet whiptest {
+  chain out { type filter hook output priority 0; policy accept; ip daddr ${ORIGIN} meta l4proto udp counter drop; }
+  chain in { type filter hook input priority 0; policy accept; ip saddr ${ORIGIN} meta l4proto udp counter drop; }
+}
+`);
+    await ns.send.must('nft', ['-f', rules]);
+
+    // ---- 1. the endpoint's ICE servers, learned before the offer ------------------------------
+    topo.startSender(WHIP_URL, TOKEN);
+    const published = await waitWhip('publishing', 30000);
+    log(`publishing: ${JSON.stringify(published.whip)}`);
+    check(published.whip.iceServers.includes(TURN_URI) && published.whip.iceServersFrom === 'OPTIONS',
+      `the published session did not take coturn from the endpoint's OPTIONS answer: ${JSON.stringify(published.whip)}`);
+
+    // ---- 2. media through coturn, to a viewer on the edge --------------------------------------
+    const keep = [];
+    const viewer = new JanusViewer(ndc, { api: `http://${EDGES.edge1}:8088/janus`, mountpoint: 1,
+      bindAddress: HUB, name: 'edge1-ldc', keep });
+    viewers.push(viewer);
+    viewer.start();
+    await waitFor('the viewer on edge1 receiving frames', 30000, async () => {
+      const now = performance.now();
+      return { ok: viewer.fps(now - 1000, now) > 10,
+        info: `${viewer.frames.length} frames, ${viewer.rtp} RTP, ${viewer.errors.slice(-1)}` };
+    });
+    const t0 = performance.now();
+    await sleep(5000);
+    const fps = viewer.fps(t0, performance.now());
+    log(`the viewer on edge1: ${fps.toFixed(1)} fps`);
+    check(fps >= MIN_FPS, `the viewer on edge1: ${fps.toFixed(1)} fps < ${MIN_FPS}`);
+
+    // ---- 3. it was coturn: direct UDP dropped, relayed packets -----------------------------------
+    const counts = await dropped(ns.send);
+    log(`UDP dropped between the sender and the origin: ${JSON.stringify(counts)}`);
+    check(counts.out > 0, 'the sender never tried the origin directly: the block proves nothing');
+    // The relay towards the origin: an allocation for the sender and a permission for the origin.
+    await waitForLine(coturn, /ALLOCATE processed, success/, 1000);
+    const towardsOrigin = coturn.lines.filter((l) => l.includes(` ${ORIGIN}`) || l.includes(`<${ORIGIN}`));
+    log(`coturn, towards the origin:\n  ${towardsOrigin.slice(0, 4).join('\n  ')}`);
+    check(towardsOrigin.length > 0, 'coturn never relayed towards the origin');
+
+    await stopProcess(topo.sender, 'SIGINT', 10000);
+    await waitForLine(roles.origin, /whip:debug \/resource\/: livecast/, 5000);
+    console.log('PASS: livecast published through the TURN server of the WHIP endpoint\'s Link headers');
+  });
+}
+
+main();
