@@ -11,7 +11,11 @@
 //   1. the published session took its ICE servers from the endpoint's OPTIONS answer, before
 //      its offer (/stats "whip".iceServers, iceServersFrom "OPTIONS");
 //   2. the viewer on the edge decodes ≥ 25 frames/s: media crossed coturn;
-//   3. direct UDP was tried and dropped (the nftables counters), and coturn relayed (its log).
+//   3. direct UDP was tried and dropped (the nftables counters), and coturn relayed (its log);
+//   4. the publication is not a viewer: with --max-viewers 1 the sink counts 0 viewers while it
+//      publishes (/stats "viewers", the launcher's status line), a libdatachannel viewer still
+//      gets in over WHEP and decodes, a second is refused (503, max-viewers), and the launcher
+//      never reports the published session as a viewer joining or leaving (viewer-added/-ended).
 // A missing component (Janus, simple-whip-server not installed by janus-topology.sh install,
 // coturn, nftables, node-datachannel) skips (77) unless LIVECAST_REQUIRE_BROWSER=1.
 //
@@ -24,10 +28,10 @@ import { findTools } from '../browser/netns.mjs';
 import {
   check, log, requirePrivateNetwork, skip, sleep, startProcess, stopProcess, waitForLine,
 } from '../browser/testkit.mjs';
-import { JanusViewer, loadNodeDataChannel } from './janus-viewer.mjs';
+import { JanusViewer, loadNodeDataChannel, WhepViewer } from './janus-viewer.mjs';
 import {
-  arg, checkPrerequisites, EDGES, HUB, ORIGIN, runTopologyTest, Topology, TOKEN, waitFor, waitWhip,
-  WHIP_URL,
+  arg, checkPrerequisites, EDGES, HUB, ORIGIN, runTopologyTest, SEND, senderStats, Topology, TOKEN,
+  waitFor, waitWhip, WHIP_URL,
 } from './topology.mjs';
 
 const LIVECAST = arg('livecast');
@@ -91,7 +95,7 @@ async function main() {
     await ns.send.must('nft', ['-f', rules]);
 
     // ---- 1. the endpoint's ICE servers, learned before the offer ------------------------------
-    topo.startSender(WHIP_URL, TOKEN);
+    const sender = topo.startSender(WHIP_URL, TOKEN, ['--max-viewers', '1']);
     const published = await waitWhip('publishing', 30000);
     log(`publishing: ${JSON.stringify(published.whip)}`);
     check(published.whip.iceServers.includes(TURN_URI) && published.whip.iceServersFrom === 'OPTIONS',
@@ -124,8 +128,36 @@ async function main() {
     log(`coturn, towards the origin:\n  ${towardsOrigin.slice(0, 4).join('\n  ')}`);
     check(towardsOrigin.length > 0, 'coturn never relayed towards the origin');
 
-    await stopProcess(topo.sender, 'SIGINT', 10000);
+    // ---- 4. the publication is not a viewer -------------------------------------------------------
+    const whipSession = published.whip.session;
+    let stats = await senderStats();
+    check(stats.viewers === 0, `/stats counts ${stats.viewers} viewer(s) while only publishing`);
+    const listed = stats.sessions.find((s) => s.id === whipSession);
+    check(listed?.publisher === true, `/stats does not list the publication as one: ${JSON.stringify(listed)}`);
+    await waitForLine(sender, /^viewers 0 · .*WHIP publishing/, 3000);
+    const local = new WhepViewer(ndc, { url: `http://${SEND}:8080/whep`, name: 'whep-1', bindAddress: HUB,
+      keep, attempts: 1 });
+    viewers.push(local);
+    await local.start();
+    await waitFor('the local viewer receiving frames', 15000, async () => {
+      const now = performance.now();
+      return { ok: local.fps(now - 1000, now) > 10, info: `${local.frames.length} frames` };
+    });
+    stats = await senderStats();
+    check(stats.viewers === 1, `/stats counts ${stats.viewers} viewer(s) with one viewer and the publication`);
+    const second = new WhepViewer(ndc, { url: `http://${SEND}:8080/whep`, name: 'whep-2', bindAddress: HUB,
+      keep, attempts: 1 });
+    viewers.push(second);
+    await second.start().then(() => check(false, 'a second viewer got past max-viewers 1'), () => {});
+    check(second.refused?.status === 503 && /max-viewers/.test(second.refused.text),
+      `the second viewer was not refused by max-viewers: ${JSON.stringify(second.refused)}`);
+    log(`max-viewers 1 while publishing: one viewer in, the next refused (${second.refused.text.trim()})`);
+    await waitForLine(sender, /^viewers 1 · .*WHIP publishing/, 3000);
+
+    await stopProcess(sender, 'SIGINT', 10000);
     await waitForLine(roles.origin, /whip:debug \/resource\/: livecast/, 5000);
+    const named = sender.lines.filter((l) => l.includes(whipSession) && /viewer/.test(l));
+    check(!named.length, `the launcher reported the publication as a viewer: ${named.join('; ')}`);
     console.log('PASS: livecast published through the TURN server of the WHIP endpoint\'s Link headers');
   });
 }

@@ -258,16 +258,16 @@ void ViewerSet::create(GstWebRTCSessionDescription *offer, const OfferCheck &che
       return refuse(503, "The stream is not running; try again shortly.", 2);
     guint pending = 0;
     for (const auto &v : viewers_)
-      pending += v.second->connected ? 0 : 1;
-    if (settings_.max_pending > 0 && pending >= settings_.max_pending) {
+      pending += v.second->connected || v.second->publisher ? 0 : 1;
+    if (!options.publisher && settings_.max_pending > 0 && pending >= settings_.max_pending) {
       refused_max_pending_++;
       return refuse(503,
                     "Too many viewers are connecting at once (" + std::to_string(pending) +
                         ", max-pending); try again in a second.",
                     1);
     }
-    const std::size_t watching = viewers_.size() + media_feed_->count();
-    if (settings_.max_viewers > 0 && watching >= settings_.max_viewers) {
+    const std::size_t watching = watching_locked();
+    if (!options.publisher && settings_.max_viewers > 0 && watching >= settings_.max_viewers) {
       refused_max_viewers_++;
       return refuse(503,
                     "This stream is at its limit of " + std::to_string(watching) +
@@ -289,6 +289,7 @@ void ViewerSet::create(GstWebRTCSessionDescription *offer, const OfferCheck &che
     spec.extensions = choose_video_extensions(checked.video.extmaps, settings_.playout_delay_ms);
   }
   viewer->etag = random_hex(8);
+  viewer->publisher = options.publisher;
   viewer->events = std::move(events);
   viewer->created_us = g_get_monotonic_time();
   spec.codec = state.video.codec;
@@ -374,6 +375,8 @@ void ViewerSet::on_local_sdp(Viewer &v, bool ok, int status, const std::string &
     GST_WARNING_OBJECT(element_, "viewer %s: %s", id.c_str(), why.c_str());
     end(id, why);
   });
+  if (v.publisher)
+    return;
   v.announced = true;
   if (hooks_.added)
     hooks_.added(v.id, v.branch->webrtcbin());
@@ -498,7 +501,7 @@ void ViewerSet::create_media_session(std::function<bool(const std::string &)> se
   SessionResult r;
   {
     std::lock_guard<std::mutex> guard(lock_);
-    const std::size_t watching = viewers_.size() + media_feed_->count();
+    const std::size_t watching = watching_locked();
     if (!streaming_ || !state.started) {
       r.status = 503;
       r.message = "The stream is not running; try again shortly.";
@@ -621,10 +624,18 @@ void ViewerSet::end_all(const std::string &reason)
   }
 }
 
+std::size_t ViewerSet::watching_locked() const
+{
+  std::size_t n = media_feed_->count();
+  for (const auto &v : viewers_)
+    n += v.second->publisher ? 0 : 1;
+  return n;
+}
+
 guint ViewerSet::count() const
 {
   std::lock_guard<std::mutex> guard(lock_);
-  return static_cast<guint>(viewers_.size() + media_feed_->count());
+  return static_cast<guint>(watching_locked());
 }
 
 RefusedCounts ViewerSet::refused() const

@@ -102,6 +102,9 @@ class ViewerSet : public SessionBackend, public std::enable_shared_from_this<Vie
               const OfferOptions &options, std::function<void(SessionResult)> done);
   Guarded guarded(const std::string &id);
   Viewer *find(const std::string &id);
+  /* Viewers counted against max-viewers: sessions that are not publishers,
+   * and WebSocket media readers. Under lock_. */
+  std::size_t watching_locked() const;
   void on_local_sdp(Viewer &v, bool ok, int status, const std::string &text);
   void on_ice_state(Viewer &v, GstWebRTCICEConnectionState state);
   void on_connection_state(Viewer &v, GstWebRTCPeerConnectionState state);

@@ -52,6 +52,11 @@ struct OfferOptions {
    * of stun-server (webrtcbin has one), TURN servers are added. A WHIP
    * endpoint names them in its Link headers (RFC 9725, section 4.6). */
   std::vector<IceServer> ice_servers;
+  /* A publication to a media server (WHIP), not a viewer: left out of the
+   * viewer count (the element's viewers, /stats "viewers", max-viewers,
+   * max-pending) and of viewer-added / viewer-ended; /stats lists it
+   * among the sessions with "publisher": true. */
+  bool publisher = false;
 };
 
 /* What a created viewer session reports back. */

@@ -366,6 +366,7 @@ void WhipPublisher::on_discovered(unsigned n, const WhipReply &reply)
   events.silence_timeout_us = kWhipSilenceTimeoutUs;
   OfferOptions options;
   options.ice_servers = servers;
+  options.publisher = true;
   backend_.create_offer_session(std::move(events), options, [this, alive, n](SessionResult r) {
     if (auto a = alive.lock(); a && *a)
       on_offer(n, r);
