@@ -15,7 +15,12 @@
 //   4. the publication is not a viewer: with --max-viewers 1 the sink counts 0 viewers while it
 //      publishes (/stats "viewers", the launcher's status line), a libdatachannel viewer still
 //      gets in over WHEP and decodes, a second is refused (503, max-viewers), and the launcher
-//      never reports the published session as a viewer joining or leaving (viewer-added/-ended).
+//      never reports the published session as a viewer joining or leaving (viewer-added/-ended);
+//   5. a 5xx from the real endpoint: the origin's VideoRoom room destroyed (Janus API), Janus
+//      drops the publisher and simple-whip-server answers the next POSTs 500 "No such room";
+//      the sink's warning names the status and that text, it tries again with back-off (the
+//      gaps between attempts grow), and once the room is created again it publishes again and
+//      the viewer on the edge has frames again.
 // A missing component (Janus, simple-whip-server not installed by janus-topology.sh install,
 // coturn, nftables, node-datachannel) skips (77) unless LIVECAST_REQUIRE_BROWSER=1.
 //
@@ -41,6 +46,24 @@ const TURN = '10.0.0.40';
 const TURN_USER = 'whip';
 const TURN_PASS = 'relay-secret';
 const TURN_URI = `turn:${TURN}:3478?transport=udp`;
+const ROOM = 1234;
+const ROOM_SECRET = 'whip-ice-room-secret';
+const JANUS_API = `http://${ORIGIN}:8088/janus`;
+
+/** One request to the origin's VideoRoom through the Janus HTTP API; the plugin's answer. */
+async function videoroom(request) {
+  const send = async (where, body) => {
+    const res = await fetch(`${JANUS_API}${where}`, { method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...body, transaction: `t${Math.random()}` }), signal: AbortSignal.timeout(3000) });
+    return res.json();
+  };
+  const session = (await send('', { janus: 'create' })).data.id;
+  const handle = (await send(`/${session}`, { janus: 'attach', plugin: 'janus.plugin.videoroom' })).data.id;
+  const reply = await send(`/${session}/${handle}`, { janus: 'message', body: request });
+  await send(`/${session}`, { janus: 'destroy' });
+  return reply.plugindata?.data ?? reply;
+}
 
 /** The packets each nftables counter of table inet whiptest saw, by chain. */
 async function dropped(ns) {
@@ -74,7 +97,9 @@ async function main() {
   const processes = () => ({ sender: topo.sender, coturn, ...topo.roles });
   await runTopologyTest(OVERALL_TIMEOUT_MS, { processes, cleanup }, async () => {
     await topo.up({ edges: ['edge1'], hosts: { turn: TURN },
-      env: `WHIP_ICE_SERVERS="turn://${TURN_USER}:${TURN_PASS}@${TURN}:3478?transport=udp"` });
+      env: `WHIP_ICE_SERVERS="turn://${TURN_USER}:${TURN_PASS}@${TURN}:3478?transport=udp"
+ROOM=${ROOM}
+ROOM_SECRET=${ROOM_SECRET}` });
     const { roles, ns } = topo;
     coturn = startProcess('coturn', tools.nsenter, [`--net=${ns.turn.netns}`, '--', tools.turnserver,
       '-n', `--listening-ip=${TURN}`, `--relay-ip=${TURN}`, '--listening-port=3478',
@@ -153,6 +178,46 @@ async function main() {
       `the second viewer was not refused by max-viewers: ${JSON.stringify(second.refused)}`);
     log(`max-viewers 1 while publishing: one viewer in, the next refused (${second.refused.text.trim()})`);
     await waitForLine(sender, /^viewers 1 · .*WHIP publishing/, 3000);
+
+    // ---- 5. 5xx from the endpoint: warned, retried with back-off, published again ----------------
+    const destroyed = await videoroom({ request: 'destroy', room: ROOM, secret: ROOM_SECRET });
+    check(destroyed.videoroom === 'destroyed', `the room was not destroyed: ${JSON.stringify(destroyed)}`);
+    const tDestroyed = performance.now();
+    const refused = await waitWhip('retrying', 15000, (w) => / 500 .*No such room/.test(w.error));
+    log(`room ${ROOM} destroyed; ${((performance.now() - tDestroyed) / 1000).toFixed(1)} s later: ${refused.whip.error}`);
+    const warning = await waitFor('the sink\'s warning about the 500', 3000, async () => {
+      const m = /livecast: warning: (WHIP: POST \S+ answered 500[^\n]*No such room[^\n]*)/.exec(sender.output.join(''));
+      return { ok: !!m, warning: m?.[1] };
+    });
+    log(`warning: ${warning.warning}`);
+    // Attempts while the room is away: their gaps grow (0.5 s doubling, network/backoff.h).
+    const attempts = [[performance.now(), refused.whip.attempts]];
+    while (performance.now() - attempts[0][0] < 8000) {
+      await sleep(100);
+      const n = (await senderStats())?.whip?.attempts;
+      if (n > attempts[attempts.length - 1][1]) attempts.push([performance.now(), n]);
+    }
+    // The first gap starts when the refusal was seen, not at an attempt: left out.
+    const gaps = attempts.slice(2).map(([t], i) => t - attempts[i + 1][0]);
+    const shown = gaps.map((g) => g.toFixed(0)).join(', ');
+    log(`attempts while the room was away: ${attempts.map(([, n]) => n).join(', ')}; gaps ${shown} ms`);
+    check(attempts.length >= 4, `only ${attempts.length - 1} new attempt(s) in 8 s of refusals`);
+    check(attempts.length <= 7, `${attempts.length - 1} attempts in 8 s: no back-off`);
+    check(gaps[gaps.length - 1] > 1.5 * gaps[0], `the gaps between attempts did not grow: ${shown} ms`);
+    const warnings = sender.output.join('').match(/livecast: warning: WHIP: POST \S+ answered 500/g) ?? [];
+    check(warnings.length === 1, `the same refusal was warned ${warnings.length} times`);
+    const created = await videoroom({ request: 'create', room: ROOM, admin_key: ROOM_SECRET,
+      secret: ROOM_SECRET, is_private: true, publishers: 4, bitrate: 6000000, bitrate_cap: false,
+      fir_freq: 0, audiocodec: 'opus', videocodec: 'vp8', notify_joining: false });
+    check(created.videoroom === 'created', `the room was not created again: ${JSON.stringify(created)}`);
+    const tCreated = performance.now();
+    const back = await waitWhip('publishing', 15000, (w) => w.session !== whipSession);
+    log(`published again ${((performance.now() - tCreated) / 1000).toFixed(1)} s after the room was back (attempt ${back.whip.attempts})`);
+    await waitFor('the viewer on edge1 receiving frames again', 20000, async () => {
+      const now = performance.now();
+      return { ok: viewer.fps(now - 1000, now) > 10, info: `${viewer.frames.length} frames` };
+    });
+    log(`the viewer on edge1 has frames again ${((performance.now() - tCreated) / 1000).toFixed(1)} s after the room was back`);
 
     await stopProcess(sender, 'SIGINT', 10000);
     await waitForLine(roles.origin, /whip:debug \/resource\/: livecast/, 5000);
