@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { CHROMIUM } from '../browser/chromium.mjs';
+import { CHROMIUM, CHROMIUM_ARGS } from '../browser/chromium.mjs';
 import { findTools, makeNamespace, run } from '../browser/netns.mjs';
 import {
-  check, log, skip, sleep, startProcess, stopProcess, tail, TestFailure, waitForLine,
+  check, log, skip, sleep, startProcess, stopProcess, tail, TestFailure, waitForLine, watchPage,
 } from '../browser/testkit.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -101,6 +101,25 @@ export function killNamespace(ns) {
   }
   return count;
 }
+
+/** The viewer page of edge @edge, with its Janus transport on mountpoint 1, muted. */
+export const edgePageUrl = (edge) =>
+  `http://${EDGES[edge]}:8000/?janus=ws://${EDGES[edge]}:8188/&mountpoint=1&audio=0`;
+
+/** A new page of @context showing edge @edge's viewer page; its messages go to @messages. */
+export async function openEdgePage(context, edge, messages) {
+  const page = await context.newPage();
+  watchPage(page, edge, messages);
+  await page.goto(edgePageUrl(edge), { timeout: 10000 });
+  return page;
+}
+
+/** What the viewer page in @page has decoded so far, its picture's width and its state. */
+export const pageFrames = (page) => page.evaluate(() => ({
+  frames: window.livecast?.stats?.framesDecoded ?? 0,
+  width: document.querySelector('video')?.videoWidth ?? 0,
+  state: window.livecast?.state,
+}));
 
 /**
  * Runs a test's @body(), at most @timeoutMs, and exits: 0 when it returned; 1 when it threw or
@@ -197,10 +216,22 @@ ${env}
     await waitForLine(this.roles[name], /janus-topology\[[a-z0-9]+\]: ready/, 30000);
   }
 
-  /** livecast in the sender's namespace, publishing to @url (no --whip when null). */
-  startSender(url, token, extra = []) {
+  /** Headless Chromium (playwright's @chromium) in the viewers' namespace, VIEW. */
+  async launchChromium(chromium) {
+    const wrapper = path.join(this.dir, 'chromium-in-view.sh');
+    writeFileSync(wrapper, `#!/bin/sh\nexec ${this.tools.nsenter} --net=${this.ns.view.netns} -- ${CHROMIUM} "$@"\n`,
+      { mode: 0o755 });
+    return chromium.launch({ executablePath: wrapper,
+      args: CHROMIUM_ARGS.filter((a) => a !== '--allow-loopback-in-peer-connection'), timeout: 15000 });
+  }
+
+  /**
+   * livecast in the sender's namespace, publishing to @url (no --whip when null); @codec: vp8,
+   * h264, or null for the sink's default.
+   */
+  startSender(url, token, extra = [], codec = 'vp8') {
     this.sender = startProcess('livecast', this.tools.nsenter, [`--net=${this.ns.send.netns}`, '--',
-      this.livecast, '--preset', 'test', '--codec', 'vp8', '--size', '640x360', '--bind', SEND,
+      this.livecast, '--preset', 'test', ...(codec ? ['--codec', codec] : []), '--size', '640x360', '--bind', SEND,
       ...(url ? ['--whip', url] : []), ...(token ? ['--whip-token', token] : []), ...extra],
     { env: { ...process.env, LIVECAST_PRESETS: path.join(REPO, 'launcher/presets.ini') } });
     return this.sender;
