@@ -190,9 +190,10 @@ ROOM_SECRET=${ROOM_SECRET}` });
       return { ok: !!m, warning: m?.[1] };
     });
     log(`warning: ${warning.warning}`);
-    // Attempts while the room is away: their gaps grow (0.5 s doubling, network/backoff.h).
+    // Three more attempts while the room is away: their gaps grow (0.5 s doubling with up to a
+    // quarter of jitter, network/backoff.h: about 1, 2 and 4 s after the first refusal seen).
     const attempts = [[performance.now(), refused.whip.attempts]];
-    while (performance.now() - attempts[0][0] < 8000) {
+    while (attempts.length < 4 && performance.now() - attempts[0][0] < 12000) {
       await sleep(100);
       const n = (await senderStats())?.whip?.attempts;
       if (n > attempts[attempts.length - 1][1]) attempts.push([performance.now(), n]);
@@ -201,9 +202,8 @@ ROOM_SECRET=${ROOM_SECRET}` });
     const gaps = attempts.slice(2).map(([t], i) => t - attempts[i + 1][0]);
     const shown = gaps.map((g) => g.toFixed(0)).join(', ');
     log(`attempts while the room was away: ${attempts.map(([, n]) => n).join(', ')}; gaps ${shown} ms`);
-    check(attempts.length >= 4, `only ${attempts.length - 1} new attempt(s) in 8 s of refusals`);
-    check(attempts.length <= 7, `${attempts.length - 1} attempts in 8 s: no back-off`);
-    check(gaps[gaps.length - 1] > 1.5 * gaps[0], `the gaps between attempts did not grow: ${shown} ms`);
+    check(attempts.length >= 4, `only ${attempts.length - 1} new attempt(s) in 12 s of refusals`);
+    check(gaps[1] > 1.5 * gaps[0], `the gaps between attempts did not grow (no back-off): ${shown} ms`);
     const warnings = sender.output.join('').match(/livecast: warning: WHIP: POST \S+ answered 500/g) ?? [];
     check(warnings.length === 1, `the same refusal was warned ${warnings.length} times`);
     const created = await videoroom({ request: 'create', room: ROOM, admin_key: ROOM_SECRET,
@@ -211,7 +211,7 @@ ROOM_SECRET=${ROOM_SECRET}` });
       fir_freq: 0, audiocodec: 'opus', videocodec: 'vp8', notify_joining: false });
     check(created.videoroom === 'created', `the room was not created again: ${JSON.stringify(created)}`);
     const tCreated = performance.now();
-    const back = await waitWhip('publishing', 15000, (w) => w.session !== whipSession);
+    const back = await waitWhip('publishing', 20000, (w) => w.session !== whipSession);
     log(`published again ${((performance.now() - tCreated) / 1000).toFixed(1)} s after the room was back (attempt ${back.whip.attempts})`);
     await waitFor('the viewer on edge1 receiving frames again', 20000, async () => {
       const now = performance.now();
