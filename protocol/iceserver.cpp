@@ -106,6 +106,21 @@ std::string IceServer::browser_url() const
   return out;
 }
 
+std::string IceServer::gstreamer_url() const
+{
+  std::string out = scheme + "://";
+  if (is_turn()) {
+    GCharPtr user(g_uri_escape_string(username.c_str(), nullptr, FALSE));
+    GCharPtr pass(g_uri_escape_string(credential.c_str(), nullptr, FALSE));
+    out += std::string(user.get()) + ":" + pass.get() + "@";
+  }
+  out += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  out += ":" + std::to_string(port);
+  if (!transport.empty())
+    out += "?transport=" + transport;
+  return out;
+}
+
 BrowserIceServer IceServer::browser() const
 {
   return BrowserIceServer{{browser_url()}, username, credential};

@@ -44,6 +44,10 @@ struct IceServer {
   bool is_turn() const { return scheme != "stun"; }
   /* "stun:host:port", "turn:[::1]:3478?transport=udp" (RFC 7064/7065). */
   std::string browser_url() const;
+  /* The form above, as webrtcbin's stun-server and add-turn-server take it:
+   * "stun://host:port", "turn://user:pass@host:port?transport=udp" (user
+   * and password %-escaped), whatever form the server came in. */
+  std::string gstreamer_url() const;
   BrowserIceServer browser() const;
 };
 

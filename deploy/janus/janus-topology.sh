@@ -246,13 +246,25 @@ EOF
     DEBUG='whip:*,janus:error,janus:warn,janus:info' node server.js
   wait_http "http://$ORIGIN_ADDR:$WHIP_PORT/whip/healthcheck" 15 || { stop_all; die "simple-whip-server did not start (see $dir/whip.log)"; }
   # The endpoint the publisher POSTs to (simple-whip-server keeps endpoints in memory only).
+  # WHIP_ICE_SERVERS in simple-whip-server's form: {uri: "turn:host:port?…", username, credential}.
   node -e '
-    const [url, id, room, token] = process.argv.slice(1);
+    const [url, id, room, token, ice] = process.argv.slice(1);
+    const iceServers = ice.split(/\s+/).filter(Boolean).map((text) => {
+      const u = new URL(text);
+      const scheme = u.protocol.replace(":", "");
+      if (!["stun", "turn", "turns"].includes(scheme)) throw new Error(`WHIP_ICE_SERVERS: ${text}`);
+      const server = { uri: `${scheme}:${u.host}${u.search}` };
+      if (scheme !== "stun") {
+        server.username = decodeURIComponent(u.username);
+        server.credential = decodeURIComponent(u.password);
+      }
+      return server;
+    });
     fetch(url, { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ id, room: Number(room), token }) })
+      body: JSON.stringify({ id, room: Number(room), token, iceServers }) })
       .then(async (r) => { if (!r.ok) { console.error(r.status, await r.text()); process.exit(1); } })
       .catch((e) => { console.error(String(e)); process.exit(1); });' \
-    "http://$ORIGIN_ADDR:$WHIP_PORT/whip/create" "$WHIP_ENDPOINT" "$ROOM" "$WHIP_TOKEN" ||
+    "http://$ORIGIN_ADDR:$WHIP_PORT/whip/create" "$WHIP_ENDPOINT" "$ROOM" "$WHIP_TOKEN" "${WHIP_ICE_SERVERS:-}" ||
     { stop_all; die "could not create the WHIP endpoint"; }
   say "publish to http://$ORIGIN_ADDR:$WHIP_PORT/whip/endpoint/$WHIP_ENDPOINT (bearer token from topology.env)"
 

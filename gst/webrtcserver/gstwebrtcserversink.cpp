@@ -626,7 +626,8 @@ static void gst_webrtc_server_sink_class_init(GstWebRTCServerSinkClass *klass)
    * @id: the viewer's session id
    * @webrtcbin: the viewer's webrtcbin
    *
-   * A viewer's offer was answered. Emitted from the server thread.
+   * A viewer's offer was answered. Emitted from the server thread; not for
+   * the WHIP publication (whip-url), which is not a viewer.
    */
   signals[SIGNAL_VIEWER_ADDED] =
       g_signal_new("viewer-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,

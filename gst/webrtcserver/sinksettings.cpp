@@ -394,8 +394,9 @@ void install_sink_properties(GObjectClass *gobject_class)
   g_object_class_install_property(
       gobject_class, PROP_MAX_VIEWERS,
       g_param_spec_uint("max-viewers", "Maximum viewers",
-                        "Largest number of viewers at once (0 = no limit); more get 503.", 0,
-                        G_MAXUINT, kDefaultMaxViewers,
+                        "Largest number of viewers at once (0 = no limit); more get 503. The WHIP "
+                        "publication (whip-url) is not a viewer and does not count.",
+                        0, G_MAXUINT, kDefaultMaxViewers,
                         static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_MAX_PENDING,
@@ -531,8 +532,9 @@ void install_sink_properties(GObjectClass *gobject_class)
                        static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_VIEWERS,
-      g_param_spec_uint("viewers", "Viewers", "Number of viewer sessions right now.", 0, G_MAXUINT,
-                        0, ro));
+      g_param_spec_uint("viewers", "Viewers",
+                        "Number of viewer sessions right now (the WHIP publication is not one).", 0,
+                        G_MAXUINT, 0, ro));
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",

@@ -74,7 +74,8 @@ class FakeBackend : public SessionBackend
     start(std::move(events), "v=0\r\ns=answer\r\n", std::move(done));
   }
 
-  void create_offer_session(SessionEvents events, std::function<void(SessionResult)> done) override
+  void create_offer_session(SessionEvents events, const OfferOptions &,
+                            std::function<void(SessionResult)> done) override
   {
     start(std::move(events), "v=0\r\ns=offer\r\n", std::move(done));
   }

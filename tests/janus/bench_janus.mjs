@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 
 import { log, requirePrivateNetwork, skip, sleep, stopProcess, tail, TestFailure } from '../browser/testkit.mjs';
-import { JanusViewer, loadNodeDataChannel, parseRtp } from './janus-viewer.mjs';
+import { JanusViewer, loadNodeDataChannel, WhepViewer } from './janus-viewer.mjs';
 import {
   arg, checkPrerequisites, EDGES, HUB, SEND, Topology, TOKEN, waitFor, waitWhip, WHIP_URL,
 } from './topology.mjs';
@@ -25,59 +25,6 @@ function cpuSeconds(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime, stime
-}
-
-/** A viewer of the sink itself: WHEP with libdatachannel, VP8, counting whole frames. */
-class WhepViewer {
-  constructor(ndc, name, keep) {
-    Object.assign(this, { ndc, name, keep, frames: [], closed: false });
-  }
-
-  async start() {
-    for (let attempt = 0; attempt < 20 && !this.closed; attempt++) {
-      const pc = new this.ndc.PeerConnection(this.name, { iceServers: [], bindAddress: HUB });
-      const video = new this.ndc.Video('video', 'RecvOnly');
-      video.addVP8Codec(96);
-      const track = pc.addTrack(video);
-      track.setMediaHandler(new this.ndc.RtcpReceivingSession());
-      this.keep.push(pc, track, video);
-      const seen = new Set();
-      track.onMessage((buf) => {
-        const rtp = parseRtp(buf);
-        if (!rtp?.marker || seen.has(rtp.timestamp)) return;
-        seen.add(rtp.timestamp);
-        if (seen.size > 64) seen.delete(seen.values().next().value);
-        this.frames.push(performance.now());
-      });
-      const offer = await new Promise((resolve) => {
-        pc.onGatheringStateChange((s) => { if (s === 'complete') resolve(pc.localDescription().sdp); });
-        pc.setLocalDescription();
-      });
-      const res = await fetch(`http://${SEND}:8080/whep`, {
-        method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer,
-        signal: AbortSignal.timeout(10000),
-      });
-      if (res.status === 201) {
-        pc.setRemoteDescription(await res.text(), 'answer');
-        this.pc = pc;
-        return;
-      }
-      pc.close();
-      await sleep(1000); // 503: max-pending; try again
-    }
-    throw new TestFailure(`${this.name}: the sink did not take it`);
-  }
-
-  fps(t0, t1) {
-    return this.frames.filter((t) => t >= t0 && t <= t1).length * 1000 / (t1 - t0);
-  }
-
-  async stop() {
-    this.closed = true;
-    try {
-      this.pc?.close();
-    } catch { /* closed */ }
-  }
 }
 
 /** Starts @count viewers (in batches, as max-pending wants), waits for frames, measures. */
@@ -146,7 +93,7 @@ async function main() {
       }
     });
     for (const count of COUNTS) {
-      results.direct.push(await measure(topo, 'direct', count, (i) => new WhepViewer(ndc, `whep-${i}`, keep)));
+      results.direct.push(await measure(topo, 'direct', count, (i) => new WhepViewer(ndc, { url: `http://${SEND}:8080/whep`, name: `whep-${i}`, bindAddress: HUB, keep })));
     }
   } catch (err) {
     console.log(`FAIL: ${err instanceof TestFailure ? err.message : err.stack}`);

@@ -250,3 +250,62 @@ export class JanusViewer {
     }
   }
 }
+
+/**
+ * A viewer of the sink itself: WHEP (POST @url) with libdatachannel, VP8, counting whole frames.
+ * A refusal (503: max-pending, max-viewers) is tried again after a second, @attempts times in
+ * all; the last refusal's status and text stay in `refused`.
+ */
+export class WhepViewer {
+  constructor(ndc, { url, name = 'whep', bindAddress, keep = [], attempts = 20 }) {
+    Object.assign(this, { ndc, url, name, bindAddress, keep, attempts, frames: [], closed: false });
+    this.refused = null; // { status, text } of the last refusal
+  }
+
+  async start() {
+    for (let attempt = 0; attempt < this.attempts && !this.closed; attempt++) {
+      const pc = new this.ndc.PeerConnection(this.name, { iceServers: [], bindAddress: this.bindAddress });
+      const video = new this.ndc.Video('video', 'RecvOnly');
+      video.addVP8Codec(96);
+      const track = pc.addTrack(video);
+      track.setMediaHandler(new this.ndc.RtcpReceivingSession());
+      this.keep.push(pc, track, video);
+      const seen = new Set();
+      track.onMessage((buf) => {
+        const rtp = parseRtp(buf);
+        if (!rtp?.marker || seen.has(rtp.timestamp)) return;
+        seen.add(rtp.timestamp);
+        if (seen.size > 64) seen.delete(seen.values().next().value);
+        this.frames.push(performance.now());
+      });
+      const offer = await new Promise((resolve) => {
+        pc.onGatheringStateChange((s) => { if (s === 'complete') resolve(pc.localDescription().sdp); });
+        pc.setLocalDescription();
+      });
+      const res = await fetch(this.url, {
+        method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer,
+        signal: AbortSignal.timeout(10000),
+      });
+      if (res.status === 201) {
+        pc.setRemoteDescription(await res.text(), 'answer');
+        this.pc = pc;
+        return;
+      }
+      this.refused = { status: res.status, text: await res.text() };
+      pc.close();
+      if (attempt + 1 < this.attempts) await sleep(1000);
+    }
+    throw new Error(`${this.name}: the sink did not take it (${JSON.stringify(this.refused)})`);
+  }
+
+  fps(t0, t1) {
+    return this.frames.filter((t) => t >= t0 && t <= t1).length * 1000 / (t1 - t0);
+  }
+
+  async stop() {
+    this.closed = true;
+    try {
+      this.pc?.close();
+    } catch { /* closed */ }
+  }
+}

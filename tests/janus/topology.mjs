@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { CHROMIUM } from '../browser/chromium.mjs';
+import { CHROMIUM, CHROMIUM_ARGS } from '../browser/chromium.mjs';
 import { findTools, makeNamespace, run } from '../browser/netns.mjs';
 import {
-  check, log, skip, sleep, startProcess, stopProcess, TestFailure, waitForLine,
+  check, log, skip, sleep, startProcess, stopProcess, tail, TestFailure, waitForLine, watchPage,
 } from '../browser/testkit.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -102,6 +102,53 @@ export function killNamespace(ns) {
   return count;
 }
 
+/** The viewer page of edge @edge, with its Janus transport on mountpoint 1, muted. */
+export const edgePageUrl = (edge) =>
+  `http://${EDGES[edge]}:8000/?janus=ws://${EDGES[edge]}:8188/&mountpoint=1&audio=0`;
+
+/** A new page of @context showing edge @edge's viewer page; its messages go to @messages. */
+export async function openEdgePage(context, edge, messages) {
+  const page = await context.newPage();
+  watchPage(page, edge, messages);
+  await page.goto(edgePageUrl(edge), { timeout: 10000 });
+  return page;
+}
+
+/** What the viewer page in @page has decoded so far, its picture's width and its state. */
+export const pageFrames = (page) => page.evaluate(() => ({
+  frames: window.livecast?.stats?.framesDecoded ?? 0,
+  width: document.querySelector('video')?.videoWidth ?? 0,
+  state: window.livecast?.state,
+}));
+
+/**
+ * Runs a test's @body(), at most @timeoutMs, and exits: 0 when it returned; 1 when it threw or
+ * ran out of time, after printing why, @report() (lines worth seeing) and the output's tail of
+ * each process @processes() names (name → child). @cleanup() (at most 15 s) runs either way.
+ */
+export async function runTopologyTest(timeoutMs, { processes, cleanup, report = () => [] }, body) {
+  const explain = (why) => {
+    console.log(`FAIL: ${why}`);
+    for (const line of report()) console.log(line);
+    for (const [name, p] of Object.entries(processes())) if (p) console.log(`--- ${name}:\n${tail(p, 40)}`);
+  };
+  const timer = setTimeout(async () => {
+    explain('overall timeout');
+    await Promise.race([cleanup(), sleep(10000)]);
+    process.exit(1);
+  }, timeoutMs);
+  let code = 0;
+  try {
+    await body();
+  } catch (err) {
+    explain(err instanceof TestFailure ? err.message : err.stack);
+    code = 1;
+  }
+  clearTimeout(timer);
+  await Promise.race([cleanup(), sleep(15000)]);
+  process.exit(code);
+}
+
 export class Topology {
   constructor(tools, livecast) {
     this.tools = tools;
@@ -112,8 +159,12 @@ export class Topology {
     this.sender = null;
   }
 
-  /** The bridge, the hosts' namespaces, topology.env; the origin and both edges running. */
-  async up() {
+  /**
+   * The bridge, the hosts' namespaces, topology.env; the origin and the edges running.
+   * @edges: which of EDGES to run; @hosts: more hosts, name → address (nothing started there);
+   * @env: more topology.env lines (after the test's own).
+   */
+  async up({ edges = Object.keys(EDGES), hosts: more = {}, env = '' } = {}) {
     const { tools } = this;
     const must = async (cmd, args) => {
       const r = await run(tools[cmd] ?? cmd, args);
@@ -123,7 +174,8 @@ export class Topology {
     if (bridge.code !== 0) skip(`cannot create a bridge here: ${bridge.out}`);
     await must('ip', ['addr', 'add', `${HUB}/24`, 'dev', 'lcbr0']);
     await must('ip', ['link', 'set', 'lcbr0', 'up']);
-    const hosts = { send: SEND, origin: ORIGIN, ...EDGES, view: VIEW };
+    const hosts = { send: SEND, origin: ORIGIN, view: VIEW, ...more };
+    for (const name of edges) hosts[name] = EDGES[name];
     for (const [name, addr] of Object.entries(hosts)) {
       const ns = await makeNamespace(`ns-${name}`, tools);
       this.ns[name] = ns;
@@ -144,16 +196,16 @@ export class Topology {
     writeFileSync(this.env, `${readFileSync(path.join(REPO, 'deploy/janus/topology.env'), 'utf8')}
 # The test's own:
 ORIGIN_ADDR=${ORIGIN}
-EDGES="edge1=${EDGES.edge1} edge2=${EDGES.edge2}"
+EDGES="${edges.map((name) => `${name}=${EDGES[name]}`).join(' ')}"
 WHIP_TOKEN=${TOKEN}
 VIDEO_CODEC=vp8
 STATE_DIR=${this.dir}/state
 DEBUG_LEVEL=3
+${env}
 `);
     await this.startRole(['origin'], 'origin');
-    await this.startRole(['edge', 'edge1'], 'edge1');
-    await this.startRole(['edge', 'edge2'], 'edge2');
-    log('origin and edges ready');
+    for (const name of edges) await this.startRole(['edge', name], name);
+    log(`origin and ${edges.join(', ')} ready`);
   }
 
   /** Runs janus-topology.sh @args in host @name's namespace, until it says it is ready. */
@@ -164,10 +216,22 @@ DEBUG_LEVEL=3
     await waitForLine(this.roles[name], /janus-topology\[[a-z0-9]+\]: ready/, 30000);
   }
 
-  /** livecast in the sender's namespace, publishing to @url (no --whip when null). */
-  startSender(url, token, extra = []) {
+  /** Headless Chromium (playwright's @chromium) in the viewers' namespace, VIEW. */
+  async launchChromium(chromium) {
+    const wrapper = path.join(this.dir, 'chromium-in-view.sh');
+    writeFileSync(wrapper, `#!/bin/sh\nexec ${this.tools.nsenter} --net=${this.ns.view.netns} -- ${CHROMIUM} "$@"\n`,
+      { mode: 0o755 });
+    return chromium.launch({ executablePath: wrapper,
+      args: CHROMIUM_ARGS.filter((a) => a !== '--allow-loopback-in-peer-connection'), timeout: 15000 });
+  }
+
+  /**
+   * livecast in the sender's namespace, publishing to @url (no --whip when null); @codec: vp8,
+   * h264, or null for the sink's default.
+   */
+  startSender(url, token, extra = [], codec = 'vp8') {
     this.sender = startProcess('livecast', this.tools.nsenter, [`--net=${this.ns.send.netns}`, '--',
-      this.livecast, '--preset', 'test', '--codec', 'vp8', '--size', '640x360', '--bind', SEND,
+      this.livecast, '--preset', 'test', ...(codec ? ['--codec', codec] : []), '--size', '640x360', '--bind', SEND,
       ...(url ? ['--whip', url] : []), ...(token ? ['--whip-token', token] : []), ...extra],
     { env: { ...process.env, LIVECAST_PRESETS: path.join(REPO, 'launcher/presets.ini') } });
     return this.sender;

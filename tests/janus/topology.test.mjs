@@ -29,30 +29,20 @@
 //
 // usage: node topology.test.mjs --livecast PATH [--viewers N]
 
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-
-import { CHROMIUM, CHROMIUM_ARGS } from '../browser/chromium.mjs';
 import {
-  check, loadPlaywright, log, requirePrivateNetwork, skip, sleep, stopProcess, tail, TestFailure,
-  waitForLine, watchPage,
+  check, loadPlaywright, log, requirePrivateNetwork, skip, sleep, stopProcess, tail, waitForLine,
+  watchPage,
 } from '../browser/testkit.mjs';
 import { JanusViewer, loadNodeDataChannel } from './janus-viewer.mjs';
 import {
-  arg, checkPrerequisites, EDGES, HUB, killNamespace, ORIGIN, SEND, senderStats, Topology, TOKEN,
-  waitFor, waitWhip, WHIP_URL,
+  arg, checkPrerequisites, edgePageUrl, EDGES, HUB, killNamespace, openEdgePage, ORIGIN, pageFrames,
+  runTopologyTest, SEND, senderStats, Topology, TOKEN, waitFor, waitWhip, WHIP_URL,
 } from './topology.mjs';
 
 const LIVECAST = arg('livecast');
 const VIEWERS = Number(arg('viewers', '10'));
 const MIN_FPS = 25;
 const OVERALL_TIMEOUT_MS = 240000;
-
-const pageFrames = (page) => page.evaluate(() => ({
-  frames: window.livecast?.stats?.framesDecoded ?? 0,
-  width: document.querySelector('video')?.videoWidth ?? 0,
-  state: window.livecast?.state,
-}));
 
 async function main() {
   requirePrivateNetwork();
@@ -70,17 +60,10 @@ async function main() {
     if (browser) await Promise.race([browser.close(), sleep(5000)]);
     await topo.down();
   };
-  const timer = setTimeout(async () => {
-    console.log('FAIL: overall timeout');
-    for (const p of Object.values(topo.roles)) console.log(tail(p, 30));
-    await Promise.race([cleanup(), sleep(10000)]);
-    process.exit(1);
-  }, OVERALL_TIMEOUT_MS);
-
-  try {
+  const processes = () => ({ sender: topo.sender, ...topo.roles });
+  await runTopologyTest(OVERALL_TIMEOUT_MS, { processes, cleanup, report: () => messages.slice(-20) }, async () => {
     await topo.up();
     const { roles } = topo;
-    const procs = topo.ns;
 
     // ---- 1. refusals are reported and retried --------------------------------------------------
     const startSender = (url, token) => topo.startSender(url, token);
@@ -109,19 +92,9 @@ async function main() {
     await waitForLine(roles.origin, new RegExp(`a=candidate:.* ${SEND.replace(/\./g, '\\.')} `), 5000);
 
     // ---- 3. viewers on both edges ----------------------------------------------------------------
-    const wrapper = path.join(topo.dir, 'chromium-in-view.sh');
-    writeFileSync(wrapper, `#!/bin/sh\nexec ${tools.nsenter} --net=${procs.view.netns} -- ${CHROMIUM} "$@"\n`,
-      { mode: 0o755 });
-    browser = await chromium.launch({ executablePath: wrapper,
-      args: CHROMIUM_ARGS.filter((a) => a !== '--allow-loopback-in-peer-connection'), timeout: 15000 });
+    browser = await topo.launchChromium(chromium);
     const context = await browser.newContext({ viewport: { width: 800, height: 500 } });
-    const openPage = async (edge) => {
-      const page = await context.newPage();
-      watchPage(page, edge, messages);
-      const addr = EDGES[edge];
-      await page.goto(`http://${addr}:8000/?janus=ws://${addr}:8188/&mountpoint=1&audio=0`, { timeout: 10000 });
-      return page;
-    };
+    const openPage = (edge) => openEdgePage(context, edge, messages);
     const pages = { edge1: await openPage('edge1'), edge2: await openPage('edge2') };
     const keep = [];
     for (let i = 0; i < VIEWERS; i++) {
@@ -170,7 +143,7 @@ async function main() {
     const late = await context.newPage();
     watchPage(late, 'late', messages);
     const lateStart = performance.now();
-    await late.goto(`http://${EDGES.edge2}:8000/?janus=ws://${EDGES.edge2}:8188/&mountpoint=1&audio=0`);
+    await late.goto(edgePageUrl('edge2'));
     await waitFor('the late viewer\'s first frame', 10000, async () => {
       const f = await pageFrames(late);
       return { ok: f.frames > 0 && f.width === 640, info: f };
@@ -238,19 +211,7 @@ async function main() {
     log('livecast stopped: the endpoint saw the DELETE of its resource');
     check(!pageErrors().length, `errors in the viewer pages: ${pageErrors().join('; ')}`);
     console.log('PASS: livecast → WHIP → Janus origin → 2 edges → Chromium and libdatachannel viewers');
-  } catch (err) {
-    console.log(`FAIL: ${err instanceof TestFailure ? err.message : err.stack}`);
-    for (const m of messages.slice(-20)) console.log(m);
-    for (const [name, p] of Object.entries({ sender: topo.sender, ...topo.roles })) {
-      if (p) console.log(`--- ${name}:\n${tail(p, 40)}`);
-    }
-    clearTimeout(timer);
-    await Promise.race([cleanup(), sleep(15000)]);
-    process.exit(1);
-  }
-  clearTimeout(timer);
-  await Promise.race([cleanup(), sleep(15000)]);
-  process.exit(0);
+  });
 }
 
 main();

@@ -64,7 +64,8 @@ class SessionTable : public SessionBackend
     else
       done(r);
   }
-  void create_offer_session(SessionEvents ev, std::function<void(SessionResult)> done) override
+  void create_offer_session(SessionEvents ev, const OfferOptions &,
+                            std::function<void(SessionResult)> done) override
   {
     events = ev;
     SessionResult r;

@@ -187,6 +187,23 @@ void test_json()
   ASSERT_STR_EQ(none.text(), "[]");
 }
 
+/* What webrtcbin is given: the same server read back, credentials escaped
+ * again, whatever form it came in (a WHIP endpoint's Link header: the
+ * browser's form and separate credentials). */
+void test_gstreamer_url()
+{
+  for (const char *url : {"stun://127.0.0.1:3478", "turn://u:p@127.0.0.1:3478?transport=udp",
+                          "turns://us%40er:p%3A%20q@[::1]:443?transport=tcp"}) {
+    const IceServer s = parse_ok(url);
+    ASSERT_STR_EQ(s.gstreamer_url(), url);
+    const IceServer again = parse_ok(s.gstreamer_url());
+    ASSERT_STR_EQ(again.username, s.username);
+    ASSERT_STR_EQ(again.credential, s.credential);
+  }
+  ASSERT_STR_EQ(parse_ok("stun://u:p@h").gstreamer_url(), "stun://h:3478");
+  ASSERT_STR_EQ(parse_ok("TURN://a:b@H:1/").gstreamer_url(), "turn://a:b@H:1");
+}
+
 }  // namespace
 
 int main(int argc, char **argv)
@@ -197,5 +214,6 @@ int main(int argc, char **argv)
   g_test_add_func("/iceserver/parts", test_parts);
   g_test_add_func("/iceserver/errors", test_errors);
   g_test_add_func("/iceserver/json", test_json);
+  g_test_add_func("/iceserver/gstreamer-url", test_gstreamer_url);
   return g_test_run();
 }

@@ -6,8 +6,11 @@
  * (signalling/whippublisher.h), and WhipClient against a
  * libsoup server of the test's own on loopback: what is sent (method,
  * Content-Type, bearer token, If-Match, body) and what is read back
- * (201, a relative Location made absolute, ETag, Link, refusals with their
- * status and body, Retry-After, no answer at all).
+ * (OPTIONS and 201 Link headers, a relative Location made absolute, ETag, refusals with their
+ * status and body, Retry-After, no answer at all); and WhipPublisher over
+ * that server and an in-memory backend (sessiontable.h): where each offer's
+ * ICE servers come from (OPTIONS, else the last 201) and that its session is
+ * a publisher.
  */
 #include <libsoup/soup.h>
 
@@ -16,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "sessiontable.h"
 #include "testutil.h"
 
 #include "network/whipclient.h"
@@ -107,6 +111,9 @@ struct Server {
   guint status = 201;
   std::string body = "v=0\r\nanswer";
   std::vector<std::pair<std::string, std::string>> headers;
+  /* OPTIONS, when set: its own status and headers (an empty body). */
+  guint options_status = 0;
+  std::vector<std::pair<std::string, std::string>> options_headers;
 };
 
 void handle(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *, gpointer data)
@@ -122,6 +129,12 @@ void handle(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *
                      header("Authorization"), header("If-Match"),
                      std::string(body->data ? body->data : "", body->length)});
   SoupMessageHeaders *out = soup_server_message_get_response_headers(msg);
+  if (s->options_status && s->seen.back().method == "OPTIONS") {
+    for (const auto &h : s->options_headers)
+      soup_message_headers_append(out, h.first.c_str(), h.second.c_str());
+    soup_server_message_set_status(msg, s->options_status, nullptr);
+    return;
+  }
   for (const auto &h : s->headers)
     soup_message_headers_append(out, h.first.c_str(), h.second.c_str());
   soup_server_message_set_status(msg, s->status, nullptr);
@@ -207,6 +220,27 @@ void test_client()
   ASSERT_STR_EQ(s.seen.back().authorization, "Bearer secret");
   ASSERT_STR_EQ(s.seen.back().body, "v=0\r\noffer");
 
+  /* OPTIONS before an offer: the endpoint's Link headers, with the token. */
+  s.status = 204;
+  s.body.clear();
+  s.headers = {{"Link",
+                "<turn:10.0.0.2:3478?transport=udp>; rel=\"ice-server\"; "
+                "username=\"u\"; credential=\"p\""}};
+  r = wait_reply([&](WhipClient::Done d) { client.discover(d); });
+  g_assert_true(r.ok);
+  g_assert_cmpint(r.status, ==, 204);
+  g_assert_cmpuint(r.links.size(), ==, 1);
+  ASSERT_STR_EQ(s.seen.back().method, "OPTIONS");
+  ASSERT_STR_EQ(s.seen.back().path, "/whip/endpoint/x");
+  ASSERT_STR_EQ(s.seen.back().authorization, "Bearer secret");
+  /* An endpoint that does not answer OPTIONS. */
+  s.status = 405;
+  s.headers.clear();
+  r = wait_reply([&](WhipClient::Done d) { client.discover(d); });
+  g_assert_false(r.ok);
+  g_assert_cmpint(r.status, ==, 405);
+  g_assert_cmpuint(r.links.size(), ==, 0);
+
   /* PATCH with If-Match; DELETE. */
   s.status = 204;
   s.body.clear();
@@ -261,6 +295,92 @@ void test_client()
   g_assert_true(r.error.find("is not an http:// or https:// URL") != std::string::npos);
 }
 
+/* Runs the default main context until @done() or 5 s have passed. */
+bool iterate_until(const std::function<bool()> &done)
+{
+  const gint64 until = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+  while (!done() && g_get_monotonic_time() < until)
+    if (!g_main_context_iteration(nullptr, FALSE))
+      g_usleep(1000);
+  return done();
+}
+
+/* WhipPublisher learns the endpoint's ICE servers before each offer: from
+ * OPTIONS when it names them, else from the last 201; each session gets them
+ * in OfferOptions, and is a publisher. */
+void test_publisher_ice_servers()
+{
+  Server s;
+  start(s);
+  s.options_status = 405; /* an endpoint that does not answer OPTIONS */
+  s.headers = {{"Location", "/whip/resource/r1"},
+               {"Link",
+                "<turn:10.0.0.40:3478?transport=udp>; rel=\"ice-server\"; "
+                "username=\"u\"; credential=\"p@ss\""}};
+  std::vector<OfferOptions> offered;
+  struct Recording : SessionTable {
+    std::vector<OfferOptions> *offered;
+    void create_offer_session(SessionEvents ev, const OfferOptions &options,
+                              std::function<void(SessionResult)> done) override
+    {
+      offered->push_back(options);
+      SessionTable::create_offer_session(std::move(ev), options, std::move(done));
+    }
+  } table;
+  table.offered = &offered;
+  WhipStatus status;
+  std::vector<std::string> reports;
+  auto timeout = [](guint ms, std::function<void()> fn) {
+    auto *f = new std::function<void()>(std::move(fn));
+    g_timeout_add_full(
+        G_PRIORITY_DEFAULT, ms,
+        +[](gpointer data) -> gboolean {
+          (*static_cast<std::function<void()> *>(data))();
+          return G_SOURCE_REMOVE;
+        },
+        f, +[](gpointer data) { delete static_cast<std::function<void()> *>(data); });
+  };
+  {
+    WhipPublisher publisher(timeout, table, status, s.base + "/whip/endpoint/x", "secret",
+                            [&](bool, const std::string &text) { reports.push_back(text); });
+    publisher.start();
+    /* First attempt: OPTIONS refused, nothing known yet. */
+    g_assert_true(iterate_until([&] { return status.get().state == "publishing"; }));
+    g_assert_cmpuint(offered.size(), ==, 1);
+    g_assert_true(offered[0].publisher);
+    g_assert_cmpuint(offered[0].ice_servers.size(), ==, 0);
+    ASSERT_STR_EQ(s.seen[0].method, "OPTIONS");
+    ASSERT_STR_EQ(s.seen[0].authorization, "Bearer secret");
+    ASSERT_STR_EQ(s.seen[1].method, "POST");
+    /* The 201 named a TURN server the offer was made without: said. */
+    bool said = false;
+    for (const std::string &r : reports)
+      said =
+          said || r.find("names ICE servers that the offer was made without") != std::string::npos;
+    g_assert_true(said);
+
+    /* The session ends: the next attempt takes the 201's TURN server. */
+    table.events.on_ended("ICE failed");
+    g_assert_true(iterate_until([&] { return offered.size() == 2; }));
+    g_assert_cmpuint(offered[1].ice_servers.size(), ==, 1);
+    ASSERT_STR_EQ(offered[1].ice_servers[0].gstreamer_url(),
+                  "turn://u:p%40ss@10.0.0.40:3478?transport=udp");
+    ASSERT_STR_EQ(status.get().ice_servers_from, "201");
+    g_assert_true(iterate_until([&] { return status.get().state == "publishing"; }));
+
+    /* An endpoint that answers OPTIONS: its servers win. */
+    s.options_status = 204;
+    s.options_headers = {{"Link", "<stun:10.0.0.41:3479>; rel=\"ice-server\""}};
+    table.events.on_ended("ICE failed");
+    g_assert_true(iterate_until([&] { return offered.size() == 3; }));
+    g_assert_cmpuint(offered[2].ice_servers.size(), ==, 1);
+    ASSERT_STR_EQ(offered[2].ice_servers[0].gstreamer_url(), "stun://10.0.0.41:3479");
+    ASSERT_STR_EQ(status.get().ice_servers_from, "OPTIONS");
+    g_assert_true(offered[2].publisher);
+  }
+  stop(s);
+}
+
 }  // namespace
 
 int main(int argc, char **argv)
@@ -271,5 +391,6 @@ int main(int argc, char **argv)
   g_test_add_func("/whip/unbundle-only", test_unbundle_only);
   g_test_add_func("/whip/trickle-fragment", test_trickle_fragment);
   g_test_add_func("/whip/client", test_client);
+  g_test_add_func("/whip/publisher-ice-servers", test_publisher_ice_servers);
   return g_test_run();
 }

@@ -34,6 +34,7 @@ struct ViewerSet::Viewer {
   std::function<void(SessionResult)> pending; /* the answer (or our offer) not yet given */
   SessionEvents events;                       /* trickle and end notices (WebSocket) */
   bool announced = false;                     /* viewer-added was emitted */
+  bool publisher = false;                     /* a WHIP publication, not a viewer (OfferOptions) */
   bool ended_by_channel = false;              /* DELETE, bye or socket closed: nobody to tell */
   bool connected = false;
   gint64 created_us = 0;

@@ -246,10 +246,11 @@ void ViewerSet::create_session(const OfferCheck &offer, SessionEvents events,
     return;
   }
   create(gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp), offer,
-         std::move(events), std::move(done));
+         std::move(events), OfferOptions(), std::move(done));
 }
 
-void ViewerSet::create_offer_session(SessionEvents events, std::function<void(SessionResult)> done)
+void ViewerSet::create_offer_session(SessionEvents events, const OfferOptions &options,
+                                     std::function<void(SessionResult)> done)
 {
   const FanoutState state = fanout_.state();
   bool talkback;
@@ -258,13 +259,14 @@ void ViewerSet::create_offer_session(SessionEvents events, std::function<void(Se
     talkback = settings_.talkback;
   }
   create(nullptr, Negotiation::our_offer(state.video, state.audio, talkback), std::move(events),
-         std::move(done));
+         options, std::move(done));
 }
 
 /* Admits a viewer, builds its branch and starts its negotiation (answering
  * @offer, taken, or making our offer when it is null). */
 void ViewerSet::create(GstWebRTCSessionDescription *offer, const OfferCheck &checked,
-                       SessionEvents events, std::function<void(SessionResult)> done)
+                       SessionEvents events, const OfferOptions &options,
+                       std::function<void(SessionResult)> done)
 {
   auto refuse = [&done, offer](int status, std::string message, int retry_after = 0) {
     if (offer)
@@ -284,16 +286,16 @@ void ViewerSet::create(GstWebRTCSessionDescription *offer, const OfferCheck &che
       return refuse(503, "The stream is not running; try again shortly.", 2);
     guint pending = 0;
     for (const auto &v : viewers_)
-      pending += v.second->connected ? 0 : 1;
-    if (settings_.max_pending > 0 && pending >= settings_.max_pending) {
+      pending += v.second->connected || v.second->publisher ? 0 : 1;
+    if (!options.publisher && settings_.max_pending > 0 && pending >= settings_.max_pending) {
       refused_max_pending_++;
       return refuse(503,
                     "Too many viewers are connecting at once (" + std::to_string(pending) +
                         ", max-pending); try again in a second.",
                     1);
     }
-    const std::size_t watching = viewers_.size() + media_feed_->count();
-    if (settings_.max_viewers > 0 && watching >= settings_.max_viewers) {
+    const std::size_t watching = watching_locked();
+    if (!options.publisher && settings_.max_viewers > 0 && watching >= settings_.max_viewers) {
       refused_max_viewers_++;
       return refuse(503,
                     "This stream is at its limit of " + std::to_string(watching) +
@@ -304,10 +306,18 @@ void ViewerSet::create(GstWebRTCSessionDescription *offer, const OfferCheck &che
       viewer->id = random_hex(16);
     } while (viewers_.count(viewer->id));
     spec.ice = settings_.ice;
+    /* This session's own servers: the viewers' settings stay as they are. */
+    for (const IceServer &server : options.ice_servers) {
+      if (server.is_turn())
+        spec.ice.turn_servers.push_back(server.gstreamer_url());
+      else
+        spec.ice.stun_server = server.gstreamer_url();
+    }
     spec.talkback = settings_.talkback;
     spec.extensions = choose_video_extensions(checked.video.extmaps, settings_.playout_delay_ms);
   }
   viewer->etag = random_hex(8);
+  viewer->publisher = options.publisher;
   viewer->events = std::move(events);
   viewer->created_us = g_get_monotonic_time();
   spec.codec = state.video.codec;
@@ -393,6 +403,8 @@ void ViewerSet::on_local_sdp(Viewer &v, bool ok, int status, const std::string &
     GST_WARNING_OBJECT(element_, "viewer %s: %s", id.c_str(), why.c_str());
     end(id, why);
   });
+  if (v.publisher)
+    return;
   v.announced = true;
   if (hooks_.added)
     hooks_.added(v.id, v.branch->webrtcbin());
@@ -514,7 +526,7 @@ void ViewerSet::create_media_session(std::function<bool(const std::string &)> se
   SessionResult r;
   {
     std::lock_guard<std::mutex> guard(lock_);
-    const std::size_t watching = viewers_.size() + media_feed_->count();
+    const std::size_t watching = watching_locked();
     if (!streaming_ || !state.started) {
       r.status = 503;
       r.message = "The stream is not running; try again shortly.";
@@ -637,10 +649,18 @@ void ViewerSet::end_all(const std::string &reason)
   }
 }
 
+std::size_t ViewerSet::watching_locked() const
+{
+  std::size_t n = media_feed_->count();
+  for (const auto &v : viewers_)
+    n += v.second->publisher ? 0 : 1;
+  return n;
+}
+
 guint ViewerSet::count() const
 {
   std::lock_guard<std::mutex> guard(lock_);
-  return static_cast<guint>(viewers_.size() + media_feed_->count());
+  return static_cast<guint>(watching_locked());
 }
 
 RefusedCounts ViewerSet::refused() const

@@ -83,7 +83,8 @@ class ViewerSet : public SessionBackend, public std::enable_shared_from_this<Vie
   bool current_video(SentVideo &sent) override;
   void create_session(const OfferCheck &offer, SessionEvents events,
                       std::function<void(SessionResult)> done) override;
-  void create_offer_session(SessionEvents events, std::function<void(SessionResult)> done) override;
+  void create_offer_session(SessionEvents events, const OfferOptions &options,
+                            std::function<void(SessionResult)> done) override;
   int apply_answer(const std::string &id, const std::string &answer_sdp,
                    std::string &message) override;
   int add_remote_candidates(const std::string &id, const SdpFragment &frag,
@@ -98,9 +99,12 @@ class ViewerSet : public SessionBackend, public std::enable_shared_from_this<Vie
  private:
   struct Viewer;
   void create(GstWebRTCSessionDescription *offer, const OfferCheck &checked, SessionEvents events,
-              std::function<void(SessionResult)> done);
+              const OfferOptions &options, std::function<void(SessionResult)> done);
   Guarded guarded(const std::string &id);
   Viewer *find(const std::string &id);
+  /* Viewers counted against max-viewers: sessions that are not publishers,
+   * and WebSocket media readers. Under lock_. */
+  std::size_t watching_locked() const;
   void on_local_sdp(Viewer &v, bool ok, int status, const std::string &text);
   void on_ice_state(Viewer &v, GstWebRTCICEConnectionState state);
   void on_connection_state(Viewer &v, GstWebRTCPeerConnectionState state);

@@ -102,7 +102,7 @@ std::string ViewerSet::stats_json()
   std::lock_guard<std::mutex> guard(lock_);
   const gint64 now = g_get_monotonic_time();
   w.begin_object();
-  w.key("viewers").integer(static_cast<gint64>(viewers_.size() + media_feed_->count()));
+  w.key("viewers").integer(static_cast<gint64>(watching_locked()));
   w.key("encoder").begin_object();
   w.key("codec").string(state.started ? video_codec_encoding_name(state.video.codec) : "");
   w.key("encodes").boolean(state.encodes);
@@ -120,7 +120,8 @@ std::string ViewerSet::stats_json()
     const RungRate rate = i < rates.rungs.size() ? rates.rungs[i] : RungRate();
     gint64 on = 0;
     for (const auto &entry : viewers_)
-      on += entry.second->connected && entry.second->branch->rung() == static_cast<gint>(i);
+      on += entry.second->connected && !entry.second->publisher &&
+            entry.second->branch->rung() == static_cast<gint>(i);
     w.begin_object();
     w.key("rung").integer(static_cast<gint64>(i));
     w.key("width").integer(r.width);
@@ -141,6 +142,8 @@ std::string ViewerSet::stats_json()
     w.begin_object();
     w.key("id").string(v.id);
     w.key("state").string(v.connected ? "connected" : "connecting");
+    if (v.publisher)
+      w.key("publisher").boolean(true);
     w.key("ice").string(v.ice_state);
     w.key("age").number((now - v.created_us) / double(G_USEC_PER_SEC));
     w.key("bitrate").integer(static_cast<gint64>(v.bitrate));

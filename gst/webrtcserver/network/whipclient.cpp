@@ -103,6 +103,11 @@ void WhipClient::publish(const std::string &offer_sdp, Done done)
   send("POST", url_, "application/sdp", offer_sdp, "", 201, std::move(done));
 }
 
+void WhipClient::discover(Done done)
+{
+  send("OPTIONS", url_, nullptr, "", "", 204, std::move(done));
+}
+
 void WhipClient::trickle(const std::string &resource, const std::string &etag,
                          const std::string &sdpfrag, Done done)
 {
@@ -167,6 +172,13 @@ static void read_reply(const WhipClient &client, const char *method, const std::
         describe(method, url, reply.status, soup_message_get_reason_phrase(msg), reply.body);
     return;
   }
+  SoupMessageHeadersIter iter;
+  soup_message_headers_iter_init(&iter, headers);
+  const char *name = nullptr, *value = nullptr;
+  while (soup_message_headers_iter_next(&iter, &name, &value)) {
+    if (!g_ascii_strcasecmp(name, "Link"))
+      reply.links.push_back(value);
+  }
   if (want != 201)
     return;
   const char *location = soup_message_headers_get_one(headers, "Location");
@@ -188,14 +200,6 @@ static void read_reply(const WhipClient &client, const char *method, const std::
   if (reply.body.find("v=0") == std::string::npos) {
     reply.ok = false;
     reply.error = "POST " + url + " answered 201 without an SDP answer";
-    return;
-  }
-  SoupMessageHeadersIter iter;
-  soup_message_headers_iter_init(&iter, headers);
-  const char *name = nullptr, *value = nullptr;
-  while (soup_message_headers_iter_next(&iter, &name, &value)) {
-    if (!g_ascii_strcasecmp(name, "Link"))
-      reply.links.push_back(value);
   }
 }
 

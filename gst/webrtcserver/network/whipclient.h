@@ -3,7 +3,8 @@
  *
  * The HTTP side of WHIP (RFC 9725), as a publisher speaks it: POST the SDP
  * offer (application/sdp, "Authorization: Bearer"), read the 201's answer,
- * Location (the session's resource), ETag and Link headers (ICE servers);
+ * Location (the session's resource), ETag and Link headers (ICE servers),
+ * which an OPTIONS request to the endpoint may also answer before the offer;
  * PATCH trickled candidates (application/trickle-ice-sdpfrag, RFC 8840) to
  * the resource; DELETE it at the end (the Link headers are handed on as
  * text: signalling/whippublisher.h reads their ICE servers). libsoup 3, asynchronous, on the
@@ -32,7 +33,7 @@ struct WhipReply {
   std::string body;     /* the answer SDP of a POST */
   std::string resource; /* POST: Location, made absolute */
   std::string etag;     /* POST, PATCH: the ETag header, as sent */
-  std::vector<std::string> links; /* POST: each Link header's value (ICE servers) */
+  std::vector<std::string> links; /* POST, OPTIONS: each Link header's value (ICE servers) */
   int retry_after = 0;            /* seconds, from Retry-After */
 };
 
@@ -57,6 +58,9 @@ class WhipClient
   /* POSTs @offer_sdp; @done gets the answer (ok: 201 with an SDP body and a
    * Location). */
   void publish(const std::string &offer_sdp, Done done);
+  /* OPTIONS to the endpoint (with the token): what it may answer before an
+   * offer, its Link headers (ok: any 2xx). */
+  void discover(Done done);
   /* PATCHes @sdpfrag to @resource (If-Match: @etag when set). */
   void trickle(const std::string &resource, const std::string &etag, const std::string &sdpfrag,
                Done done);

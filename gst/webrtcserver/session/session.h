@@ -14,7 +14,9 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "protocol/iceserver.h"
 #include "sdpoffer.h"
 
 namespace livecast
@@ -40,6 +42,21 @@ struct SessionEvents {
    * long has vanished and ends; 0: the media side's default (8 s, for
    * browsers, which send RTCP about every second but may be throttled). */
   gint64 silence_timeout_us = 0;
+};
+
+/* What a session made from our offer (create_offer_session) needs beyond
+ * the stream. */
+struct OfferOptions {
+  /* ICE servers for this session only, beside the element's (stun-server,
+   * turn-servers), which viewers keep: a STUN server here takes the place
+   * of stun-server (webrtcbin has one), TURN servers are added. A WHIP
+   * endpoint names them in its Link headers (RFC 9725, section 4.6). */
+  std::vector<IceServer> ice_servers;
+  /* A publication to a media server (WHIP), not a viewer: left out of the
+   * viewer count (the element's viewers, /stats "viewers", max-viewers,
+   * max-pending) and of viewer-added / viewer-ended; /stats lists it
+   * among the sessions with "publisher": true. */
+  bool publisher = false;
 };
 
 /* What a created viewer session reports back. */
@@ -70,7 +87,7 @@ class SessionBackend
                               std::function<void(SessionResult)> done) = 0;
   /* The server offers: a session with what the stream sends (and, with
    * talkback, a microphone it would take); @done gets the offer. */
-  virtual void create_offer_session(SessionEvents events,
+  virtual void create_offer_session(SessionEvents events, const OfferOptions &options,
                                     std::function<void(SessionResult)> done) = 0;
   /* Applies the viewer's answer to our offer. 0 on success, else an HTTP
    * status (404 no such session, 400 malformed, 409 not waiting for an

@@ -183,6 +183,7 @@ void WhipStatus::write_json(JsonWriter &w) const
   for (const std::string &url : s.ice_servers)
     w.string(url);
   w.end_array();
+  w.key("iceServersFrom").string(s.ice_servers_from);
   w.end_object();
 }
 
@@ -301,6 +302,55 @@ void WhipPublisher::attempt()
   const unsigned n = ++attempt_;
   status_.update([](WhipStatus::Snapshot &s) { s.attempts++; });
   std::weak_ptr<bool> alive = alive_;
+  client_.discover([this, alive, n](const WhipReply &reply) {
+    if (auto a = alive.lock(); a && *a)
+      on_discovered(n, reply);
+  });
+}
+
+std::vector<IceServer> WhipPublisher::link_ice_servers(const WhipReply &reply)
+{
+  std::vector<IceServer> servers;
+  std::vector<std::string> bad;
+  for (const std::string &link : reply.links)
+    parse_link_ice_servers(link, servers, bad);
+  for (const std::string &b : bad)
+    report_(true, "WHIP: the endpoint's ICE server " + b + " is ignored");
+  return servers;
+}
+
+void WhipPublisher::on_discovered(unsigned n, const WhipReply &reply)
+{
+  if (n != attempt_)
+    return;
+  /* No answer at all: the POST would get none either. */
+  if (reply.status == 0) {
+    fail("WHIP: " + reply.error);
+    return;
+  }
+  /* Endpoints need not answer OPTIONS (405, or 204 without Link headers):
+   * then the servers of the last 201, if any. */
+  std::vector<IceServer> servers;
+  const char *from = "";
+  if (reply.ok)
+    servers = link_ice_servers(reply);
+  if (!servers.empty()) {
+    from = "OPTIONS";
+  } else if (!ice_servers_.empty()) {
+    servers = ice_servers_;
+    from = "201";
+  }
+  GST_INFO("WHIP: OPTIONS %s answered %d; the offer uses %zu ICE server(s)%s%s",
+           client_.url().c_str(), reply.status, servers.size(), *from ? " from " : "", from);
+  session_ice_ = servers;
+  std::vector<std::string> urls;
+  for (const IceServer &s : servers)
+    urls.push_back(s.url);
+  status_.update([&](WhipStatus::Snapshot &s) {
+    s.ice_servers = urls;
+    s.ice_servers_from = from;
+  });
+  std::weak_ptr<bool> alive = alive_;
   SessionEvents events;
   events.on_candidate = [this, alive, n](const LocalCandidate &c) {
     if (auto a = alive.lock(); a && *a)
@@ -314,7 +364,10 @@ void WhipPublisher::attempt()
    * does): three seconds of nothing means it went away, and the stream is
    * published again as soon as it is back. */
   events.silence_timeout_us = kWhipSilenceTimeoutUs;
-  backend_.create_offer_session(std::move(events), [this, alive, n](SessionResult r) {
+  OfferOptions options;
+  options.ice_servers = servers;
+  options.publisher = true;
+  backend_.create_offer_session(std::move(events), options, [this, alive, n](SessionResult r) {
     if (auto a = alive.lock(); a && *a)
       on_offer(n, r);
   });
@@ -354,16 +407,22 @@ void WhipPublisher::on_answer(unsigned n, const WhipReply &reply)
   }
   resource_ = reply.resource;
   etag_ = reply.etag;
-  std::vector<IceServer> servers;
-  std::vector<std::string> bad;
-  for (const std::string &link : reply.links)
-    parse_link_ice_servers(link, servers, bad);
-  for (const std::string &b : bad)
-    report_(true, "WHIP: the endpoint's ICE server " + b + " is ignored");
-  std::vector<std::string> ice;
-  for (const IceServer &s : servers)
-    ice.push_back(s.url);
-  status_.update([&ice](WhipStatus::Snapshot &s) { s.ice_servers = ice; });
+  /* Too late for this session's ICE agent (it gathered with the offer):
+   * kept for the next attempt, should OPTIONS then name none. */
+  const std::vector<IceServer> named = link_ice_servers(reply);
+  if (!named.empty())
+    ice_servers_ = named;
+  bool unknown = false;
+  for (const IceServer &s : named) {
+    bool used = false;
+    for (const IceServer &u : session_ice_)
+      used = used || u.browser_url() == s.browser_url();
+    unknown = unknown || !used;
+  }
+  if (unknown)
+    report_(false, "WHIP: the answer of " + client_.url() +
+                       " names ICE servers that the offer was made without; they are used "
+                       "when publishing again");
   std::string message;
   const int status = backend_.apply_answer(session_id_, reply.body, message);
   if (status != 0) {
@@ -375,7 +434,8 @@ void WhipPublisher::on_answer(unsigned n, const WhipReply &reply)
   last_problem_.clear();
   set_state("publishing", "");
   report_(false, "WHIP: publishing to " + client_.url() + " (resource " + resource_ + ", " +
-                     std::to_string(ice.size()) + " ICE server(s) from its Link headers)");
+                     std::to_string(session_ice_.size()) +
+                     " ICE server(s) from its Link headers applied)");
   send_candidates();
 }
 

@@ -7,6 +7,13 @@
  * makes the offer (SessionBackend::create_offer_session, as the relay
  * client's sessions do), the offer is POSTed, the endpoint's answer applied,
  * our candidates trickled with PATCH, and the resource DELETEd at the end.
+ *
+ * The endpoint's ICE servers (Link rel="ice-server", RFC 9725 section 4.6)
+ * must be known before the offer, whose ICE agent gathers (TURN relays
+ * too) as soon as it exists: each attempt first asks the endpoint with
+ * OPTIONS (simple-whip-server answers it with the same Link headers as its
+ * 201), and takes the last 201's when OPTIONS names none. They go to that
+ * session only (OfferOptions); viewers keep the element's.
  * When the endpoint refuses, cannot be reached, or the session ends (ICE
  * failed, nothing heard from the server for a while), it publishes again
  * after a back-off (0.5 s doubling to 8 s, network/backoff.h).
@@ -46,7 +53,8 @@ class WhipStatus
     std::string error;                    /* the last failure, "" once publishing */
     std::string session;                  /* the viewer-set session that publishes */
     std::string resource;                 /* the endpoint's Location */
-    std::vector<std::string> ice_servers; /* from its Link headers */
+    std::vector<std::string> ice_servers; /* the session's, from the endpoint's Link headers */
+    std::string ice_servers_from;         /* "OPTIONS", "201" (an earlier answer), or "" */
     guint64 attempts = 0;
   };
   Snapshot get() const;
@@ -95,6 +103,9 @@ class WhipPublisher
 
  private:
   void attempt();
+  void on_discovered(unsigned attempt, const WhipReply &reply);
+  /* The ICE servers of @reply's Link headers; unreadable ones are reported. */
+  std::vector<IceServer> link_ice_servers(const WhipReply &reply);
   void on_offer(unsigned attempt, const SessionResult &r);
   void on_answer(unsigned attempt, const WhipReply &reply);
   void on_candidate(unsigned attempt, const LocalCandidate &c);
@@ -112,13 +123,15 @@ class WhipPublisher
   Report report_;
   Backoff backoff_{500, 8000};
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  unsigned attempt_ = 0;     /* callbacks of older attempts are dropped */
-  std::string last_problem_; /* warned once until it changes */
+  unsigned attempt_ = 0;               /* callbacks of older attempts are dropped */
+  std::string last_problem_;           /* warned once until it changes */
+  std::vector<IceServer> ice_servers_; /* the endpoint's, from the last 201 */
   /* The current attempt. */
   std::string session_id_;
   std::string offer_;
   std::string resource_;
   std::string etag_;
+  std::vector<IceServer> session_ice_; /* what this attempt's session was given */
   gint64 published_us_ = 0;
   std::vector<std::string> candidates_; /* not yet PATCHed; "" ends them */
   bool patching_ = false;

@@ -200,7 +200,7 @@ void WsSignalingPeer::handle_join()
     return;
   create(
       [this](SessionEvents events, std::function<void(SessionResult)> done) {
-        backend_.create_offer_session(std::move(events), std::move(done));
+        backend_.create_offer_session(std::move(events), OfferOptions(), std::move(done));
       },
       State::AwaitingAnswer,
       [](const SessionResult &r) { return SignalMessage::offer(r.answer_sdp); });
