@@ -11,6 +11,7 @@
 
 #include "debugcategory.h"
 #include "h264aud.h"
+#include "rungchain.h"
 
 #define GST_CAT_DEFAULT livecast_webrtcserversink_debug
 
@@ -26,83 +27,6 @@ constexpr gint64 kKeyUnitMinIntervalUs = 500 * 1000;
 MediaFanout *fanout_of(GstObject *parent)
 {
   return static_cast<MediaFanout *>(g_object_get_data(G_OBJECT(parent), "livecast-fanout"));
-}
-
-void discard(const std::vector<GstElement *> &elements)
-{
-  for (GstElement *e : elements) {
-    if (e)
-      gst_object_unref(gst_object_ref_sink(e));
-  }
-}
-
-/* libvpx's threads split a frame in token partitions: up to 720p one thread
- * is faster on a small machine (2 cores: 89 frames of 300 at 720p30 with two
- * threads, all 300 with one; tests/bench/bench_glass.mjs), bigger pictures
- * need a second. */
-gint vpx_threads(int width, int height)
-{
-  const gint cpus = static_cast<gint>(g_get_num_processors());
-  return width * height > 1280 * 720 && cpus > 2 ? 2 : 1;
-}
-
-/* The queue in front of an encoder of raw video answers the input's caps,
- * accept-caps and serialized queries itself: the input thread (one for the
- * whole stream) must never wait for an encoder's thread, and through it for
- * the viewers' branches. A caps query would go on through the encoder into
- * the viewers' payloaders; an ALLOCATION query waits for the queue's thread
- * to take it. videoconvert, videoscale and videorate take any raw video, so
- * the answer is what the chain would have given. */
-/* Answers a CAPS or ACCEPT_CAPS @query with what @accepted allows (false:
- * another query, left alone). */
-bool answer_caps_query(GstQuery *query, GstCaps *accepted)
-{
-  if (GST_QUERY_TYPE(query) == GST_QUERY_CAPS) {
-    GstCaps *filter;
-    gst_query_parse_caps(query, &filter);
-    Ref<GstCaps> result = filter ? Ref<GstCaps>::adopt(gst_caps_intersect_full(
-                                       filter, accepted, GST_CAPS_INTERSECT_FIRST))
-                                 : Ref<GstCaps>::ref(accepted);
-    gst_query_set_caps_result(query, result.get());
-    return true;
-  }
-  if (GST_QUERY_TYPE(query) == GST_QUERY_ACCEPT_CAPS) {
-    GstCaps *caps;
-    gst_query_parse_accept_caps(query, &caps);
-    gst_query_set_accept_caps_result(query, gst_caps_is_subset(caps, accepted));
-    return true;
-  }
-  return false;
-}
-
-GstPadProbeReturn answer_raw_queries(GstPad *, GstPadProbeInfo *info, gpointer)
-{
-  GstQuery *query = GST_PAD_PROBE_INFO_QUERY(info);
-  Ref<GstCaps> raw = Ref<GstCaps>::adopt(gst_caps_new_empty_simple("video/x-raw"));
-  if (answer_caps_query(query, raw.get()))
-    return GST_PAD_PROBE_HANDLED;
-  /* Answered empty: upstream allocates on its own. */
-  return GST_QUERY_IS_SERIALIZED(query) ? GST_PAD_PROBE_HANDLED : GST_PAD_PROBE_OK;
-}
-
-void isolate_encoder_queue(GstElement *queue)
-{
-  Ref<GstPad> sink = Ref<GstPad>::adopt(gst_element_get_static_pad(queue, "sink"));
-  gst_pad_add_probe(sink.get(), GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, answer_raw_queries, nullptr,
-                    nullptr);
-}
-
-/* A chain made whole (@ok) starts with its valve closed: no encoding work
- * while nobody watches; one that is not is thrown away (false). */
-bool close_valve_or_discard(const std::vector<GstElement *> &chain, bool ok)
-{
-  if (!ok) {
-    discard(chain);
-    return false;
-  }
-  gst_util_set_object_arg(G_OBJECT(chain[0]), "drop-mode", "forward-sticky-events");
-  g_object_set(chain[0], "drop", TRUE, nullptr);
-  return true;
 }
 
 /* An end sink waits for each buffer's time (files play at their speed),
@@ -133,7 +57,7 @@ MediaFanout::MediaFanout(GstBin *bin) : bin_(bin)
   if (!input_tee || !end_sink || !tee) {
     /* coreelements is part of GStreamer itself: only a broken installation
      * gets here, and the state change says so (usable()). */
-    discard({input_tee, end_sink, tee});
+    discard_elements({input_tee, end_sink, tee});
     return;
   }
   g_object_set(input_tee, "allow-not-linked", TRUE, nullptr);
@@ -180,24 +104,14 @@ void MediaFanout::set_bitrate(guint kbps)
   std::lock_guard<std::mutex> guard(lock_);
   settings_.bitrate_kbps = kbps;
   if (state_.rungs.empty()) {
-    apply_bitrate(rungs_[0].encoder, kbps);
+    set_encoder_bitrate(rungs_[0].encoder, kbps);
     return;
   }
   /* The ladder keeps its shape: every rung scales with the top. */
   state_.rungs = ladder_rungs(state_.rungs.size() > 1 ? settings_.ladder : Ladder::None,
                               state_.rungs[0].width, state_.rungs[0].height, kbps);
   for (guint i = 0; i < state_.rungs.size() && i < kMaxRungs; i++)
-    apply_bitrate(rungs_[i].encoder, state_.rungs[i].bitrate_kbps);
-}
-
-void MediaFanout::apply_bitrate(GstElement *encoder, guint kbps)
-{
-  if (!encoder)
-    return;
-  if (g_object_class_find_property(G_OBJECT_GET_CLASS(encoder), "target-bitrate"))
-    g_object_set(encoder, "target-bitrate", static_cast<gint>(kbps * 1000), nullptr);
-  else
-    g_object_set(encoder, "bitrate", kbps, nullptr);
+    set_encoder_bitrate(rungs_[i].encoder, state_.rungs[i].bitrate_kbps);
 }
 
 void MediaFanout::set_sync(bool sync)
@@ -210,93 +124,8 @@ void MediaFanout::set_sync(bool sync)
   }
 }
 
-GstElement *MediaFanout::make_element(const char *factory, const char *name)
-{
-  GstElement *e = gst_element_factory_make(factory, name);
-  if (!e)
-    GST_ELEMENT_ERROR(bin_, CORE, MISSING_PLUGIN,
-                      ("The GStreamer element \"%s\" is missing; install the plugin that "
-                       "provides it (see the livecast README).",
-                       factory),
-                      (nullptr));
-  return e;
-}
-
-/* SPS and PPS with every key frame: a viewer may start at any of them. */
-GstElement *MediaFanout::make_parser(const char *name)
-{
-  GstElement *parse = make_element("h264parse", name);
-  if (parse)
-    g_object_set(parse, "config-interval", -1, nullptr);
-  return parse;
-}
-
-GstElement *MediaFanout::make_encoder(const FanoutSettings &settings, VideoCodec codec, int width,
-                                      int height, const char *name)
-{
-  GstElement *enc = nullptr;
-  switch (codec) {
-    case VideoCodec::H264:
-      enc = make_element("x264enc", name);
-      if (enc) {
-        gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
-        gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
-        /* No access unit delimiters: see h264aud.h. */
-        g_object_set(enc, "bitrate", settings.bitrate_kbps, "key-int-max", settings.key_int_max,
-                     "aud", FALSE, nullptr);
-      }
-      break;
-    case VideoCodec::VP8:
-    case VideoCodec::VP9:
-      enc = make_element(codec == VideoCodec::VP8 ? "vp8enc" : "vp9enc", name);
-      if (enc) {
-        gst_util_set_object_arg(G_OBJECT(enc), "end-usage", "cbr");
-        g_object_set(enc, "deadline", G_GINT64_CONSTANT(1), "cpu-used", 8, "lag-in-frames", 0,
-                     "target-bitrate", static_cast<gint>(settings.bitrate_kbps * 1000),
-                     "keyframe-max-dist", static_cast<gint>(settings.key_int_max), "threads",
-                     vpx_threads(width, height), nullptr);
-        gst_util_set_object_arg(G_OBJECT(enc), "error-resilient", "default");
-      }
-      break;
-  }
-  return enc;
-}
-
-/* Adds @chain between a new request pad of @from (a tee) and @to, and
- * starts it. Called from the streaming thread on the first caps. */
-bool MediaFanout::insert_chain(const std::vector<GstElement *> &chain, GstElement *from,
-                               GstElement *to, const char *what)
-{
-  for (GstElement *e : chain)
-    gst_bin_add(bin_, e);
-  std::vector<GstElement *> linked = chain;
-  linked.push_back(to);
-  for (std::size_t i = 0; i + 1 < linked.size(); i++) {
-    if (!gst_element_link(linked[i], linked[i + 1])) {
-      GST_ELEMENT_ERROR(bin_, CORE, NEGOTIATION, ("Could not link the %s chain.", what),
-                        ("%s -> %s", GST_ELEMENT_NAME(linked[i]), GST_ELEMENT_NAME(linked[i + 1])));
-      return false;
-    }
-  }
-  /* Downstream first, so nothing is pushed into an element still in NULL,
-   * and linked to @from only then: the input thread pushing into a pad not
-   * yet active gets FLUSHING, which the tee hands upstream, and a live
-   * source stops for good on it (every rung at 0 fps as a rung started,
-   * tests/browser/ladder.test.mjs). */
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it)
-    gst_element_sync_state_with_parent(*it);
-  Ref<GstPad> from_src = Ref<GstPad>::adopt(gst_element_request_pad_simple(from, "src_%u"));
-  Ref<GstPad> first_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(chain[0], "sink"));
-  if (!from_src || gst_pad_link(from_src.get(), first_sink.get()) != GST_PAD_LINK_OK) {
-    GST_ELEMENT_ERROR(bin_, CORE, NEGOTIATION, ("Could not link the %s chain.", what),
-                      ("%s -> %s", GST_ELEMENT_NAME(from), GST_ELEMENT_NAME(chain[0])));
-    return false;
-  }
-  return true;
-}
-
-/* valve ! queue ! [videoconvert ! encoder ! capsfilter] ! [parser] between
- * the input tee and the viewers' tee, on the first caps. */
+/* The stream's own chain (rungchain.h) between the input tee and the
+ * viewers' tee, and the other rungs' tees, on the first caps. */
 bool MediaFanout::build_video_chain(const GstCaps *caps)
 {
   const GstStructure *s = gst_caps_get_structure(caps, 0);
@@ -323,72 +152,28 @@ bool MediaFanout::build_video_chain(const GstCaps *caps)
                            : g_str_equal(name, "video/x-h264") ? VideoCodec::H264
                            : g_str_equal(name, "video/x-vp8")  ? VideoCodec::VP8
                                                                : VideoCodec::VP9;
-  std::vector<GstElement *> chain;
-  auto add = [&chain](GstElement *e) {
-    chain.push_back(e);
-    return e != nullptr;
-  };
-  bool ok = add(make_element("valve", "valve"));
-  GstElement *queue = ok ? make_element("queue", "encoder-queue") : nullptr;
-  ok = ok && add(queue);
-  GstElement *encoder = nullptr;
-  if (ok && raw) {
-    /* Leaky: a slow encoder drops old raw frames instead of stalling a live source. */
-    g_object_set(queue, "max-size-buffers", 2, "max-size-bytes", 0, "max-size-time",
-                 G_GUINT64_CONSTANT(0), nullptr);
-    gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
-    isolate_encoder_queue(queue);
-    ok = add(make_element("videoconvert", "convert"));
-    int width = 0, height = 0;
-    gst_structure_get_int(s, "width", &width);
-    gst_structure_get_int(s, "height", &height);
-    encoder = ok ? make_encoder(settings, codec, width, height, "encoder") : nullptr;
-    ok = ok && add(encoder);
-    if (ok && codec == VideoCodec::H264) {
-      GstElement *filter = make_element("capsfilter", "encoder-caps");
-      ok = add(filter);
-      if (ok) {
-        Ref<GstCaps> fcaps = Ref<GstCaps>::adopt(
-            gst_caps_from_string("video/x-h264, profile=(string)constrained-baseline, "
-                                 "stream-format=(string)byte-stream"));
-        g_object_set(filter, "caps", fcaps.get(), nullptr);
-      }
-    }
-  } else if (ok) {
-    g_object_set(queue, "max-size-buffers", 30, "max-size-bytes", 0, "max-size-time",
-                 G_GUINT64_CONSTANT(0), nullptr);
-  }
-  if (ok && codec == VideoCodec::H264)
-    ok = add(make_parser("parser"));
-  if (!close_valve_or_discard(chain, ok))
+  EncodingChain chain;
+  if (!build_stream_chain(bin_, s, codec, {settings.bitrate_kbps, settings.key_int_max}, chain))
     return false;
   /* The other rungs' tees exist from the start (viewers link to them at
    * once); their encoding chains come with their first viewer. */
-  const std::vector<RungSpec> rungs = [&]() {
-    int w = 0, h = 0;
-    gst_structure_get_int(s, "width", &w);
-    gst_structure_get_int(s, "height", &h);
-    return ladder_rungs(raw ? settings.ladder : Ladder::None, w, h, settings.bitrate_kbps);
-  }();
+  int width = 0, height = 0;
+  gst_structure_get_int(s, "width", &width);
+  gst_structure_get_int(s, "height", &height);
+  const std::vector<RungSpec> rungs =
+      ladder_rungs(raw ? settings.ladder : Ladder::None, width, height, settings.bitrate_kbps);
   for (guint i = 1; i < rungs.size() && i < kMaxRungs; i++) {
-    const std::string name = "tee-r" + std::to_string(i);
-    GstElement *rung_tee = make_element("tee", name.c_str());
-    if (!rung_tee) {
-      discard(chain);
+    if (!add_rung_tee(rungs_[i], "tee-r" + std::to_string(i))) {
+      discard_elements(chain.elements);
       return false;
     }
-    g_object_set(rung_tee, "allow-not-linked", TRUE, nullptr);
-    gst_bin_add(bin_, rung_tee);
-    gst_element_sync_state_with_parent(rung_tee);
-    rungs_[i].tee = rung_tee;
-    watch_tee(rungs_[i]);
   }
-  if (!insert_chain(chain, input_tee_, rungs_[0].tee, "video encoding"))
+  if (!start_chain(bin_, chain.elements, input_tee_, rungs_[0].tee, "video encoding"))
     return false;
 
   std::lock_guard<std::mutex> guard(lock_);
-  rungs_[0].valve = chain[0];
-  rungs_[0].encoder = encoder;
+  rungs_[0].valve = chain.valve();
+  rungs_[0].encoder = chain.encoder;
   state_.rungs = rungs;
   if (raw)
     input_caps_ = gst_structure_copy(s);
@@ -399,20 +184,33 @@ bool MediaFanout::build_video_chain(const GstCaps *caps)
    * is in whatever profile the input caps say. */
   const char *profile = raw ? nullptr : gst_structure_get_string(s, "profile");
   state_.video.h264_profile = profile ? profile : "constrained-baseline";
-  gst_structure_get_int(s, "width", &state_.width);
-  gst_structure_get_int(s, "height", &state_.height);
+  state_.width = width;
+  state_.height = height;
   /* A viewer may have joined before the first caps arrived. */
-  if (!video_consumers_.empty() && video_consumers_[0])
-    g_object_set(rungs_[0].valve, "drop", FALSE, nullptr);
-  rungs_[0].rate.encoding = !video_consumers_.empty() && video_consumers_[0];
+  const bool open = !video_consumers_.empty() && video_consumers_[0];
+  set_chain_open(rungs_[0].valve, open);
+  rungs_[0].rate.encoding = open;
   GST_INFO_OBJECT(bin_, "streaming %s, %s, %zu rung(s)", video_codec_encoding_name(codec),
                   raw ? "encoded here" : "passed through", rungs.size());
   return true;
 }
 
-/* valve ! queue ! [videorate ! caps] ! videoscale ! caps ! videoconvert !
- * encoder ! [caps] ! [h264parse] between the input tee and rung @index's
- * tee: built on the loop thread when the rung gets its first viewer. */
+/* A rung's tee, for viewers to link to before its chain exists. */
+bool MediaFanout::add_rung_tee(Rung &rung, const std::string &name)
+{
+  GstElement *tee = make_chain_element(bin_, "tee", name.c_str());
+  if (!tee)
+    return false;
+  g_object_set(tee, "allow-not-linked", TRUE, nullptr);
+  gst_bin_add(bin_, tee);
+  gst_element_sync_state_with_parent(tee);
+  rung.tee = tee;
+  watch_tee(rung);
+  return true;
+}
+
+/* Rung @index's chain (rungchain.h) between the input tee and its tee:
+ * built on the loop thread when the rung gets its first viewer. */
 bool MediaFanout::build_rung(guint index)
 {
   FanoutSettings settings;
@@ -428,64 +226,15 @@ bool MediaFanout::build_rung(guint index)
     codec = state_.video.codec;
     input = Ref<GstCaps>::adopt(gst_caps_new_full(gst_structure_copy(input_caps_), nullptr));
   }
-  settings.bitrate_kbps = spec.bitrate_kbps;
-  const std::string suffix = "-r" + std::to_string(index);
-  auto name = [&suffix](const char *base) { return std::string(base) + suffix; };
-  std::vector<GstElement *> chain;
-  auto add = [&chain](GstElement *e) {
-    chain.push_back(e);
-    return e != nullptr;
-  };
-  auto caps_filter = [&](const char *what, GstCaps *caps) {
-    GstElement *filter = make_element("capsfilter", name(what).c_str());
-    if (filter)
-      g_object_set(filter, "caps", caps, nullptr);
-    gst_caps_unref(caps);
-    return add(filter);
-  };
-  bool ok = add(make_element("valve", name("valve").c_str()));
-  GstElement *queue = ok ? make_element("queue", name("encoder-queue").c_str()) : nullptr;
-  ok = ok && add(queue);
-  if (ok) {
-    g_object_set(queue, "max-size-buffers", 2, "max-size-bytes", 0, "max-size-time",
-                 G_GUINT64_CONSTANT(0), nullptr);
-    gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
-    isolate_encoder_queue(queue);
-  }
-  const GstStructure *in = gst_caps_get_structure(input.get(), 0);
-  gint fps_n = 0, fps_d = 1;
-  if (ok && spec.half_rate && gst_structure_get_fraction(in, "framerate", &fps_n, &fps_d) &&
-      fps_n > 0) {
-    GstElement *rate = make_element("videorate", name("rate").c_str());
-    ok = add(rate);
-    if (ok)
-      g_object_set(rate, "drop-only", TRUE, nullptr);
-    ok = ok &&
-         caps_filter("rate-caps", gst_caps_new_simple("video/x-raw", "framerate", GST_TYPE_FRACTION,
-                                                      fps_n, fps_d * 2, nullptr));
-  }
-  ok = ok && add(make_element("videoscale", name("scale").c_str()));
-  ok = ok &&
-       caps_filter("scale-caps", gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, spec.width,
-                                                     "height", G_TYPE_INT, spec.height, nullptr));
-  ok = ok && add(make_element("videoconvert", name("convert").c_str()));
-  GstElement *encoder =
-      ok ? make_encoder(settings, codec, spec.width, spec.height, name("encoder").c_str())
-         : nullptr;
-  ok = ok && add(encoder);
-  if (ok && codec == VideoCodec::H264) {
-    ok = caps_filter("encoder-caps",
-                     gst_caps_from_string("video/x-h264, profile=(string)constrained-baseline, "
-                                          "stream-format=(string)byte-stream"));
-    ok = ok && add(make_parser(name("parser").c_str()));
-  }
-  if (!close_valve_or_discard(chain, ok))
-    return false;
-  if (!insert_chain(chain, input_tee_, rungs_[index].tee, "rung encoding"))
+  EncodingChain chain;
+  if (!build_rung_chain(bin_, gst_caps_get_structure(input.get(), 0), spec, codec,
+                        {settings.bitrate_kbps, settings.key_int_max}, "-r" + std::to_string(index),
+                        chain) ||
+      !start_chain(bin_, chain.elements, input_tee_, rungs_[index].tee, "rung encoding"))
     return false;
   std::lock_guard<std::mutex> guard(lock_);
-  rungs_[index].valve = chain[0];
-  rungs_[index].encoder = encoder;
+  rungs_[index].valve = chain.valve();
+  rungs_[index].encoder = chain.encoder;
   GST_INFO_OBJECT(bin_, "rung %u: %dx%d%s at %u kbit/s", index, spec.width, spec.height,
                   spec.half_rate ? " (half rate)" : "", spec.bitrate_kbps);
   return true;
@@ -537,15 +286,15 @@ bool MediaFanout::build_audio_chain(const GstCaps *caps)
   for (const char *factory :
        raw ? std::vector<const char *>{"valve", "queue", "audioconvert", "audioresample", "opusenc"}
            : std::vector<const char *>{"valve", "queue"}) {
-    GstElement *e = make_element(factory, (std::string("audio-") + factory).c_str());
+    GstElement *e = make_chain_element(bin_, factory, (std::string("audio-") + factory).c_str());
     if (!e) {
-      discard(chain);
+      discard_elements(chain);
       return false;
     }
     chain.push_back(e);
   }
   gst_util_set_object_arg(G_OBJECT(chain[0]), "drop-mode", "forward-sticky-events");
-  g_object_set(chain[0], "drop", TRUE, nullptr);
+  set_chain_open(chain[0], false);
   /* Leaky and short: audio late by more than this is worth less than the next. */
   g_object_set(chain[1], "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
                static_cast<guint64>(200 * GST_MSECOND), nullptr);
@@ -556,12 +305,11 @@ bool MediaFanout::build_audio_chain(const GstCaps *caps)
                  nullptr);
     gst_util_set_object_arg(G_OBJECT(chain.back()), "audio-type", "restricted-lowdelay");
   }
-  if (!insert_chain(chain, audio_input_tee_, audio_tee_, "audio encoding"))
+  if (!start_chain(bin_, chain, audio_input_tee_, audio_tee_, "audio encoding"))
     return false;
   std::lock_guard<std::mutex> guard(lock_);
   audio_valve_ = chain[0];
-  if (audio_consumers_)
-    g_object_set(audio_valve_, "drop", FALSE, nullptr);
+  set_chain_open(audio_valve_, audio_consumers_);
   GST_INFO_OBJECT(bin_, "streaming Opus audio, %s", raw ? "encoded here" : "passed through");
   return true;
 }
@@ -605,7 +353,7 @@ GstPad *MediaFanout::add_audio_input(GstPadTemplate *templ)
   GstElement *end_sink = gst_element_factory_make("fakesink", "audio-end-sink");
   GstElement *tee = gst_element_factory_make("tee", "audio-tee");
   if (!input_tee || !end_sink || !tee) {
-    discard({input_tee, end_sink, tee});
+    discard_elements({input_tee, end_sink, tee});
     return nullptr;
   }
   g_object_set(input_tee, "allow-not-linked", TRUE, nullptr);
@@ -689,12 +437,10 @@ void MediaFanout::set_consumers(const std::vector<bool> &video_rungs, bool audio
   audio_consumers_ = audio;
   for (guint i = 0; i < kMaxRungs; i++) {
     const bool open = i < video_rungs.size() && video_rungs[i];
-    if (rungs_[i].valve)
-      g_object_set(rungs_[i].valve, "drop", open ? FALSE : TRUE, nullptr);
+    set_chain_open(rungs_[i].valve, open);
     rungs_[i].rate.encoding = open && rungs_[i].valve;
   }
-  if (audio_valve_)
-    g_object_set(audio_valve_, "drop", audio ? FALSE : TRUE, nullptr);
+  set_chain_open(audio_valve_, audio);
 }
 
 void MediaFanout::request_key_unit(const char *why, gint rung)

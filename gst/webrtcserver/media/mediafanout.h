@@ -146,16 +146,10 @@ class MediaFanout
     RungRate rate;
   };
 
-  GstElement *make_element(const char *factory, const char *name);
-  GstElement *make_parser(const char *name);
-  GstElement *make_encoder(const FanoutSettings &settings, VideoCodec codec, int width, int height,
-                           const char *name);
-  bool insert_chain(const std::vector<GstElement *> &chain, GstElement *from, GstElement *to,
-                    const char *what);
   bool build_video_chain(const GstCaps *caps);
+  bool add_rung_tee(Rung &rung, const std::string &name);
   bool build_rung(guint index);
   bool build_audio_chain(const GstCaps *caps);
-  void apply_bitrate(GstElement *encoder, guint kbps);
   void watch_tee(Rung &rung);
 
   GstBin *bin_; /* the element; owns every element below */
