@@ -29,6 +29,23 @@ MediaFanout *fanout_of(GstObject *parent)
   return static_cast<MediaFanout *>(g_object_get_data(G_OBJECT(parent), "livecast-fanout"));
 }
 
+/* "-r<N>" for rungs below the top; the top's elements have no suffix. */
+std::string rung_suffix(guint index)
+{
+  return index == 0 ? std::string() : "-r" + std::to_string(index);
+}
+
+/* Whether VP8 can be encoded and sent on demand (sdpoffer.h, SentVideo). */
+bool vp8_available()
+{
+  for (const char *factory : {"vp8enc", "rtpvp8pay"}) {
+    Ref<GstElementFactory> f = Ref<GstElementFactory>::adopt(gst_element_factory_find(factory));
+    if (!f)
+      return false;
+  }
+  return true;
+}
+
 /* An end sink waits for each buffer's time (files play at their speed),
  * and the input tee hands the buffer on to the encoder only after that:
  * basesink's default 20 ms processing deadline would be 20 ms added to
@@ -67,9 +84,10 @@ MediaFanout::MediaFanout(GstBin *bin) : bin_(bin)
   gst_element_link(input_tee, end_sink);
   input_tee_ = input_tee;
   end_sink_ = end_sink;
-  for (guint i = 0; i < kMaxRungs; i++) {
+  for (guint i = 0; i < rungs_.size(); i++) {
     rungs_[i].fanout = this;
-    rungs_[i].index = i;
+    rungs_[i].index = i % kMaxRungs;
+    rungs_[i].vp8 = i >= kMaxRungs;
   }
   rungs_[0].tee = tee;
   watch_tee(rungs_[0]);
@@ -110,8 +128,10 @@ void MediaFanout::set_bitrate(guint kbps)
   /* The ladder keeps its shape: every rung scales with the top. */
   state_.rungs = ladder_rungs(state_.rungs.size() > 1 ? settings_.ladder : Ladder::None,
                               state_.rungs[0].width, state_.rungs[0].height, kbps);
-  for (guint i = 0; i < state_.rungs.size() && i < kMaxRungs; i++)
+  for (guint i = 0; i < state_.rungs.size() && i < kMaxRungs; i++) {
     set_encoder_bitrate(rungs_[i].encoder, state_.rungs[i].bitrate_kbps);
+    set_encoder_bitrate(rungs_[kMaxRungs + i].encoder, state_.rungs[i].bitrate_kbps);
+  }
 }
 
 void MediaFanout::set_sync(bool sync)
@@ -163,7 +183,15 @@ bool MediaFanout::build_video_chain(const GstCaps *caps)
   const std::vector<RungSpec> rungs =
       ladder_rungs(raw ? settings.ladder : Ladder::None, width, height, settings.bitrate_kbps);
   for (guint i = 1; i < rungs.size() && i < kMaxRungs; i++) {
-    if (!add_rung_tee(rungs_[i], "tee-r" + std::to_string(i))) {
+    if (!add_rung_tee(rungs_[i], "tee" + rung_suffix(i))) {
+      discard_elements(chain.elements);
+      return false;
+    }
+  }
+  /* Raw input in another codec: VP8 on demand (sdpoffer.h, SentVideo). */
+  const bool vp8_on_demand = raw && codec != VideoCodec::VP8 && vp8_available();
+  for (guint i = 0; vp8_on_demand && i < rungs.size() && i < kMaxRungs; i++) {
+    if (!add_rung_tee(rungs_[kMaxRungs + i], "vp8-tee" + rung_suffix(i))) {
       discard_elements(chain.elements);
       return false;
     }
@@ -184,14 +212,17 @@ bool MediaFanout::build_video_chain(const GstCaps *caps)
    * is in whatever profile the input caps say. */
   const char *profile = raw ? nullptr : gst_structure_get_string(s, "profile");
   state_.video.h264_profile = profile ? profile : "constrained-baseline";
+  state_.video.encoded_here = raw;
+  state_.video.vp8_on_demand = vp8_on_demand;
   state_.width = width;
   state_.height = height;
   /* A viewer may have joined before the first caps arrived. */
   const bool open = !video_consumers_.empty() && video_consumers_[0];
   set_chain_open(rungs_[0].valve, open);
   rungs_[0].rate.encoding = open;
-  GST_INFO_OBJECT(bin_, "streaming %s, %s, %zu rung(s)", video_codec_encoding_name(codec),
-                  raw ? "encoded here" : "passed through", rungs.size());
+  GST_INFO_OBJECT(bin_, "streaming %s, %s, %zu rung(s)%s", video_codec_encoding_name(codec),
+                  raw ? "encoded here" : "passed through", rungs.size(),
+                  vp8_on_demand ? ", VP8 on demand" : "");
   return true;
 }
 
@@ -209,35 +240,55 @@ bool MediaFanout::add_rung_tee(Rung &rung, const std::string &name)
   return true;
 }
 
-/* Rung @index's chain (rungchain.h) between the input tee and its tee:
- * built on the loop thread when the rung gets its first viewer. */
-bool MediaFanout::build_rung(guint index)
+/* The chain (rungchain.h) of the rung in @slot between the input tee and
+ * its tee: built on the loop thread when the rung gets its first viewer. */
+bool MediaFanout::build_rung(guint slot)
 {
+  const Rung &rung = rungs_[slot];
   FanoutSettings settings;
   RungSpec spec;
   Ref<GstCaps> input;
   VideoCodec codec;
   {
     std::lock_guard<std::mutex> guard(lock_);
-    if (index >= state_.rungs.size() || !input_caps_)
+    if (rung.index >= state_.rungs.size() || !input_caps_ || !rung.tee)
       return false;
     settings = settings_;
-    spec = state_.rungs[index];
-    codec = state_.video.codec;
+    spec = state_.rungs[rung.index];
+    codec = rung.vp8 ? VideoCodec::VP8 : state_.video.codec;
     input = Ref<GstCaps>::adopt(gst_caps_new_full(gst_structure_copy(input_caps_), nullptr));
   }
   EncodingChain chain;
-  if (!build_rung_chain(bin_, gst_caps_get_structure(input.get(), 0), spec, codec,
-                        {settings.bitrate_kbps, settings.key_int_max}, "-r" + std::to_string(index),
+  const std::string suffix = (rung.vp8 ? "-vp8" : "") + rung_suffix(rung.index);
+  EncoderParams params{settings.bitrate_kbps, settings.key_int_max};
+  /* VP8 on demand is a second encoder of the same picture: the fastest
+   * libvpx setting (a 720p30 encode took 2.9 s of 10 s here instead of
+   * 3.9 s at 8, measured with gst-launch-1.0 on this 2-core machine). */
+  if (rung.vp8)
+    params.vpx_cpu_used = 16;
+  if (!build_rung_chain(bin_, gst_caps_get_structure(input.get(), 0), spec, codec, params, suffix,
                         chain) ||
-      !start_chain(bin_, chain.elements, input_tee_, rungs_[index].tee, "rung encoding"))
+      !start_chain(bin_, chain.elements, input_tee_, rung.tee, "rung encoding"))
     return false;
   std::lock_guard<std::mutex> guard(lock_);
-  rungs_[index].valve = chain.valve();
-  rungs_[index].encoder = chain.encoder;
-  GST_INFO_OBJECT(bin_, "rung %u: %dx%d%s at %u kbit/s", index, spec.width, spec.height,
-                  spec.half_rate ? " (half rate)" : "", spec.bitrate_kbps);
+  rungs_[slot].valve = chain.valve();
+  rungs_[slot].encoder = chain.encoder;
+  GST_INFO_OBJECT(bin_, "%s rung %u: %dx%d%s at %u kbit/s", video_codec_encoding_name(codec),
+                  rung.index, spec.width, spec.height, spec.half_rate ? " (half rate)" : "",
+                  spec.bitrate_kbps);
   return true;
+}
+
+/* Where rung @rung in @codec is, or -1 (under the lock). */
+gint MediaFanout::slot_of(guint rung, VideoCodec codec) const
+{
+  if (rung >= kMaxRungs)
+    return -1;
+  if (codec == state_.video.codec)
+    return static_cast<gint>(rung);
+  if (codec == VideoCodec::VP8 && state_.video.vp8_on_demand)
+    return static_cast<gint>(kMaxRungs + rung);
+  return -1;
 }
 
 gboolean MediaFanout::video_event(GstPad *pad, GstObject *parent, GstEvent *event)
@@ -400,6 +451,14 @@ Ref<GstPad> MediaFanout::request_video_pad(guint rung)
   return tee ? Ref<GstPad>::adopt(gst_element_request_pad_simple(tee, "src_%u")) : Ref<GstPad>();
 }
 
+Ref<GstPad> MediaFanout::request_video_pad(guint rung, VideoCodec codec)
+{
+  std::lock_guard<std::mutex> guard(lock_);
+  const gint slot = slot_of(rung, codec);
+  GstElement *tee = slot >= 0 ? rungs_[slot].tee : nullptr;
+  return tee ? Ref<GstPad>::adopt(gst_element_request_pad_simple(tee, "src_%u")) : Ref<GstPad>();
+}
+
 Ref<GstPad> MediaFanout::request_audio_pad()
 {
   std::lock_guard<std::mutex> guard(lock_);
@@ -414,15 +473,23 @@ void MediaFanout::release_tee_pad(const Ref<GstPad> &pad)
     gst_element_release_request_pad(tee.get(), pad.get());
 }
 
-void MediaFanout::set_consumers(const std::vector<bool> &video_rungs, bool audio)
+void MediaFanout::set_consumers(const std::vector<bool> &video_rungs,
+                                const std::vector<bool> &vp8_rungs, bool audio)
 {
+  std::vector<bool> wanted(rungs_.size(), false);
+  for (guint i = 0; i < kMaxRungs; i++) {
+    wanted[i] = i < video_rungs.size() && video_rungs[i];
+    wanted[kMaxRungs + i] = i < vp8_rungs.size() && vp8_rungs[i];
+  }
   /* Rungs opened for the first time get their chain first (outside the
-   * lock: building posts errors and links pads). */
+   * lock: building posts errors and links pads); the stream's own rung 0
+   * is built with the first caps. */
   std::vector<guint> to_build;
   {
     std::lock_guard<std::mutex> guard(lock_);
-    for (guint i = 1; i < video_rungs.size() && i < state_.rungs.size() && i < kMaxRungs; i++) {
-      if (video_rungs[i] && !rungs_[i].valve && !rungs_[i].failed)
+    for (guint i = 1; i < rungs_.size(); i++) {
+      if (wanted[i] && rungs_[i].index < state_.rungs.size() && rungs_[i].tee && !rungs_[i].valve &&
+          !rungs_[i].failed)
         to_build.push_back(i);
     }
   }
@@ -433,10 +500,10 @@ void MediaFanout::set_consumers(const std::vector<bool> &video_rungs, bool audio
     }
   }
   std::lock_guard<std::mutex> guard(lock_);
-  video_consumers_ = video_rungs;
+  video_consumers_ = wanted;
   audio_consumers_ = audio;
-  for (guint i = 0; i < kMaxRungs; i++) {
-    const bool open = i < video_rungs.size() && video_rungs[i];
+  for (guint i = 0; i < rungs_.size(); i++) {
+    const bool open = wanted[i];
     set_chain_open(rungs_[i].valve, open);
     rungs_[i].rate.encoding = open && rungs_[i].valve;
   }
@@ -448,7 +515,7 @@ void MediaFanout::request_key_unit(const char *why, gint rung)
   std::vector<Ref<GstElement>> tees;
   {
     std::lock_guard<std::mutex> guard(lock_);
-    for (guint i = 0; i < kMaxRungs; i++) {
+    for (guint i = 0; i < rungs_.size(); i++) {
       const bool open = i == 0 || (i < video_consumers_.size() && video_consumers_[i]);
       if (rungs_[i].tee && (rung < 0 ? open : static_cast<guint>(rung) == i))
         tees.push_back(Ref<GstElement>::ref(rungs_[i].tee));
@@ -487,7 +554,8 @@ GstPadProbeReturn MediaFanout::on_viewer_key_unit(GstPad *, GstPadProbeInfo *inf
     return GST_PAD_PROBE_DROP;
   }
   rung->last_key_unit_us = now;
-  GST_DEBUG_OBJECT(rung->fanout->bin_, "a viewer asked rung %u for a key frame", rung->index);
+  GST_DEBUG_OBJECT(rung->fanout->bin_, "a viewer asked %srung %u for a key frame",
+                   rung->vp8 ? "VP8 " : "", rung->index);
   return GST_PAD_PROBE_OK;
 }
 
@@ -503,7 +571,7 @@ GstPadProbeReturn MediaFanout::on_tee_input(GstPad *, GstPadProbeInfo *info, gpo
       GstCaps *caps;
       gst_event_parse_caps(event, &caps);
       const GstStructure *s = gst_caps_get_structure(caps, 0);
-      if (rung->index == 0)
+      if (rung->index == 0 && !rung->vp8)
         self->h264_form_ = !gst_structure_has_name(s, "video/x-h264") ? H264Form::None
                            : g_strcmp0(gst_structure_get_string(s, "stream-format"), "avc") == 0
                                ? H264Form::Avc
@@ -511,7 +579,7 @@ GstPadProbeReturn MediaFanout::on_tee_input(GstPad *, GstPadProbeInfo *info, gpo
     }
     return GST_PAD_PROBE_OK;
   }
-  const H264Form form = rung->index == 0 ? self->h264_form_.load() : H264Form::None;
+  const H264Form form = rung->index == 0 && !rung->vp8 ? self->h264_form_.load() : H264Form::None;
   if (form != H264Form::None)
     GST_PAD_PROBE_INFO_DATA(info) =
         h264_without_aud(GST_PAD_PROBE_INFO_BUFFER(info), form == H264Form::Avc);
@@ -528,9 +596,7 @@ FanoutRates MediaFanout::update_rates()
       last_rate_us_ > 0 && now > last_rate_us_ ? (now - last_rate_us_) / double(G_USEC_PER_SEC) : 0;
   const std::size_t n =
       std::max<std::size_t>(1, std::min<std::size_t>(state_.rungs.size(), kMaxRungs));
-  rates_.rungs.resize(n);
-  for (std::size_t i = 0; i < n; i++) {
-    Rung &r = rungs_[i];
+  auto update = [secs](Rung &r) {
     const guint64 bytes = r.bytes, frames = r.frames;
     if (secs > 0) {
       r.rate.fps = (frames - r.last_frames) / secs;
@@ -538,7 +604,14 @@ FanoutRates MediaFanout::update_rates()
     }
     r.last_bytes = bytes;
     r.last_frames = frames;
-    rates_.rungs[i] = r.rate;
+    return r.rate;
+  };
+  rates_.rungs.resize(n);
+  rates_.vp8_rungs.resize(state_.video.vp8_on_demand ? n : 0);
+  for (std::size_t i = 0; i < n; i++) {
+    rates_.rungs[i] = update(rungs_[i]);
+    if (state_.video.vp8_on_demand)
+      rates_.vp8_rungs[i] = update(rungs_[kMaxRungs + i]);
   }
   rates_.fps = rungs_[0].rate.fps;
   rates_.bitrate_bps = rungs_[0].rate.bitrate_bps;
