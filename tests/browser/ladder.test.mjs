@@ -44,7 +44,7 @@ import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 import { cleanUpOnExit, findTools, linkNamespaces, makeNamespace } from './netns.mjs';
 import { describe, installSampler, windowStats } from './pagestats.mjs';
 import {
-  TestFailure, check, log, loadPlaywright, requirePrivateNetwork, skip, sleep, startProcess,
+  TestFailure, check, gotoWhenServing, log, loadPlaywright, requirePrivateNetwork, skip, sleep, startProcess,
   stopProcess, tail, waitForLine, watchPage,
 } from './testkit.mjs';
 
@@ -110,17 +110,7 @@ async function openViewer(chromium, ns, label, base, messages) {
   await context.addInitScript(installSampler);
   const page = await context.newPage();
   watchPage(page, label, messages);
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    check(procs.server.exitCode === null, `gst-launch-1.0 exited:\n${tail(procs.server)}`);
-    try {
-      const res = await page.goto(`${base}/`, { timeout: 3000 });
-      if (res?.ok()) break;
-    } catch (err) {
-      if (Date.now() > deadline) throw new TestFailure(`${base}/ does not answer from ${label}: ${err.message}`);
-    }
-    await sleep(200);
-  }
+  await gotoWhenServing(page, `${base}/`, procs.server);
   return page;
 }
 
@@ -149,7 +139,7 @@ const serverStats = (page, base) => page.evaluate(async (url) => {
 /** The server's rungs and sessions (/stats), one line. */
 function describeServer(stats) {
   if (!stats) return 'no /stats';
-  const rungs = (stats.encoder.rungs ?? []).map((r) => `rung ${r.rung} ${r.width}x${r.height}` +
+  const rungs = (stats.encoder.rungs ?? []).map((r) => `${r.codec ?? ''} rung ${r.rung} ${r.width}x${r.height}` +
     `${r.halfRate ? '/2' : ''} ${r.encoding ? `${(r.bitrate / 1e3).toFixed(0)} kbit/s ${r.fps.toFixed(0)} fps` : 'idle'}` +
     ` ${r.viewers} viewer(s)`).join('; ');
   const sessions = stats.sessions.map((s) => `rung ${s.rung} (${s.rungSwitches} switches), estimate ` +
