@@ -134,6 +134,34 @@ bool codec_matches(const SentVideo &sent, const std::string &name, int clock_rat
   return false;
 }
 
+/* The first recvonly or sendrecv video section of @msg offering @sent's
+ * codec, and the first of its payload types that does (the offer lists
+ * them by preference); false when there is none. */
+bool find_video_payload(const GstSDPMessage *msg, const SentVideo &sent, guint &mline, int &pt)
+{
+  for (guint i = 0; i < gst_sdp_message_medias_len(msg); i++) {
+    const GstSDPMedia *media = gst_sdp_message_get_media(msg, i);
+    if (gst_sdp_media_get_port(media) == 0 ||
+        g_strcmp0(gst_sdp_media_get_media(media), "video") != 0)
+      continue;
+    const std::string direction = media_direction(msg, media);
+    if (direction == "sendonly" || direction == "inactive")
+      continue;
+    for (guint f = 0; f < gst_sdp_media_formats_len(media); f++) {
+      const int format = std::atoi(gst_sdp_media_get_format(media, f));
+      std::string name;
+      int clock_rate = 0;
+      if (rtpmap_for(media, format, name, clock_rate) &&
+          codec_matches(sent, name, clock_rate, fmtp_for(media, format))) {
+        mline = i;
+        pt = format;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 /* Caps for one payload type, limited to what describes the codec and its
  * feedback, so webrtcbin's answer mirrors the offer's payload type. */
 Ref<GstCaps> caps_for_payload(const GstSDPMedia *media, int pt)
@@ -248,7 +276,6 @@ OfferCheck check_offer(const ParsedOffer &offer, const SentVideo &sent)
   if (n_media == 0)
     return refuse(400, "The SDP offer has no media section (m= line).");
 
-  bool found = false;
   bool saw_video = false;
   for (guint i = 0; i < n_media; i++) {
     const GstSDPMedia *media = gst_sdp_message_get_media(msg.get(), i);
@@ -274,44 +301,51 @@ OfferCheck check_offer(const ParsedOffer &offer, const SentVideo &sent)
     if (g_strcmp0(gst_sdp_media_get_media(media), "video") != 0)
       continue;
     saw_video = true;
-    const std::string direction = media_direction(msg.get(), media);
-    if (direction == "sendonly" || direction == "inactive")
-      continue;
-
-    for (guint f = 0; !found && f < gst_sdp_media_formats_len(media); f++) {
-      const int pt = std::atoi(gst_sdp_media_get_format(media, f));
-      std::string name;
-      int clock_rate = 0;
-      if (!rtpmap_for(media, pt, name, clock_rate))
-        continue;
-      if (codec_matches(sent, name, clock_rate, fmtp_for(media, pt))) {
-        found = true;
-        result.video.mline = i;
-        result.video.mid = mid ? mid : "";
-        result.video.payload_type = pt;
-        result.video.ice_ufrag = ufrag;
-        result.video.ice_pwd = pwd;
-        /* the offer lists payload types by preference: the first match wins */
-      }
-    }
-    /* the first usable video section wins, as in a normal answer */
   }
 
   if (!saw_video)
     return refuse(400, "The SDP offer has no video section; add a recvonly video transceiver.");
-  if (!found) {
-    std::string message = std::string("The offer has no video codec this stream sends: it needs ") +
-                          video_codec_encoding_name(codec);
-    if (codec == VideoCodec::H264)
-      message += " (" + sent.h264_profile + " profile, packetization-mode=1)";
-    message += " in a recvonly or sendrecv video section.";
-    return refuse(406, message);
+  SentVideo vp8;
+  vp8.codec = VideoCodec::VP8;
+  guint mline = 0;
+  int pt = -1;
+  result.video.codec = codec;
+  if (!find_video_payload(msg.get(), sent, mline, pt)) {
+    const bool offers_vp8 =
+        codec != VideoCodec::VP8 && find_video_payload(msg.get(), vp8, mline, pt);
+    if (!offers_vp8 || !sent.vp8_on_demand) {
+      std::string message =
+          std::string("The offer has no video codec this stream sends: it needs ") +
+          video_codec_encoding_name(codec);
+      if (codec == VideoCodec::H264)
+        message += " (" + sent.h264_profile + " profile, packetization-mode=1)";
+      if (sent.vp8_on_demand)
+        message += " or VP8";
+      message += " in a recvonly or sendrecv video section.";
+      /* Why its VP8 does not help. */
+      if (offers_vp8 && !sent.encoded_here)
+        message += std::string(" It offers VP8, but this stream's input is already encoded ") +
+                   video_codec_encoding_name(codec) +
+                   ", passed through as it is: there is no raw video to encode VP8 from.";
+      else if (offers_vp8)
+        message += " It offers VP8, but this server has no VP8 encoder (vp8enc, rtpvp8pay).";
+      return refuse(406, message);
+    }
+    result.video.codec = VideoCodec::VP8;
   }
+
+  const GstSDPMedia *chosen = gst_sdp_message_get_media(msg.get(), mline);
+  const char *chosen_mid = gst_sdp_media_get_attribute_val(chosen, "mid");
+  result.video.mline = mline;
+  result.video.mid = chosen_mid ? chosen_mid : "";
+  result.video.payload_type = pt;
+  result.video.ice_ufrag = attribute_value(msg.get(), chosen, "ice-ufrag");
+  result.video.ice_pwd = attribute_value(msg.get(), chosen, "ice-pwd");
 
   const GstSDPMedia *media = gst_sdp_message_get_media(msg.get(), result.video.mline);
   result.video.caps = caps_for_payload(media, result.video.payload_type);
   result.video.extmaps = media_extmaps(media);
-  if (codec == VideoCodec::H264)
+  if (result.video.codec == VideoCodec::H264)
     result.video.profile_level_id =
         fmtp_value(fmtp_for(media, result.video.payload_type), "profile-level-id");
   if (!result.video.caps)

@@ -32,6 +32,12 @@ const char *video_codec_encoding_name(VideoCodec codec);
 struct SentVideo {
   VideoCodec codec = VideoCodec::H264;
   std::string h264_profile = "constrained-baseline";
+  /* The input is raw video, encoded here (false: passed through as it came). */
+  bool encoded_here = false;
+  /* A viewer whose offer lacks @codec but has VP8 gets VP8, encoded for it
+   * from the same raw input (media/mediafanout.h): raw input, another
+   * codec than VP8, and vp8enc and rtpvp8pay present. */
+  bool vp8_on_demand = false;
 };
 
 /* One a=extmap of a media section: "<id>[/<direction>] <uri> [<attributes>]". */
@@ -45,6 +51,8 @@ std::vector<RtpExtmap> media_extmaps(const GstSDPMedia *media);
 
 /* What the answer will send: the offer's m-line and payload type for our codec. */
 struct OfferedVideo {
+  /* The codec this viewer gets: the stream's own, or VP8 on demand. */
+  VideoCodec codec = VideoCodec::H264;
   guint mline = 0;
   std::string mid;
   int payload_type = -1;
@@ -106,7 +114,9 @@ struct OfferCheck {
   SharedSdp sdp;
 };
 
-/* Checks a parsed offer and picks the payload type for @sent. */
+/* Checks a parsed offer and picks the payload type for @sent: the stream's
+ * own codec wherever the offer lists it (one encoding for every viewer is
+ * the point), else VP8 when @sent allows it on demand. */
 OfferCheck check_offer(const ParsedOffer &offer, const SentVideo &sent);
 /* parse_offer() then check_offer(). */
 OfferCheck check_offer(const std::string &sdp_text, const SentVideo &sent);

@@ -315,8 +315,10 @@ void install_sink_properties(GObjectClass *gobject_class)
   g_object_class_install_property(
       gobject_class, PROP_VIDEO_CODEC,
       g_param_spec_enum("video-codec", "Video codec",
-                        "Codec raw video is encoded to. Ignored when the input is already "
-                        "encoded.",
+                        "Codec raw video is encoded to. A viewer whose offer lacks it but has "
+                        "VP8 (Firefox without OpenH264) gets VP8, encoded from the same raw "
+                        "video only while such a viewer watches. Ignored when the input is "
+                        "already encoded (then such a viewer is refused with 406).",
                         GST_TYPE_WEBRTC_SERVER_SINK_VIDEO_CODEC, static_cast<gint>(kDefaultCodec),
                         rw_ready));
   g_object_class_install_property(

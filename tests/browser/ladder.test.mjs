@@ -28,7 +28,9 @@
 //
 //   tests/netns-run.sh node tests/browser/ladder.test.mjs [--seconds 20] [--settle 8]
 //       [--slow-kbps 1000] [--sink 'ladder=none'] [--measure-only] [--no-link-change]
-//       [--strict-link-change]
+//       [--strict-link-change] [--slow-codec VP8]
+// (--slow-codec: the slow viewer's offer lists that codec only, so it moves along the VP8 ladder
+// encoded on demand, media/mediafanout.h.)
 // (--sink: more webrtcserversink properties; --measure-only prints the numbers and passes: the
 // "before" figures of a build or setting without a ladder.)
 // Exit status: 0 pass, 1 fail, 77 skip (LIVECAST_REQUIRE_BROWSER=1 turns a skip into a failure).
@@ -44,7 +46,7 @@ import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 import { cleanUpOnExit, findTools, linkNamespaces, makeNamespace } from './netns.mjs';
 import { describe, installSampler, windowStats } from './pagestats.mjs';
 import {
-  TestFailure, check, log, loadPlaywright, requirePrivateNetwork, skip, sleep, startProcess,
+  TestFailure, check, gotoWhenServing, log, loadPlaywright, requirePrivateNetwork, skip, sleep, startProcess,
   stopProcess, tail, waitForLine, watchPage,
 } from './testkit.mjs';
 
@@ -83,6 +85,7 @@ function parseCli() {
       'measure-only': { type: 'boolean', default: false },
       'no-link-change': { type: 'boolean', default: false },
       'strict-link-change': { type: 'boolean', default: false },
+      'slow-codec': { type: 'string', default: '' },
     },
   });
   return {
@@ -93,13 +96,27 @@ function parseCli() {
     measureOnly: values['measure-only'],
     linkChange: !values['no-link-change'],
     strictLinkChange: values['strict-link-change'],
+    slowCodec: values['slow-codec'],
   };
 }
 
 const tbf = (kbps) => ['root', 'tbf', 'rate', `${kbps}kbit`, 'burst', '32kb', 'latency', '100ms'];
 
 /** A Chromium in namespace @ns on the viewer page at @base, sampling getStats every SAMPLE_MS. */
-async function openViewer(chromium, ns, label, base, messages) {
+/** In the page, before its scripts: video transceivers offer @codec only (setCodecPreferences). */
+function offerOnly(codec) {
+  const add = window.RTCPeerConnection.prototype.addTransceiver;
+  window.RTCPeerConnection.prototype.addTransceiver = function addTransceiver(kind, init) {
+    const transceiver = add.call(this, kind, init);
+    if (kind === 'video') {
+      transceiver.setCodecPreferences(window.RTCRtpReceiver.getCapabilities('video').codecs
+        .filter((c) => c.mimeType === `video/${codec}` || /rtx/i.test(c.mimeType)));
+    }
+    return transceiver;
+  };
+}
+
+async function openViewer(chromium, ns, label, base, messages, codec = '') {
   const wrapper = path.join(tempDir, `chromium-in-${label}.sh`);
   writeFileSync(wrapper, `#!/bin/sh\nexec ${TOOLS.nsenter} --net=${ns.netns} -- ${CHROMIUM} "$@"\n`,
     { mode: 0o755 });
@@ -108,19 +125,10 @@ async function openViewer(chromium, ns, label, base, messages) {
   browsers.push(browser);
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   await context.addInitScript(installSampler);
+  if (codec) await context.addInitScript(offerOnly, codec);
   const page = await context.newPage();
   watchPage(page, label, messages);
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    check(procs.server.exitCode === null, `gst-launch-1.0 exited:\n${tail(procs.server)}`);
-    try {
-      const res = await page.goto(`${base}/?fallback=off`, { timeout: 3000 });
-      if (res?.ok()) break;
-    } catch (err) {
-      if (Date.now() > deadline) throw new TestFailure(`${base}/ does not answer from ${label}: ${err.message}`);
-    }
-    await sleep(200);
-  }
+  await gotoWhenServing(page, `${base}/?fallback=off`, procs.server);
   return page;
 }
 
@@ -149,7 +157,7 @@ const serverStats = (page, base) => page.evaluate(async (url) => {
 /** The server's rungs and sessions (/stats), one line. */
 function describeServer(stats) {
   if (!stats) return 'no /stats';
-  const rungs = (stats.encoder.rungs ?? []).map((r) => `rung ${r.rung} ${r.width}x${r.height}` +
+  const rungs = (stats.encoder.rungs ?? []).map((r) => `${r.codec ?? ''} rung ${r.rung} ${r.width}x${r.height}` +
     `${r.halfRate ? '/2' : ''} ${r.encoding ? `${(r.bitrate / 1e3).toFixed(0)} kbit/s ${r.fps.toFixed(0)} fps` : 'idle'}` +
     ` ${r.viewers} viewer(s)`).join('; ');
   const sessions = stats.sessions.map((s) => `rung ${s.rung} (${s.rungSwitches} switches), estimate ` +
@@ -212,7 +220,8 @@ async function main() {
     const base = { slow: `http://${VIEWERS.slow.send[1]}:${PORT}`, fast: `http://${VIEWERS.fast.send[1]}:${PORT}` };
     const pages = {};
     for (const which of ['fast', 'slow']) {
-      pages[which] = await openViewer(chromium, procs[which], which, base[which], messages);
+      pages[which] = await openViewer(chromium, procs[which], which, base[which], messages,
+        which === 'slow' ? opts.slowCodec : '');
     }
     await Promise.all(['fast', 'slow'].map((w) => waitFrames(pages[w], w, !opts.measureOnly)));
     log(`both viewers decode; settling ${opts.settle} s`);

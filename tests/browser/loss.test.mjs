@@ -48,7 +48,7 @@ import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 import { cleanUpOnExit, findTools, linkNamespaces, makeNamespace } from './netns.mjs';
 import { at, describe, installSampler, windowStats } from './pagestats.mjs';
 import {
-  TestFailure, check, log, loadPlaywright, requirePrivateNetwork, skip, sleep, startProcess,
+  TestFailure, check, gotoWhenServing, log, loadPlaywright, requirePrivateNetwork, skip, sleep, startProcess,
   stopProcess, tail, waitForLine, watchPage,
 } from './testkit.mjs';
 
@@ -276,17 +276,7 @@ async function main() {
     watchPage(page, 'viewer', messages);
 
     // The server is up once its HTTP port answers (from lc-view: the only way there).
-    const deadline = Date.now() + 10000;
-    for (;;) {
-      check(procs.server.exitCode === null, `gst-launch-1.0 exited:\n${tail(procs.server)}`);
-      try {
-        const res = await page.goto(`${BASE}/?fallback=off`, { timeout: 3000 });
-        if (res?.ok()) break;
-      } catch (err) {
-        if (Date.now() > deadline) throw new TestFailure(`${BASE}/ does not answer: ${err.message}`);
-      }
-      await sleep(200);
-    }
+    await gotoWhenServing(page, `${BASE}/?fallback=off`, procs.server);
     const t0 = Date.now();
     try {
       await page.waitForFunction(({ width }) => {

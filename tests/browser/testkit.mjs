@@ -139,6 +139,24 @@ export function watchPage(page, name, messages) {
 }
 
 /**
+ * Opens @url in @page once the server @server (a startProcess child) answers there, trying every
+ * 200 ms for @timeoutMs: from another namespace the page is the only way to see it is up.
+ */
+export async function gotoWhenServing(page, url, server, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    check(running(server), `${server.label} exited:\n${tail(server)}`);
+    try {
+      const res = await page.goto(url, { timeout: 3000 });
+      if (res?.ok()) return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new TestFailure(`${url} does not answer: ${err.message}`);
+    }
+    await sleep(200);
+  }
+}
+
+/**
  * In the page: what the peer connection's selected candidate pair is made of (getStats:
  * transport.selectedCandidatePairId → candidate-pair → local/remote candidate), or null.
  */

@@ -212,6 +212,89 @@ void test_pass_through_vp8()
   check_pass_through("vp8enc deadline=1 keyframe-max-dist=30", "VP8");
 }
 
+/* Offer of a receiver that wants @codec only, for the no-common-codec case. */
+std::string offer_for(const std::string &url, const char *codec)
+{
+  WhepReceiver rx(url, codec);
+  std::string error;
+  rx.start(error); /* fails at the POST, which is fine: we only want its offer */
+  return rx.offer();
+}
+
+/* The value of "key":<number> or "key":true/false in @json from @from on. */
+std::string json_field(const std::string &json, const std::string &key, std::size_t from = 0)
+{
+  const std::string needle = "\"" + key + "\":";
+  const std::size_t at = json.find(needle, from);
+  if (at == std::string::npos)
+    return "";
+  const std::size_t start = at + needle.size();
+  return json.substr(start, json.find_first_of(",}", start) - start);
+}
+
+/* The /stats object of the rung @rung in @codec ("" when it is not listed). */
+std::string rung_stats(const std::string &url, const char *codec, int rung)
+{
+  const std::string stats = http_request("GET", url + "/stats").body;
+  const std::string key = "{\"rung\":" + std::to_string(rung) + ",\"codec\":\"" + codec + "\"";
+  const std::size_t at = stats.find(key);
+  return at == std::string::npos ? "" : stats.substr(at, stats.find('}', at) - at + 1);
+}
+
+/* An offer without H.264 but with VP8 gets VP8 encoded from the same raw
+ * input, only while it watches; an H.264 viewer beside it keeps H.264. */
+void test_vp8_on_demand()
+{
+  Sender sender("", "640x360");
+  g_assert_true(rung_stats(sender.url, "VP8", 0).find("\"encoding\":false") != std::string::npos);
+  g_assert_cmpint(sender.count_elements("vp8enc"), ==, 0); /* built with its first viewer */
+  WhepReceiver h264(sender.url, "H264"), vp8(sender.url, "VP8");
+  std::string error;
+  g_assert_true(h264.start(error) || (g_printerr("%s\n", error.c_str()), false));
+  g_assert_true(vp8.start(error) || (g_printerr("%s\n", error.c_str()), false));
+  g_assert_true(vp8.answer().find("a=rtpmap:98 VP8/90000") != std::string::npos);
+  g_assert_true(h264.answer().find("H264/90000") != std::string::npos);
+  g_assert_true(h264.wait_frames(60, 10000));
+  g_assert_true(vp8.wait_frames(60, 10000) ||
+                (g_printerr("VP8 viewer: %u frames\n", vp8.frames()), false));
+  g_assert_cmpint(sender.count_elements("vp8enc"), ==, 1);
+  /* /stats: the VP8 top rung encodes for its one viewer; one H.264 viewer. */
+  std::string vp8_top;
+  for (int i = 0;
+       i < 50 && json_field(vp8_top = rung_stats(sender.url, "VP8", 0), "viewers") != "1"; i++)
+    g_usleep(100000);
+  g_print("# VP8 rung 0 while watched: %s\n", vp8_top.c_str());
+  g_assert_cmpstr(json_field(vp8_top, "encoding").c_str(), ==, "true");
+  g_assert_cmpstr(json_field(vp8_top, "viewers").c_str(), ==, "1");
+  g_assert_cmpstr(json_field(rung_stats(sender.url, "H264", 0), "viewers").c_str(), ==, "1");
+
+  /* The VP8 viewer leaves: its rung stops, the H.264 viewer plays on. */
+  g_assert_cmpint(vp8.stop_session(), ==, 200);
+  g_assert_true(sender.wait_viewers(1, 2000));
+  std::string stopped;
+  for (int i = 0;
+       i < 50 && json_field(stopped = rung_stats(sender.url, "VP8", 0), "encoding") != "false"; i++)
+    g_usleep(100000);
+  g_print("# VP8 rung 0 after its viewer left: %s\n", stopped.c_str());
+  g_assert_cmpstr(json_field(stopped, "encoding").c_str(), ==, "false");
+  const guint before = h264.frames();
+  g_assert_true(h264.wait_frames(before + 30, 5000));
+}
+
+/* Already-encoded input has no raw video to encode VP8 from: a VP8-only
+ * offer is refused and told why. */
+void test_vp8_not_for_encoded_input()
+{
+  Sender sender("", "320x240",
+                "x264enc tune=zerolatency key-int-max=30 ! "
+                "video/x-h264,profile=constrained-baseline ! h264parse");
+  HttpResult r =
+      http_request("POST", sender.url + "/whep", "application/sdp", offer_for(sender.url, "VP8"));
+  g_print("# VP8 offer, H.264 input -> %d %s", r.status, r.body.c_str());
+  g_assert_cmpint(r.status, ==, 406);
+  g_assert_true(r.body.find("no raw video to encode VP8 from") != std::string::npos);
+}
+
 void test_offer_json()
 {
   Sender sender("");
@@ -473,15 +556,6 @@ void test_stop_with_viewers()
   g_assert_cmpuint(sender->viewers(), ==, 0);
 }
 
-/* Offer of a receiver that wants @codec only, for the no-common-codec case. */
-std::string offer_for(const std::string &url, const char *codec)
-{
-  WhepReceiver rx(url, codec);
-  std::string error;
-  rx.start(error); /* fails at the POST, which is fine: we only want its offer */
-  return rx.offer();
-}
-
 struct BadCase {
   const char *what;
   const char *method;
@@ -505,7 +579,8 @@ void test_bad_input()
   g_assert_false(probe.start(error));
   g_assert_cmpint(probe.post_result().status, ==, 401);
   const std::string offer = probe.offer();
-  const std::string vp8_offer = offer_for(sender.url, "VP8");
+  /* VP8 would be encoded on demand (test_vp8_on_demand); VP9 never is. */
+  const std::string vp9_offer = offer_for(sender.url, "VP9");
 
   const std::vector<BadCase> cases = {
       {"missing token", "POST", "/whep", "application/sdp", offer, {}, 401},
@@ -521,7 +596,7 @@ void test_bad_input()
       {"not SDP at all", "POST", "/whep", "application/sdp", "hello", auth, 400},
       {"oversized body", "POST", "/whep", "application/sdp", std::string(200 * 1024, 'a'), auth,
        413},
-      {"no common codec", "POST", "/whep", "application/sdp", vp8_offer, auth, 406},
+      {"no common codec", "POST", "/whep", "application/sdp", vp9_offer, auth, 406},
       {"malformed JSON", "POST", "/offer", "application/json", "{\"sdp\":", auth, 400},
       {"unknown session PATCH", "PATCH", "/whep/0123456789abcdef",
        "application/trickle-ice-sdpfrag", "a=candidate:1 1 udp 1 127.0.0.1 9 typ host\r\n", auth,
@@ -565,6 +640,8 @@ int main(int argc, char **argv)
   testutil::add("/webrtcserversink/pass-through-h264", test_pass_through_h264);
   testutil::add("/webrtcserversink/pass-through-vp8", test_pass_through_vp8);
   testutil::add("/webrtcserversink/offer-json", test_offer_json);
+  testutil::add("/webrtcserversink/vp8-on-demand", test_vp8_on_demand);
+  testutil::add("/webrtcserversink/vp8-not-for-encoded-input", test_vp8_not_for_encoded_input);
   testutil::add("/webrtcserversink/bad-input", test_bad_input);
   testutil::add("/webrtcserversink/fan-out", test_fan_out);
   testutil::add("/webrtcserversink/mixed-viewers", test_mixed_viewers);

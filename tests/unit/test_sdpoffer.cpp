@@ -121,8 +121,9 @@ static void test_second_section_and_session_credentials()
   const GstStructure *s = gst_caps_get_structure(c.audio.caps.get(), 0);
   ASSERT_STR_EQ(std::string(gst_structure_get_string(s, "encoding-name")), "OPUS");
   /* A microphone offered (sendrecv): talkback. */
-  OfferCheck mic = check_offer(replace_all(kVp8OnlyOffer, "a=mid:a\r\na=recvonly", "a=mid:a\r\na=sendrecv"),
-                               SentVideo{VideoCodec::VP8, ""});
+  OfferCheck mic =
+      check_offer(replace_all(kVp8OnlyOffer, "a=mid:a\r\na=recvonly", "a=mid:a\r\na=sendrecv"),
+                  SentVideo{VideoCodec::VP8, ""});
   g_assert_true(mic.audio.viewer_receives);
   g_assert_true(mic.audio.viewer_sends);
   /* No Opus: no audio. */
@@ -138,6 +139,38 @@ static void test_no_common_codec_is_406()
   g_assert_false(c.ok);
   g_assert_cmpint(c.status, ==, 406);
   g_assert_true(c.message.find("H264") != std::string::npos);
+}
+
+/* The H.264 stream of raw input may send VP8 to an offer without H.264;
+ * an offer that has H.264 gets H.264 even when it prefers VP8 (Chromium
+ * lists VP8 first): one encoding for as many viewers as possible. */
+static void test_vp8_on_demand()
+{
+  SentVideo sent{VideoCodec::H264, "constrained-baseline"};
+  sent.encoded_here = true;
+  sent.vp8_on_demand = true;
+  OfferCheck vp8 = check_offer(kVp8OnlyOffer, sent);
+  g_assert_true(vp8.ok);
+  g_assert_true(vp8.video.codec == VideoCodec::VP8);
+  g_assert_cmpint(vp8.video.payload_type, ==, 120);
+  ASSERT_STR_EQ(
+      gst_structure_get_string(gst_caps_get_structure(vp8.video.caps.get(), 0), "encoding-name"),
+      "VP8");
+  g_assert_true(vp8.video.profile_level_id.empty());
+  OfferCheck both = check_offer(kChromiumOffer, sent);
+  g_assert_true(both.ok);
+  g_assert_true(both.video.codec == VideoCodec::H264);
+  g_assert_cmpint(both.video.payload_type, ==, 102);
+  /* Neither H.264 nor VP8: both named in the refusal. */
+  OfferCheck vp9 = check_offer(replace_all(kVp8OnlyOffer, "VP8/90000", "VP9/90000"), sent);
+  g_assert_cmpint(vp9.status, ==, 406);
+  g_assert_true(vp9.message.find("H264") != std::string::npos);
+  g_assert_true(vp9.message.find("or VP8") != std::string::npos);
+  /* Passed-through input: VP8 is not offered on demand, and the refusal says why. */
+  SentVideo passed{VideoCodec::H264, "constrained-baseline"};
+  OfferCheck refused = check_offer(kVp8OnlyOffer, passed);
+  g_assert_cmpint(refused.status, ==, 406);
+  g_assert_true(refused.message.find("no raw video to encode VP8 from") != std::string::npos);
 }
 
 static void test_refused_offers_are_400()
@@ -213,6 +246,7 @@ int main(int argc, char **argv)
   g_test_add_func("/sdpoffer/h264-profile", test_h264_matches_the_stream_profile);
   g_test_add_func("/sdpoffer/second-section", test_second_section_and_session_credentials);
   g_test_add_func("/sdpoffer/no-common-codec", test_no_common_codec_is_406);
+  g_test_add_func("/sdpoffer/vp8-on-demand", test_vp8_on_demand);
   g_test_add_func("/sdpoffer/refused", test_refused_offers_are_400);
   g_test_add_func("/sdpoffer/sendonly", test_sendonly_video_cannot_receive);
   g_test_add_func("/sdpoffer/fragment", test_sdp_fragment);

@@ -10,9 +10,13 @@
  *                         → [h264parse] → tee → one branch per viewer
  *                       → (a ladder, raw input only: rungs 1 and 2, each
  *                          built when its first viewer comes)
+ *                       → (raw input in another codec than VP8: a VP8
+ *                          ladder of the same rungs, each built when its
+ *                          first viewer whose offer has no other codec comes)
  *                         valve → queue → [videorate → caps] → videoscale
  *                         → caps → videoconvert → encoder → [caps]
- *                         → [h264parse] → tee-r<N> → the viewers' rung switches
+ *                         → [h264parse] → tee-r<N> / vp8-tee[-r<N>]
+ *                         → the viewers' rung switches
  *   audio_0 → audio-input-tee → audio-end-sink
  *                             → valve → queue → [convert → resample → opusenc]
  *                               → audio-tee → one branch per viewer
@@ -50,7 +54,7 @@ struct FanoutSettings {
   Ladder ladder = Ladder::None; /* rungs for raw input (ladder.h) */
 };
 
-/* At most this many rungs (ladder.h). */
+/* At most this many rungs (ladder.h) in each codec. */
 constexpr guint kMaxRungs = 3;
 
 /* What the stream sends, once its first caps arrived. */
@@ -60,7 +64,8 @@ struct FanoutState {
   SentVideo video;      /* codec and H.264 profile */
   int width = 0, height = 0;
   bool audio = false; /* audio_0 was requested */
-  /* The ladder: rung 0 is what the tee sends; one rung without a ladder. */
+  /* The ladder: rung 0 is what the tee sends; one rung without a ladder.
+   * The VP8 ladder (video.vp8_on_demand) has the same rungs. */
   std::vector<RungSpec> rungs;
 };
 
@@ -75,7 +80,8 @@ struct FanoutRates {
   double fps = 0;
   double bitrate_bps = 0;
   guint64 frames = 0;
-  std::vector<RungRate> rungs; /* per rung, rung 0 first */
+  std::vector<RungRate> rungs;     /* per rung, rung 0 first */
+  std::vector<RungRate> vp8_rungs; /* the VP8 ladder's, when it may be built */
 };
 
 class MediaFanout
@@ -106,20 +112,24 @@ class MediaFanout
 
   FanoutState state() const;
 
-  /* A request pad on the video tee of rung @rung or the audio tee for a
-   * consumer (null when there is no such tee), and its release. */
+  /* A request pad on the video tee of rung @rung in the stream's own codec,
+   * or in @codec (the stream's own, or VP8 on demand), or on the audio tee
+   * for a consumer (null when there is no such tee), and its release. */
   Ref<GstPad> request_video_pad(guint rung = 0);
+  Ref<GstPad> request_video_pad(guint rung, VideoCodec codec);
   Ref<GstPad> request_audio_pad();
   static void release_tee_pad(const Ref<GstPad> &pad);
 
-  /* Opens the valve of each rung @video_rungs marks (rung 0 first), and the
-   * audio valve while @audio; closes them when the last consumer leaves.
-   * A rung's chain is built the first time it is opened. Thread-safe. */
-  void set_consumers(const std::vector<bool> &video_rungs, bool audio);
+  /* Opens the valve of each rung @video_rungs marks (rung 0 first), of each
+   * VP8 rung @vp8_rungs marks, and the audio valve while @audio; closes
+   * them when the last consumer leaves. A rung's chain is built the first
+   * time it is opened. Thread-safe. */
+  void set_consumers(const std::vector<bool> &video_rungs, const std::vector<bool> &vp8_rungs,
+                     bool audio);
 
-  /* Asks the encoder of rung @rung (-1: every open rung; ours, or
-   * upstream's for encoded input) for a key frame now, past the viewers'
-   * rate limit. Thread-safe. */
+  /* Asks the encoder of rung @rung (-1: every open rung of both codecs;
+   * ours, or upstream's for encoded input) for a key frame now, past the
+   * viewers' rate limit. Thread-safe. */
   void request_key_unit(const char *why, gint rung = -1);
 
   /* Recomputes the rates over the time since the last call. */
@@ -134,10 +144,12 @@ class MediaFanout
   static GstPadProbeReturn on_tee_input(GstPad *, GstPadProbeInfo *info, gpointer rung);
 
   /* One rung's part of the fanout: its tee, valve and encoder (rung 0's
-   * are the stream's own), its key frame rate limit and its counters. */
+   * are the stream's own), its key frame rate limit and its counters.
+   * Slots 0..kMaxRungs-1 are the stream's codec, the next ones VP8. */
   struct Rung {
     MediaFanout *fanout = nullptr;
-    guint index = 0;
+    guint index = 0; /* on its ladder */
+    bool vp8 = false;
     GstElement *tee = nullptr, *valve = nullptr, *encoder = nullptr;
     bool failed = false; /* its chain could not be built: never tried again */
     std::atomic<gint64> last_key_unit_us{0};
@@ -146,16 +158,11 @@ class MediaFanout
     RungRate rate;
   };
 
-  GstElement *make_element(const char *factory, const char *name);
-  GstElement *make_parser(const char *name);
-  GstElement *make_encoder(const FanoutSettings &settings, VideoCodec codec, int width, int height,
-                           const char *name);
-  bool insert_chain(const std::vector<GstElement *> &chain, GstElement *from, GstElement *to,
-                    const char *what);
   bool build_video_chain(const GstCaps *caps);
-  bool build_rung(guint index);
+  bool add_rung_tee(Rung &rung, const std::string &name);
+  bool build_rung(guint slot);
+  gint slot_of(guint rung, VideoCodec codec) const;
   bool build_audio_chain(const GstCaps *caps);
-  void apply_bitrate(GstElement *encoder, guint kbps);
   void watch_tee(Rung &rung);
 
   GstBin *bin_; /* the element; owns every element below */
@@ -166,11 +173,12 @@ class MediaFanout
   GstPad *video_pad_ = nullptr; /* ghost pads, owned by the element */
   GstPad *audio_pad_ = nullptr;
   GstElement *input_tee_ = nullptr, *end_sink_ = nullptr;
-  std::array<Rung, kMaxRungs> rungs_;  /* rung 0: the stream's own tee and encoder */
+  /* rung 0: the stream's own tee and encoder; then the VP8 ladder */
+  std::array<Rung, 2 * kMaxRungs> rungs_;
   GstStructure *input_caps_ = nullptr; /* the raw input's first caps, for the rungs */
   GstElement *audio_input_tee_ = nullptr, *audio_end_sink_ = nullptr, *audio_tee_ = nullptr;
   GstElement *audio_valve_ = nullptr;
-  std::vector<bool> video_consumers_;
+  std::vector<bool> video_consumers_; /* per slot */
   bool audio_consumers_ = false;
   FanoutState state_;
 

@@ -331,6 +331,7 @@ OfferCheck Negotiation::our_offer(const SentVideo &sent, bool audio_input, bool 
 {
   OfferCheck c;
   c.ok = true;
+  c.video.codec = sent.codec;
   c.video.mline = 0;
   c.video.payload_type = 96;
   GstCaps *vcaps = gst_caps_new_simple(

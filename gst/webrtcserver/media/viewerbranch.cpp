@@ -356,7 +356,7 @@ bool ViewerBranch::attach(GstElement *element, MediaFanout &fanout, std::string 
     return false;
   }
   for (guint i = 0; i < spec_.rungs; i++) {
-    Ref<GstPad> tee_pad = fanout.request_video_pad(i);
+    Ref<GstPad> tee_pad = fanout.request_video_pad(i, spec_.codec);
     const std::string pad_name = i == 0 ? "sink" : "sink_" + std::to_string(i);
     Ref<GstPad> branch_sink =
         Ref<GstPad>::adopt(gst_element_get_static_pad(bin_, pad_name.c_str()));

@@ -47,7 +47,7 @@ struct IceSettings {
 
 /* What one branch is built from. */
 struct BranchSpec {
-  VideoCodec codec = VideoCodec::H264; /* what the stream sends */
+  VideoCodec codec = VideoCodec::H264; /* what this viewer gets (OfferedVideo::codec) */
   OfferedVideo video;                  /* the payload type and caps to answer with */
   VideoExtensions extensions;          /* the RTP header extensions it carries */
   OfferedAudio audio;
@@ -73,6 +73,8 @@ class ViewerBranch
   const std::shared_ptr<BranchGuard> &guard() const { return guard_; }
   /* Whether the viewer gets the stream's audio (false when it could not be built). */
   bool sends_audio() const { return audio_payloader_ != nullptr; }
+  /* The stream's own codec, or VP8 encoded for this viewer (mediafanout.h). */
+  VideoCodec codec() const { return spec_.codec; }
 
   /* Adds the branch to @element, gives webrtcbin a send-only video
    * transceiver with the offer's payload type (and the audio one), and

@@ -106,21 +106,24 @@ Guarded ViewerSet::guarded(const std::string &id)
 
 void ViewerSet::update_consumers()
 {
-  const std::size_t rungs = std::max<std::size_t>(1, fanout_.state().rungs.size());
-  std::vector<bool> video(rungs, false);
+  const FanoutState state = fanout_.state();
+  const std::size_t rungs = std::max<std::size_t>(1, state.rungs.size());
+  /* The stream's own codec's rungs, and VP8's for viewers that get VP8 on demand. */
+  std::vector<bool> video(rungs, false), vp8(rungs, false);
   bool audio = false;
   {
     std::lock_guard<std::mutex> guard(lock_);
     for (const auto &v : viewers_) {
       audio = audio || v.second->branch->sends_audio();
+      std::vector<bool> &on = v.second->branch->codec() == state.video.codec ? video : vp8;
       for (guint i = 0; i < rungs; i++)
-        video[i] = video[i] || v.second->branch->uses_rung(i);
+        on[i] = on[i] || v.second->branch->uses_rung(i);
     }
   }
   /* WebSocket media readers take the top rung (media/wsmediafeed.h). */
   video[0] = video[0] || media_feed_->count() > 0;
-  audio = audio || (media_feed_->count() > 0 && fanout_.state().audio);
-  fanout_.set_consumers(video, audio);
+  audio = audio || (media_feed_->count() > 0 && state.audio);
+  fanout_.set_consumers(video, vp8, audio);
 }
 
 void ViewerSet::start_ladder_ticks()
@@ -320,7 +323,8 @@ void ViewerSet::create(GstWebRTCSessionDescription *offer, const OfferCheck &che
   viewer->publisher = options.publisher;
   viewer->events = std::move(events);
   viewer->created_us = g_get_monotonic_time();
-  spec.codec = state.video.codec;
+  /* The stream's codec, or VP8 on demand for an offer without it (sdpoffer.h). */
+  spec.codec = checked.video.codec;
   spec.video = checked.video;
   spec.audio = checked.audio;
   spec.audio_input = state.audio;

@@ -111,29 +111,39 @@ std::string ViewerSet::stats_json()
   w.key("fps").number(rates.fps);
   w.key("bitrate").integer(static_cast<gint64>(rates.bitrate_bps));
   w.key("frames").integer(static_cast<gint64>(rates.frames));
-  /* The ladder (one rung without): each rung's size, configured bitrate,
-   * what it encodes now, and how many viewers are on it. */
+  /* The ladder (one rung without): each rung's codec, size, configured
+   * bitrate, what it encodes now, and how many viewers are on it; then the
+   * same rungs in VP8 when VP8 is encoded on demand for viewers whose offer
+   * has no other codec (mediafanout.h). */
   w.key("ladder").string(state.rungs.size() > 1 ? "on" : "off");
+  w.key("vp8OnDemand").boolean(state.video.vp8_on_demand);
   w.key("rungs").begin_array();
-  for (std::size_t i = 0; i < state.rungs.size(); i++) {
-    const RungSpec &r = state.rungs[i];
-    const RungRate rate = i < rates.rungs.size() ? rates.rungs[i] : RungRate();
-    gint64 on = 0;
-    for (const auto &entry : viewers_)
-      on += entry.second->connected && !entry.second->publisher &&
-            entry.second->branch->rung() == static_cast<gint>(i);
-    w.begin_object();
-    w.key("rung").integer(static_cast<gint64>(i));
-    w.key("width").integer(r.width);
-    w.key("height").integer(r.height);
-    w.key("halfRate").boolean(r.half_rate);
-    w.key("targetBitrate").integer(static_cast<gint64>(r.bitrate_kbps) * 1000);
-    w.key("encoding").boolean(rate.encoding);
-    w.key("fps").number(rate.fps);
-    w.key("bitrate").integer(static_cast<gint64>(rate.bitrate_bps));
-    w.key("viewers").integer(on);
-    w.end_object();
-  }
+  auto write_rungs = [&](VideoCodec codec, const std::vector<RungRate> &rung_rates) {
+    for (std::size_t i = 0; i < state.rungs.size(); i++) {
+      const RungSpec &r = state.rungs[i];
+      const RungRate rate = i < rung_rates.size() ? rung_rates[i] : RungRate();
+      gint64 on = 0;
+      for (const auto &entry : viewers_)
+        on += entry.second->connected && !entry.second->publisher &&
+              entry.second->branch->codec() == codec &&
+              entry.second->branch->rung() == static_cast<gint>(i);
+      w.begin_object();
+      w.key("rung").integer(static_cast<gint64>(i));
+      w.key("codec").string(video_codec_encoding_name(codec));
+      w.key("width").integer(r.width);
+      w.key("height").integer(r.height);
+      w.key("halfRate").boolean(r.half_rate);
+      w.key("targetBitrate").integer(static_cast<gint64>(r.bitrate_kbps) * 1000);
+      w.key("encoding").boolean(rate.encoding);
+      w.key("fps").number(rate.fps);
+      w.key("bitrate").integer(static_cast<gint64>(rate.bitrate_bps));
+      w.key("viewers").integer(on);
+      w.end_object();
+    }
+  };
+  write_rungs(state.video.codec, rates.rungs);
+  if (state.video.vp8_on_demand)
+    write_rungs(VideoCodec::VP8, rates.vp8_rungs);
   w.end_array();
   w.end_object();
   w.key("sessions").begin_array();
@@ -144,6 +154,7 @@ std::string ViewerSet::stats_json()
     w.key("state").string(v.connected ? "connected" : "connecting");
     if (v.publisher)
       w.key("publisher").boolean(true);
+    w.key("codec").string(video_codec_encoding_name(v.branch->codec()));
     w.key("ice").string(v.ice_state);
     w.key("age").number((now - v.created_us) / double(G_USEC_PER_SEC));
     w.key("bitrate").integer(static_cast<gint64>(v.bitrate));
