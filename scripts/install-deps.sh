@@ -32,8 +32,9 @@ runtime_packages="meson ninja-build pkg-config g++ libglib2.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav
   gstreamer1.0-x"
-# What the tests drive on top (--tests).
-test_packages="chromium python3 python3-aiortc python3-gi gir1.2-gstreamer-1.0
+# What the tests drive on top (--tests). firefox-esr: a browser whose offer has no H.264
+# (browser-firefox).
+test_packages="chromium firefox-esr python3 python3-aiortc python3-gi gir1.2-gstreamer-1.0
   python3-websockets python3-numpy python3-pil coturn
   iproute2 util-linux nftables ca-certificates xvfb x11-xserver-utils x11-utils xdotool
   g++-mingw-w64-x86-64 mingw-w64-x86-64-dev wine64

@@ -384,8 +384,8 @@ def pipeline_uses(path, rel, text):
 # ---------------------------------------------- elements a plugin creates
 
 _MAKE = re.compile(r'\b(gst_element_factory_make|gst_element_factory_find|make_element|'
-                   r'ElementFactory\.make|ElementFactory\.find)\s*\(')
-_WRAPPERS = {'gst_element_factory_make', 'make_element'}
+                   r'make_chain_element|ElementFactory\.make|ElementFactory\.find)\s*\(')
+_WRAPPERS = {'gst_element_factory_make', 'make_element', 'make_chain_element'}
 
 
 def _balanced(text, i):
@@ -423,11 +423,12 @@ def factory_uses(rel, text, lexer=lex_c):
             continue  # the definition of make_element itself
         args = _split_args(text[m.end():_balanced(text, m.end())])
         arg = args[0].strip()
-        if m.group(1) == 'make_element':
-            # make_element(self, "x", …) in the element, make_element("x", …) in its parts:
-            # the factory is the first argument that is not the element itself.
-            arg = next((a.strip() for a in args if a.strip() not in ('self', 'this', 'bin_')),
-                       arg)
+        if m.group(1) in ('make_element', 'make_chain_element'):
+            # make_element(self, "x", …) in the element, make_element("x", …) and
+            # make_chain_element(bin, "x", …) in its parts: the factory is the first argument
+            # that is not the element or bin it goes into.
+            arg = next((a.strip() for a in args
+                        if a.strip() not in ('self', 'this', 'bin_', 'bin')), arg)
         where = f'{rel}:{line_of(text, m.start())}'
         names = [lit.value for lit in lexer(arg)]
         if not names and re.fullmatch(r'\w+', arg):
