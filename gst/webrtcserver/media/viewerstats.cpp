@@ -94,6 +94,24 @@ void ViewerSet::read_stats(Viewer &v)
   gst_promise_unref(promise);
 }
 
+std::vector<guint> ViewerSet::count_on_rungs(std::size_t rungs) const
+{
+  std::vector<guint> on(rungs, 0);
+  for (const auto &entry : viewers_) {
+    const gint rung = entry.second->branch->rung();
+    if (entry.second->connected && rung >= 0 && static_cast<std::size_t>(rung) < rungs)
+      on[rung]++;
+  }
+  return on;
+}
+
+std::vector<guint> ViewerSet::rung_viewers() const
+{
+  const std::size_t rungs = fanout_.state().rungs.size();
+  std::lock_guard<std::mutex> guard(lock_);
+  return count_on_rungs(rungs);
+}
+
 std::string ViewerSet::stats_json()
 {
   const FanoutState state = fanout_.state();
@@ -115,12 +133,10 @@ std::string ViewerSet::stats_json()
    * what it encodes now, and how many viewers are on it. */
   w.key("ladder").string(state.rungs.size() > 1 ? "on" : "off");
   w.key("rungs").begin_array();
+  const std::vector<guint> on = count_on_rungs(state.rungs.size());
   for (std::size_t i = 0; i < state.rungs.size(); i++) {
     const RungSpec &r = state.rungs[i];
     const RungRate rate = i < rates.rungs.size() ? rates.rungs[i] : RungRate();
-    gint64 on = 0;
-    for (const auto &entry : viewers_)
-      on += entry.second->connected && entry.second->branch->rung() == static_cast<gint>(i);
     w.begin_object();
     w.key("rung").integer(static_cast<gint64>(i));
     w.key("width").integer(r.width);
@@ -130,7 +146,7 @@ std::string ViewerSet::stats_json()
     w.key("encoding").boolean(rate.encoding);
     w.key("fps").number(rate.fps);
     w.key("bitrate").integer(static_cast<gint64>(rate.bitrate_bps));
-    w.key("viewers").integer(on);
+    w.key("viewers").integer(on[i]);
     w.end_object();
   }
   w.end_array();
