@@ -16,7 +16,7 @@ most. They start where aiortc starts them (0.5 and 1 Mbit/s) and follow the
 REMB up from there: started at 2 Mbit/s, a viewer behind 1 Mbit/s loses most
 packets for as long as this was tried (20 s).
 
-HTTP on 0.0.0.0:N: GET / is a viewer page (an RTCPeerConnection, recvonly
+HTTP on 0.0.0.0:N (tests/common/aiortc_sending.py): GET / is a viewer page (an RTCPeerConnection, recvonly
 video, its candidates gathered into the offer, POST /offer, the stream in a
 <video>), POST /offer takes
 {"type":"offer","sdp":...} JSON and answers {"type":"answer","sdp":...}.
@@ -28,18 +28,16 @@ Opens sockets: run inside a private network namespace (tests/netns-run.sh).
 """
 import argparse
 import asyncio
-import fractions
-import json
-import signal
+import os
 import sys
-import time
-import urllib.parse
 
 import aioice.ice
 import av
 import gi
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from aiortc.codecs import h264, vpx
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'common'))
+from aiortc_sending import PEERS, PacedTrack, serve  # noqa: E402
 
 gi.require_version('Gst', '1.0')
 from gi.repository import Gst  # noqa: E402
@@ -74,14 +72,11 @@ window.pc = pc;
 """
 
 
-class PatternTrack(VideoStreamTrack):
+class PatternTrack(PacedTrack):
     """livecast's test picture, from a pipeline of its own, at --fps."""
 
     def __init__(self, width, height, fps):
-        super().__init__()
-        self.fps = fps
-        self.start = None
-        self.count = 0
+        super().__init__(fps)
         self.pipeline = Gst.parse_launch(
             'videotestsrc pattern=smpte horizontal-speed=4 ! '
             f'video/x-raw,format=I420,width={width},height={height},framerate={fps}/1 ! '
@@ -89,18 +84,6 @@ class PatternTrack(VideoStreamTrack):
         self.sink = self.pipeline.get_by_name('out')
         self.width, self.height = width, height
         self.pipeline.set_state(Gst.State.PLAYING)
-
-    async def next_timestamp(self):
-        clock_rate = 90000
-        if self.start is None:
-            self.start = time.time()
-            self.count = 0
-        else:
-            self.count += 1
-            wait = self.start + self.count / self.fps - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-        return int(self.count * clock_rate / self.fps), fractions.Fraction(1, clock_rate)
 
     def pull(self):
         sample = self.sink.emit('try-pull-sample', Gst.SECOND)
@@ -146,9 +129,6 @@ class PatternTrack(VideoStreamTrack):
         self.pipeline.set_state(Gst.State.NULL)
 
 
-PCS = {}  # peer connection -> the viewer's name (POST /offer?name=...)
-
-
 def encoder_of(pc):
     """The encoder aiortc made for @pc's video sender (a private member of RTCRtpSender), or None."""
     for sender in pc.getSenders():
@@ -162,57 +142,11 @@ async def print_targets():
     """Every 2 s: "targets kbit/s: slow=A fast=B": each viewer's encoder target (its REMB)."""
     while True:
         await asyncio.sleep(2)
-        targets = [(name, encoder_of(pc)) for pc, name in list(PCS.items())]
+        targets = [(name, encoder_of(pc)) for pc, name in list(PEERS.items())]
         targets = [f'{name}={e.target_bitrate // 1000}' for name, e in targets
                    if e is not None and hasattr(e, 'target_bitrate')]
         if targets:
             print('targets kbit/s: ' + ' '.join(targets), flush=True)
-
-
-async def answer(offer, args, name):
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    PCS[pc] = name or f'viewer{len(PCS) + 1}'
-    track = PatternTrack(args.width, args.height, args.fps)
-
-    @pc.on('connectionstatechange')
-    async def on_state():
-        if pc.connectionState in ('failed', 'closed'):
-            track.stop()
-            await pc.close()
-            PCS.pop(pc, None)
-
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=offer['sdp'], type=offer['type']))
-    for t in pc.getTransceivers():
-        if t.kind == 'video':
-            pc.addTrack(track)
-    await pc.setLocalDescription(await pc.createAnswer())
-    return {'type': pc.localDescription.type, 'sdp': pc.localDescription.sdp}
-
-
-async def handle(reader, writer, args):
-    try:
-        request = await asyncio.wait_for(reader.readuntil(b'\r\n\r\n'), 10)
-        head = request.decode('latin-1').split('\r\n')
-        method, path = head[0].split(' ')[:2]
-        headers = {k.strip().lower(): v.strip() for k, v in
-                   (line.split(':', 1) for line in head[1:] if ':' in line)}
-        body = await reader.readexactly(int(headers.get('content-length', '0')))
-        route, _, query = path.partition('?')
-        if method == 'POST' and route == '/offer':
-            status, kind = '200 OK', 'application/json'
-            name = urllib.parse.parse_qs(query).get('name', [''])[0][:32]
-            reply = json.dumps(await answer(json.loads(body), args, name)).encode()
-        elif method == 'GET' and route == '/':
-            status, reply, kind = '200 OK', PAGE, 'text/html; charset=utf-8'
-        else:
-            status, reply, kind = '404 Not Found', b'not found\n', 'text/plain'
-        writer.write(f'HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(reply)}\r\n'
-                     'Connection: close\r\n\r\n'.encode() + reply)
-        await writer.drain()
-    except (asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, KeyError) as e:
-        print(f'aiortc_pattern_sender: bad request: {e}', file=sys.stderr)
-    finally:
-        writer.close()
 
 
 async def main():
@@ -230,16 +164,9 @@ async def main():
     for codec in (vpx, h264):
         codec.MAX_BITRATE = args.bitrate * 1000
     targets = asyncio.get_running_loop().create_task(print_targets())
-    server = await asyncio.start_server(lambda r, w: handle(r, w, args), '0.0.0.0', args.port)
-    print(f'port {args.port}', flush=True)
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    await stop.wait()
+    await serve(args.port, lambda: PatternTrack(args.width, args.height, args.fps),
+                host='0.0.0.0', page=PAGE)
     targets.cancel()
-    server.close()
-    for pc in list(PCS):
-        await pc.close()
 
 
 if __name__ == '__main__':
