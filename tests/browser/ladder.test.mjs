@@ -27,10 +27,11 @@
 //   both"): livecast's sender stops, the slow link is set back to --slow-kbps, and
 //   tests/browser/aiortc_pattern_sender.py (Debian's aiortc: one RTCPeerConnection and one
 //   VideoStreamTrack per viewer, each encoder following its viewer's REMB; the same picture,
-//   videotestsrc smpte moving at 1280x720@30, at the same 2 Mbit/s) serves both Chromium viewers
-//   its own page; measured over --aiortc-seconds (10), 8 s after each viewer's first frame. Printed only, in one table beside
-//   livecast's phase-1 figures (fps, freezes, kbit/s, size, lost): pass and fail stay on
-//   livecast's own numbers (a failed phase-1 check skips phase 2, not this). --no-aiortc leaves
+//   videotestsrc smpte moving at 1280x720@30, at up to the same 2 Mbit/s) serves both Chromium
+//   viewers its own page; measured over --aiortc-seconds (10), from 8 s after each viewer's first
+//   frame. Printed only, in one table beside livecast's phase-1 figures (fps, freezes, kbit/s,
+//   size, lost) with the REMB each aiortc encoder follows: pass and fail stay on livecast's own
+//   numbers (a failed phase-1 check skips phase 2, not this). --no-aiortc leaves
 //   it out; without python3-aiortc it says so.
 // Printed: both viewers' numbers (fps, worst second, longest gap, freezes, packets lost, kbit/s,
 // size), the server's rungs and estimates.
