@@ -109,8 +109,15 @@ async function phase(label, links, opts) {
   const share = new Array(Math.max(rungs.length, 1)).fill(0);
   for (const s of samples) spread(s, share.length).forEach((n, r) => { share[r] += n; });
   const total = share.reduce((a, b) => a + b, 0) || 1;
+  // Each viewer's rung at the end, by its session id (whep_watch prints "session /whep/<id>").
+  const rungOf = new Map((last?.sessions ?? []).map((x) => [x.id, x.rung]));
+  const perViewer = procs.watchers.map((w, i) => {
+    const id = w.lines.find((l) => l.startsWith('session '))?.split('/').pop();
+    return `${links[i] ? `${links[i]} kbit/s` : 'unshaped'}: rung ${rungOf.get(id) ?? '?'}`;
+  });
   const result = {
     label,
+    perViewer,
     cpu: (cpu1 - cpu0) / seconds, // cores
     seconds,
     spreadNow: spread(last, share.length),
@@ -124,7 +131,8 @@ async function phase(label, links, opts) {
   log(`${label}: sender ${(100 * result.cpu).toFixed(0)} % of a core over ${seconds.toFixed(1)} s; ` +
     `viewers per rung now ${result.spreadNow.join('/')} (of ${result.sessionsSeen} sessions), over the window ` +
     `${result.share.map((x) => `${(100 * x).toFixed(0)} %`).join('/')}; rungs ${result.rungs.join(', ')}; ` +
-    `viewers' frames/s ${result.fps.map((f) => f.toFixed(0)).join(' ')}; rung:estimate kbit/s ${result.estimates.join(' ')}`);
+    `viewers' frames/s ${result.fps.map((f) => f.toFixed(0)).join(' ')}; rung:estimate kbit/s ${result.estimates.join(' ')}; ` +
+    `each viewer's link and rung at the end: ${perViewer.join(', ')}`);
   for (const w of procs.watchers) await stopProcess(w, 'SIGTERM', 2000);
   procs.watchers = [];
   await stopProcess(procs.server, 'SIGINT', 5000);

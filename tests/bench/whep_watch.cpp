@@ -6,8 +6,9 @@
  *
  *   whep_watch URL SECONDS [--twcc] [--no-decode] [--local ADDRESS]
  *
- * Prints "frames N" (frames decoded so far) every half second and once at
- * the end, then ends the session with DELETE. --twcc offers transport-cc
+ * Prints "session /whep/<id>" once the answer is in, then "frames N" (frames
+ * decoded so far) every half second and once at the end, then ends the
+ * session with DELETE. --twcc offers transport-cc
  * (the viewer sends TWCC feedback, as a browser does: what the sink's rung
  * controller reads); --no-decode counts depayloaded frames instead (cheap:
  * many viewers on one machine); --local: the address ICE gathers on
@@ -57,6 +58,9 @@ int main(int argc, char **argv)
     std::fprintf(stderr, "whep_watch: %s\n", error.c_str());
     return 1;
   }
+  /* The session's resource (/whep/<id>): the id is its name in /stats. */
+  std::printf("session %s\n", rx.location().c_str());
+  std::fflush(stdout);
   const gint64 end = g_get_monotonic_time() + static_cast<gint64>(seconds * G_USEC_PER_SEC);
   while (g_get_monotonic_time() < end) {
     g_usleep(G_USEC_PER_SEC / 2);
