@@ -127,6 +127,8 @@ class Runner
   guint next_refusal_line_ = 0; /* non-TTY: no line for new refusals before this tick */
   guint loops_ = 0;
   std::optional<guint> last_viewers_;
+  std::vector<guint> last_rungs_; /* viewers per rung at the last tick */
+  guint next_rung_line_ = 0;      /* non-TTY: no line for moves between rungs before this tick */
 
   /* Decoders decodebin looked for and did not find, to explain its generic
    * "missing a plug-in" error. */
@@ -584,6 +586,8 @@ void Runner::tick()
   status_.update(s);
   const bool viewers_changed = last_viewers_ && *last_viewers_ != s.viewers;
   last_viewers_ = s.viewers;
+  const bool rungs_changed = !last_rungs_.empty() && last_rungs_ != s.rung_viewers;
+  last_rungs_ = s.rung_viewers;
   if (tty_) {
     /* Narrower than the terminal, or "\r" would not get back to its start;
      * \033[K clears what a longer previous line left behind. */
@@ -595,7 +599,11 @@ void Runner::tick()
     const bool refusals = status_.refusals_grew() && ticks_ >= next_refusal_line_;
     if (refusals)
       next_refusal_line_ = ticks_ + kPlainStatusEveryTicks;
-    if (refusals || viewers_changed || ticks_ == kFirstPlainStatusTick ||
+    /* So do viewers moving between rungs, as rarely. */
+    const bool moves = rungs_changed && ticks_ >= next_rung_line_;
+    if (moves)
+      next_rung_line_ = ticks_ + kPlainStatusEveryTicks;
+    if (refusals || moves || viewers_changed || ticks_ == kFirstPlainStatusTick ||
         ticks_ % kPlainStatusEveryTicks == 0)
       std::printf("%s\n", status_.format(0).c_str());
   }

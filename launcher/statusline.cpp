@@ -60,10 +60,25 @@ std::string format_whip(const Stats &s)
   return " \u00b7 WHIP " + s.whip_state;
 }
 
-/* The figures and the publish state. */
+/* " · rungs 2/1/0": viewers on each rung, the top (full size) first; only
+ * with a ladder and someone on it (a viewer still connecting is on none). */
+std::string format_rungs(const Stats &s)
+{
+  guint on = 0;
+  for (guint n : s.rung_viewers)
+    on += n;
+  if (s.rung_viewers.size() < 2 || on == 0)
+    return "";
+  std::string text = " \u00b7 rungs ";
+  for (size_t i = 0; i < s.rung_viewers.size(); i++)
+    text += (i ? "/" : "") + std::to_string(s.rung_viewers[i]);
+  return text;
+}
+
+/* The figures, the viewers per rung and the publish state. */
 std::string format_figures(const Stats &s)
 {
-  return format_counts(s) + format_whip(s);
+  return format_counts(s) + format_rungs(s) + format_whip(s);
 }
 
 size_t width_of(const std::string &line)
@@ -94,6 +109,13 @@ Stats read_sink_stats(GstElement *sink)
         gst_structure_get_uint64(st, kNames[i].refused_field, &s.refused[i]);
       if (const gchar *whip = gst_structure_get_string(st, "whip-state"))
         s.whip_state = whip;
+      const GValue *rungs = gst_structure_get_value(st, "rung-viewers");
+      if (rungs && GST_VALUE_HOLDS_ARRAY(rungs)) {
+        for (guint i = 0; i < gst_value_array_get_size(rungs); i++) {
+          const GValue *n = gst_value_array_get_value(rungs, i);
+          s.rung_viewers.push_back(G_VALUE_HOLDS_UINT(n) ? g_value_get_uint(n) : 0);
+        }
+      }
       return s;
     }
   }

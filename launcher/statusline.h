@@ -2,8 +2,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The status line: what the sink reports once a second (viewers, frame
- * rate, bitrate, viewers its limits turned away), put into one line that
- * fits the terminal.
+ * rate, bitrate, viewers on each rung of its ladder, viewers its limits
+ * turned away), put into one line that fits the terminal.
  */
 #pragma once
 
@@ -12,6 +12,7 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace livecast
 {
@@ -28,6 +29,9 @@ struct Stats {
   std::array<guint64, kLimitCount> refused{};
   std::array<guint, kLimitCount> limits{};
   std::string whip_state; /* the sink's WHIP publishing; "" or "off": none */
+  /* Viewers on each rung of the sink's ladder, the top rung first (one
+   * entry or none: no ladder). */
+  std::vector<guint> rung_viewers;
 };
 
 /* Reads the figures from webrtcserversink (its stats structure when it has

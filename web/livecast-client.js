@@ -134,6 +134,37 @@ export class LivecastClient {
   }
 
   /**
+   * This viewer's session id on the server (the last part of the WHEP Location, or the id of
+   * the /ws welcome when the server gives one); null before the answer and on transports whose
+   * sessions the server's /stats does not list (Janus, media over the WebSocket, a relay).
+   */
+  get sessionId() {
+    if (this.transport === 'wsmedia' || this.#opts.transport === 'janus' || this.#opts.relay) {
+      return null;
+    }
+    return this.#session?.id || null;
+  }
+
+  /**
+   * What the server says about this viewer (its /stats, this session's entry): where it is on
+   * the rendition ladder and its bandwidth estimate, see sessionStats(). Resolves to null when
+   * the server does not list this session (yet) or cannot be asked; never throws.
+   */
+  async fetchSessionStats() {
+    const id = this.sessionId;
+    if (!id) return null;
+    try {
+      const res = await request(this.#url('/stats'), {
+        token: this.#opts.token, timeoutMs: this.#opts.requestTimeoutMs,
+      });
+      if (!res.ok) return null;
+      return sessionStats(await res.json(), id);
+    } catch {
+      return null;
+    }
+  }
+
+  /**
    * Switches our microphone on (asks for it: getUserMedia) or off (stops it). Resolves to true
    * when the microphone is in the state asked for; on failure `microphone.state` is 'error' and
    * `microphone.message` says why in one sentence. The track survives reconnects.
@@ -668,6 +699,7 @@ function audioDirection({ receive, send }) {
 
 /** One WHEP session: a peer connection and its resource on the server. */
 class WhepSession extends PeerSession {
+  id = null; // the server's id for this session (from the Location header)
   #endpoint;
   #opts;
   #audio;
@@ -710,6 +742,9 @@ class WhepSession extends PeerSession {
     if (!res.ok) throw await errorFromResponse(res);
     const location = res.headers.get('Location');
     this.#resource = location ? new URL(location, res.url).href : null;
+    // The resource's last segment is the session's id in the server's /stats.
+    this.id = this.#resource
+      ? decodeURIComponent(new URL(this.#resource).pathname.split('/').pop()) || null : null;
     this.#etag = res.headers.get('ETag');
     if (!location) console.warn('livecast: no Location header in the WHEP answer (CORS?)');
     const answer = await res.text();
@@ -1405,6 +1440,41 @@ export function summarizeStats(report, prev = null) {
       ? { timestamp, bytesReceived, framesDecoded, audioBytes, audioEnergy, audioDuration, micBytes }
       : base,
   };
+}
+
+/**
+ * This session's entry in the server's /stats (`stats`: its JSON, `id`: the session id), with
+ * the rung it is on: { id, rung, rungs, pendingRung, width, height, halfRate, estimate, basis }.
+ * `rung` counts from 0, the top of the ladder (the input size), to rungs - 1; -1 before its first
+ * frame. `estimate` is the server's bandwidth estimate for this viewer in bit/s (null before
+ * any feedback). Null when the session is not listed.
+ */
+export function sessionStats(stats, id) {
+  const session = stats?.sessions?.find((s) => s.id === id);
+  if (!session) return null;
+  const rungs = stats.encoder?.rungs ?? [];
+  const rung = Number.isInteger(session.rung) ? session.rung : -1;
+  const spec = rungs[rung] ?? null;
+  return {
+    id,
+    rung,
+    rungs: rungs.length,
+    pendingRung: Number.isInteger(session.pendingRung) ? session.pendingRung : -1,
+    width: spec?.width ?? 0,
+    height: spec?.height ?? 0,
+    halfRate: Boolean(spec?.halfRate),
+    estimate: session.estimate?.bitrate > 0 ? session.estimate.bitrate : null,
+    basis: session.estimate?.basis ?? null,
+  };
+}
+
+/** sessionStats() in one line: "rung 1/3 · 640x360 · estimate 850 kbit/s". */
+export function ladderText(s) {
+  if (!s) return '–';
+  const rung = s.rung >= 0 ? `rung ${s.rung}/${s.rungs}` : `rung –/${s.rungs}`;
+  const moving = s.pendingRung >= 0 && s.pendingRung !== s.rung ? ` → ${s.pendingRung}` : '';
+  const size = s.width ? ` · ${s.width}x${s.height}${s.halfRate ? ' (half rate)' : ''}` : '';
+  return `${rung}${moving}${size} · estimate ${formatBitrate(s.estimate)}`;
 }
 
 /** An audio level (0…1, linear) in dBFS, as text: "−18 dB", "silent". */

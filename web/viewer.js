@@ -13,12 +13,17 @@
 //   &stats              the statistics overlay shown
 
 import {
-  LivecastClient, formatBitrate, formatLevel, statusText,
+  LivecastClient, formatBitrate, formatLevel, ladderText, statusText,
 } from './livecast-client.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const STATS_KEY = 'livecast.showStats';
+// The server's view of this viewer (its rung and estimate, from /stats) is asked for only while
+// the overlay is shown: /stats lists every viewer, too much to fetch for nothing.
+const SERVER_STATS_MS = 2000;
+let serverStats = null; // sessionStats() of the last poll, or null
+let serverStatsTimer = 0;
 
 const ui = {
   video: $('video'),
@@ -205,6 +210,7 @@ function renderStats(s) {
   set('s-bitrate', s ? formatBitrate(s.bitrate) : '–');
   set('s-rtt', s?.rtt != null ? `${s.rtt.toFixed(s.rtt < 10 ? 1 : 0)} ms` : '–');
   set('s-loss', s ? `${s.packetsLost} (${s.lossPercent.toFixed(2)} %)` : '–');
+  set('s-ladder', s && serverStats ? ladderText(serverStats) : '–');
   set('s-frames', s ? s.framesDecoded.toLocaleString('en') : '–');
   set('s-codec', s?.codec ? [s.codec, s.decoder].filter(Boolean).join(' · ') : '–');
   set('s-path', s?.candidateType ? `${s.candidateType} · ${s.protocol}` : '–');
@@ -236,8 +242,23 @@ function meter(id, level) {
   $(id).style.width = `${(fraction * 100).toFixed(1)}%`;
 }
 
+// ---- the server's view: rung and estimate -------------------------------------------------------
+
+async function pollServerStats() {
+  clearTimeout(serverStatsTimer);
+  if (ui.stats.hidden) return;
+  const polled = client;
+  const stats = polled.state === 'playing' ? await polled.fetchSessionStats() : null;
+  if (polled !== client) return;
+  serverStats = stats;
+  $('s-ladder').textContent = client.stats && stats ? ladderText(stats) : '–';
+  if (!ui.stats.hidden) serverStatsTimer = setTimeout(pollServerStats, SERVER_STATS_MS);
+}
+
 function showStats(show) {
   ui.stats.hidden = !show;
+  if (show) pollServerStats();
+  else clearTimeout(serverStatsTimer);
   ui.statsToggle.setAttribute('aria-pressed', String(show));
   localStorage.setItem(STATS_KEY, show ? '1' : '');
 }

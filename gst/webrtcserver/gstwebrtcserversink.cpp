@@ -573,6 +573,18 @@ static void gst_webrtc_server_sink_get_property(GObject *object, guint prop_id, 
                                    "refused-max-pending", G_TYPE_UINT64, refused.max_pending,
                                    "refused-rate", G_TYPE_UINT64, refused.rate, "whip-state",
                                    G_TYPE_STRING, priv->whip_status.get().state.c_str(), nullptr));
+      /* Viewers per rung of the ladder, rung 0 (the top) first: the
+       * launcher's status line shows them. */
+      GValue counts = G_VALUE_INIT;
+      gst_value_array_init(&counts, state.rungs.size());
+      for (guint on : priv->viewers->rung_viewers()) {
+        GValue n = G_VALUE_INIT;
+        g_value_init(&n, G_TYPE_UINT);
+        g_value_set_uint(&n, on);
+        gst_value_array_append_and_take_value(&counts, &n);
+      }
+      gst_structure_take_value(static_cast<GstStructure *>(g_value_get_boxed(value)),
+                               "rung-viewers", &counts);
       break;
     }
     default:

@@ -543,8 +543,10 @@ void install_sink_properties(GObjectClass *gobject_class)
                          "Current figures: viewers, encoded-fps, encoded-bitrate (bit/s), width, "
                          "height, and the viewers turned away so far by max-viewers, max-pending "
                          "and max-offers-per-second (refused-max-viewers, refused-max-pending, "
-                         "refused-rate), and the state of WHIP publishing (whip-state: off, "
-                         "connecting, publishing, retrying, waiting, stopped).",
+                         "refused-rate), the state of WHIP publishing (whip-state: off, "
+                         "connecting, publishing, retrying, waiting, stopped), and how many "
+                         "WebRTC viewers are on each rung of the ladder (rung-viewers: an array, "
+                         "the top rung first).",
                          GST_TYPE_STRUCTURE, ro));
 }
 

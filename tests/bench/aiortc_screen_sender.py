@@ -6,8 +6,8 @@
 aiortc (Debian's python3-aiortc, 1.4) with one RTCPeerConnection and one
 VideoStreamTrack per viewer; the track's recv() grabs the X screen ($DISPLAY)
 with PIL's ImageGrab.grab(xdisplay=None) for every frame, as the seeds'
-demo does. Signaling: POST /offer with {"type":"offer","sdp":...} JSON in,
-{"type":"answer","sdp":...} out. aioice is pointed at 127.0.0.1 (it skips
+demo does. Signaling (tests/common/aiortc_sending.py): POST /offer with
+{"type":"offer","sdp":...} JSON in, {"type":"answer","sdp":...} out. aioice is pointed at 127.0.0.1 (it skips
 loopback otherwise). Prints "port N" once listening; on SIGINT/SIGTERM one
 "frame {json}" line per frame with the wall-clock times (µs) at which it
 passed each stage, then exits:
@@ -18,18 +18,19 @@ Opens sockets: run inside tests/netns-run.sh.
 """
 import argparse
 import asyncio
-import fractions
 import json
-import signal
+import os
 import sys
 import time
 
 import aioice.ice
 import av
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from aiortc.codecs import vpx
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from PIL import ImageGrab
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'common'))
+from aiortc_sending import PacedTrack, serve  # noqa: E402
 
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ['127.0.0.1']
 
@@ -68,26 +69,7 @@ def read_clock(image):
     return value if value and crc8(value) == bits & 0xff else 0
 
 
-class ScreenTrack(VideoStreamTrack):
-    def __init__(self, fps):
-        super().__init__()
-        self.fps = fps
-        self.start = None
-        self.count = 0
-
-    async def next_timestamp(self):
-        # VideoStreamTrack's own pacing, at our frame rate.
-        clock_rate = 90000
-        if self.start is None:
-            self.start = time.time()
-            self.count = 0
-        else:
-            self.count += 1
-            wait = self.start + self.count / self.fps - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-        return int(self.count * clock_rate / self.fps), fractions.Fraction(1, clock_rate)
-
+class ScreenTrack(PacedTrack):
     async def recv(self):
         pts, time_base = await self.next_timestamp()
         t0 = now_us()
@@ -131,64 +113,13 @@ def instrument():
     RTCDtlsTransport._send_rtp = timed_send_rtp
 
 
-PCS = set()
-
-
-async def answer(offer, fps):
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    PCS.add(pc)
-
-    @pc.on('connectionstatechange')
-    async def on_state():
-        if pc.connectionState in ('failed', 'closed'):
-            await pc.close()
-            PCS.discard(pc)
-
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=offer['sdp'], type=offer['type']))
-    for t in pc.getTransceivers():
-        if t.kind == 'video':
-            pc.addTrack(ScreenTrack(fps))
-    await pc.setLocalDescription(await pc.createAnswer())
-    return {'type': pc.localDescription.type, 'sdp': pc.localDescription.sdp}
-
-
-async def handle(reader, writer, fps):
-    try:
-        request = await asyncio.wait_for(reader.readuntil(b'\r\n\r\n'), 10)
-        head = request.decode('latin-1').split('\r\n')
-        method, path = head[0].split(' ')[:2]
-        headers = {k.strip().lower(): v.strip() for k, v in
-                   (line.split(':', 1) for line in head[1:] if ':' in line)}
-        body = await reader.readexactly(int(headers.get('content-length', '0')))
-        if method == 'POST' and path == '/offer':
-            status, reply = '200 OK', json.dumps(await answer(json.loads(body), fps)).encode()
-            kind = 'application/json'
-        else:
-            status, reply, kind = '404 Not Found', b'not found\n', 'text/plain'
-        writer.write(f'HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(reply)}\r\n'
-                     'Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n'.encode() + reply)
-        await writer.drain()
-    except (asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as e:
-        print(f'aiortc_screen_sender: bad request: {e}', file=sys.stderr)
-    finally:
-        writer.close()
-
-
 async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--port', type=int, required=True)
     parser.add_argument('--fps', type=int, default=30)
     args = parser.parse_args()
     instrument()
-    server = await asyncio.start_server(lambda r, w: handle(r, w, args.fps), '127.0.0.1', args.port)
-    print(f'port {args.port}', flush=True)
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    await stop.wait()
-    server.close()
-    for pc in list(PCS):
-        await pc.close()
+    await serve(args.port, lambda: ScreenTrack(args.fps))
     for record in FRAMES.values():
         if record.get('painted'):
             print('frame ' + json.dumps(record))

@@ -23,12 +23,23 @@
 //   loss (not the delay) decides comes after the tbf queue overflowed, the lower rung's key frame
 //   is lost in it and the viewer waits seconds for the picture; the back-off of refused tries
 //   (media/rungcontroller.h) can outlast the 8 s at 800 kbit/s.
+// Phase 3, the seeds' approach on the same links (issue 14: "run it in the same test and print
+//   both"): livecast's sender stops, the slow link is set back to --slow-kbps, and
+//   tests/browser/aiortc_pattern_sender.py (Debian's aiortc: one RTCPeerConnection and one
+//   VideoStreamTrack per viewer, each encoder following its viewer's REMB; the same picture,
+//   videotestsrc smpte moving at 1280x720@30, at up to the same 2 Mbit/s) serves both Chromium
+//   viewers its own page; measured over --aiortc-seconds (10), from 8 s after each viewer's first
+//   frame. Printed only, in one table beside livecast's phase-1 figures (fps, freezes, kbit/s,
+//   size, lost) with the REMB each aiortc encoder follows: pass and fail stay on livecast's own
+//   numbers (a failed phase-1 check skips phase 2, not this). --no-aiortc leaves
+//   it out; without python3-aiortc it says so.
 // Printed: both viewers' numbers (fps, worst second, longest gap, freezes, packets lost, kbit/s,
 // size), the server's rungs and estimates.
 //
 //   tests/netns-run.sh node tests/browser/ladder.test.mjs [--seconds 20] [--settle 8]
 //       [--slow-kbps 1000] [--sink 'ladder=none'] [--measure-only] [--no-link-change]
-//       [--strict-link-change] [--slow-codec VP8]
+//       [--strict-link-change] [--slow-codec VP8] [--no-aiortc] [--aiortc-seconds 10]
+//       [--python /usr/bin/python3]
 // (--slow-codec: the slow viewer's offer lists that codec only, so it moves along the VP8 ladder
 // encoded on demand, media/mediafanout.h.)
 // (--sink: more webrtcserversink properties; --measure-only prints the numbers and passes: the
@@ -41,6 +52,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 import { cleanUpOnExit, findTools, linkNamespaces, makeNamespace } from './netns.mjs';
@@ -52,6 +64,10 @@ import {
 
 const NAME = 'browser-ladder';
 const PORT = 18099;
+const AIORTC_PORT = 18100;
+const AIORTC_SENDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'aiortc_pattern_sender.py');
+// aiortc starts its encoders at 500 kbit/s and follows the REMB up: ~10 s to reach 2 Mbit/s.
+const AIORTC_SETTLE_S = 8;
 const WIDTH = 1280;
 const HEIGHT = 720;
 const SAMPLE_MS = 100;
@@ -70,7 +86,7 @@ const VIEWERS = {
   fast: { send: ['lcsend2', '10.79.2.1'], view: ['lcfast0', '10.79.2.2'] },
 };
 
-const procs = { send: null, slow: null, fast: null, server: null };
+const procs = { send: null, slow: null, fast: null, server: null, aiortc: null };
 const browsers = [];
 let tempDir = null;
 let TOOLS = {};
@@ -86,6 +102,9 @@ function parseCli() {
       'no-link-change': { type: 'boolean', default: false },
       'strict-link-change': { type: 'boolean', default: false },
       'slow-codec': { type: 'string', default: '' },
+      'no-aiortc': { type: 'boolean', default: false },
+      'aiortc-seconds': { type: 'string', default: '10' },
+      python: { type: 'string', default: '/usr/bin/python3' },
     },
   });
   return {
@@ -97,6 +116,9 @@ function parseCli() {
     linkChange: !values['no-link-change'],
     strictLinkChange: values['strict-link-change'],
     slowCodec: values['slow-codec'],
+    aiortc: !values['no-aiortc'],
+    aiortcSeconds: Number(values['aiortc-seconds']),
+    python: values.python,
   };
 }
 
@@ -171,6 +193,85 @@ function describeServer(stats) {
 
 const samplesOf = (page) => page.evaluate(() => window.__samples);
 
+/** Phase 1's requirements (issue 14), on the two viewers' windowStats() and the slow one's share
+ *  of samples below full width. */
+function checkPhase1(w, lowShare) {
+  check(w.slow.fps >= MIN_SLOW_FPS, `the slow viewer decoded ${w.slow.fps.toFixed(1)} fps (< ${MIN_SLOW_FPS})`);
+  check(w.slow.freezeSeconds <= MAX_SLOW_FREEZE_S,
+    `the slow viewer was frozen ${w.slow.freezeSeconds.toFixed(2)} s (> ${MAX_SLOW_FREEZE_S} s)`);
+  check(lowShare >= 0.5, `the slow viewer was on a lower rung only ${(100 * lowShare).toFixed(0)}% of the time`);
+  check(w.fast.width === WIDTH && w.fast.height === HEIGHT,
+    `the fast viewer is shown ${w.fast.width}x${w.fast.height}, not ${WIDTH}x${HEIGHT}`);
+  check(w.fast.kbps >= MIN_FAST_KBPS, `the fast viewer received ${w.fast.kbps.toFixed(0)} kbit/s (< ${MIN_FAST_KBPS})`);
+  check(w.fast.fps >= MIN_FAST_FPS, `the fast viewer decoded ${w.fast.fps.toFixed(1)} fps (< ${MIN_FAST_FPS})`);
+}
+
+/**
+ * Phase 3: the seeds' sender (aiortc, an encoder per viewer following its REMB) on the same
+ * links, both Chromium viewers on its page. Returns each viewer's windowStats().
+ */
+async function aiortcPhase(opts, pages) {
+  const probe = spawnSync(opts.python, ['-c', 'import aiortc, gi'], { stdio: 'ignore' });
+  check(probe.status === 0, `${opts.python} cannot import aiortc (apt-get install python3-aiortc)`);
+  // One sender at a time on the links; the slow one back at its rate after phase 2.
+  await stopProcess(procs.server, 'SIGINT', 5000);
+  await procs.send.must('tc', ['qdisc', 'change', 'dev', VIEWERS.slow.send[0], ...tbf(opts.slowKbps)]);
+  procs.aiortc = startProcess('aiortc', TOOLS.nsenter, [`--net=${procs.send.netns}`, '--', opts.python,
+    AIORTC_SENDER, '--port', String(AIORTC_PORT), '--addresses',
+    `${VIEWERS.slow.send[1]},${VIEWERS.fast.send[1]}`, '--bitrate', '2000', '--width', String(WIDTH),
+    '--height', String(HEIGHT), '--fps', '30']);
+  await waitForLine(procs.aiortc, /^port \d+$/, 20000);
+  for (const which of ['fast', 'slow']) {
+    await pages[which].goto(`http://${VIEWERS[which].send[1]}:${AIORTC_PORT}/?name=${which}`, { timeout: 10000 });
+    await pages[which].evaluate((ms) => window.__startSampling(ms), SAMPLE_MS);
+  }
+  // Measured from the first decoded frame, however few follow it: a viewer that aiortc buries in
+  // losses is a result too.
+  await Promise.all(['fast', 'slow'].map(async (which) => {
+    try {
+      await pages[which].waitForFunction(() => (window.__samples.at(-1)?.framesDecoded ?? 0) >= 1,
+        null, { timeout: 20000, polling: 200 });
+    } catch {
+      const state = await pages[which].evaluate(() => ({
+        pc: window.pc?.connectionState, ice: window.pc?.iceConnectionState, last: window.__samples.at(-1),
+      })).catch(() => ({}));
+      throw new TestFailure(`${which}: no frame from aiortc within 20 s (${JSON.stringify(state)})\n` +
+        `${tail(procs.aiortc, 10)}`);
+    }
+  }));
+  await sleep(AIORTC_SETTLE_S * 1000);
+  const t0 = Date.now();
+  await sleep(opts.aiortcSeconds * 1000);
+  const t1 = Date.now();
+  const w = {};
+  for (const which of ['slow', 'fast']) {
+    w[which] = windowStats(await samplesOf(pages[which]), t0, t1);
+    log(`aiortc, ${which}: ${w[which].width}x${w[which].height}, ${describe(w[which])}`);
+  }
+  const targets = procs.aiortc.lines.filter((l) => l.startsWith('targets kbit/s:')).at(-1);
+  w.note = targets ? `its encoders' ${targets} at the end (the REMB each follows)` : '';
+  return w;
+}
+
+/** livecast's phase 1 and aiortc's phase 3, one row per sender and viewer. */
+function comparisonTable(livecast, aiortc, aiortcNote, opts) {
+  const rows = ['| sender | viewer | window | fps | freezes | kbit/s | size | packets lost |',
+    '|---|---|---|---|---|---|---|---|'];
+  const row = (sender, w) => {
+    for (const which of ['slow', 'fast']) {
+      const link = which === 'slow' ? `${opts.slowKbps} kbit/s` : 'not shaped';
+      const x = w?.[which];
+      rows.push(x ? `| ${sender} | ${which} (${link}) | ${x.seconds.toFixed(0)} s | ${x.fps.toFixed(1)} | ` +
+        `${x.freezes} (${x.freezeSeconds.toFixed(1)} s) | ${x.kbps.toFixed(0)} | ${x.width}x${x.height} | ` +
+        `${x.packetsLost} |` : `| ${sender} | ${which} (${link}) | – | – | – | – | – | – |`);
+    }
+  };
+  row('livecast (ladder, encode once)', livecast);
+  row('aiortc (an encoder per viewer, REMB)', aiortc);
+  const note = aiortcNote || aiortc?.note;
+  return `${rows.join('\n')}${note ? `\naiortc: ${note}` : ''}`;
+}
+
 /** Time from @t0 until @predicate holds for the page's newest sample or the server's stats,
  *  polled every 100 ms, at most @limitMs (Infinity when it never did). */
 async function timeUntil(t0, limitMs, predicate) {
@@ -195,11 +296,14 @@ async function main() {
   const messages = [];
   let failure = null;
   const results = [];
+  let phase1 = null;
+  let reference = null;
+  let referenceNote = opts.aiortc ? '' : 'left out (--no-aiortc)';
   const timer = setTimeout(() => {
     console.log(`FAIL ${NAME}: overall timeout`);
     if (procs.server) console.log(`--- gst-launch-1.0 output ---\n${tail(procs.server)}`);
     process.exit(1);
-  }, 240000);
+  }, 300000);
   try {
     procs.send = await makeNamespace('lc-send', TOOLS);
     for (const which of ['slow', 'fast']) {
@@ -246,20 +350,21 @@ async function main() {
       results.push(`${which}: ${w[which].fps.toFixed(1)} fps, ${w[which].freezeSeconds.toFixed(2)} s frozen, ` +
         `${w[which].packetsLost} lost, ${w[which].kbps.toFixed(0)} kbit/s at ${w[which].width}x${w[which].height}`);
     }
+    phase1 = w;
     log(`server: ${describeServer(stats1)}; the slow viewer below ${WIDTH} wide ${(100 * lowShare).toFixed(0)}% of the time`);
+    // A failed check here still lets the aiortc reference run (phase 3): the table is printed
+    // either way; phase 2 is left out.
+    let phase1Failure = null;
     if (!opts.measureOnly) {
-      check(w.slow.fps >= MIN_SLOW_FPS, `the slow viewer decoded ${w.slow.fps.toFixed(1)} fps (< ${MIN_SLOW_FPS})`);
-      check(w.slow.freezeSeconds <= MAX_SLOW_FREEZE_S,
-        `the slow viewer was frozen ${w.slow.freezeSeconds.toFixed(2)} s (> ${MAX_SLOW_FREEZE_S} s)`);
-      check(lowShare >= 0.5, `the slow viewer was on a lower rung only ${(100 * lowShare).toFixed(0)}% of the time`);
-      check(w.fast.width === WIDTH && w.fast.height === HEIGHT,
-        `the fast viewer is shown ${w.fast.width}x${w.fast.height}, not ${WIDTH}x${HEIGHT}`);
-      check(w.fast.kbps >= MIN_FAST_KBPS, `the fast viewer received ${w.fast.kbps.toFixed(0)} kbit/s (< ${MIN_FAST_KBPS})`);
-      check(w.fast.fps >= MIN_FAST_FPS, `the fast viewer decoded ${w.fast.fps.toFixed(1)} fps (< ${MIN_FAST_FPS})`);
+      try {
+        checkPhase1(w, lowShare);
+      } catch (err) {
+        phase1Failure = err;
+      }
     }
 
     // ---- phase 2: the slow viewer's link 3 Mbit/s -> 800 kbit/s -> 3 Mbit/s ----
-    if (opts.linkChange) {
+    if (opts.linkChange && !phase1Failure) {
       const dev = VIEWERS.slow.send[0];
       // The fast viewer stays on rung 0: any session below it is the slow one.
       const slowRung = () => serverStats(pages.slow, base.slow);
@@ -305,17 +410,37 @@ async function main() {
         }
       }
     }
+
+    // ---- phase 3: the seeds' sender on the same links, printed beside livecast's ----
+    if (opts.aiortc) {
+      try {
+        reference = await aiortcPhase(opts, pages);
+      } catch (err) {
+        referenceNote = `not measured: ${err instanceof TestFailure ? err.message : err.stack}`;
+        log(`aiortc reference ${referenceNote}`);
+      }
+    }
+    if (phase1Failure) throw phase1Failure;
   } catch (err) {
     failure = err;
   } finally {
     for (const b of browsers) await Promise.race([b.close(), sleep(5000)]).catch(() => {});
     await stopProcess(procs.server, 'SIGINT', 5000);
+    await stopProcess(procs.aiortc, 'SIGTERM', 5000);
     for (const ns of [procs.slow, procs.fast, procs.send]) {
       ns?.stdin.end();
       await stopProcess(ns, 'SIGTERM', 2000);
     }
     rmSync(tempDir, { recursive: true, force: true });
     clearTimeout(timer);
+  }
+  if (phase1) {
+    const note = referenceNote || (reference ? '' : 'not run: the test failed before it');
+    console.log(comparisonTable(phase1, reference, note, opts));
+  }
+  if (reference) {
+    results.push(`aiortc: slow ${reference.slow.fps.toFixed(1)} fps ${reference.slow.kbps.toFixed(0)} kbit/s, ` +
+      `fast ${reference.fast.fps.toFixed(1)} fps ${reference.fast.kbps.toFixed(0)} kbit/s`);
   }
   if (failure) {
     if (messages.length) console.log(`--- browser messages ---\n${messages.slice(-40).join('\n')}`);
@@ -328,6 +453,6 @@ async function main() {
   process.exit(0);
 }
 
-cleanUpOnExit(NAME, () => [procs.server, procs.slow, procs.fast, procs.send], () => tempDir);
+cleanUpOnExit(NAME, () => [procs.server, procs.aiortc, procs.slow, procs.fast, procs.send], () => tempDir);
 
 main();

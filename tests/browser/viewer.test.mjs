@@ -3,7 +3,8 @@
 // in headless Chromium, against a real webrtcserversink started with gst-launch-1.0:
 //   1. the viewer page plays: 30+ frames of 640 px, the codec asked for, a picture that is not
 //      black (canvas and screenshot); the answer to its WHEP offer carries the transport-cc and
-//      playout-delay extmaps with the offer's ids and its SSRC;
+//      playout-delay extmaps with the offer's ids and its SSRC; its stats overlay shows its rung
+//      and bandwidth estimate as GET /stats has them for its session;
 //   2. embed.html from file:// connects to the server and plays;
 //   3. Disconnect in the embed page ends its session on the server (GET /stats: 2 → 1);
 //   4. the server is killed and started again: the open viewer page notices and plays again;
@@ -291,6 +292,38 @@ function checkAnswer(offer, answer) {
   return `extmaps ${found.join(', ')}; ssrc listed`;
 }
 
+// The overlay's Ladder row: "rung 0/3 · 640x480 · estimate 1.9 Mbit/s" (web/viewer.js).
+const LADDER_RE = /^rung (\d+)\/(\d+) · (\d+)x(\d+) · estimate (\d+ kbit\/s|\d+\.\d Mbit\/s)$/;
+
+/**
+ * The overlay shows this viewer's rung and the server's estimate for it, and they are the
+ * server's figures for this very session: its id (the WHEP Location) is in GET /stats with that
+ * rung, the rung's size and a bandwidth estimate.
+ */
+async function checkLadderRow(page) {
+  let text = '';
+  const deadline = Date.now() + 10000;
+  while (Date.now() < deadline) {
+    text = (await page.textContent('#s-ladder')) ?? '';
+    if (LADDER_RE.test(text)) break;
+    await sleep(250);
+  }
+  const m = LADDER_RE.exec(text);
+  check(m, `viewer: the overlay's Ladder row says "${text}", not "rung N/M · WxH · estimate R"`);
+  const id = await page.evaluate(() => window.livecast.sessionId);
+  const stats = await (await fetch(`${BASE}/stats`, { signal: AbortSignal.timeout(2000) })).json();
+  const session = stats.sessions.find((s) => s.id === id);
+  check(session, `viewer: its session ${id} is not in GET /stats (${stats.sessions.map((s) => s.id)})`);
+  const rungs = stats.encoder.rungs;
+  check(Number(m[1]) === session.rung && Number(m[2]) === rungs.length,
+    `viewer: the overlay says rung ${m[1]}/${m[2]}, GET /stats rung ${session.rung}/${rungs.length}`);
+  check(Number(m[3]) === rungs[session.rung].width && Number(m[4]) === rungs[session.rung].height,
+    `viewer: the overlay says ${m[3]}x${m[4]}, the server's rung ${session.rung} is ` +
+    `${rungs[session.rung].width}x${rungs[session.rung].height}`);
+  check(session.estimate?.bitrate > 0, `viewer: GET /stats has no estimate for ${id}`);
+  return text;
+}
+
 async function testViewer(context, codec, shots, messages) {
   const page = await context.newPage();
   watchPage(page, 'viewer', messages);
@@ -313,6 +346,8 @@ async function testViewer(context, codec, shots, messages) {
   result.screenshot = checkPicture(await pixelStats(page, videoShot), 'viewer: video screenshot');
   await page.click('#stats-toggle');
   await sleep(1100); // one stats refresh, so the overlay shows rates
+  result.ladder = await checkLadderRow(page);
+  log(`viewer: the overlay's Ladder row says "${result.ladder}"`);
   await saveShot(shots, `viewer-${codec}.png`, await page.screenshot());
   return { page, result };
 }

@@ -179,7 +179,7 @@ bool WhepReceiver::start(std::string &error, bool json_offer, const std::string 
     g_object_unref(agent);
     /* libnice skips loopback interfaces unless told to use them. */
     gboolean added = FALSE;
-    g_signal_emit_by_name(ice, "add-local-ip-address", "127.0.0.1", &added);
+    g_signal_emit_by_name(ice, "add-local-ip-address", local_address.c_str(), &added);
     g_object_unref(ice);
   }
   g_signal_connect(webrtcbin_, "pad-added", G_CALLBACK(on_pad_added), this);
@@ -195,6 +195,10 @@ bool WhepReceiver::start(std::string &error, bool json_offer, const std::string 
                              (level_asymmetry ? ",level-asymmetry-allowed=(string)1" : "")
                        : "application/x-rtp,media=video,encoding-name=" + codec_ +
                              ",payload=98,clock-rate=90000,rtcp-fb-nack-pli=(boolean)true";
+  if (transport_cc)
+    caps_str +=
+        ",rtcp-fb-transport-cc=(boolean)true,extmap-3=(string)\"http://www.ietf.org/id/"
+        "draft-holmer-rmcat-transport-wide-cc-extensions-01\"";
   GstCaps *caps = gst_caps_from_string(caps_str.c_str());
   GstWebRTCRTPTransceiver *trans = nullptr;
   g_signal_emit_by_name(webrtcbin_, "add-transceiver",

@@ -40,6 +40,12 @@ class WhepReceiver
   bool start(std::string &error, bool json_offer = false, const std::string &token = "");
   /* H.264 offers say level-asymmetry-allowed=1 (as browsers do) unless cleared before start(). */
   bool level_asymmetry = true;
+  /* Offers transport-cc (its RTCP feedback and header extension, as Chromium
+   * does), so that rtpsession sends the sender TWCC feedback; set before start(). */
+  bool transport_cc = false;
+  /* The one address ICE gathers on (a namespace's veth address in benchmarks
+   * with shaped links); set before start(). */
+  std::string local_address = "127.0.0.1";
   /* Waits until @n frames were decoded; false on timeout. */
   bool wait_frames(guint n, guint timeout_ms);
   guint frames() const { return frames_; }

@@ -45,9 +45,11 @@ from skips import exit_status, skip_missing  # noqa: E402
 SOURCE_ROOT = os.environ.get('LIVECAST_SOURCE_ROOT', os.path.join(HERE, '..', '..'))
 LIVECAST = None  # set from argv in main
 URL_RE = re.compile(r'http://\S+')
-# "viewers N · F fps · B kbit/s", or with nobody watching (the encoder idles):
+# "viewers N · F fps · B kbit/s", with "· rungs 1/0/0" (viewers on each rung of the ladder, the
+# top first) when someone is on one, or with nobody watching (the encoder idles):
 # "viewers 0 · waiting for the first viewer (encoder idle)".
 STATUS_RE = re.compile(r'^viewers (\d+) \u00b7 (?:(\d+\.\d) fps \u00b7 (\d+(?:\.\d+)? [kM]bit/s)'
+                       r'(?: \u00b7 rungs (\d+(?:/\d+)+))?'
                        r'|waiting for the first viewer \(encoder idle\))$')
 
 # "· 2 turned away (max-viewers 1: raise it with --max-viewers)" at the end of a status line.
@@ -812,23 +814,28 @@ class LauncherTest(unittest.TestCase):
         self.assertIsNotNone(url, r.transcript())
         self.assertTrue(any(l.startswith("Streaming preset 'screen': 320x240 at 15 fps")
                             for l in r.out), r.transcript())
-        # aiortc decodes what it gets (whep_viewer.py only holds a session).
+        self.watch_with_aiortc(r, url, 3)
+        rc, took = r.stop()
+        self.assertEqual(rc, 0, r.transcript())
+        self.assertLess(took, 5)
+        # (Warnings show with GST_DEBUG set; the latency warning of live X sources is not ours.)
+        self.assertEqual([l for l in r.err if l.startswith('livecast: error')], [], r.transcript())
+
+    def watch_with_aiortc(self, r, url, seconds):
+        """aiortc (tests/integration/test_aiortc.py) watches @url for @seconds and must decode
+        15 frames or more: it decodes what it gets (whep_viewer.py only holds a session, and
+        never connects inside the test's namespace). Skips (stopping @r) without aiortc."""
         missing = missing_modules('aiortc')
         if missing:
             r.stop()
             self.need(False, f'aiortc is not installed ({missing})')
         viewer = subprocess.run([sys.executable, os.path.join(SOURCE_ROOT, 'tests', 'integration',
                                                               'test_aiortc.py'),
-                                 '--url', url.rstrip('/'), '--seconds', '3'],
+                                 '--url', url.rstrip('/'), '--seconds', str(seconds)],
                                 env=self.env, capture_output=True, text=True, timeout=40)
         self.assertEqual(viewer.returncode, 0, viewer.stdout + viewer.stderr + r.transcript())
         frames = [int(n) for n in re.findall(r'(?m)^frames (\d+)$', viewer.stdout)]
         self.assertTrue(frames and frames[-1] >= 15, viewer.stdout + r.transcript())
-        rc, took = r.stop()
-        self.assertEqual(rc, 0, r.transcript())
-        self.assertLess(took, 5)
-        # (Warnings show with GST_DEBUG set; the latency warning of live X sources is not ours.)
-        self.assertEqual([l for l in r.err if l.startswith('livecast: error')], [], r.transcript())
 
     def assert_one_error_line(self, res, *needles, code=1):
         self.assertEqual(res.returncode, code, res.stdout + res.stderr)
@@ -1074,6 +1081,26 @@ class LauncherTest(unittest.TestCase):
         # The sink says why a viewer left (viewer-ended); whep_viewer.py sends DELETE.
         self.assertTrue(any(re.match(r'^viewer \S+ left: the viewer said goodbye \(DELETE\)$', l)
                             for l in r.out), r.transcript())
+
+    def test_status_counts_viewers_per_rung(self):
+        """A viewer that decodes (aiortc) is counted on the rung it watches: "· rungs 1/0"
+        (320x240 has two rungs: 320x240 and 160x120; an unshaped link keeps the top). No rungs
+        are shown while nobody is on one."""
+        self.need_sink()
+        r = self.start('--port', '0', '--codec', 'vp8', *SMALL)
+        url = r.url()
+        self.assertIsNotNone(url, r.transcript())
+        self.assertTrue(wait_until_streaming(url, 15), r.transcript())
+        self.watch_with_aiortc(r, url, 4)
+        rc, _ = r.stop()
+        self.assertEqual(rc, 0, r.transcript())
+        lines = [m for m in map(STATUS_RE.match, r.out) if m]
+        rungs = [(int(m.group(1)), m.group(4)) for m in lines]
+        self.assertIn((1, '1/0'), rungs, r.transcript())
+        self.assertEqual([x for x in rungs if x[1] is not None and x != (1, '1/0')], [],
+                         r.transcript())
+        self.assertTrue(all(rung is None for viewers, rung in rungs if viewers == 0),
+                        r.transcript())
 
     # ---- limits: max-viewers, max-pending, max-offers-per-second ----
 

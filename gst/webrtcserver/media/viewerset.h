@@ -78,6 +78,9 @@ class ViewerSet : public SessionBackend, public std::enable_shared_from_this<Vie
 
   guint count() const;
   RefusedCounts refused() const;
+  /* Connected WebRTC viewers on each rung of the ladder, rung 0 (the top)
+   * first; one entry per rung the fanout has (viewerstats.cpp). */
+  std::vector<guint> rung_viewers() const;
 
   /* SessionBackend */
   bool current_video(SentVideo &sent) override;
@@ -98,6 +101,9 @@ class ViewerSet : public SessionBackend, public std::enable_shared_from_this<Vie
 
  private:
   struct Viewer;
+  /* rung_viewers() for @rungs rungs, with lock_ held; only the viewers of
+   * @codec's rungs when it is given. Publishers are nobody's viewers. */
+  std::vector<guint> count_on_rungs(std::size_t rungs, const VideoCodec *codec = nullptr) const;
   void create(GstWebRTCSessionDescription *offer, const OfferCheck &checked, SessionEvents events,
               const OfferOptions &options, std::function<void(SessionResult)> done);
   Guarded guarded(const std::string &id);

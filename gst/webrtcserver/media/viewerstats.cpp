@@ -94,6 +94,26 @@ void ViewerSet::read_stats(Viewer &v)
   gst_promise_unref(promise);
 }
 
+std::vector<guint> ViewerSet::count_on_rungs(std::size_t rungs, const VideoCodec *codec) const
+{
+  std::vector<guint> on(rungs, 0);
+  for (const auto &entry : viewers_) {
+    const Viewer &v = *entry.second;
+    const gint rung = v.branch->rung();
+    if (v.connected && !v.publisher && (!codec || v.branch->codec() == *codec) && rung >= 0 &&
+        static_cast<std::size_t>(rung) < rungs)
+      on[rung]++;
+  }
+  return on;
+}
+
+std::vector<guint> ViewerSet::rung_viewers() const
+{
+  const std::size_t rungs = fanout_.state().rungs.size();
+  std::lock_guard<std::mutex> guard(lock_);
+  return count_on_rungs(rungs);
+}
+
 std::string ViewerSet::stats_json()
 {
   const FanoutState state = fanout_.state();
@@ -119,14 +139,10 @@ std::string ViewerSet::stats_json()
   w.key("vp8OnDemand").boolean(state.video.vp8_on_demand);
   w.key("rungs").begin_array();
   auto write_rungs = [&](VideoCodec codec, const std::vector<RungRate> &rung_rates) {
+    const std::vector<guint> on = count_on_rungs(state.rungs.size(), &codec);
     for (std::size_t i = 0; i < state.rungs.size(); i++) {
       const RungSpec &r = state.rungs[i];
       const RungRate rate = i < rung_rates.size() ? rung_rates[i] : RungRate();
-      gint64 on = 0;
-      for (const auto &entry : viewers_)
-        on += entry.second->connected && !entry.second->publisher &&
-              entry.second->branch->codec() == codec &&
-              entry.second->branch->rung() == static_cast<gint>(i);
       w.begin_object();
       w.key("rung").integer(static_cast<gint64>(i));
       w.key("codec").string(video_codec_encoding_name(codec));
@@ -137,7 +153,7 @@ std::string ViewerSet::stats_json()
       w.key("encoding").boolean(rate.encoding);
       w.key("fps").number(rate.fps);
       w.key("bitrate").integer(static_cast<gint64>(rate.bitrate_bps));
-      w.key("viewers").integer(on);
+      w.key("viewers").integer(on[i]);
       w.end_object();
     }
   };
