@@ -340,6 +340,15 @@ void test_padding()
   const int64_t again = r.ticks(30 * G_USEC_PER_SEC, proven, 667000, false, true);
   g_assert_cmpint(again, >=, RungController::kBackoffMinUs);
   g_assert_cmpint(r.c.rung(), ==, 0);
+  /* An estimate that carries the next rung within the back-off of a move
+   * down (the link came back): a padding probe proves it, no waiting. */
+  Run b(true);
+  b.ticks(G_USEC_PER_SEC, delay_estimate(150000, 300000), 2000000, true, true);
+  g_assert_cmpint(b.c.rung(), ==, 2);
+  g_assert_cmpint(
+      b.ticks(RungController::kSettleUs + kTick, delay_estimate(640000, 300000), 200000), ==, -1);
+  g_assert_cmpuint(b.pads.size(), >=, 1);
+  g_assert_cmpint(b.pads[0], ==, 667);
   /* Without padding the same proof is only an estimate: the back-off of
    * the move down holds. */
   Run n(false);

@@ -42,12 +42,15 @@ bool RungController::padded_up(int64_t now_us, const BandwidthEstimate &e, uint6
                                bool backed_off, const std::function<bool(uint64_t)> &wants_probe,
                                Decision &d) const
 {
+  const bool proven = e.probe == ProbeState::Succeeded && e.probe_bps >= up;
   if (e.delay_bps >= kFit * up) {
-    const bool proven = e.probe == ProbeState::Succeeded && e.probe_bps >= up;
     const bool after_failed_try = last_failure_us_ >= 0 && now_us - last_failure_us_ < backoff_us_;
     if (backed_off || (proven && !after_failed_try))
       return true;
-  } else if (wants_probe(up)) {
+  }
+  /* Not carried yet, or carried but within a back-off: a probe proves it
+   * (the link may have come back since the move down). */
+  if (!proven && wants_probe(up)) {
     d.pad = true;
     d.probe_bps = up;
   }
