@@ -42,7 +42,9 @@ bool RungController::padded_up(int64_t now_us, const BandwidthEstimate &e, uint6
                                bool backed_off, const std::function<bool(uint64_t)> &wants_probe,
                                Decision &d) const
 {
-  const bool proven = e.probe == ProbeState::Succeeded && e.probe_bps >= up;
+  /* Proven since the viewer last moved down: an older proof is stale. */
+  const bool proven = e.probe == ProbeState::Succeeded && e.probe_bps >= up &&
+                      e.probe_ended_us > last_down_us_ && e.probe_ended_us > last_failure_us_;
   if (e.delay_bps >= kFit * up) {
     const bool after_failed_try = last_failure_us_ >= 0 && now_us - last_failure_us_ < backoff_us_;
     if (backed_off || (proven && !after_failed_try))
