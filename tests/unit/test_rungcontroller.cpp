@@ -352,12 +352,18 @@ void test_padding()
   g_assert_cmpint(st.ticks(4 * G_USEC_PER_SEC, stale, 667000), ==, -1);
   g_assert_cmpuint(st.pads.size(), >=, 1);
   /* An estimate that carries the next rung within the back-off of a move
-   * down (the link came back): a padding probe proves it, no waiting. */
+   * down (the link came back): a padding probe proves it once the hold
+   * after the move is over, not after the back-off; none in the hold. */
   Run b(true);
   b.ticks(G_USEC_PER_SEC, delay_estimate(150000, 300000), 2000000, true, true);
   g_assert_cmpint(b.c.rung(), ==, 2);
   g_assert_cmpint(
-      b.ticks(RungController::kSettleUs + kTick, delay_estimate(640000, 300000), 200000), ==, -1);
+      b.ticks(RungController::kAfterDownShownUs - kTick, delay_estimate(640000, 300000), 200000),
+      ==, -1);
+  g_assert_cmpuint(b.pads.size(), ==, 0);
+  g_assert_cmpint(
+      b.ticks(RungController::kAfterDownShownUs + kTick, delay_estimate(640000, 300000), 200000),
+      ==, -1);
   g_assert_cmpuint(b.pads.size(), >=, 1);
   g_assert_cmpint(b.pads[0], ==, 667);
   /* Without padding the same proof is only an estimate: the back-off of

@@ -145,7 +145,11 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
       move_to(rung_ - 1);
     };
     if (calm && twcc && can_pad_) {
-      if (padded_up(now_us, e, rung_bps_[rung_ - 1], backed_off, wants_probe, d))
+      /* No probe while the link still drains what made the viewer move down:
+       * padding there is lost, and the lower rung's first frames with it. */
+      const auto no_probe = [](uint64_t) { return false; };
+      if (padded_up(now_us, e, rung_bps_[rung_ - 1], backed_off,
+                    after_down ? std::function<bool(uint64_t)>(no_probe) : wants_probe, d))
         try_up(false);
     } else if (calm && backed_off) {
       const uint64_t up = rung_bps_[rung_ - 1];
