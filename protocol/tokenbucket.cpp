@@ -23,6 +23,14 @@ TokenBucket::TokenBucket(unsigned rate, unsigned burst, gint64 step_us)
 {
 }
 
+void TokenBucket::set_rate(unsigned rate, unsigned burst, gint64 now_us)
+{
+  refill(now_us);
+  per_step_ = rate * step_us_;
+  capacity_ = burst * kUnit;
+  level_ = std::min(level_, capacity_);
+}
+
 void TokenBucket::refill(gint64 now_us)
 {
   if (!started_) {

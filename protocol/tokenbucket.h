@@ -35,6 +35,9 @@ class TokenBucket
 
   /* Takes a token at @now_us if there is one. */
   bool take(gint64 now_us);
+  /* A new @rate and @burst from @now_us on, keeping the tokens it has
+   * (at most the new @burst): changed often, it never refills by itself. */
+  void set_rate(unsigned rate, unsigned burst, gint64 now_us);
   /* Microseconds from @now_us until a token is there (0: now). */
   gint64 wait_us(gint64 now_us);
   /* When it was last used (refilled), for forgetting idle buckets. */

@@ -328,6 +328,7 @@ void test_padding()
   BandwidthEstimate proven = delay_estimate(2000000, 2000000);
   proven.probe = ProbeState::Succeeded;
   proven.probe_bps = 2000000;
+  proven.probe_ended_us = r.now + 1;
   g_assert_cmpint(r.ticks(G_USEC_PER_SEC, proven, 667000, false, true), ==, kTick);
   g_assert_cmpint(r.c.rung(), ==, 0);
   g_assert_cmpuint(r.probes.size(), ==, 0);
@@ -340,6 +341,31 @@ void test_padding()
   const int64_t again = r.ticks(30 * G_USEC_PER_SEC, proven, 667000, false, true);
   g_assert_cmpint(again, >=, RungController::kBackoffMinUs);
   g_assert_cmpint(r.c.rung(), ==, 0);
+  /* A proof from before the last move down is stale (the link changed since):
+   * within the back-off no move, a new padding probe instead. */
+  Run st(true);
+  const int64_t before_down = st.now;
+  st.ticks(G_USEC_PER_SEC, delay_estimate(850000, 1000000), 2000000, true, true);
+  g_assert_cmpint(st.c.rung(), ==, 1);
+  BandwidthEstimate stale = proven;
+  stale.probe_ended_us = before_down;
+  g_assert_cmpint(st.ticks(4 * G_USEC_PER_SEC, stale, 667000), ==, -1);
+  g_assert_cmpuint(st.pads.size(), >=, 1);
+  /* An estimate that carries the next rung within the back-off of a move
+   * down (the link came back): a padding probe proves it once the hold
+   * after the move is over, not after the back-off; none in the hold. */
+  Run b(true);
+  b.ticks(G_USEC_PER_SEC, delay_estimate(150000, 300000), 2000000, true, true);
+  g_assert_cmpint(b.c.rung(), ==, 2);
+  g_assert_cmpint(
+      b.ticks(RungController::kAfterDownShownUs - kTick, delay_estimate(640000, 300000), 200000),
+      ==, -1);
+  g_assert_cmpuint(b.pads.size(), ==, 0);
+  g_assert_cmpint(
+      b.ticks(RungController::kAfterDownShownUs + kTick, delay_estimate(640000, 300000), 200000),
+      ==, -1);
+  g_assert_cmpuint(b.pads.size(), >=, 1);
+  g_assert_cmpint(b.pads[0], ==, 667);
   /* Without padding the same proof is only an estimate: the back-off of
    * the move down holds. */
   Run n(false);

@@ -60,6 +60,31 @@ void test_bucket_exact()
   g_assert_cmpint(once.wait_us(kSecond * 1000), ==, G_MAXINT64);
 }
 
+/* A new rate keeps what the bucket holds: set again and again, it never refills by itself. */
+void test_bucket_set_rate()
+{
+  TokenBucket b(10, 10);
+  const gint64 t0 = 50 * kSecond;
+  for (int i = 0; i < 10; i++)
+    g_assert_true(b.take(t0));
+  g_assert_false(b.take(t0));
+  for (int tick = 1; tick <= 4; tick++)
+    b.set_rate(10, 20, t0 + tick * 1000); /* each 1 ms: hardly a token's worth */
+  g_assert_false(b.take(t0 + 4000));
+  /* The new rate from then on: 40 a second, burst 20 (a quarter second fills 10). */
+  b.set_rate(40, 20, t0 + 4000);
+  int taken = 0;
+  while (b.take(t0 + 4000 + kSecond / 4))
+    taken++;
+  g_assert_cmpint(taken, ==, 10);
+  /* A smaller burst cuts what is kept. */
+  b.set_rate(40, 2, t0 + 4000 + 2 * kSecond);
+  taken = 0;
+  while (b.take(t0 + 4000 + 2 * kSecond))
+    taken++;
+  g_assert_cmpint(taken, ==, 2);
+}
+
 void test_bucket_steady_rate()
 {
   /* livecast signal's default: 50 a second in bursts of 100. A message every
@@ -205,6 +230,7 @@ int main(int argc, char **argv)
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/tokenbucket/exact", test_bucket_exact);
   g_test_add_func("/tokenbucket/steady-rate", test_bucket_steady_rate);
+  g_test_add_func("/tokenbucket/set-rate", test_bucket_set_rate);
   g_test_add_func("/tokenbucket/window", test_bucket_window);
   g_test_add_func("/tokenbucket/per-address", test_buckets_per_address);
   g_test_add_func("/tokenbucket/flood-bursts", test_flood_bursts);

@@ -442,6 +442,7 @@ BandwidthEstimate BandwidthEstimator::estimate() const
   e.rtt_us = rtt_us_;
   e.probe = probe_;
   e.probe_bps = probe_bps_;
+  e.probe_ended_us = probe_ == ProbeState::Running ? -1 : last_probe_end_us_;
   e.feedback_packets = feedback_packets_;
   e.feedback_errors = feedback_errors_;
   return e;

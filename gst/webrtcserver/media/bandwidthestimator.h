@@ -92,6 +92,7 @@ struct BandwidthEstimate {
   int64_t rtt_us = 0;
   ProbeState probe = ProbeState::None;
   uint64_t probe_bps = 0;
+  int64_t probe_ended_us = -1;   /* when the last probe ended; -1: none did */
   uint64_t feedback_packets = 0; /* transport-cc reports taken */
   uint64_t feedback_errors = 0;  /* reports that named no packet we sent */
 };

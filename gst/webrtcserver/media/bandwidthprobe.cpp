@@ -52,7 +52,10 @@ const char *probe_state_name(ProbeState p)
 
 bool BandwidthEstimator::wants_probe(uint64_t probe_bps, int64_t now_us, ProbeKind kind) const
 {
-  if (probe_ == ProbeState::Running || probe_bps <= target_bps() || probe_bps > config_.max_bps)
+  /* A trial above the estimate only; padding also proves a rate the estimate already
+   * claims (the ladder wants the link's word before it moves a viewer up). */
+  if (probe_ == ProbeState::Running || probe_bps > config_.max_bps ||
+      (kind == ProbeKind::Trial && probe_bps <= target_bps()))
     return false;
   const bool calm = last_overuse_us_ < 0 || now_us - last_overuse_us_ >= kProbeCalmUs;
   /* The back-off is for trying the failed rate (or more) again. */

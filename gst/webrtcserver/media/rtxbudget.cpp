@@ -74,7 +74,7 @@ std::set<guint> rtx_payload_types(GstElement *rtxsend)
 
 struct RtxBudget::State {
   std::mutex lock;
-  TokenBucket bucket{kMinPacketsPerSecond, kMinPacketsPerSecond};
+  TokenBucket bucket{kMinPacketsPerSecond, kKeyFramePackets};
   std::set<guint> rtx_pts;
   std::atomic<uint64_t> passed{0}, dropped{0}, media{0}, padded{0};
 
@@ -288,7 +288,8 @@ void RtxBudget::set_rate(uint64_t bps)
   /* Half a second of budget, and at least a low rung's key frame, may go at
    * once: a move down comes after loss, and the lower rung's first key
    * frame meets the queue the higher rung overfilled. */
-  state_->bucket = TokenBucket(per_second, std::max(kKeyFramePackets, per_second / 2));
+  state_->bucket.set_rate(per_second, std::max(kKeyFramePackets, per_second / 2),
+                          g_get_monotonic_time());
 }
 
 void RtxBudget::pad(uint64_t extra_bps, int64_t until_us, std::function<bool()> keep_going)

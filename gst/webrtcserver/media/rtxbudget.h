@@ -7,7 +7,8 @@
  * again, and the sender ended up sending about 13 Mbit/s into a 1 Mbit/s
  * link (tests/browser/ladder.test.mjs measures it). A token bucket
  * (protocol/tokenbucket.h) per viewer on what leaves rtprtxsend lets RTX
- * packets through at up to a share of the viewer's rung bitrate; the rest
+ * packets through at up to a share of the viewer's rung bitrate, and no
+ * more than its estimate leaves beside the rung (viewerset.cpp); the rest
  * are dropped, and the viewer asks for a key frame instead (PLI) if it
  * must. The media packets themselves are never touched.
  *
@@ -43,7 +44,8 @@ class RtxBudget
   RtxBudget(const RtxBudget &) = delete;
   RtxBudget &operator=(const RtxBudget &) = delete;
 
-  /* The budget in bit/s of retransmissions (any thread). */
+  /* The budget in bit/s of retransmissions (any thread); what is left of
+   * the current one is kept, so it may be set at every tick. */
   void set_rate(uint64_t bps);
   /* RTX packets passed and dropped so far (together: what the viewer
    * asked for again), and media packets sent. */

@@ -42,12 +42,17 @@ bool RungController::padded_up(int64_t now_us, const BandwidthEstimate &e, uint6
                                bool backed_off, const std::function<bool(uint64_t)> &wants_probe,
                                Decision &d) const
 {
+  /* Proven since the viewer last moved down: an older proof is stale. */
+  const bool proven = e.probe == ProbeState::Succeeded && e.probe_bps >= up &&
+                      e.probe_ended_us > last_down_us_ && e.probe_ended_us > last_failure_us_;
   if (e.delay_bps >= kFit * up) {
-    const bool proven = e.probe == ProbeState::Succeeded && e.probe_bps >= up;
     const bool after_failed_try = last_failure_us_ >= 0 && now_us - last_failure_us_ < backoff_us_;
     if (backed_off || (proven && !after_failed_try))
       return true;
-  } else if (wants_probe(up)) {
+  }
+  /* Not carried yet, or carried but within a back-off: a probe proves it
+   * (the link may have come back since the move down). */
+  if (!proven && wants_probe(up)) {
     d.pad = true;
     d.probe_bps = up;
   }
@@ -140,7 +145,11 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
       move_to(rung_ - 1);
     };
     if (calm && twcc && can_pad_) {
-      if (padded_up(now_us, e, rung_bps_[rung_ - 1], backed_off, wants_probe, d))
+      /* No probe while the link still drains what made the viewer move down:
+       * padding there is lost, and the lower rung's first frames with it. */
+      const auto no_probe = [](uint64_t) { return false; };
+      if (padded_up(now_us, e, rung_bps_[rung_ - 1], backed_off,
+                    after_down ? std::function<bool(uint64_t)>(no_probe) : wants_probe, d))
         try_up(false);
     } else if (calm && backed_off) {
       const uint64_t up = rung_bps_[rung_ - 1];

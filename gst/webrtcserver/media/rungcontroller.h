@@ -34,7 +34,8 @@
  *    delay-based estimate carries the next rung. A probe that proved it
  *    (the estimator's probe succeeded at that rate) moves the viewer up
  *    even within the back-off of a move down (the link changed since),
- *    not within that of a failed try (what the probe saw was not enough);
+ *    not within that of a failed try (what the probe saw was not enough).
+ *    No padding probe in the hold after a move down (below) either;
  *  - REMB (the browser's own estimate, what Chromium sends without
  *    transport-cc) is not used: Chromium without a send-time header
  *    extension reported 349-639 kbit/s while an unshaped link carried our

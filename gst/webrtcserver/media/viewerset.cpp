@@ -190,6 +190,17 @@ void ViewerSet::ladder_tick()
         now, v->estimate, static_cast<uint64_t>(v->sent_bps),
         [feedback, kind](uint64_t bps) { return feedback->wants_probe(bps, kind); }, nack_loss,
         v->branch->pending_rung() < 0 && v->branch->rung() == v->controller->rung());
+    if (v->rtx && static_cast<std::size_t>(d.rung) < v->rung_bps.size()) {
+      /* Retransmissions up to a share of the rung, and only within what the
+       * estimate leaves beside it: on a link that just carries the rung
+       * (800 kbit/s under 667), repairs at a quarter of the rung keep the
+       * bottleneck's queue full, and every key frame after it is lost too. */
+      const double rung_bps = static_cast<double>(v->rung_bps[static_cast<std::size_t>(d.rung)]);
+      double rtx_bps = kRtxShare * rung_bps;
+      if (v->estimate.delay_bps > 0)
+        rtx_bps = std::min(rtx_bps, std::max(0.0, double(v->estimate.delay_bps) - rung_bps));
+      v->rtx->set_rate(static_cast<uint64_t>(rtx_bps));
+    }
     if (d.pad && v->rtx) {
       /* What the rung sends (often less than its bitrate: a still picture)
        * plus retransmissions up to the probed rate. */
@@ -213,8 +224,7 @@ void ViewerSet::ladder_tick()
     if (d.probe)
       v->feedback->start_probe(d.probe_bps);
     v->branch->set_rung(static_cast<guint>(d.rung));
-    if (v->rtx && static_cast<std::size_t>(d.rung) < v->rung_bps.size())
-      v->rtx->set_rate(static_cast<uint64_t>(kRtxShare * v->rung_bps[d.rung]));
+
     v->rung_switches++;
     moved = true;
   }
