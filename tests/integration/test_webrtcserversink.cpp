@@ -264,9 +264,13 @@ void test_vp8_on_demand()
        i < 50 && json_field(vp8_top = rung_stats(sender.url, "VP8", 0), "viewers") != "1"; i++)
     g_usleep(100000);
   g_print("# VP8 rung 0 while watched: %s\n", vp8_top.c_str());
-  g_assert_cmpstr(json_field(vp8_top, "encoding").c_str(), ==, "true");
-  g_assert_cmpstr(json_field(vp8_top, "viewers").c_str(), ==, "1");
-  g_assert_cmpstr(json_field(rung_stats(sender.url, "H264", 0), "viewers").c_str(), ==, "1");
+  /* Named: g_assert_cmpstr keeps the pointer past a temporary's end. */
+  const std::string vp8_encoding = json_field(vp8_top, "encoding");
+  const std::string vp8_viewers = json_field(vp8_top, "viewers");
+  const std::string h264_viewers = json_field(rung_stats(sender.url, "H264", 0), "viewers");
+  g_assert_cmpstr(vp8_encoding.c_str(), ==, "true");
+  g_assert_cmpstr(vp8_viewers.c_str(), ==, "1");
+  g_assert_cmpstr(h264_viewers.c_str(), ==, "1");
 
   /* The VP8 viewer leaves: its rung stops, the H.264 viewer plays on. */
   g_assert_cmpint(vp8.stop_session(), ==, 200);
@@ -276,7 +280,8 @@ void test_vp8_on_demand()
        i < 50 && json_field(stopped = rung_stats(sender.url, "VP8", 0), "encoding") != "false"; i++)
     g_usleep(100000);
   g_print("# VP8 rung 0 after its viewer left: %s\n", stopped.c_str());
-  g_assert_cmpstr(json_field(stopped, "encoding").c_str(), ==, "false");
+  const std::string stopped_encoding = json_field(stopped, "encoding");
+  g_assert_cmpstr(stopped_encoding.c_str(), ==, "false");
   const guint before = h264.frames();
   g_assert_true(h264.wait_frames(before + 30, 5000));
 }
