@@ -1452,7 +1452,10 @@ export function summarizeStats(report, prev = null) {
 export function sessionStats(stats, id) {
   const session = stats?.sessions?.find((s) => s.id === id);
   if (!session) return null;
-  const rungs = stats.encoder?.rungs ?? [];
+  // The ladder of this session's codec (a VP8 ladder is listed after the stream's own when
+  // VP8 is encoded on demand).
+  const rungs = (stats.encoder?.rungs ?? []).filter((r) => !session.codec || !r.codec ||
+    r.codec === session.codec);
   const rung = Number.isInteger(session.rung) ? session.rung : -1;
   const spec = rungs[rung] ?? null;
   return {
