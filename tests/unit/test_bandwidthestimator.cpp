@@ -161,18 +161,25 @@ static void test_random_loss()
       share(s, 15 * kS, 40 * kS, [](const Sample &x) { return x.e.target_bps >= 2.0e6; }), >=, 0.9);
 }
 
-/* A ladder of 2.5 Mbit/s, 830 and 250 kbit/s over a 1 Mbit/s link, from
- * the top rung: down within a second, then mostly on 830 kbit/s, and the
- * probes of the top rung fail and back off. */
-static void test_ladder_on_1mbit()
+/* 60 s of a ladder of 2.5 Mbit/s, 830 and 250 kbit/s over a 1 Mbit/s link, from the top
+ * rung, probing the top rung by tries or with padding. */
+static std::vector<Sample> ladder_over_1mbit(bool padding_probes)
 {
   linksim::Config c;
   c.phases = {{INT64_MAX, 1e6}};
   c.ladder = {250e3, 830e3, 2.5e6};
   c.duration_us = 60 * kS;
+  c.padding_probes = padding_probes;
   EstimatorConfig e;
   e.initial_bps = 2500000;
-  const auto s = linksim::simulate(c, e);
+  return linksim::simulate(c, e);
+}
+
+/* Tries: down within a second, then mostly on 830 kbit/s, and the probes of
+ * the top rung fail and back off. */
+static void test_ladder_on_1mbit()
+{
+  const auto s = ladder_over_1mbit(false);
   const int64_t down = first_time(s, 0, [](const Sample &x) { return x.send_bps < 2.5e6; });
   const double on_middle =
       share(s, 5 * kS, 60 * kS, [](const Sample &x) { return x.send_bps == 830e3; });
@@ -232,15 +239,8 @@ static void test_ladder_recovers()
  * viewer is back on the top rung within 10 s. */
 static void test_padding_probes()
 {
-  linksim::Config c;
-  c.phases = {{INT64_MAX, 1e6}};
-  c.ladder = {250e3, 830e3, 2.5e6};
-  c.duration_us = 60 * kS;
-  EstimatorConfig e;
-  e.initial_bps = 2500000;
-  const auto tried = linksim::simulate(c, e);
-  c.padding_probes = true;
-  const auto padded = linksim::simulate(c, e);
+  const auto tried = ladder_over_1mbit(false);
+  const auto padded = ladder_over_1mbit(true);
   /* Media packets lost from 5 s on (the start on the top rung costs both the same). */
   auto lost_after_start = [](const std::vector<Sample> &run) {
     const Sample &at5 =

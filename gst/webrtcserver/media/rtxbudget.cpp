@@ -107,10 +107,8 @@ struct RtxBudget::State {
       std::lock_guard<std::mutex> guard(lock);
       const int64_t gap = now_us - last_media_us;
       last_media_us = now_us;
-      if (pad_bps > 0 && (now_us >= pad_until_us || !keep_going)) {
-        pad_bps = 0;
-        keep_going = nullptr;
-      }
+      if (pad_bps > 0 && (now_us >= pad_until_us || !keep_going))
+        stop_locked();
       if (pad_bps > 0) {
         credit_bytes = gap > kPadMaxGapUs ? 0 : credit_bytes + pad_bps * gap / 8e6;
         ask = keep_going;
@@ -139,6 +137,12 @@ struct RtxBudget::State {
   void stop()
   {
     std::lock_guard<std::mutex> guard(lock);
+    stop_locked();
+  }
+
+  /* Padding ends (at its deadline, with its probe, or when told); lock held. */
+  void stop_locked()
+  {
     pad_bps = 0;
     keep_going = nullptr;
     credit_bytes = 0;
