@@ -56,7 +56,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 import { cleanUpOnExit, findTools, linkNamespaces, makeNamespace } from './netns.mjs';
-import { describe, installSampler, windowStats } from './pagestats.mjs';
+import { describe, installSampler, LONG_GAP_MS, windowStats } from './pagestats.mjs';
 import {
   TestFailure, check, gotoWhenServing, log, loadPlaywright, requirePrivateNetwork, skip, sleep, startProcess,
   stopProcess, tail, waitForLine, watchPage,
@@ -385,6 +385,7 @@ async function main() {
       }
       await procs.send.must('tc', ['qdisc', 'change', 'dev', dev, ...tbf(800)]);
       const tDown = Date.now();
+      log('the slow link drops to 800 kbit/s');
       const down = await timeUntil(tDown, 8000, async () => {
         const s = await serverStats(pages.fast, base.fast);
         return s?.sessions?.some((x) => x.rung > 0 || x.pendingRung > 0);
@@ -395,11 +396,15 @@ async function main() {
         `server: ${describeServer(await slowRung())}`);
       await procs.send.must('tc', ['qdisc', 'change', 'dev', dev, ...tbf(3000)]);
       const tBack = Date.now();
+      log('the slow link is back at 3 Mbit/s');
       const up = await timeUntil(tBack, 20000, async () => (await width()) === WIDTH);
       const tEnd = Date.now() + 1000;
       await sleep(1000);
       const change = windowStats(await samplesOf(pages.slow), tDown - 1000, tEnd);
       log(`3 Mbit/s again: back at ${WIDTH} wide after ${up} ms; during the change: ${describe(change)}`);
+      log(`gaps of ${LONG_GAP_MS} ms or more during the change (from the drop): ` +
+        `${change.longGaps.map((g) => `${g.ms} ms at ${((g.t - tDown) / 1000).toFixed(1)} s`).join(', ') || 'none'}; ` +
+        `the link came back at ${((tBack - tDown) / 1000).toFixed(1)} s`);
       results.push(`link change: down after ${down} ms (shown ${downShown} ms), up after ${up} ms, ` +
         `longest gap ${change.longestGapMs} ms`);
       if (!opts.measureOnly) {

@@ -100,6 +100,9 @@ export function firstAfter(samples, t) {
 
 export const delta = (a, b, key) => (a[key] ?? 0) - (b[key] ?? 0);
 
+/** A gap in decoded frames this long is listed (windowStats' longGaps). */
+export const LONG_GAP_MS = 500;
+
 /** Numbers over [t0, t1] from the samples. */
 export function windowStats(samples, t0, t1) {
   const a = firstAfter(samples, t0);
@@ -115,12 +118,16 @@ export function windowStats(samples, t0, t1) {
     minFps = Math.min(minFps, (inside[j].framesDecoded - inside[i].framesDecoded) * 1000 /
       (inside[j].t - inside[i].t));
   }
-  // The longest time without a new decoded frame.
+  // The longest time without a new decoded frame, and every gap of LONG_GAP_MS or more (when it
+  // began, the clock of Date.now()).
   let longestGap = 0;
+  const longGaps = [];
   let lastChange = inside[0]?.t;
   for (let i = 1; i < inside.length; i++) {
     if (inside[i].framesDecoded !== inside[i - 1].framesDecoded) {
-      longestGap = Math.max(longestGap, inside[i].t - lastChange);
+      const gap = inside[i].t - lastChange;
+      longestGap = Math.max(longestGap, gap);
+      if (gap >= LONG_GAP_MS) longGaps.push({ t: lastChange, ms: gap });
       lastChange = inside[i].t;
     }
   }
@@ -133,6 +140,7 @@ export function windowStats(samples, t0, t1) {
     fps: delta(b, a, 'framesDecoded') / seconds,
     minFps,
     longestGapMs: longestGap,
+    longGaps,
     frames: delta(b, a, 'framesDecoded'),
     framesDropped: delta(b, a, 'framesDropped'),
     keyFrames: delta(b, a, 'keyFramesDecoded'),

@@ -8,7 +8,9 @@
  *    not as packets the viewer asked for again; it ends when the probe
  *    does (keep_going) and at its deadline;
  *  - retransmission requests (what rtpsession sends upstream for a NACK)
- *    beyond the budget are dropped, within it answered.
+ *    beyond the budget are dropped, within it answered;
+ *  - after forget_sent() (a move down), requests for packets sent before it
+ *    are dropped, those for later packets answered.
  */
 #include <gst/gst.h>
 #include <gst/rtp/rtp.h>
@@ -181,6 +183,36 @@ void test_answers_within_the_budget()
   g_assert_cmpuint(budget->padded(), ==, 0);
 }
 
+void test_forget_sent()
+{
+  Rig rig;
+  std::unique_ptr<RtxBudget> budget = RtxBudget::attach(rig.pipeline, 960000);
+  rig.run_for(400000);
+  const guint16 before = guint16(rig.seq - 3); /* sent before the cut */
+  budget->forget_sent();
+  rig.run_for(200000);
+  const guint16 after = guint16(rig.seq - 2); /* sent after it */
+  GstPad *pad = gst_element_get_static_pad(rig.rtx, "src");
+  auto ask = [&](guint16 seq) {
+    gst_pad_send_event(pad, gst_event_new_custom(
+                                GST_EVENT_CUSTOM_UPSTREAM,
+                                gst_structure_new("GstRTPRetransmissionRequest", "seqnum",
+                                                  G_TYPE_UINT, guint(seq), "ssrc", G_TYPE_UINT,
+                                                  kSsrc, nullptr)));
+  };
+  /* A repair of a packet from before the cut does not go out... */
+  ask(before);
+  rig.run_for(100000);
+  g_assert_cmpuint(rig.rtx_packets, ==, 0);
+  g_assert_cmpuint(budget->dropped(), ==, 1);
+  /* ... one of a packet after it does, within the budget as before. */
+  ask(after);
+  rig.run_for(100000);
+  g_assert_cmpuint(rig.rtx_packets, ==, 1);
+  g_assert_cmpuint(budget->passed(), ==, 1);
+  gst_object_unref(pad);
+}
+
 }  // namespace
 
 int main(int argc, char **argv)
@@ -190,5 +222,6 @@ int main(int argc, char **argv)
   g_test_add_func("/rtxbudget/padding-adds-the-asked-rate", test_padding_adds_the_asked_rate);
   g_test_add_func("/rtxbudget/padding-stops", test_padding_stops);
   g_test_add_func("/rtxbudget/answers-within-the-budget", test_answers_within_the_budget);
+  g_test_add_func("/rtxbudget/forget-sent", test_forget_sent);
   return g_test_run();
 }

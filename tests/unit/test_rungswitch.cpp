@@ -5,7 +5,8 @@
  * delta, with their PTS) pushed into two or three rungs from test pads, the
  * output caught by a test pad. Checked: one rung passes at a time; a switch
  * happens at a key frame of the target only; the output's PTS never goes
- * back; the current rung waits for a target that lags behind; the new
+ * back; the current rung waits for a target that lags behind, and passes
+ * nothing while the viewer moves down; the new
  * rung's caps go out before its first frame; key frame requests go to the
  * right rung.
  */
@@ -156,13 +157,16 @@ void test_switch_down_target_ahead()
   g_assert_true((rig.key_requests == std::vector<int>{1}));
   /* The small rung encodes faster: it is ahead, with delta frames first. */
   rig.push(1, 2, false);
-  rig.push(0, 2, false); /* old rung, behind the target: still shown */
+  /* The old rung: nothing more of it while moving down (the link does not
+   * carry it; the target's key frame must not queue behind it). */
+  rig.push(0, 2, false);
+  g_assert_true((rig.frame_numbers() == std::vector<int>{0, 1}));
   rig.push(1, 3, true);  /* the switch */
   rig.push(0, 3, false); /* old rung: dropped from now on */
   rig.push(1, 4, false);
   rig.push(0, 4, false);
-  g_assert_true((rig.frame_numbers() == std::vector<int>{0, 1, 2, 3, 4}));
-  g_assert_true(rig.seen.frames[3].second); /* frame 3 came from rung 1's key frame */
+  g_assert_true((rig.frame_numbers() == std::vector<int>{0, 1, 3, 4}));
+  g_assert_true(rig.seen.frames[2].second); /* frame 3 came from rung 1's key frame */
   g_assert_cmpint(rung_switch_get_current(rig.sw), ==, 1);
   g_assert_cmpint(rung_switch_get_pending(rig.sw), ==, -1);
   /* The new rung's caps (its size) went out before its first frame. */
@@ -196,7 +200,7 @@ void test_switch_up_target_lags()
   assert_increasing(rig);
 }
 
-void test_key_frame_requests_go_to_current()
+void test_key_frame_requests_go_to_shown_next()
 {
   Rig rig(3);
   rung_switch_set_target(rig.sw, 2);
@@ -208,6 +212,15 @@ void test_key_frame_requests_go_to_current()
       src, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0)));
   gst_object_unref(src);
   g_assert_true((rig.key_requests == std::vector<int>{2}));
+  /* While a switch is pending, the PLI is for the target: its key frame is
+   * the next picture the viewer gets. */
+  rung_switch_set_target(rig.sw, 1);
+  rig.key_requests.clear();
+  src = gst_element_get_static_pad(rig.sw, "src");
+  g_assert_true(gst_pad_send_event(
+      src, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0)));
+  gst_object_unref(src);
+  g_assert_true((rig.key_requests == std::vector<int>{1}));
 }
 
 void test_back_to_current_cancels()
@@ -234,8 +247,8 @@ int main(int argc, char **argv)
   g_test_add_func("/rungswitch/starts-at-key-frame", test_starts_at_key_frame);
   g_test_add_func("/rungswitch/switch-down-target-ahead", test_switch_down_target_ahead);
   g_test_add_func("/rungswitch/switch-up-target-lags", test_switch_up_target_lags);
-  g_test_add_func("/rungswitch/key-frame-requests-go-to-current",
-                  test_key_frame_requests_go_to_current);
+  g_test_add_func("/rungswitch/key-frame-requests-go-to-shown-next",
+                  test_key_frame_requests_go_to_shown_next);
   g_test_add_func("/rungswitch/back-to-current-cancels", test_back_to_current_cancels);
   return g_test_run();
 }

@@ -20,6 +20,8 @@ constexpr std::size_t kHistoryPackets = 30000;
 /* The acknowledged bitrate is measured over this much of the viewer's clock. */
 constexpr int64_t kAckedWindowUs = 500000;
 constexpr int64_t kAckedMinSpanUs = 100000;
+/* The standing queue is measured against the least transit time this long. */
+constexpr int64_t kTransitWindowUs = 10 * kSecondUs;
 /* Loss is measured over at least a second and kLossWindowPackets packets
  * of feedback (up to kLossMaxWindowUs), once there are kLossMinPackets. */
 constexpr int64_t kLossWindowUs = kSecondUs;
@@ -132,6 +134,7 @@ void BandwidthEstimator::on_twcc_feedback(const TwccFeedback &feedback, int64_t 
       (unwrap_reference(feedback.reference_time) - feedback.reference_time) * kReferenceUnitUs;
   uint64_t lost = 0, received = 0;
   int64_t last_send_us = -1;
+  int64_t least_transit_us = INT64_MAX;
   bool known = false;
   for (const TwccPacketReport &r : feedback.packets) {
     const int64_t u = unwrap_sent(r.seq);
@@ -148,6 +151,7 @@ void BandwidthEstimator::on_twcc_feedback(const TwccFeedback &feedback, int64_t 
         received++;
       s.reported = s.received = true;
       delay_.add_packet(s.send_us, r.arrival_us + offset_us, s.size);
+      least_transit_us = std::min(least_transit_us, r.arrival_us + offset_us - s.send_us);
       note_arrival(r.arrival_us + offset_us, s.size);
     } else if (!s.reported) {
       s.reported = true;
@@ -160,9 +164,25 @@ void BandwidthEstimator::on_twcc_feedback(const TwccFeedback &feedback, int64_t 
     return;
   }
   account_loss(lost, received, now_us);
+  if (least_transit_us != INT64_MAX)
+    note_transit(least_transit_us, now_us);
   rate_control(now_us);
   loss_control(now_us);
   judge_probe(last_send_us, delay_.usage() == BandwidthUsage::Overuse, now_us);
+}
+
+/* The standing queue: the least transit time (send to arrival, the two
+ * clocks' offset included) of this feedback's packets over the least of the
+ * last kTransitWindowUs. The least of a feedback is the packet that waited
+ * least, so a frame's own burst does not count, a queue that stays does. */
+void BandwidthEstimator::note_transit(int64_t least_us, int64_t now_us)
+{
+  while (!transits_.empty() && transits_.back().second >= least_us)
+    transits_.pop_back();
+  transits_.emplace_back(now_us, least_us);
+  while (transits_.front().first < now_us - kTransitWindowUs)
+    transits_.pop_front();
+  queue_us_ = least_us - transits_.front().second;
 }
 
 void BandwidthEstimator::note_arrival(int64_t arrival_us, std::size_t size)
@@ -440,6 +460,7 @@ BandwidthEstimate BandwidthEstimator::estimate() const
   e.delay_trend = delay_.trend();
   e.delay_threshold = delay_.threshold();
   e.rtt_us = rtt_us_;
+  e.queue_us = queue_us_;
   e.probe = probe_;
   e.probe_bps = probe_bps_;
   e.probe_ended_us = probe_ == ProbeState::Running ? -1 : last_probe_end_us_;

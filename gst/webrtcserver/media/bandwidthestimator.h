@@ -40,7 +40,9 @@
  * the probe's packets ends it well (the estimate becomes the probed rate). Failed tries back off 2x
  * each, up to a minute. A padding probe (ProbeKind) does not raise target_bps() (the
  * sender stays where it is), lasts 1 s, succeeds only once 90 % of the probed rate was
- * acknowledged, and backs off from 2 s to 8 s only.
+ * acknowledged, fails as soon as a standing queue of 50 ms shows (the least transit time of a
+ * feedback's packets over the least of the last 10 s), and backs off from 2 s to 8 s only. A
+ * failed probe's loss is forgotten: the loss fraction is the one from before it.
  *
  * Not thread-safe: one owner (viewerfeedback.h locks around it).
  */
@@ -90,6 +92,7 @@ struct BandwidthEstimate {
   BandwidthUsage usage = BandwidthUsage::Normal;
   double delay_trend = 0, delay_threshold = 0;
   int64_t rtt_us = 0;
+  int64_t queue_us = 0; /* the standing queue the last transport-cc feedback showed */
   ProbeState probe = ProbeState::None;
   uint64_t probe_bps = 0;
   int64_t probe_ended_us = -1;   /* when the last probe ended; -1: none did */
@@ -142,6 +145,7 @@ class BandwidthEstimator
   int64_t unwrap_reference(uint32_t reference);
   void account_loss(uint64_t lost, uint64_t received, int64_t now_us);
   void note_arrival(int64_t arrival_us, std::size_t size);
+  void note_transit(int64_t least_us, int64_t now_us);
   uint64_t acked_bps() const;
   void rate_control(int64_t now_us);
   void increase(int64_t now_us);
@@ -161,6 +165,10 @@ class BandwidthEstimator
   /* Arrivals of the last 0.5 s (viewer clock) for the acknowledged bitrate. */
   std::deque<std::pair<int64_t, std::size_t>> arrivals_;
   int64_t newest_arrival_us_ = INT64_MIN;
+  /* The least transit time of recent feedback (receive time, least), each
+   * less than the next: a monotonic queue for a sliding minimum. */
+  std::deque<std::pair<int64_t, int64_t>> transits_;
+  int64_t queue_us_ = 0;
   int64_t reference_ = -1; /* unwrapped reference time of the last feedback */
   uint32_t last_reference_raw_ = 0;
   /* Loss over the last second of feedback. */
@@ -196,7 +204,7 @@ class BandwidthEstimator
   int64_t last_probe_end_us_ = -1;
   int64_t probe_backoff_us_ = 0;           /* 0: the shortest */
   uint64_t failed_probe_bps_ = UINT64_MAX; /* the last failed probe's rate */
-  double before_probe_delay_bps_ = 0, before_probe_loss_bps_ = 0;
+  double before_probe_delay_bps_ = 0, before_probe_loss_bps_ = 0, before_probe_loss_fraction_ = 0;
 };
 
 }  // namespace livecast

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <map>
 #include <mutex>
-#include <set>
 #include <vector>
 
 #include "debugcategory.h"
@@ -33,6 +33,10 @@ constexpr std::size_t kPadFrom = 48;
 /* Credit for padding accrues between media packets; after a longer pause
  * (no media) it restarts instead of bursting. */
 constexpr int64_t kPadMaxGapUs = 100000;
+/* A cut (forget_sent) lapses this many packets later: no request for an
+ * older packet comes then, and half the 16-bit range is where comparing
+ * sequence numbers would turn around. */
+constexpr guint16 kCutLapsePackets = 0x4000;
 
 std::vector<GstElement *> rtx_senders(GstElement *webrtcbin)
 {
@@ -51,20 +55,23 @@ std::vector<GstElement *> rtx_senders(GstElement *webrtcbin)
   return out;
 }
 
-/* The RTX payload types rtprtxsend maps the media to ("96" -> 97, ...). */
-std::set<guint> rtx_payload_types(GstElement *rtxsend)
+/* The RTX payload types rtprtxsend maps the media to ("96" -> 97, ...):
+ * RTX payload type -> media payload type. */
+std::map<guint, guint> rtx_payload_types(GstElement *rtxsend)
 {
-  std::set<guint> pts;
+  std::map<guint, guint> pts;
   GstStructure *map = nullptr;
   g_object_get(rtxsend, "payload-type-map", &map, nullptr);
   if (!map)
     return pts;
   for (gint i = 0; i < gst_structure_n_fields(map); i++) {
-    const GValue *v = gst_structure_get_value(map, gst_structure_nth_field_name(map, i));
+    const char *media = gst_structure_nth_field_name(map, i);
+    const GValue *v = gst_structure_get_value(map, media);
+    const guint media_pt = static_cast<guint>(g_ascii_strtoull(media, nullptr, 10));
     if (G_VALUE_HOLDS_UINT(v))
-      pts.insert(g_value_get_uint(v));
+      pts[g_value_get_uint(v)] = media_pt;
     else if (G_VALUE_HOLDS_INT(v))
-      pts.insert(static_cast<guint>(g_value_get_int(v)));
+      pts[static_cast<guint>(g_value_get_int(v))] = media_pt;
   }
   gst_structure_free(map);
   return pts;
@@ -75,7 +82,10 @@ std::set<guint> rtx_payload_types(GstElement *rtxsend)
 struct RtxBudget::State {
   std::mutex lock;
   TokenBucket bucket{kMinPacketsPerSecond, kKeyFramePackets};
-  std::set<guint> rtx_pts;
+  std::map<guint, guint> rtx_pts; /* RTX payload type -> media payload type */
+  /* By media payload type: the last sequence number sent, and the first
+   * whose repairs still go out (forget_sent). */
+  std::map<guint, guint16> last_seq, cut;
   std::atomic<uint64_t> passed{0}, dropped{0}, media{0}, padded{0};
 
   /* Padding (under lock). */
@@ -101,10 +111,15 @@ struct RtxBudget::State {
       return repeat;
     const Sent sent{gst_rtp_buffer_get_ssrc(&rtp), gst_rtp_buffer_get_seq(&rtp),
                     gst_buffer_get_size(buffer)};
+    const guint pt = gst_rtp_buffer_get_payload_type(&rtp);
     gst_rtp_buffer_unmap(&rtp);
     std::function<bool()> ask;
     {
       std::lock_guard<std::mutex> guard(lock);
+      last_seq[pt] = sent.seq;
+      auto c = cut.find(pt);
+      if (c != cut.end() && guint16(sent.seq - c->second) >= kCutLapsePackets)
+        cut.erase(c);
       const int64_t gap = now_us - last_media_us;
       last_media_us = now_us;
       if (pad_bps > 0 && (now_us >= pad_until_us || !keep_going))
@@ -155,9 +170,15 @@ struct RtxBudget::State {
     if (!gst_rtp_buffer_map(buffer, GST_MAP_READ, &rtp))
       return true;
     const guint pt = gst_rtp_buffer_get_payload_type(&rtp);
+    /* An RTX packet's payload begins with the original sequence number (RFC 4588). */
+    const bool has_osn = gst_rtp_buffer_get_payload_len(&rtp) >= 2;
+    const guint16 osn =
+        has_osn ? GST_READ_UINT16_BE(static_cast<const guint8 *>(gst_rtp_buffer_get_payload(&rtp)))
+                : 0;
     gst_rtp_buffer_unmap(&rtp);
     std::lock_guard<std::mutex> guard(lock);
-    if (!rtx_pts.count(pt)) {
+    auto media_pt = rtx_pts.find(pt);
+    if (media_pt == rtx_pts.end()) {
       media++;
       return true;
     }
@@ -166,6 +187,11 @@ struct RtxBudget::State {
       pad_expected--;
       padded++;
       return true;
+    }
+    auto c = cut.find(media_pt->second);
+    if (has_osn && c != cut.end() && gint16(osn - c->second) < 0) {
+      dropped++;
+      return false;
     }
     if (bucket.take(g_get_monotonic_time())) {
       passed++;
@@ -246,7 +272,7 @@ std::unique_ptr<RtxBudget> RtxBudget::attach(GstElement *webrtcbin, uint64_t bps
   std::unique_ptr<RtxBudget> b(new RtxBudget());
   b->state_ = std::make_shared<State>();
   for (GstElement *s : senders) {
-    const std::set<guint> pts = rtx_payload_types(s);
+    const std::map<guint, guint> pts = rtx_payload_types(s);
     b->state_->rtx_pts.insert(pts.begin(), pts.end());
   }
   b->set_rate(bps);
@@ -304,6 +330,13 @@ void RtxBudget::pad(uint64_t extra_bps, int64_t until_us, std::function<bool()> 
   state_->keep_going = std::move(keep_going);
   state_->credit_bytes = 0;
   state_->pad_expected = 0;
+}
+
+void RtxBudget::forget_sent()
+{
+  std::lock_guard<std::mutex> guard(state_->lock);
+  for (const auto &last : state_->last_seq)
+    state_->cut[last.first] = guint16(last.second + 1);
 }
 
 void RtxBudget::stop_padding()

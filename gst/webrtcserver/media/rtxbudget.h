@@ -53,6 +53,13 @@ class RtxBudget
   uint64_t passed() const;
   uint64_t dropped() const;
 
+  /* What was sent so far is not worth repairing any more: the viewer moves
+   * down to another rung's key frame (its link did not carry what it was
+   * sent), and repairs of the old rung would only queue that key frame
+   * behind them. Requests for those packets are dropped (counted as
+   * dropped); later packets are repaired as before. */
+  void forget_sent();
+
   /* Pads with @extra_bps of retransmissions until @until_us (monotonic
    * time) or until @keep_going (called on the streaming thread) says no. */
   void pad(uint64_t extra_bps, int64_t until_us, std::function<bool()> keep_going);

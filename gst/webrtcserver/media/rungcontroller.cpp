@@ -117,7 +117,9 @@ RungController::Decision RungController::tick(int64_t now_us, const BandwidthEst
   if (!after_failure && congested(e, loss, rung_)) {
     if (below_since_us_ < 0)
       below_since_us_ = now_us;
-    if (now_us - below_since_us_ >= kDownAfterUs && rung_ < last) {
+    /* A standing queue that long is no passing burst: down at once. */
+    const bool queued = e.queue_us >= kQueueDownUs;
+    if ((queued || now_us - below_since_us_ >= kDownAfterUs) && rung_ < last) {
       /* What the link carries: transport-cc's estimate, else what got through. */
       const uint64_t carried = e.delay_bps > 0 ? e.delay_bps : received_bps_;
       int to = rung_ + 1;

@@ -4,7 +4,8 @@
  * Which rung of the ladder (ladder.h) one viewer gets, from its own
  * feedback (bandwidthestimator.h), decided every tick (250 ms):
  *  - down within about a second of congestion: once the viewer's link has
- *    been congested for kDownAfterUs, to the best rung that what got
+ *    been congested for kDownAfterUs (at once when a standing queue of
+ *    kQueueDownUs shows), to the best rung that what got
  *    through (sent x (1 - loss)) carries at kFit (the lowest when none
  *    does). Congested: receiver reports or NACKs (see tick) lose more
  *    than kLossDown, or,
@@ -96,8 +97,10 @@ class RungController
   /* ... and this long once shown: transport-cc's loss is measured over up
    * to 250 packets (bandwidthestimator.cpp), 3 s at 667 kbit/s. */
   static constexpr int64_t kAfterDownShownUs = 3000000;
-  /* That long below before going down: one REMB or report interval. */
+  /* That long below before going down: one REMB or report interval; at
+   * once when transport-cc shows a standing queue of kQueueDownUs. */
   static constexpr int64_t kDownAfterUs = 500000;
+  static constexpr int64_t kQueueDownUs = 150000;
   /* No trial sooner than this after a switch: the new rung settles. */
   static constexpr int64_t kSettleUs = 2000000;
   static constexpr int64_t kTrialUs = 3000000;

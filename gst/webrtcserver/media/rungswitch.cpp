@@ -28,6 +28,10 @@ struct SwitchState {
   GstClockTime last_pts = GST_CLOCK_TIME_NONE;   /* of the last buffer passed on */
   GstClockTime target_pts = GST_CLOCK_TIME_NONE; /* newest seen on the pending rung */
   bool resend_sticky = false;
+  /* A switch down waits until then (monotonic time) before it asks the
+   * target for its key frame; nothing goes out meanwhile. */
+  gint64 hold_until_us = 0;
+  bool key_frame_asked = true;
   std::mutex push_lock; /* one rung thread pushes downstream at a time */
 };
 
@@ -79,6 +83,12 @@ static bool admit(LivecastRungSwitch *self, gint rung, GstBuffer *buffer, bool &
   if (rung == s.pending) {
     if (pts != GST_CLOCK_TIME_NONE && (s.target_pts == GST_CLOCK_TIME_NONE || pts > s.target_pts))
       s.target_pts = pts;
+    if (!s.key_frame_asked) {
+      if (g_get_monotonic_time() < s.hold_until_us)
+        return false;
+      s.key_frame_asked = true;
+      ask_key_frame = !key;
+    }
     if (!key)
       return false;
     /* Never back in time: the payloader's RTP timestamps follow the PTS,
@@ -94,6 +104,11 @@ static bool admit(LivecastRungSwitch *self, gint rung, GstBuffer *buffer, bool &
     s.target_pts = GST_CLOCK_TIME_NONE;
     s.resend_sticky = true;
   } else if (rung != s.current) {
+    return false;
+  } else if (s.pending > s.current) {
+    /* Moving down: the viewer's link does not carry this rung. More of it
+     * only fills the bottleneck's queue, where the target's key frame would
+     * be lost behind it; the picture holds until that key frame comes. */
     return false;
   } else if (s.pending >= 0 && pts != GST_CLOCK_TIME_NONE &&
              (s.target_pts == GST_CLOCK_TIME_NONE || pts > s.target_pts)) {
@@ -192,11 +207,14 @@ static gboolean rung_switch_src_event(GstPad *, GstObject *parent, GstEvent *eve
   GstPad *target = nullptr;
   {
     std::lock_guard<std::mutex> guard(self->state->lock);
-    target = pad_of_rung(self, self->state->current);
+    /* While a switch is pending, the next key frame the viewer gets is the
+     * target's. */
+    const SwitchState &s = *self->state;
+    target = pad_of_rung(self, s.pending >= 0 ? s.pending : s.current);
     if (target)
       gst_object_ref(target);
   }
-  /* A viewer's key frame request (PLI) is for the rung it is shown. */
+  /* A viewer's key frame request (PLI) is for the rung it is shown next. */
   if (gst_video_event_is_force_key_unit(event) && target) {
     const gboolean ret = gst_pad_push_event(target, event);
     gst_object_unref(target);
@@ -289,6 +307,11 @@ GstPad *rung_switch_get_rung_pad(GstElement *element, guint rung)
 
 void rung_switch_set_target(GstElement *element, guint rung)
 {
+  rung_switch_set_target_after(element, rung, 0);
+}
+
+void rung_switch_set_target_after(GstElement *element, guint rung, gint64 hold_us)
+{
   auto *self = LIVECAST_RUNG_SWITCH(element);
   GstPad *pad = nullptr;
   {
@@ -300,6 +323,11 @@ void rung_switch_set_target(GstElement *element, guint rung)
     }
     s.pending = static_cast<gint>(rung);
     s.target_pts = GST_CLOCK_TIME_NONE;
+    const bool hold = hold_us > 0 && s.pending > s.current && s.current >= 0;
+    s.hold_until_us = hold ? g_get_monotonic_time() + hold_us : 0;
+    s.key_frame_asked = !hold;
+    if (hold)
+      return;
     pad = pad_of_rung(self, s.pending);
     if (pad)
       gst_object_ref(pad);

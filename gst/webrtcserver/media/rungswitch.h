@@ -12,10 +12,15 @@
  * and the browser sees a new size, not a new stream
  * (ARCHITECTURE.md, "Media").
  *
+ * A switch down (to a rung of a higher index: a lower bitrate) passes
+ * nothing of the current rung meanwhile: the viewer moves down because its
+ * link does not carry that rung, and the target's key frame must not queue
+ * behind more of it. A switch up keeps the current rung going until then.
+ *
  * Not registered as a plugin feature: the sink makes it with
  * rung_switch_new(). Key frame requests from downstream (a viewer's PLI) go
- * to the rung being shown; rung_switch_set_target() asks the target rung
- * for one.
+ * to the rung it is shown next (the target while a switch is pending);
+ * rung_switch_set_target() asks the target rung for one.
  */
 #pragma once
 
@@ -34,6 +39,11 @@ GstPad *rung_switch_add_rung(GstElement *element, guint rung);
 GstPad *rung_switch_get_rung_pad(GstElement *element, guint rung);
 /* Switches to rung @rung at its next key frame (asked for now). */
 void rung_switch_set_target(GstElement *element, guint rung);
+/* The same, but a switch down passes nothing for @hold_us (microseconds)
+ * before it asks for that key frame: the bottleneck drains the queue the
+ * old rung left (the estimator's standing queue), so the key frame is not
+ * lost at its tail. A switch up does not wait. */
+void rung_switch_set_target_after(GstElement *element, guint rung, gint64 hold_us);
 /* The rung being passed on (-1 before the first buffer), and the one
  * switched to next (-1 when none is pending). */
 gint rung_switch_get_current(GstElement *element);

@@ -578,10 +578,10 @@ gint ViewerBranch::pending_rung() const
   return rung_switch_ ? rung_switch_get_pending(rung_switch_) : -1;
 }
 
-void ViewerBranch::set_rung(guint rung)
+void ViewerBranch::set_rung(guint rung, gint64 hold_us)
 {
   if (rung_switch_ && rung < spec_.rungs)
-    rung_switch_set_target(rung_switch_, rung);
+    rung_switch_set_target_after(rung_switch_, rung, hold_us);
 }
 
 bool ViewerBranch::uses_rung(guint rung) const

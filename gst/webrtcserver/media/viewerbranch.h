@@ -83,10 +83,11 @@ class ViewerBranch
 
   /* The rung the viewer is shown (-1 before its first frame), the one it
    * switches to next (-1: none), and a switch at the target's next key
-   * frame (asked for now). Rung 0 and no switch without a ladder. */
+   * frame (asked for now; on the way down after @hold_us of nothing, see
+   * rungswitch.h). Rung 0 and no switch without a ladder. */
   gint rung() const;
   gint pending_rung() const;
-  void set_rung(guint rung);
+  void set_rung(guint rung, gint64 hold_us = 0);
   /* Whether the viewer needs rung @rung encoded (shown or switched to). */
   bool uses_rung(guint rung) const;
 

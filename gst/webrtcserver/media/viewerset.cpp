@@ -40,6 +40,9 @@ constexpr gint64 kReceivedWindowUs = 1 * G_USEC_PER_SEC;
 constexpr gint64 kPaddingMaxUs = 1500000;
 /* Retransmissions may add this share of the viewer's rung bitrate (rtxbudget.h). */
 constexpr double kRtxShare = 0.25;
+/* A move down waits at most this long for the bottleneck's queue to drain
+ * (the tbf of tests/browser/ladder.test.mjs holds ~420 ms at 800 kbit/s). */
+constexpr gint64 kDrainMaxUs = 500000;
 
 }  // namespace
 
@@ -190,6 +193,15 @@ void ViewerSet::ladder_tick()
         now, v->estimate, static_cast<uint64_t>(v->sent_bps),
         [feedback, kind](uint64_t bps) { return feedback->wants_probe(bps, kind); }, nack_loss,
         v->branch->pending_rung() < 0 && v->branch->rung() == v->controller->rung());
+    GST_LOG_OBJECT(element_,
+                   "viewer %s: tick: rung %d%s, sent %.0f, delay %" G_GUINT64_FORMAT
+                   ", acked %" G_GUINT64_FORMAT ", loss %.3f (NACKs %.3f), queue %" G_GINT64_FORMAT
+                   " us, %s, probe %s",
+                   v->id.c_str(), d.rung, v->branch->pending_rung() < 0 ? "" : " (pending)",
+                   v->sent_bps, static_cast<guint64>(v->estimate.delay_bps),
+                   static_cast<guint64>(v->estimate.acked_bps), v->estimate.loss_fraction,
+                   nack_loss, v->estimate.queue_us, bandwidth_usage_name(v->estimate.usage),
+                   probe_state_name(v->estimate.probe));
     if (v->rtx && static_cast<std::size_t>(d.rung) < v->rung_bps.size()) {
       /* Retransmissions up to a share of the rung, and only within what the
        * estimate leaves beside it: on a link that just carries the rung
@@ -223,7 +235,14 @@ void ViewerSet::ladder_tick()
         estimate_basis_name(v->estimate.basis), d.probe ? ", probing" : "");
     if (d.probe)
       v->feedback->start_probe(d.probe_bps);
-    v->branch->set_rung(static_cast<guint>(d.rung));
+    /* Down: the link did not carry the rung. Its queue drains before the
+     * lower rung's key frame goes (at most kDrainMaxUs), and what is lost
+     * of the old rung is not repaired. */
+    const bool down = static_cast<gint>(d.rung) > v->branch->rung();
+    v->branch->set_rung(static_cast<guint>(d.rung),
+                        down ? std::min<gint64>(v->estimate.queue_us, kDrainMaxUs) : 0);
+    if (down && v->rtx)
+      v->rtx->forget_sent();
 
     v->rung_switches++;
     moved = true;
