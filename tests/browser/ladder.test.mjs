@@ -13,16 +13,14 @@
 // tests/netns-run.sh's private namespace).
 //
 // Phase 1, two viewers at once, measured over --seconds (20) after --settle (8) s:
-//   - the slow viewer decodes >= MIN_SLOW_FPS (22) frames/s with <= 2.5 s of freezes, on a lower rung
+//   - the slow viewer decodes >= MIN_SLOW_FPS (25) frames/s with <= 1 s of freezes, on a lower rung
 //     (its frames are narrower than 1280 for most of the window: tries of the top rung are short);
 //   - the fast viewer keeps >= 1.8 Mbit/s at 1280x720 and >= 28 frames/s.
 // Phase 2, the slow viewer's link changes 3 Mbit/s -> 800 kbit/s -> 3 Mbit/s (tc qdisc change):
-//   it reaches rung 0 on 3 Mbit/s and moves down within 2 s of the drop (the server's /stats).
-//   Printed, not checked yet (--strict-link-change checks them): back to rung 0 within 10 s of the
-//   return, no gap of 2 s or more in its decoded frames. Not met reliably: a move down that the
-//   loss (not the delay) decides comes after the tbf queue overflowed, the lower rung's key frame
-//   is lost in it and the viewer waits seconds for the picture; the back-off of refused tries
-//   (media/rungcontroller.h) can outlast the 8 s at 800 kbit/s.
+//   it reaches rung 0 on 3 Mbit/s, moves down within 2 s of the drop (the server's /stats), is
+//   back on rung 0 within 10 s of the return (its frames 1280 wide), and no gap in its decoded
+//   frames reaches 2 s. Every gap of LONG_GAP_MS (pagestats.mjs) or more is printed with its time
+//   from the drop.
 // Phase 3, the seeds' approach on the same links (issue 14: "run it in the same test and print
 //   both"): livecast's sender stops, the slow link is set back to --slow-kbps, and
 //   tests/browser/aiortc_pattern_sender.py (Debian's aiortc: one RTCPeerConnection and one
@@ -38,7 +36,7 @@
 //
 //   tests/netns-run.sh node tests/browser/ladder.test.mjs [--seconds 20] [--settle 8]
 //       [--slow-kbps 1000] [--sink 'ladder=none'] [--measure-only] [--no-link-change]
-//       [--strict-link-change] [--slow-codec VP8] [--no-aiortc] [--aiortc-seconds 10]
+//       [--slow-codec VP8] [--no-aiortc] [--aiortc-seconds 10]
 //       [--python /usr/bin/python3]
 // (--slow-codec: the slow viewer's offer lists that codec only, so it moves along the VP8 ladder
 // encoded on demand, media/mediafanout.h.)
@@ -71,11 +69,10 @@ const AIORTC_SETTLE_S = 8;
 const WIDTH = 1280;
 const HEIGHT = 720;
 const SAMPLE_MS = 100;
-// The issue asks 25 fps and 1 s of freezes: a try of the top rung on the slow link costs a freeze
-// of about 1.3 s, and one falls in the 20 s window (media/rungcontroller.h). Measured 27-31 fps
-// and 1.0-2.4 s; 24.7 fps once while another engineer's benchmark loaded both cores.
-const MIN_SLOW_FPS = 22;
-const MAX_SLOW_FREEZE_S = 2.5;
+// The issue's figures. Padding probes (media/rtxbudget.h) never show the slow viewer a rung its link
+// has not carried, so no try costs it a freeze.
+const MIN_SLOW_FPS = 25;
+const MAX_SLOW_FREEZE_S = 1.0;
 const MIN_FAST_KBPS = 1800;
 const MIN_FAST_FPS = 28;
 const DOWN_WITHIN_MS = 2000;
@@ -100,7 +97,6 @@ function parseCli() {
       sink: { type: 'string', default: '' },
       'measure-only': { type: 'boolean', default: false },
       'no-link-change': { type: 'boolean', default: false },
-      'strict-link-change': { type: 'boolean', default: false },
       'slow-codec': { type: 'string', default: '' },
       'no-aiortc': { type: 'boolean', default: false },
       'aiortc-seconds': { type: 'string', default: '10' },
@@ -114,7 +110,6 @@ function parseCli() {
     sinkProps: values.sink.split(/\s+/).filter(Boolean),
     measureOnly: values['measure-only'],
     linkChange: !values['no-link-change'],
-    strictLinkChange: values['strict-link-change'],
     slowCodec: values['slow-codec'],
     aiortc: !values['no-aiortc'],
     aiortcSeconds: Number(values['aiortc-seconds']),
@@ -409,10 +404,8 @@ async function main() {
         `longest gap ${change.longestGapMs} ms`);
       if (!opts.measureOnly) {
         check(down <= DOWN_WITHIN_MS, `the viewer moved down ${down} ms after the link dropped (> ${DOWN_WITHIN_MS})`);
-        if (opts.strictLinkChange) {
-          check(up <= UP_WITHIN_MS, `the viewer was back on the top rung ${up} ms after the link returned (> ${UP_WITHIN_MS})`);
-          check(change.longestGapMs < MAX_GAP_MS, `a ${change.longestGapMs} ms gap in decoded frames during the change`);
-        }
+        check(up <= UP_WITHIN_MS, `the viewer was back on the top rung ${up} ms after the link returned (> ${UP_WITHIN_MS})`);
+        check(change.longestGapMs < MAX_GAP_MS, `a ${change.longestGapMs} ms gap in decoded frames during the change`);
       }
     }
 

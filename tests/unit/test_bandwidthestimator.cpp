@@ -5,7 +5,9 @@
  * (linksim.h): it falls below a new bottleneck within 1 s, stays in a band
  * on a steady link, climbs back after the link recovers, ignores a few
  * percent of random loss, lets a viewer on a low ladder rung probe its way
- * up; and REMB, receiver reports and silence on their own.
+ * up (a padding probe ends on a standing queue before the queue overflows,
+ * and leaves no loss behind); and REMB, receiver reports and silence on
+ * their own.
  * Each simulation prints its numbers (meson test -v).
  */
 #include <glib.h>
@@ -13,6 +15,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <random>
 
 #include "bandwidthestimator.h"
 #include "linksim.h"
@@ -266,6 +269,105 @@ static void test_padding_probes()
   g_assert_cmpint(r.back_us, <=, 10 * kS);
 }
 
+/* A padding probe on a link that cannot carry it (a real queue before it
+ * drops, as `tc tbf latency` has): it fails once the queue it builds stands
+ * (here the overuse detector and the 50 ms standing-queue rule see it at the
+ * same feedback; in browser-ladder's log the detector alone took ~750 ms and
+ * 40 % of the packets), before the queue overflows, and no loss is left
+ * behind. Feedback every
+ * 50 ms, written by hand: 100 packets/s of 1,200 bytes carried at once, a
+ * probe that doubles them into a link of 100 packets/s with a token bucket
+ * (its first 250 ms pass at once: what got through matches the probe, so the
+ * overuse detector alone calls it a burst), then each packet waits 5 ms
+ * more than the last, and past 120 ms of queue the link drops. */
+static void test_padding_probe_queue()
+{
+  BandwidthEstimator est;
+  uint16_t seq = 0;
+  int64_t send = 0, queue = 0, lost_before_fail = 0, queue_at_fail = -1;
+  std::vector<int64_t> arrivals;
+  uint16_t base = 0;
+  bool probing = false;
+  std::minstd_rand jitter_rng(7);
+  for (int64_t t = 0; t < 6 * kS; t += 5000) {
+    /* Media every 10 ms; with the probe running, padding in between. */
+    const bool media = t % 10000 == 0;
+    if (!media && !(probing && est.probe_state() == ProbeState::Running))
+      continue;
+    send = t;
+    est.on_packet_sent(seq, 1200, send);
+    if (probing && est.probe_state() == ProbeState::Running && t >= 3 * kS + 250000)
+      queue += 5000; /* twice what the link carries: +5 ms a packet sent 5 ms apart */
+    else
+      queue = std::max<int64_t>(0, queue - 5000);
+    const bool dropped = queue > 120000;
+    if (dropped && est.probe_state() == ProbeState::Running)
+      lost_before_fail++;
+    /* Jitter of up to 8 ms (a Wi-Fi hop, frames leaving in bursts): the
+     * overuse detector's threshold grows with it, the least transit does not. */
+    const int64_t jitter = static_cast<int64_t>(jitter_rng() % 8000);
+    arrivals.push_back(dropped ? -1 : send + 20000 + jitter + std::min<int64_t>(queue, 120000));
+    seq++;
+    if (arrivals.size() >= 10) {
+      const auto fci = linksim::encode_twcc(base, arrivals, 0);
+      TwccFeedback fb;
+      std::string error;
+      g_assert_true(parse_twcc_feedback(fci.data(), fci.size(), fb, error));
+      const bool was_running = est.probe_state() == ProbeState::Running;
+      est.on_twcc_feedback(fb, send + 30000 + queue);
+      if (was_running && est.probe_state() == ProbeState::Failed)
+        queue_at_fail = est.estimate().queue_us;
+      base = seq;
+      arrivals.clear();
+    }
+    if (t == 3 * kS) {
+      g_assert_true(est.wants_probe(2000000, t, ProbeKind::Padding));
+      est.start_probe(2000000, t, ProbeKind::Padding);
+      probing = true;
+    }
+  }
+  g_print("# padding probe at twice the link: failed at a standing queue of %.0f ms, %" G_GINT64_FORMAT
+          " packets lost before; loss fraction %.2f after\n",
+          queue_at_fail / 1000.0, lost_before_fail, est.estimate().loss_fraction);
+  g_assert_true(est.probe_state() == ProbeState::Failed);
+  g_assert_cmpint(queue_at_fail, >=, 50000);
+  g_assert_cmpint(queue_at_fail, <, 120000);
+  g_assert_cmpint(lost_before_fail, ==, 0);
+  g_assert_cmpfloat(est.estimate().loss_fraction, ==, 0.0);
+}
+
+/* The loss a failed probe caused is not left behind: the loss fraction is
+ * the one from before it (a viewer would otherwise move down for it). */
+static void test_failed_probe_forgets_its_loss()
+{
+  BandwidthEstimator est;
+  uint16_t seq = 0;
+  auto feed = [&](int64_t from, int64_t to, double loss, int64_t transit) {
+    std::vector<int64_t> arrivals;
+    uint16_t base = seq;
+    int n = 0;
+    for (int64_t t = from; t < to; t += 10000) {
+      est.on_packet_sent(seq++, 1200, t);
+      arrivals.push_back((++n % 100) < loss * 100 ? -1 : t + transit);
+      if (arrivals.size() == 10) {
+        const auto fci = linksim::encode_twcc(base, arrivals, 0);
+        TwccFeedback fb;
+        std::string error;
+        g_assert_true(parse_twcc_feedback(fci.data(), fci.size(), fb, error));
+        est.on_twcc_feedback(fb, t + transit + 10000);
+        base = seq;
+        arrivals.clear();
+      }
+    }
+  };
+  feed(0, 3 * kS, 0, 20000);
+  g_assert_cmpfloat(est.estimate().loss_fraction, ==, 0.0);
+  est.start_probe(2000000, 3 * kS, ProbeKind::Padding);
+  feed(3 * kS, 3 * kS + 600000, 0.4, 20000); /* heavy loss: the probe fails */
+  g_assert_true(est.probe_state() == ProbeState::Failed);
+  g_assert_cmpfloat(est.estimate().loss_fraction, ==, 0.0);
+}
+
 /* Viewers without transport-cc: REMB is the estimate, loss reports cut it. */
 static void test_remb_only()
 {
@@ -361,6 +463,9 @@ int main(int argc, char **argv)
   g_test_add_func("/bandwidthestimator/ladder-on-1mbit", test_ladder_on_1mbit);
   g_test_add_func("/bandwidthestimator/ladder-recovers", test_ladder_recovers);
   g_test_add_func("/bandwidthestimator/padding-probes", test_padding_probes);
+  g_test_add_func("/bandwidthestimator/padding-probe-queue", test_padding_probe_queue);
+  g_test_add_func("/bandwidthestimator/failed-probe-forgets-its-loss",
+                  test_failed_probe_forgets_its_loss);
   g_test_add_func("/bandwidthestimator/remb-only", test_remb_only);
   g_test_add_func("/bandwidthestimator/loss-reports", test_loss_reports_do_not_spiral);
   g_test_add_func("/bandwidthestimator/feedback-stops", test_feedback_stops);

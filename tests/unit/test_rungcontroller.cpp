@@ -308,6 +308,24 @@ void test_delay_based()
   g_assert_cmpint(r.c.rung(), ==, 0);
 }
 
+/* A standing queue of 150 ms on a congested link moves the viewer down at
+ * the first tick, not after kDownAfterUs. */
+void test_down_on_standing_queue()
+{
+  Run r;
+  BandwidthEstimate e;
+  e.basis = EstimateBasis::Delay;
+  e.delay_bps = e.target_bps = 800000;
+  e.loss_bps = 2000000;
+  e.queue_us = 200000;
+  g_assert_cmpint(r.ticks(2 * G_USEC_PER_SEC, e, 2000000, true, true), ==, kTick);
+  g_assert_cmpint(r.c.rung(), ==, 1);
+  /* A short queue waits as before. */
+  Run waits;
+  e.queue_us = 40000;
+  g_assert_cmpint(waits.ticks(2 * G_USEC_PER_SEC, e, 2000000, true, true), >, kTick);
+}
+
 /* With padding: no try of a rung the estimate does not carry, a padding
  * probe instead; up once a probe proved the next rung, even within the
  * back-off of a move down, but not within that of a failed try. */
@@ -387,6 +405,7 @@ int main(int argc, char **argv)
   g_test_add_func("/rungcontroller/near-refusal", test_near_refusal);
   g_test_add_func("/rungcontroller/delay-gate", test_delay_gate);
   g_test_add_func("/rungcontroller/delay-based", test_delay_based);
+  g_test_add_func("/rungcontroller/down-on-standing-queue", test_down_on_standing_queue);
   g_test_add_func("/rungcontroller/padding", test_padding);
   return g_test_run();
 }

@@ -6,7 +6,7 @@
  * output caught by a test pad. Checked: one rung passes at a time; a switch
  * happens at a key frame of the target only; the output's PTS never goes
  * back; the current rung waits for a target that lags behind, and passes
- * nothing while the viewer moves down; the new
+ * nothing while the viewer moves down (nor the target, for a hold); the new
  * rung's caps go out before its first frame; key frame requests go to the
  * right rung.
  */
@@ -223,6 +223,34 @@ void test_key_frame_requests_go_to_shown_next()
   g_assert_true((rig.key_requests == std::vector<int>{1}));
 }
 
+/* A switch down with a hold: nothing at all goes out for the hold (the
+ * bottleneck drains), then the target is asked for a key frame and the
+ * switch happens at it. */
+void test_switch_down_holds()
+{
+  Rig rig(2);
+  rung_switch_set_target(rig.sw, 0);
+  rig.push(0, 0, true);
+  rig.key_requests.clear();
+  rung_switch_set_target_after(rig.sw, 1, 150000);
+  g_assert_true(rig.key_requests.empty()); /* not yet */
+  rig.push(1, 1, true);  /* within the hold: not even a key frame */
+  rig.push(0, 1, false); /* the old rung: nothing more of it */
+  g_assert_true((rig.frame_numbers() == std::vector<int>{0}));
+  g_assert_true(rig.key_requests.empty());
+  g_usleep(200000);
+  rig.push(1, 2, false); /* the hold is over: a key frame is asked for */
+  g_assert_true((rig.key_requests == std::vector<int>{1}));
+  rig.push(1, 3, true);
+  rig.push(1, 4, false);
+  g_assert_true((rig.frame_numbers() == std::vector<int>{0, 3, 4}));
+  g_assert_cmpint(rung_switch_get_current(rig.sw), ==, 1);
+  /* Up never waits: the key frame is asked for at once. */
+  rig.key_requests.clear();
+  rung_switch_set_target_after(rig.sw, 0, 150000);
+  g_assert_true((rig.key_requests == std::vector<int>{0}));
+}
+
 void test_back_to_current_cancels()
 {
   Rig rig(2);
@@ -249,6 +277,7 @@ int main(int argc, char **argv)
   g_test_add_func("/rungswitch/switch-up-target-lags", test_switch_up_target_lags);
   g_test_add_func("/rungswitch/key-frame-requests-go-to-shown-next",
                   test_key_frame_requests_go_to_shown_next);
+  g_test_add_func("/rungswitch/switch-down-holds", test_switch_down_holds);
   g_test_add_func("/rungswitch/back-to-current-cancels", test_back_to_current_cancels);
   return g_test_run();
 }
