@@ -10,8 +10,10 @@
 // After each: gst-launch-1.0 still runs, /stats answers, the bad viewer is gone (with the
 // reason /stats gives) or, for the garbage, still served; a viewer whose certificate does not
 // match its fingerprint never receives media. At the end the good viewer has lost no frame:
-// no packets lost, no freeze (one under a second is tolerated, see the check), no frame dropped,
-// and frames decoded at the stream's rate.
+// no packets lost, its packets never stopped for STALL_MS (sampled in the page every 100 ms), no
+// frame dropped, and frames decoded at the stream's rate. A freeze the browser reports while the
+// packets kept coming is the browser's own (its renderer starved of CPU on this 2-core machine
+// while the hostile Chromium started): printed, and tolerated up to MAX_BROWSER_FREEZE_S.
 //
 //   tests/netns-run.sh node tests/browser/isolation.test.mjs --python /usr/bin/python3
 
@@ -23,6 +25,7 @@ import {
   HERE, check, getJson, log, running, runTest, sleep, startPipeline, tail, waitForFrames,
   waitForHttp, watchPage,
 } from './harness.mjs';
+import { installSampler } from './pagestats.mjs';
 import { startProcess } from './testkit.mjs';
 
 const { values: args } = parseArgs({
@@ -32,6 +35,27 @@ const { values: args } = parseArgs({
 const PORT = 18097;
 const BASE = `http://127.0.0.1:${PORT}`;
 const FPS = 30;
+const SAMPLE_MS = 100;
+// A 30 fps stream sends a few packets per frame: no packet for this long is the stream stalling.
+const STALL_MS = 400;
+const MAX_BROWSER_FREEZE_S = 1.5;
+
+/** The longest time (ms) within [t0, t1] in which the page saw its packetsReceived stay the same
+ *  (from the first to the last sample with one value: when the page itself did not run, the
+ *  count across its pause says nothing of a stall), and when it began. */
+function longestStall(samples, t0, t1) {
+  const inside = samples.filter((x) => x.t >= t0 && x.t <= t1);
+  let longest = { ms: 0, at: t0 };
+  let first = 0;
+  for (let i = 1; i <= inside.length; i++) {
+    if (i === inside.length || inside[i].packetsReceived !== inside[first].packetsReceived) {
+      const ms = inside[i - 1].t - inside[first].t;
+      if (ms > longest.ms) longest = { ms, at: inside[first].t };
+      first = i;
+    }
+  }
+  return longest;
+}
 
 /** The good viewer's video numbers (the page's client reads them from getStats). */
 async function goodStats(page) {
@@ -114,8 +138,10 @@ runTest('browser-isolation', 240000, async ({ launch, servers, messages }) => {
   const browser = await launch();
   const good = await browser.newPage();
   watchPage(good, 'good', messages);
+  await good.addInitScript(installSampler);
   await good.goto(`${BASE}/?fallback=off`, { timeout: 10000 });
   await waitForFrames(good, 'good viewer', { min: 30, width: 640 });
+  await good.evaluate((ms) => window.__startSampling(ms), SAMPLE_MS);
   await sleep(3000); // past the start, where the jitter buffer is still settling
   const goodId = (await getJson(`${BASE}/stats`)).sessions[0].id;
   const badBrowser = await launch();
@@ -173,13 +199,19 @@ runTest('browser-isolation', 240000, async ({ launch, servers, messages }) => {
   log('good viewer after', seconds.toFixed(1), 's:', JSON.stringify(after));
   check(after.packetsLost === before.packetsLost,
     `the good viewer lost ${after.packetsLost - before.packetsLost} packets`);
-  // One freeze under a second with nothing lost or dropped and every frame decoded is
-  // tolerated and printed: seen once in three CI runs (0.76 s while the hostile Chromium opened
-  // its page on the same two cores); whether the browser or the stream stalled is not known yet.
+  // The stream itself never stalled for the good viewer: its packets kept coming.
+  const stall = longestStall(await good.evaluate(() => window.__samples), started, Date.now());
+  log(`good viewer: the longest time without a packet ${stall.ms} ms, ` +
+    `${((stall.at - started) / 1000).toFixed(1)} s into the run`);
+  check(stall.ms < STALL_MS, `the good viewer got no packet for ${stall.ms} ms ` +
+    `(${((stall.at - started) / 1000).toFixed(1)} s into the run)`);
+  // Freezes while the packets kept coming are the browser's (one of 0.76 s was seen in a CI run
+  // while the hostile Chromium opened its page on the same two cores): printed, bounded.
   const freezes = after.freezeCount - before.freezeCount;
   const frozen = after.totalFreezesDuration - before.totalFreezesDuration;
-  check(freezes === 0 || (freezes === 1 && frozen < 1.0),
-    `the good viewer froze ${freezes} times (${frozen.toFixed(2)} s)`);
+  if (freezes > 0) log(`good viewer: ${freezes} freezes (${frozen.toFixed(2)} s) while its packets kept coming`);
+  check(frozen < MAX_BROWSER_FREEZE_S,
+    `the good viewer froze ${freezes} times (${frozen.toFixed(2)} s) while its packets kept coming`);
   check(after.framesDropped === before.framesDropped,
     `the good viewer dropped ${after.framesDropped - before.framesDropped} frames`);
   // Frames decoded at the stream's rate over the whole run (a stalled stream would be far off).

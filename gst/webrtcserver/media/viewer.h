@@ -14,13 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "bandwidthestimator.h"
 #include "negotiation.h"
-#include "rtxbudget.h"
-#include "rungcontroller.h"
 #include "session/session.h"
 #include "viewerbranch.h"
-#include "viewerfeedback.h"
+#include "viewerladder.h"
 #include "viewerset.h"
 
 namespace livecast
@@ -47,18 +44,8 @@ struct ViewerSet::Viewer {
   gint64 packets_lost = 0;
   double rtt = -1;
   guint64 pli_count = 0;
-  /* Its bandwidth estimate (once connected) and place on the ladder. */
-  std::unique_ptr<ViewerFeedback> feedback;
-  std::unique_ptr<RungController> controller;
-  std::unique_ptr<RtxBudget> rtx;
-  std::vector<uint64_t> rung_bps;
-  BandwidthEstimate estimate;
-  guint64 sent_bytes_mark = 0; /* the feedback's bytes_sent at sent_mark_us */
-  gint64 sent_mark_us = 0;
-  double sent_bps = 0; /* RTP leaving for it, last kReceivedWindowUs */
-  guint64 rung_switches = 0;
-  guint64 padding_probes = 0;
-  guint64 rtx_asked_mark = 0, media_mark = 0; /* the RTX budget's counts at the last tick */
+  /* Its bandwidth estimate and place on the ladder (once connected). */
+  std::unique_ptr<ViewerLadder> ladder;
 };
 
 }  // namespace livecast

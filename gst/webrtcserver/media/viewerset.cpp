@@ -8,10 +8,8 @@
 #endif
 
 #include "debugcategory.h"
-#include "rtxbudget.h"
-#include "rungcontroller.h"
 #include "viewer.h"
-#include "viewerfeedback.h"
+#include "viewerladder.h"
 
 #define GST_CAT_DEFAULT livecast_webrtcserversink_debug
 
@@ -33,16 +31,6 @@ constexpr gint64 kTrimIntervalUs = 5 * G_USEC_PER_SEC;
 constexpr std::size_t kRecentlyEnded = 32;
 /* How often each viewer's estimate is read and its rung decided. */
 constexpr guint kLadderTickMs = 250;
-/* What a viewer received is judged over about this long. */
-constexpr gint64 kReceivedWindowUs = 1 * G_USEC_PER_SEC;
-/* A padding probe's padding stops after this at the latest (the estimator
- * ends the probe sooner: bandwidthestimator.h). */
-constexpr gint64 kPaddingMaxUs = 1500000;
-/* Retransmissions may add this share of the viewer's rung bitrate (rtxbudget.h). */
-constexpr double kRtxShare = 0.25;
-/* A move down waits at most this long for the bottleneck's queue to drain
- * (the tbf of tests/browser/ladder.test.mjs holds ~420 ms at 800 kbit/s). */
-constexpr gint64 kDrainMaxUs = 500000;
 
 }  // namespace
 
@@ -145,114 +133,23 @@ void ViewerSet::ladder_tick()
 {
   ladder_ticking_ = false;
   const gint64 now = g_get_monotonic_time();
-  bool any = false, moved = false;
+  bool moved = false;
   std::vector<Viewer *> live;
   {
     std::lock_guard<std::mutex> guard(lock_);
     for (auto &entry : viewers_) {
-      if (entry.second->feedback)
+      if (entry.second->ladder)
         live.push_back(entry.second.get());
     }
   }
-  for (Viewer *v : live) {
-    any = true;
-    const ProbeState was = v->estimate.probe;
-    v->estimate = v->feedback->estimate();
-    if (was == ProbeState::Running && v->estimate.probe != ProbeState::Running)
-      GST_INFO_OBJECT(
-          element_,
-          "viewer %s: probe at %" G_GUINT64_FORMAT " bit/s %s (acknowledged %" G_GUINT64_FORMAT
-          " bit/s, loss %.2f, %s; %" G_GUINT64_FORMAT " padding packets so far)",
-          v->id.c_str(), static_cast<guint64>(v->estimate.probe_bps),
-          probe_state_name(v->estimate.probe), static_cast<guint64>(v->estimate.acked_bps),
-          v->estimate.loss_fraction, bandwidth_usage_name(v->estimate.usage),
-          static_cast<guint64>(v->rtx ? v->rtx->padded() : 0));
-    const guint64 bytes = v->feedback->counts().bytes_sent;
-    if (v->sent_mark_us == 0) {
-      v->sent_mark_us = now;
-      v->sent_bytes_mark = bytes;
-    } else if (now - v->sent_mark_us >= kReceivedWindowUs) {
-      v->sent_bps = (bytes - v->sent_bytes_mark) * 8.0 * G_USEC_PER_SEC / (now - v->sent_mark_us);
-      v->sent_mark_us = now;
-      v->sent_bytes_mark = bytes;
-    }
-    if (!v->controller)
-      continue;
-    /* Packets asked for again since the last tick, per packet sent. */
-    double nack_loss = 0;
-    if (v->rtx) {
-      const guint64 asked = v->rtx->passed() + v->rtx->dropped(), media = v->rtx->media();
-      if (media > v->media_mark)
-        nack_loss = double(asked - v->rtx_asked_mark) / double(media - v->media_mark);
-      v->rtx_asked_mark = asked;
-      v->media_mark = media;
-    }
-    ViewerFeedback *feedback = v->feedback.get();
-    const ProbeKind kind = v->rtx ? ProbeKind::Padding : ProbeKind::Trial;
-    const RungController::Decision d = v->controller->tick(
-        now, v->estimate, static_cast<uint64_t>(v->sent_bps),
-        [feedback, kind](uint64_t bps) { return feedback->wants_probe(bps, kind); }, nack_loss,
-        v->branch->pending_rung() < 0 && v->branch->rung() == v->controller->rung());
-    GST_LOG_OBJECT(element_,
-                   "viewer %s: tick: rung %d%s, sent %.0f, delay %" G_GUINT64_FORMAT
-                   ", acked %" G_GUINT64_FORMAT ", loss %.3f (NACKs %.3f), queue %" G_GINT64_FORMAT
-                   " us, %s, probe %s",
-                   v->id.c_str(), d.rung, v->branch->pending_rung() < 0 ? "" : " (pending)",
-                   v->sent_bps, static_cast<guint64>(v->estimate.delay_bps),
-                   static_cast<guint64>(v->estimate.acked_bps), v->estimate.loss_fraction,
-                   nack_loss, v->estimate.queue_us, bandwidth_usage_name(v->estimate.usage),
-                   probe_state_name(v->estimate.probe));
-    if (v->rtx && static_cast<std::size_t>(d.rung) < v->rung_bps.size()) {
-      /* Retransmissions up to a share of the rung, and only within what the
-       * estimate leaves beside it: on a link that just carries the rung
-       * (800 kbit/s under 667), repairs at a quarter of the rung keep the
-       * bottleneck's queue full, and every key frame after it is lost too. */
-      const double rung_bps = static_cast<double>(v->rung_bps[static_cast<std::size_t>(d.rung)]);
-      double rtx_bps = kRtxShare * rung_bps;
-      if (v->estimate.delay_bps > 0)
-        rtx_bps = std::min(rtx_bps, std::max(0.0, double(v->estimate.delay_bps) - rung_bps));
-      v->rtx->set_rate(static_cast<uint64_t>(rtx_bps));
-    }
-    if (d.pad && v->rtx) {
-      /* What the rung sends (often less than its bitrate: a still picture)
-       * plus retransmissions up to the probed rate. */
-      const uint64_t rung_bps = v->sent_bps > 0 ? static_cast<uint64_t>(v->sent_bps)
-                                                : v->rung_bps[static_cast<std::size_t>(d.rung)];
-      GST_INFO_OBJECT(element_, "viewer %s: padding probe at %" G_GUINT64_FORMAT " bit/s",
-                      v->id.c_str(), static_cast<guint64>(d.probe_bps));
-      v->feedback->start_probe(d.probe_bps, ProbeKind::Padding);
-      v->rtx->pad(d.probe_bps > rung_bps ? d.probe_bps - rung_bps : 0, now + kPaddingMaxUs,
-                  v->feedback->probe_running());
-      v->padding_probes++;
-    }
-    if (!d.changed)
-      continue;
-    if (v->rtx)
-      v->rtx->stop_padding();
-    GST_INFO_OBJECT(
-        element_, "viewer %s: rung %d -> %d (estimate %" G_GUINT64_FORMAT " bit/s, %s%s)",
-        v->id.c_str(), v->branch->rung(), d.rung, static_cast<guint64>(v->estimate.target_bps),
-        estimate_basis_name(v->estimate.basis), d.probe ? ", probing" : "");
-    if (d.probe)
-      v->feedback->start_probe(d.probe_bps);
-    /* Down: the link did not carry the rung. Its queue drains before the
-     * lower rung's key frame goes (at most kDrainMaxUs), and what is lost
-     * of the old rung is not repaired. */
-    const bool down = static_cast<gint>(d.rung) > v->branch->rung();
-    v->branch->set_rung(static_cast<guint>(d.rung),
-                        down ? std::min<gint64>(v->estimate.queue_us, kDrainMaxUs) : 0);
-    if (down && v->rtx)
-      v->rtx->forget_sent();
-
-    v->rung_switches++;
-    moved = true;
-  }
+  for (Viewer *v : live)
+    moved = v->ladder->tick(now) || moved;
   /* Rungs open for viewers switching to them, and close once nobody is on
    * them any more (a switch completes at a key frame, after a tick). */
   update_consumers();
   if (moved && hooks_.count_changed)
     hooks_.count_changed();
-  if (any)
+  if (!live.empty())
     start_ladder_ticks();
 }
 
@@ -458,26 +355,13 @@ void ViewerSet::on_ice_state(Viewer &v, GstWebRTCICEConnectionState state)
         v.connected = true;
         v.branch->watch_received(fanout_);
         /* Its own estimate, for /stats and, with a ladder, its rung. */
-        const FanoutState fs = fanout_.state();
-        EstimatorConfig config;
-        if (!fs.rungs.empty())
-          config.initial_bps = fs.rungs[0].bitrate_kbps * 1000ull;
         std::string error;
-        v.feedback = ViewerFeedback::watch(v.branch->webrtcbin(), 0, config, error);
-        if (!v.feedback) {
+        v.ladder = ViewerLadder::watch(element_, v.id, *v.branch, fanout_.state().rungs, error);
+        if (v.ladder)
+          start_ladder_ticks();
+        else
           GST_WARNING_OBJECT(element_, "viewer %s: no bandwidth estimate: %s", v.id.c_str(),
                              error.c_str());
-        }
-        if (!fs.rungs.empty()) {
-          for (const RungSpec &r : fs.rungs)
-            v.rung_bps.push_back(r.bitrate_kbps * 1000ull);
-          v.rtx = RtxBudget::attach(v.branch->webrtcbin(),
-                                    static_cast<uint64_t>(kRtxShare * v.rung_bps[0]));
-        }
-        if (v.feedback && fs.rungs.size() > 1)
-          v.controller = std::make_unique<RungController>(v.rung_bps, 0, v.rtx != nullptr);
-        if (v.feedback)
-          start_ladder_ticks();
         GST_INFO_OBJECT(element_, "viewer %s connected", v.id.c_str());
       }
       break;

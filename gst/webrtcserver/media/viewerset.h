@@ -4,10 +4,9 @@
  * Every viewer of webrtcserversink, and the SessionBackend the signalling
  * front ends talk to: admission (max-viewers, max-pending, ids), each
  * viewer's branch and negotiation, why and how a viewer ends, the
- * housekeeping that notices vanished viewers, the statistics, and each
- * viewer's place on the ladder: its bandwidth estimate (viewerfeedback.h)
- * read every kLadderTickMs and a RungController (rungcontroller.h) moving
- * it between rungs.
+ * housekeeping that notices vanished viewers, the statistics, and the
+ * tick (every kLadderTickMs) that steps each viewer's ViewerLadder
+ * (viewerladder.h: its estimate and place on the ladder).
  *
  * Viewers are added, changed and removed on the loop thread only; the
  * counters that other threads read (the element's properties) are atomic

@@ -186,16 +186,17 @@ std::string ViewerSet::stats_json()
      * and what it rests on: its own bandwidth estimate. */
     w.key("rung").integer(v.branch->rung());
     w.key("pendingRung").integer(v.branch->pending_rung());
-    w.key("rungSwitches").integer(static_cast<gint64>(v.rung_switches));
+    const ViewerLadder *l = v.ladder.get();
+    w.key("rungSwitches").integer(l ? static_cast<gint64>(l->rung_switches()) : 0);
     /* Retransmissions sent and held back by the budget (rtxbudget.h). */
-    w.key("rtxSent").integer(v.rtx ? static_cast<gint64>(v.rtx->passed()) : 0);
-    w.key("rtxDropped").integer(v.rtx ? static_cast<gint64>(v.rtx->dropped()) : 0);
+    w.key("rtxSent").integer(l ? static_cast<gint64>(l->rtx_sent()) : 0);
+    w.key("rtxDropped").integer(l ? static_cast<gint64>(l->rtx_dropped()) : 0);
     /* Padding probes of the next rung and the retransmissions they sent. */
-    w.key("paddingProbes").integer(static_cast<gint64>(v.padding_probes));
-    w.key("paddingSent").integer(v.rtx ? static_cast<gint64>(v.rtx->padded()) : 0);
+    w.key("paddingProbes").integer(l ? static_cast<gint64>(l->padding_probes()) : 0);
+    w.key("paddingSent").integer(l ? static_cast<gint64>(l->padding_sent()) : 0);
     w.key("estimate");
-    if (v.feedback) {
-      const BandwidthEstimate &e = v.estimate;
+    if (l) {
+      const BandwidthEstimate &e = l->estimate();
       w.begin_object();
       w.key("bitrate").integer(static_cast<gint64>(e.target_bps));
       w.key("basis").string(estimate_basis_name(e.basis));
@@ -206,9 +207,9 @@ std::string ViewerSet::stats_json()
        * viewer acknowledged: what the ladder's up-trials are gated on. */
       w.key("delay").integer(static_cast<gint64>(e.delay_bps));
       w.key("acked").integer(static_cast<gint64>(e.acked_bps));
-      w.key("sent").integer(static_cast<gint64>(v.sent_bps));
-      if (v.controller)
-        w.key("received").integer(static_cast<gint64>(v.controller->received_bps()));
+      w.key("sent").integer(static_cast<gint64>(l->sent_bps()));
+      if (l->has_controller())
+        w.key("received").integer(static_cast<gint64>(l->received_bps()));
       w.end_object();
     } else {
       w.null();
