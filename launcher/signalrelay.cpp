@@ -145,6 +145,9 @@ void SignalRelay::receive(ClientHandle handle, const std::string &text, gint64 n
     case Type::Bye:
     case Type::Error:
       break;
+    case Type::Media:
+      return send_error(client, "Media over the WebSocket comes from the stream's own /ws; a relay "
+                                "carries only signalling.");
     case Type::Unknown:
       return send_error(client, "The message type is unknown.");
   }

@@ -8,7 +8,8 @@
  * back; the current rung waits for a target that lags behind, and passes
  * nothing while the viewer moves down (nor the target, for a hold); the new
  * rung's caps go out before its first frame; key frame requests go to the
- * right rung.
+ * right rung; a target that never sends a key frame does not freeze the
+ * viewer.
  */
 #include <gst/gst.h>
 #include <gst/video/video.h>
@@ -251,6 +252,36 @@ void test_switch_down_holds()
   g_assert_true((rig.key_requests == std::vector<int>{0}));
 }
 
+/* A target that delivers no key frame (a request lost, a rung that never
+ * starts) does not freeze the viewer: a second after the switch the current
+ * rung goes on, no further than the target once it sends, and the target is
+ * asked again until its key frame comes. */
+void test_switch_down_target_silent()
+{
+  Rig rig(2);
+  rung_switch_set_target(rig.sw, 0);
+  rig.push(0, 0, true);
+  rung_switch_set_target(rig.sw, 1);
+  rig.push(0, 1, false); /* moving down: held */
+  g_assert_true((rig.frame_numbers() == std::vector<int>{0}));
+  g_usleep(1100000);
+  rig.key_requests.clear();
+  rig.push(0, 2, false); /* the target is silent: the old rung goes on */
+  rig.push(1, 3, false); /* the target sends, still no key frame: asked again */
+  g_assert_true((rig.key_requests == std::vector<int>{1}));
+  rig.push(0, 3, false); /* level with the target: passes */
+  rig.push(0, 4, false); /* ahead of it: held */
+  rig.push(1, 5, false); /* asked a second ago: not asked again yet */
+  g_assert_cmpuint(rig.key_requests.size(), ==, 1);
+  rig.push(1, 6, true); /* the switch */
+  rig.push(0, 7, false);
+  rig.push(1, 7, false);
+  g_assert_true((rig.frame_numbers() == std::vector<int>{0, 2, 3, 6, 7}));
+  g_assert_cmpint(rung_switch_get_current(rig.sw), ==, 1);
+  g_assert_cmpint(rung_switch_get_pending(rig.sw), ==, -1);
+  assert_increasing(rig);
+}
+
 void test_back_to_current_cancels()
 {
   Rig rig(2);
@@ -278,6 +309,7 @@ int main(int argc, char **argv)
   g_test_add_func("/rungswitch/key-frame-requests-go-to-shown-next",
                   test_key_frame_requests_go_to_shown_next);
   g_test_add_func("/rungswitch/switch-down-holds", test_switch_down_holds);
+  g_test_add_func("/rungswitch/switch-down-target-silent", test_switch_down_target_silent);
   g_test_add_func("/rungswitch/back-to-current-cancels", test_back_to_current_cancels);
   return g_test_run();
 }

@@ -255,6 +255,7 @@ void test_errors_keep_the_connection()
       {"{\"type\":\"dance\"}", "Unknown message type \"dance\""},
       {"{\"type\":\"welcome\",\"id\":\"x\"}", "Only the server sends welcome"},
       {"{\"type\":\"leave\"}", "not in a room"},
+      {"{\"type\":\"media\"}", "a relay carries only signalling"},
       {"{\"type\":\"offer\",\"sdp\":\"v=0" + std::string(kSignalMaxMessageBytes, 'x') + "\"}",
        "the limit is 65536 bytes"},
   };

@@ -172,9 +172,10 @@ struct RtxBudget::State {
     const guint pt = gst_rtp_buffer_get_payload_type(&rtp);
     /* An RTX packet's payload begins with the original sequence number (RFC 4588). */
     const bool has_osn = gst_rtp_buffer_get_payload_len(&rtp) >= 2;
-    const guint16 osn =
-        has_osn ? GST_READ_UINT16_BE(static_cast<const guint8 *>(gst_rtp_buffer_get_payload(&rtp)))
-                : 0;
+    /* Byte by byte: the payload follows a 12-byte header plus CSRCs and
+     * extensions, so it has no alignment (GST_READ_UINT16_BE loads a guint16). */
+    const guint8 *payload = static_cast<const guint8 *>(gst_rtp_buffer_get_payload(&rtp));
+    const guint16 osn = has_osn ? guint16((payload[0] << 8) | payload[1]) : 0;
     gst_rtp_buffer_unmap(&rtp);
     std::lock_guard<std::mutex> guard(lock);
     auto media_pt = rtx_pts.find(pt);

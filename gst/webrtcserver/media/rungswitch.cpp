@@ -16,6 +16,14 @@
 namespace
 {
 
+/* A pending switch holds the current rung (all of it on the way down, what
+ * runs ahead of a silent target on the way up) for at most this long after
+ * its hold: a target whose key frame is lost or never made must not freeze
+ * the viewer for good. */
+constexpr gint64 kSwitchStallUs = 1 * G_USEC_PER_SEC;
+/* Meanwhile the target is asked for a key frame again this often. */
+constexpr gint64 kKeyFrameRetryUs = 1 * G_USEC_PER_SEC;
+
 struct SwitchState {
   std::mutex lock;                      /* everything below */
   std::map<guint, GstPad *> pads;       /* rung -> sink pad, owned by the element */
@@ -32,6 +40,9 @@ struct SwitchState {
    * target for its key frame; nothing goes out meanwhile. */
   gint64 hold_until_us = 0;
   bool key_frame_asked = true;
+  gint64 stall_deadline_us = 0; /* kSwitchStallUs after the hold */
+  gint64 next_key_ask_us = 0;   /* when the target is asked again */
+  bool stall_logged = false;
   std::mutex push_lock; /* one rung thread pushes downstream at a time */
 };
 
@@ -80,21 +91,28 @@ static bool admit(LivecastRungSwitch *self, gint rung, GstBuffer *buffer, bool &
   if (pts != GST_CLOCK_TIME_NONE && segment != s.segments.end())
     pts = gst_segment_to_running_time(&segment->second, GST_FORMAT_TIME, pts);
   const bool key = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+  const gint64 now = g_get_monotonic_time();
   if (rung == s.pending) {
     if (pts != GST_CLOCK_TIME_NONE && (s.target_pts == GST_CLOCK_TIME_NONE || pts > s.target_pts))
       s.target_pts = pts;
     if (!s.key_frame_asked) {
-      if (g_get_monotonic_time() < s.hold_until_us)
+      if (now < s.hold_until_us)
         return false;
       s.key_frame_asked = true;
       ask_key_frame = !key;
+      s.next_key_ask_us = now + kKeyFrameRetryUs;
     }
-    if (!key)
-      return false;
     /* Never back in time: the payloader's RTP timestamps follow the PTS,
      * and a browser cannot place a frame older than the last. */
-    if (s.last_pts != GST_CLOCK_TIME_NONE && pts != GST_CLOCK_TIME_NONE && pts <= s.last_pts) {
-      ask_key_frame = true;
+    const bool in_past =
+        s.last_pts != GST_CLOCK_TIME_NONE && pts != GST_CLOCK_TIME_NONE && pts <= s.last_pts;
+    if (!key || in_past) {
+      /* A request can be lost (or the key frame, on its way here): ask
+       * again until the switch happens. */
+      if (in_past || now >= s.next_key_ask_us) {
+        ask_key_frame = true;
+        s.next_key_ask_us = now + kKeyFrameRetryUs;
+      }
       return false;
     }
     GST_DEBUG_OBJECT(self, "rung %d -> %d at %" GST_TIME_FORMAT, s.current, rung,
@@ -105,6 +123,17 @@ static bool admit(LivecastRungSwitch *self, gint rung, GstBuffer *buffer, bool &
     s.resend_sticky = true;
   } else if (rung != s.current) {
     return false;
+  } else if (s.pending >= 0 && now >= s.stall_deadline_us) {
+    /* The target has not delivered in time: the current rung goes on, but
+     * never ahead of a target that sends (below), so its key frame, when it
+     * comes, is not in the past. */
+    if (!s.stall_logged) {
+      s.stall_logged = true;
+      GST_INFO_OBJECT(self, "rung %d: no key frame in time; rung %d goes on meanwhile", s.pending,
+                      s.current);
+    }
+    if (s.target_pts != GST_CLOCK_TIME_NONE && pts != GST_CLOCK_TIME_NONE && pts > s.target_pts)
+      return false;
   } else if (s.pending > s.current) {
     /* Moving down: the viewer's link does not carry this rung. More of it
      * only fills the bottleneck's queue, where the target's key frame would
@@ -324,8 +353,12 @@ void rung_switch_set_target_after(GstElement *element, guint rung, gint64 hold_u
     s.pending = static_cast<gint>(rung);
     s.target_pts = GST_CLOCK_TIME_NONE;
     const bool hold = hold_us > 0 && s.pending > s.current && s.current >= 0;
-    s.hold_until_us = hold ? g_get_monotonic_time() + hold_us : 0;
+    const gint64 now = g_get_monotonic_time();
+    s.hold_until_us = hold ? now + hold_us : 0;
     s.key_frame_asked = !hold;
+    s.next_key_ask_us = now + kKeyFrameRetryUs;
+    s.stall_deadline_us = (hold ? s.hold_until_us : now) + kSwitchStallUs;
+    s.stall_logged = false;
     if (hold)
       return;
     pad = pad_of_rung(self, s.pending);

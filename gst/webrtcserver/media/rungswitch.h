@@ -16,6 +16,9 @@
  * nothing of the current rung meanwhile: the viewer moves down because its
  * link does not carry that rung, and the target's key frame must not queue
  * behind more of it. A switch up keeps the current rung going until then.
+ * Neither waits for good: a target without a usable key frame a second
+ * after the switch (or its hold) was asked for lets the current rung go on,
+ * paced by the target, and is asked for a key frame again every second.
  *
  * Not registered as a plugin feature: the sink makes it with
  * rung_switch_new(). Key frame requests from downstream (a viewer's PLI) go
