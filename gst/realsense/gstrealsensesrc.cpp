@@ -75,6 +75,9 @@ enum {
 };
 
 constexpr guint kDefaultTimeoutMs = 5000;
+/* Negotiations in a row whose modes another element of the same camera made
+ * outdated before this one could configure them. */
+constexpr int kNegotiateAttempts = 3;
 
 struct Settings {
   GstRealsenseStream stream = GST_REALSENSE_STREAM_COLOR;
@@ -103,6 +106,11 @@ struct GstRealsenseSrcPrivate {
   bool have_info = false;
   GstBufferPool *pool = nullptr;
   GstClockTime duration = GST_CLOCK_TIME_NONE;
+  /* device->configurations() when modes were last offered (caps queries
+   * come from any thread), and whether set_caps() found that another
+   * element configured the camera since: negotiate() then tries again. */
+  std::atomic<guint64> offered_at{0};
+  bool outdated = false;
   GstClockTime last_pts = GST_CLOCK_TIME_NONE;
   guint64 count = 0;
   gint64 started_us = 0;
@@ -431,6 +439,7 @@ static GstCaps *gst_realsense_src_get_caps(GstBaseSrc *bsrc, GstCaps *filter)
   GstRealsenseSrcPrivate *priv = self->priv;
   GstCaps *caps;
   if (priv->device) {
+    priv->offered_at = priv->device->configurations();
     caps = modes_to_caps(offered_modes(self));
   } else {
     /* Before start: the template, narrowed to the stream's formats. */
@@ -476,10 +485,26 @@ static std::string summarize_modes(const std::vector<Mode> &modes)
 static gboolean gst_realsense_src_negotiate(GstBaseSrc *bsrc)
 {
   auto *self = GST_REALSENSE_SRC(bsrc);
-  if (GST_BASE_SRC_CLASS(parent_class)->negotiate(bsrc))
-    return TRUE;
+  /* Two elements of one camera negotiate at once: the other one can
+   * configure a shared mode between this one's caps query and its
+   * set_caps(). The next query offers that mode. */
+  for (int attempt = 0; attempt < kNegotiateAttempts; attempt++) {
+    self->priv->outdated = false;
+    if (GST_BASE_SRC_CLASS(parent_class)->negotiate(bsrc))
+      return TRUE;
+    if (!self->priv->outdated)
+      break;
+  }
   if (!self->priv->device)
     return FALSE;
+  if (self->priv->outdated) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+                      ("The other elements of %s changed its modes %d times while this one "
+                       "negotiated; give them the same caps.",
+                       camera_name(self).c_str(), kNegotiateAttempts),
+                      (nullptr));
+    return FALSE;
+  }
   Ref<GstCaps> peer = Ref<GstCaps>::adopt(gst_pad_peer_query_caps(GST_BASE_SRC_PAD(bsrc), nullptr));
   GCharPtr want(peer ? gst_caps_to_string(peer.get()) : g_strdup("nothing"));
   int cw = 0, ch = 0;
@@ -548,7 +573,19 @@ static gboolean gst_realsense_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps)
       found = true;
     }
   }
+  /* Modes offered before another element configured the camera may
+   * conflict with its choice: not this element's fault, negotiate again. */
+  auto outdated = [&]() {
+    if (priv->device->configurations() == priv->offered_at)
+      return false;
+    GST_INFO_OBJECT(self, "another element configured %s after %" GST_PTR_FORMAT
+                    " was offered; negotiating again", camera_name(self).c_str(), caps);
+    priv->outdated = true;
+    return true;
+  };
   if (!found) {
+    if (outdated())
+      return FALSE;
     GST_ELEMENT_ERROR(
         self, CORE, NEGOTIATION,
         ("%s has no %s mode %dx%d %s at %d fps.", capitalized(camera_name(self)).c_str(),
@@ -563,6 +600,8 @@ static gboolean gst_realsense_src_set_caps(GstBaseSrc *bsrc, GstCaps *caps)
   }
   std::string error;
   if (!priv->device->configure(priv->member, request, error)) {
+    if (outdated())
+      return FALSE;
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("%s", error.c_str()), (nullptr));
     return FALSE;
   }

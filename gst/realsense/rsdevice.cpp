@@ -515,6 +515,12 @@ bool Device::configured_mode(int id, rs2_stream stream, int index, Profile &mode
   return false;
 }
 
+guint64 Device::configurations()
+{
+  std::lock_guard<std::mutex> guard(lock_);
+  return configurations_;
+}
+
 bool Device::configure(int id, const Request &r, std::string &error)
 {
   std::lock_guard<std::mutex> guard(lock_);
@@ -560,6 +566,7 @@ bool Device::configure(int id, const Request &r, std::string &error)
   }
   self->request = r;
   self->configured = true;
+  configurations_++;
   self->last_number = G_MAXUINT64;
   GST_INFO("%s: member %d configured %s%s", key_.c_str(), id, describe(r.profile).c_str(),
            r.align_to_color ? " aligned to colour" : "");

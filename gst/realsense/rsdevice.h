@@ -148,6 +148,9 @@ class Device
   /* The mode another member configured for @stream/@index, if one did:
    * members sharing a stream share its mode. */
   bool configured_mode(int id, rs2_stream stream, int index, Profile &mode);
+  /* How many times a member configured: modes offered before a change may
+   * conflict with it, and the member that chose them negotiates again. */
+  guint64 configurations();
   /* Waits for the member's next frame; starts streaming first when it is
    * time to. Error: @error says what happened. */
   WaitResult next_frame(int id, Frame &frame, std::string &error);
@@ -185,6 +188,7 @@ class Device
   std::condition_variable cond_;
   std::vector<std::unique_ptr<Member>> members_;
   int next_id_ = 1;
+  guint64 configurations_ = 0;
   std::unique_ptr<Pipeline> pipeline_;
   std::vector<Request> active_; /* what the running pipeline streams */
   bool starting_ = false;
