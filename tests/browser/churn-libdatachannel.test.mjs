@@ -43,6 +43,8 @@ const WHEN = ['after-post', 'connecting', 'first-rtp', 'playing'];
 // Kept until the end: node-datachannel 0.33 can crash the process when many closed peer
 // connections are garbage-collected at once.
 const keep = [];
+// What every viewer saw so far: printed when the churn is slow, to say which viewers held it up.
+const results = [];
 
 /**
  * A viewer that watches through the whole churn: the longest gap between two of its RTP
@@ -83,7 +85,8 @@ function viewer(index, when, sayDelete) {
     const track = pc.addTrack(video);
     track.setMediaHandler(new nodeDataChannel.RtcpReceivingSession());
     keep.push(pc, track, video);
-    const seen = { index, when, rtp: 0, states: [], deleted: null, status: 0 };
+    const seen = { index, when, rtp: 0, states: [], deleted: null, status: 0, ms: 0 };
+    const born = Date.now();
     let location = null;
     let applied = false; // the answer is set: from here 'connecting' is ICE and DTLS
     let finished = false;
@@ -91,6 +94,7 @@ function viewer(index, when, sayDelete) {
       if (finished) return;
       finished = true;
       seen.end = why;
+      seen.ms = Date.now() - born;
       if (sayDelete && location) {
         try {
           const res = await fetch(BASE + location, { method: 'DELETE', signal: AbortSignal.timeout(3000) });
@@ -142,6 +146,16 @@ function viewer(index, when, sayDelete) {
   });
 }
 
+/** How the viewers so far ended, and the slowest of them. */
+function describeSlowest() {
+  const ends = {};
+  for (const r of results) ends[r.end] = (ends[r.end] ?? 0) + 1;
+  const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 5)
+    .map((r) => `v${r.index} ${r.when} ${r.ms} ms (${r.end}; HTTP ${r.status}; ${r.rtp} RTP; ` +
+      `states ${r.states.join('>')})`);
+  return `viewers ended: ${JSON.stringify(ends)}; slowest: ${slowest.join(', ')}`;
+}
+
 async function main() {
   requirePrivateNetwork();
   // max-offers-per-second=0: every viewer here comes from 127.0.0.1, faster than a person.
@@ -149,10 +163,12 @@ async function main() {
     'videotestsrc', 'is-live=true', '!', 'video/x-raw,width=320,height=240,framerate=30/1', '!',
     'webrtcserversink', `port=${PORT}`, 'max-offers-per-second=0', 'max-viewers=0',
   ]);
+  // Before meson's 200 s: the test says itself what held it up.
   const overall = setTimeout(() => {
-    console.log(`FAIL churn-libdatachannel: overall timeout\n${tail(server)}`);
+    console.log(`FAIL churn-libdatachannel: overall timeout after ${results.length} viewers; ` +
+      `${describeSlowest()}\n${tail(server)}`);
     process.exit(1);
-  }, 200000);
+  }, 185000);
   let failure = null;
   let summary = '';
   try {
@@ -162,7 +178,6 @@ async function main() {
     check(watcher.rtp >= 30, `the witness viewer got ${watcher.rtp} RTP packets in 10 s`);
     watcher.measuring = true;
     const counts = {};
-    const results = [];
     const started = Date.now();
     for (let first = 0; first < VIEWERS; first += BATCH) {
       const batch = [];
@@ -177,6 +192,7 @@ async function main() {
       check(running(server), `gst-launch-1.0 stopped during batch ${first / BATCH + 1}:\n${tail(server)}`);
     }
     log(`${VIEWERS} viewers in ${((Date.now() - started) / 1000).toFixed(1)} s:`, JSON.stringify(counts));
+    log(describeSlowest());
     watcher.measuring = false;
     log(`witness: ${watcher.rtp} RTP packets, longest gap ${watcher.maxGapMs.toFixed(0)} ms`);
     // 33 ms between frames; a viewer that connects late must never hold the stream up.

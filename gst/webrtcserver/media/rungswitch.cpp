@@ -107,9 +107,10 @@ static bool admit(LivecastRungSwitch *self, gint rung, GstBuffer *buffer, bool &
     const bool in_past =
         s.last_pts != GST_CLOCK_TIME_NONE && pts != GST_CLOCK_TIME_NONE && pts <= s.last_pts;
     if (!key || in_past) {
-      /* A request can be lost (or the key frame, on its way here): ask
-       * again until the switch happens. */
-      if (in_past || now >= s.next_key_ask_us) {
+      /* A key frame older than what went out is of no use: ask for the
+       * next one. A request can be lost (or the key frame, on its way
+       * here): ask again now and then until the switch happens. */
+      if ((key && in_past) || now >= s.next_key_ask_us) {
         ask_key_frame = true;
         s.next_key_ask_us = now + kKeyFrameRetryUs;
       }
