@@ -307,6 +307,24 @@ void test_serial()
   expect_all_released("serial");
 }
 
+/* Aligned depth at 1280x720 beside unaligned depth of the same camera: one
+ * depth mode for both, whichever negotiated first chose it. Returns the
+ * unaligned frame. */
+Frame play_aligned_beside_unaligned()
+{
+  Pipe p(src("depth", "align=color") + " ! video/x-raw,width=1280,height=720" + sink("a") + " " +
+         src("depth") + sink("n"));
+  p.play();
+  const Frame a = p.pull("a"), n = p.pull("n");
+  expect_caps(a, "GRAY16_LE", 1280, 720, 30, "aligned depth");
+  g_assert_true((n.width == 1280 && n.height == 720) || (n.width == 640 && n.height == 480));
+  expect_depth(n, 0, "unaligned depth");
+  for (int y = 0; y < a.height; y += 9)
+    for (int x = 0; x < a.width; x += 7)
+      g_assert_cmpint(a.depth(x, y), ==, ramp(0, x * n.width / 1280, y * n.height / 720));
+  return n;
+}
+
 void test_align()
 {
   /* Colour 1920x1080: depth comes at that size, from the 640x480 depth mode. */
@@ -330,20 +348,8 @@ void test_align()
   }
   /* Aligned depth alone (colour enabled for the alignment only), and next
    * to unaligned depth of the same camera. */
-  {
-    Pipe p(src("depth", "align=color") + " ! video/x-raw,width=1280,height=720" + sink("a") + " " +
-           src("depth") + sink("n"));
-    p.play();
-    const Frame a = p.pull("a"), n = p.pull("n");
-    /* One depth mode for both: whichever negotiated first chose it. */
-    expect_caps(a, "GRAY16_LE", 1280, 720, 30, "aligned depth");
-    g_assert_true((n.width == 1280 && n.height == 720) || (n.width == 640 && n.height == 480));
-    g_print("# depth mode shared by aligned and unaligned depth: %dx%d\n", n.width, n.height);
-    expect_depth(n, 0, "unaligned depth");
-    for (int y = 0; y < a.height; y += 9)
-      for (int x = 0; x < a.width; x += 7)
-        g_assert_cmpint(a.depth(x, y), ==, ramp(0, x * n.width / 1280, y * n.height / 720));
-  }
+  const Frame n = play_aligned_beside_unaligned();
+  g_print("# depth mode shared by aligned and unaligned depth: %dx%d\n", n.width, n.height);
   /* Colour and aligned depth must agree on the size. */
   const std::string e =
       start_error(src("color") + " ! video/x-raw,width=1280,height=720" + sink("c") + " " +
@@ -354,25 +360,19 @@ void test_align()
   expect_all_released("align");
 }
 
-/* Depth at 15 fps next to colour at 30: framesets come at 30 and carry each
- * depth frame twice; the depth element must deliver each once. */
+/* Two elements of one stream negotiate at once: one can configure the
+ * shared depth mode between the other's caps query and its set_caps(). That
+ * one negotiates again instead of failing (it failed about one start in
+ * twelve). */
 void test_shared_mode_race()
 {
-  /* Two elements of one stream negotiate at once: one can configure the
-   * shared depth mode between the other's caps query and its set_caps().
-   * That one negotiates again instead of failing (it failed about one start
-   * in twelve). */
   constexpr int kStarts = 40;
-  for (int i = 0; i < kStarts; i++) {
-    Pipe p(src("depth", "align=color") + " ! video/x-raw,width=1280,height=720" + sink("a") + " " +
-           src("depth") + sink("n"));
-    p.play();
-    const Frame a = p.pull("a"), n = p.pull("n");
-    expect_caps(a, "GRAY16_LE", 1280, 720, 30, "aligned depth");
-    g_assert_true((n.width == 1280 && n.height == 720) || (n.width == 640 && n.height == 480));
-  }
+  for (int i = 0; i < kStarts; i++)
+    play_aligned_beside_unaligned();
 }
 
+/* Depth at 15 fps next to colour at 30: framesets come at 30 and carry each
+ * depth frame twice; the depth element must deliver each once. */
 void test_slower_stream()
 {
   {

@@ -39,9 +39,8 @@ struct SwitchState {
   /* A switch down waits until then (monotonic time) before it asks the
    * target for its key frame; nothing goes out meanwhile. */
   gint64 hold_until_us = 0;
-  bool key_frame_asked = true;
   gint64 stall_deadline_us = 0; /* kSwitchStallUs after the hold */
-  gint64 next_key_ask_us = 0;   /* when the target is asked again */
+  gint64 next_key_ask_us = 0;   /* when the target is asked (again): the hold's end, if any */
   bool stall_logged = false;
   std::mutex push_lock; /* one rung thread pushes downstream at a time */
 };
@@ -95,21 +94,17 @@ static bool admit(LivecastRungSwitch *self, gint rung, GstBuffer *buffer, bool &
   if (rung == s.pending) {
     if (pts != GST_CLOCK_TIME_NONE && (s.target_pts == GST_CLOCK_TIME_NONE || pts > s.target_pts))
       s.target_pts = pts;
-    if (!s.key_frame_asked) {
-      if (now < s.hold_until_us)
-        return false;
-      s.key_frame_asked = true;
-      ask_key_frame = !key;
-      s.next_key_ask_us = now + kKeyFrameRetryUs;
-    }
+    if (now < s.hold_until_us)
+      return false;
     /* Never back in time: the payloader's RTP timestamps follow the PTS,
      * and a browser cannot place a frame older than the last. */
     const bool in_past =
         s.last_pts != GST_CLOCK_TIME_NONE && pts != GST_CLOCK_TIME_NONE && pts <= s.last_pts;
     if (!key || in_past) {
       /* A key frame older than what went out is of no use: ask for the
-       * next one. A request can be lost (or the key frame, on its way
-       * here): ask again now and then until the switch happens. */
+       * next one. After a hold the target is asked for the first time; a
+       * request can be lost (or the key frame, on its way here): ask again
+       * now and then until the switch happens. */
       if ((key && in_past) || now >= s.next_key_ask_us) {
         ask_key_frame = true;
         s.next_key_ask_us = now + kKeyFrameRetryUs;
@@ -356,8 +351,7 @@ void rung_switch_set_target_after(GstElement *element, guint rung, gint64 hold_u
     const bool hold = hold_us > 0 && s.pending > s.current && s.current >= 0;
     const gint64 now = g_get_monotonic_time();
     s.hold_until_us = hold ? now + hold_us : 0;
-    s.key_frame_asked = !hold;
-    s.next_key_ask_us = now + kKeyFrameRetryUs;
+    s.next_key_ask_us = hold ? s.hold_until_us : now + kKeyFrameRetryUs;
     s.stall_deadline_us = (hold ? s.hold_until_us : now) + kSwitchStallUs;
     s.stall_logged = false;
     if (hold)
